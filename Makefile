@@ -1,0 +1,48 @@
+# Espace Pro — `make run` to try it, `make test` to check it. See README.md.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app app
+PORT ?= 5000
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run serve test test-postgres browser clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime
+
+## run: the app on http://127.0.0.1:$(PORT) with SQLite under instance/, demo data and the local outbox
+run: $(VENV)/.runtime
+	$(FLASK) init-db
+	@[ -f instance/.seeded ] || { $(FLASK) seed-demo && touch instance/.seeded; }
+	ESPACE_ENV=development $(FLASK) run --host 127.0.0.1 --port $(PORT) --no-debugger --no-reload
+
+## serve: production-style, gunicorn with several workers (needs SECRET_KEY, see README)
+serve: $(VENV)/.runtime
+	ESPACE_ENV=production $(FLASK) init-db
+	ESPACE_ENV=production $(BIN)/gunicorn --workers $${WORKERS:-4} --bind $${BIND:-127.0.0.1:$(PORT)} 'app:create_app()'
+
+## browser: Debian's chromium for the browser tests (Playwright cannot download its own here)
+browser:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+
+## test: the whole suite, browser tests included (TEST_DATABASE_URL=postgresql://… for PostgreSQL)
+test: $(VENV)/.dev browser
+	$(BIN)/python -m pytest
+
+## test-postgres: the whole suite against a throwaway PostgreSQL cluster started here
+test-postgres: $(VENV)/.dev browser
+	./scripts/with-postgres.sh $(MAKE) test
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

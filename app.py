@@ -1,0 +1,77 @@
+"""Espace Pro: the application factory."""
+from flask import Flask, current_app, has_request_context, session
+from flask_babel import Babel, get_locale
+from flask_wtf.csrf import CSRFProtect
+
+import cli
+import database
+from blueprints import errors
+from config import INSTANCE_DIR, ensure_secret_key, load_config
+from services import mail
+
+csrf = CSRFProtect()
+babel = Babel()
+
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+    ]
+)
+
+
+def select_locale():
+    lang = session.get("lang") if has_request_context() else None
+    return lang if lang in current_app.config["LANGUAGES"] else None  # None: BABEL_DEFAULT_LOCALE, French
+
+
+def create_app(config=None):
+    """`config`: None (ESPACE_ENV decides), a name ("development", "production", "test"), or
+    a dict of settings on top of the class its "ESPACE_ENV" key (or the environment) names."""
+    app = Flask(__name__, instance_path=str(INSTANCE_DIR))
+    overrides = dict(config) if isinstance(config, dict) else {}
+    name = config if isinstance(config, str) else overrides.pop("ESPACE_ENV", None)
+    app.config.from_object(load_config(name))
+    app.config.update(overrides)
+    ensure_secret_key(app)
+
+    database.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    mail.init_app(app)
+    app.jinja_env.add_extension("jinja2.ext.do")
+
+    from blueprints.dev import bp as dev_bp
+    from blueprints.main import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    if app.config["OUTBOX_VIEWER"]:
+        app.register_blueprint(dev_bp)
+    errors.init_app(app)
+    cli.init_app(app)
+
+    @app.context_processor
+    def locale_context():
+        return {"current_locale": lambda: str(get_locale() or app.config["BABEL_DEFAULT_LOCALE"])}
+
+    @app.after_request
+    def security_headers(response):
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CSP)
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if app.config["HSTS"]:
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        if response.mimetype == "text/html":
+            headers.setdefault("Cache-Control", "no-store")  # pages carry personal data
+        return response
+
+    return app

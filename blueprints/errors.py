@@ -1,0 +1,68 @@
+"""Error pages: full pages for browsers, the same message as a partial for htmx requests."""
+from flask import make_response, render_template
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from blueprints.htmx import is_htmx, vary
+
+TITLES = {
+    400: _l("Requête invalide"),
+    403: _l("Accès refusé"),
+    404: _l("Page introuvable"),
+    405: _l("Méthode non autorisée"),
+    409: _l("Conflit"),
+    413: _l("Fichier trop volumineux"),
+    422: _l("Données invalides"),
+    429: _l("Trop de tentatives"),
+    500: _l("Erreur interne"),
+}
+MESSAGES = {
+    400: _l("La requête n'a pas pu être traitée."),
+    403: _l("Vous n'avez pas les droits nécessaires pour cette action."),
+    404: _l("La page demandée n'existe pas ou n'est plus disponible."),
+    429: _l("Trop de tentatives. Veuillez patienter avant de réessayer."),
+    500: _l("Une erreur inattendue s'est produite. Aucune modification n'a été enregistrée ; veuillez réessayer."),
+}
+
+
+def render_error(status, message=None, retry_after=None):
+    context = {
+        "status": status,
+        "title": TITLES.get(status, TITLES[400]),
+        "message": message or MESSAGES.get(status, MESSAGES[400]),
+        "retry_after": retry_after,
+    }
+    if is_htmx():
+        response = make_response(render_template("errors/_error.html", **context), status)
+        # Show the message in the main area rather than inside whatever asked.
+        response.headers["HX-Retarget"] = "#main"
+        response.headers["HX-Reswap"] = "innerHTML"
+    else:
+        response = make_response(render_template("errors/page.html", **context), status)
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
+    return vary(response)
+
+
+def init_app(app):
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_error(
+            400,
+            _l("Le formulaire a expiré ou n'a pas été envoyé depuis ce site. Rechargez la page et réessayez."),
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(error):
+        if error.code and error.code < 400:
+            return error
+        retry_after = None
+        if error.code == 429 and error.response is not None:
+            retry_after = error.response.headers.get("Retry-After")
+        return render_error(error.code or 500, error.description if error.code == 429 else None, retry_after)
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error):
+        app.logger.exception("unhandled error")
+        return render_error(500)

@@ -1,0 +1,34 @@
+"""htmx helpers: one place decides between a partial and a full page."""
+from flask import make_response, redirect, render_template, request
+
+
+def is_htmx():
+    """A real htmx request that wants a fragment: not boosted, not a history restore."""
+    headers = request.headers
+    return (
+        headers.get("HX-Request") == "true"
+        and headers.get("HX-Boosted") != "true"
+        and headers.get("HX-History-Restore-Request") != "true"
+    )
+
+
+def vary(response):
+    existing = response.headers.get("Vary", "")
+    if "HX-Request" not in existing:
+        response.headers["Vary"] = ", ".join(v for v in (existing, "HX-Request") if v)
+    return response
+
+
+def render_page_or_partial(page, partial, status=200, **context):
+    """The full page for browsers and boosted links; the partial it includes for htmx."""
+    template = partial if is_htmx() else page
+    return vary(make_response(render_template(template, **context), status))
+
+
+def htmx_redirect(location, code=303):
+    """Go to `location`: HX-Location for htmx (never a 302 into a swap target), else 303."""
+    if request.headers.get("HX-Request") == "true":
+        response = make_response("", 200)
+        response.headers["HX-Location"] = location
+        return vary(response)
+    return vary(redirect(location, code=code))

@@ -1,0 +1,28 @@
+from flask import abort, current_app, request, session
+
+from blueprints.htmx import htmx_redirect, render_page_or_partial
+from blueprints.main import bp
+from blueprints.main.forms import LanguageForm
+from services import catalogue
+from services.urls import safe_next
+
+
+@bp.get("/")
+def home():
+    query = request.args.get("q", "").strip()[:100]
+    return render_page_or_partial(
+        "main/home.html",
+        "main/_catalogue.html",
+        services=catalogue.search_services(query),
+        news=catalogue.latest_news(),
+        query=query,
+    )
+
+
+@bp.post("/langue")
+def set_language():
+    form = LanguageForm()
+    if not form.validate_on_submit() or form.lang.data not in current_app.config["LANGUAGES"]:
+        abort(400)
+    session["lang"] = form.lang.data
+    return htmx_redirect(safe_next(form.next.data) or "/")

@@ -1,0 +1,37 @@
+"""Flask CLI commands of the foundation (`flask --app app <command>`); `init-db` lives in
+database.py. Later areas register their own commands next to their services."""
+import click
+
+from services import audit, catalogue, mail
+
+
+@click.command("seed-demo")
+def seed_demo_command():
+    """Load the catalogue of administrations and services and the demo content."""
+    administrations, services = catalogue.load()
+    click.echo(f"Catalogue chargé : {administrations} administrations, {services} services.")
+
+
+@click.command("send-mail")
+def send_mail_command():
+    """Send the due mails of the outbox (retries with backoff; run it from cron)."""
+    sent, failed = mail.deliver_due()
+    click.echo(f"{sent} envoyé(s), {failed} en échec.")
+    if failed:
+        raise SystemExit(1)
+
+
+@click.command("audit-verify")
+def audit_verify_command():
+    """Check the audit log's hash chain; exit 1 at the first broken link."""
+    broken = audit.verify()
+    if broken:
+        entry_id, reason = broken
+        click.echo(f"Chaîne d'audit rompue à l'entrée {entry_id} ({reason}).", err=True)
+        raise SystemExit(1)
+    click.echo("Chaîne d'audit intacte.")
+
+
+def init_app(app):
+    for command in (seed_demo_command, send_mail_command, audit_verify_command):
+        app.cli.add_command(command)

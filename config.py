@@ -1,0 +1,99 @@
+"""Configuration read from the environment (README, "Configuration").
+
+`ESPACE_ENV` picks the class: `development` (the default, what `make run` uses),
+`production` (what `make serve` uses) or `test`.
+"""
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("ESPACE_INSTANCE_DIR", BASE_DIR / "instance"))
+
+
+def _bool(name, default=False):
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    ENV_NAME = "base"
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'espace-pro.db'}")
+
+    MAIL_SERVER = os.environ.get("MAIL_SERVER")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS")
+    MAIL_USE_SSL = _bool("MAIL_USE_SSL")
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Espace Pro <no-reply@espace-pro.local>")
+    MAIL_TIMEOUT = 10  # seconds; a dead SMTP server must not hang a worker
+    MAIL_MAX_ATTEMPTS = 12  # with exponential backoff capped at one hour: about half a day
+
+    BABEL_DEFAULT_LOCALE = "fr"
+    BABEL_DEFAULT_TIMEZONE = "Europe/Luxembourg"
+    LANGUAGES = {"fr": "Français", "de": "Deutsch", "en": "English"}
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = True
+    SESSION_COOKIE_NAME = "espace_session"
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    HSTS = True
+    OUTBOX_VIEWER = False  # the development page listing queued mails
+    # Sender block printed on every postal letter.
+    LETTER_SENDER = os.environ.get("LETTER_SENDER", "Espace Pro · Helpdesk · L-0000 Luxembourg")
+    PUBLIC_URL = os.environ.get("PUBLIC_URL")  # absolute links in mails outside a request
+
+
+class DevelopmentConfig(Config):
+    ENV_NAME = "development"
+    SESSION_COOKIE_SECURE = False  # served over plain http://127.0.0.1
+    HSTS = False
+    OUTBOX_VIEWER = True
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+
+
+class TestConfig(Config):
+    ENV_NAME = "test"
+    TESTING = True
+    SECRET_KEY = "test-secret-key-not-for-production"
+    SESSION_COOKIE_SECURE = False
+    HSTS = False
+    OUTBOX_VIEWER = True
+    MAIL_SERVER = None
+    PUBLIC_URL = "http://localhost"
+
+
+CONFIGS = {c.ENV_NAME: c for c in (DevelopmentConfig, ProductionConfig, TestConfig)}
+
+
+def load_config(name=None):
+    name = name or os.environ.get("ESPACE_ENV", "development")
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise RuntimeError(f"ESPACE_ENV must be one of {', '.join(CONFIGS)}, not {name!r}") from None
+
+
+def ensure_secret_key(app):
+    """Development keeps a generated key under instance/; production must be given one."""
+    if app.config.get("SECRET_KEY"):
+        return
+    if app.config["ENV_NAME"] == "production":
+        raise RuntimeError("SECRET_KEY must be set in production (see README, Configuration).")
+    path = Path(app.instance_path) / "secret_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    app.config["SECRET_KEY"] = path.read_text().strip()

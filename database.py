@@ -1,0 +1,118 @@
+"""Connection lifecycle, schema creation and versioned migrations.
+
+A fresh database gets the current schema from the models and is stamped with every
+migration; an existing one (a pilot's) gets the migrations it has not seen yet, in order.
+Add a migration by appending `(version, description, function)` to MIGRATIONS, where the
+function takes a `playhouse.migrate` migrator, and change the model in models.py alike.
+"""
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import click
+from flask import current_app
+from peewee import CharField, DateTimeField, Model, PostgresqlDatabase, SqliteDatabase
+from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate
+
+from models import MODELS, db
+from services import clock
+
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",  # readers never block the writer
+    "busy_timeout": 5000,  # wait for a competing writer instead of failing at once
+    "foreign_keys": 1,
+    "synchronous": "normal",
+}
+
+
+def open_database(url):
+    """A peewee database for `sqlite:///path` or `postgresql://user:pw@host:port/name`."""
+    if url.startswith("sqlite:///"):
+        # sqlite:///relative/path.db or sqlite:////absolute/path.db, as SQLAlchemy writes them
+        return SqliteDatabase(url[len("sqlite:///"):], pragmas=SQLITE_PRAGMAS)
+    parsed = urlparse(url)
+    if parsed.scheme in {"postgres", "postgresql"}:
+        return PostgresqlDatabase(
+            unquote(parsed.path.lstrip("/")),
+            user=unquote(parsed.username) if parsed.username else None,
+            password=unquote(parsed.password) if parsed.password else None,
+            host=parsed.hostname,
+            port=parsed.port,
+        )
+    raise RuntimeError(f"DATABASE_URL must start with sqlite:/// or postgresql://, not {url!r}")
+
+
+def init_app(app):
+    database = open_database(app.config["DATABASE_URL"])
+    if isinstance(database, SqliteDatabase):
+        Path(database.database).parent.mkdir(parents=True, exist_ok=True)
+    db.initialize(database)
+
+    @app.before_request
+    def _connect():
+        db.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def _close(exc):
+        if not db.is_closed():
+            db.close()
+
+    app.cli.add_command(init_db_command)
+
+
+# --- Migrations -----------------------------------------------------------------------
+
+
+class SchemaMigration(Model):
+    version = CharField(max_length=32, primary_key=True)
+    description = CharField(max_length=200)
+    applied_at = DateTimeField(default=clock.now)
+
+    class Meta:
+        database = db
+        table_name = "schema_migration"
+
+
+# (version, description, function(migrator)). Versions sort as strings: keep the 4 digits.
+MIGRATIONS = []
+
+
+def migrator_for(database):
+    if isinstance(database, PostgresqlDatabase):
+        return PostgresqlMigrator(database)
+    return SqliteMigrator(database)
+
+
+def upgrade():
+    """Bring the schema up to date; returns the versions applied. Safe to run again."""
+    database = db.obj
+    applied = []
+    with database.atomic():
+        fresh = not database.table_exists(SchemaMigration._meta.table_name)
+        database.create_tables([SchemaMigration], safe=True)
+        if fresh:
+            database.create_tables(MODELS, safe=True)
+            for version, description, _ in MIGRATIONS:
+                SchemaMigration.create(version=version, description=description)
+            return ["schema"] if MIGRATIONS or MODELS else []
+        done = {m.version for m in SchemaMigration.select(SchemaMigration.version)}
+        # Tables added by a newer release than the database: created as they are now.
+        database.create_tables(MODELS, safe=True)
+        migrator = migrator_for(database)
+        for version, description, function in sorted(MIGRATIONS, key=lambda m: m[0]):
+            if version in done:
+                continue
+            migrate(*function(migrator))
+            SchemaMigration.create(version=version, description=description)
+            applied.append(version)
+    return applied
+
+
+@click.command("init-db")
+def init_db_command():
+    """Create the schema, or upgrade an existing database in place (idempotent)."""
+    applied = upgrade()
+    where = current_app.config["DATABASE_URL"].split("@")[-1]
+    if applied:
+        click.echo(f"Base de données à jour ({', '.join(applied)}) : {where}")
+    else:
+        click.echo(f"Base de données déjà à jour : {where}")

@@ -1,0 +1,136 @@
+"""peewee models. The database itself is chosen at start-up (`database.init_app`)."""
+import json
+
+from peewee import (
+    BooleanField,
+    CharField,
+    DatabaseProxy,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
+
+from services import clock
+
+db = DatabaseProxy()
+
+
+class BaseModel(Model):
+    class Meta:
+        database = db
+        legacy_table_names = False
+
+
+class JSONField(TextField):
+    def db_value(self, value):
+        return None if value is None else json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+    def python_value(self, value):
+        return None if value is None else json.loads(value)
+
+
+# --- Catalogue -------------------------------------------------------------------------
+
+
+class Administration(BaseModel):
+    """A public body (ACD, ITM, ALVA, LBR...) offering online services."""
+
+    code = CharField(max_length=16, unique=True)
+    name = CharField(max_length=200)
+    certification_text = TextField(default="")  # special modalities shown on its Gestion page
+
+    class Meta:
+        order_by = ("code",)
+
+
+class Service(BaseModel):
+    administration = ForeignKeyField(Administration, backref="services", on_delete="CASCADE")
+    slug = CharField(max_length=64, unique=True)
+    name = CharField(max_length=200)
+    description = TextField(default="")
+    requires_certification = BooleanField(default=False)
+    accepts_code = BooleanField(default=False)
+    accepts_request = BooleanField(default=False)
+
+
+class NewsItem(BaseModel):
+    """The "Actualités" block of the home pages."""
+
+    title = CharField(max_length=300)
+    published_on = DateTimeField(default=clock.now)
+
+
+# --- Infrastructure: outbox, letters, audit ---------------------------------------------
+
+
+class OutboxMail(BaseModel):
+    """Every e-mail is written here first, in the transaction that causes it."""
+
+    to = CharField(max_length=320)
+    subject = CharField(max_length=300)
+    body_text = TextField()
+    body_html = TextField()
+    created_at = DateTimeField(default=clock.now, index=True)
+    attempts = IntegerField(default=0)
+    next_attempt_at = DateTimeField(default=clock.now)
+    sent_at = DateTimeField(null=True, index=True)
+    last_error = TextField(null=True)
+
+
+class Letter(BaseModel):
+    """A postal letter to print, put in a window envelope and post."""
+
+    recipient_name = CharField(max_length=300)
+    address = TextField()  # lines separated by "\n"
+    subject = CharField(max_length=300)
+    body = TextField()
+    # A code the letter carries (activation or access code), encrypted with a key derived from
+    # SECRET_KEY and erased once the letter is posted: it is needed only to print the letter.
+    code_encrypted = TextField(null=True)
+    created_at = DateTimeField(default=clock.now, index=True)
+    printed_at = DateTimeField(null=True)
+    posted_at = DateTimeField(null=True, index=True)
+
+    @property
+    def address_lines(self):
+        return [line for line in self.address.splitlines() if line.strip()]
+
+
+class AppendOnlyError(RuntimeError):
+    pass
+
+
+class AuditEntry(BaseModel):
+    """Append-only, hash-chained log of security-relevant actions (services/audit.py)."""
+
+    created_at = DateTimeField(default=clock.now)
+    actor_id = IntegerField(null=True)  # the User (or Agent) who acted, when known
+    actor = CharField(max_length=200, default="")  # readable name kept even if the user goes
+    action = CharField(max_length=80, index=True)
+    space_id = IntegerField(null=True, index=True)
+    ip = CharField(max_length=64, null=True)
+    details = JSONField(default=dict)
+    prev_hash = CharField(max_length=64, unique=True)  # unique: the chain can never fork
+    hash = CharField(max_length=64, unique=True)
+
+    def save(self, *args, **kwargs):
+        if self._pk is not None and not kwargs.get("force_insert"):
+            raise AppendOnlyError("audit entries cannot be changed")
+        return super().save(*args, **kwargs)
+
+    def delete_instance(self, *args, **kwargs):
+        raise AppendOnlyError("audit entries cannot be deleted")
+
+    @classmethod
+    def update(cls, *args, **kwargs):
+        raise AppendOnlyError("audit entries cannot be changed")
+
+    @classmethod
+    def delete(cls):
+        raise AppendOnlyError("audit entries cannot be deleted")
+
+
+# Creation order (foreign keys first). Every model belongs here.
+MODELS = [Administration, Service, NewsItem, OutboxMail, Letter, AuditEntry]

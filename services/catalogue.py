@@ -1,0 +1,48 @@
+"""The catalogue of administrations and services, loaded from data/catalogue.json."""
+import json
+from pathlib import Path
+
+from models import Administration, NewsItem, Service, db
+
+CATALOGUE_FILE = Path(__file__).resolve().parent.parent / "data" / "catalogue.json"
+
+
+def search_services(query="", limit=50):
+    """Services with their administration in one query, filtered by name or administration."""
+    services = Service.select(Service, Administration).join(Administration)
+    if query:
+        like = f"%{query}%"
+        services = services.where(
+            Service.name.ilike(like) | Administration.name.ilike(like) | Administration.code.ilike(like)
+        )
+    return list(services.order_by(Administration.code, Service.name).limit(limit))
+
+
+def latest_news(limit=5):
+    return list(NewsItem.select().order_by(NewsItem.published_on.desc()).limit(limit))
+
+
+def load(path=CATALOGUE_FILE):
+    """Create or update administrations, services and news from the file (idempotent)."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    with db.atomic():
+        for adm in data["administrations"]:
+            administration, _ = Administration.get_or_create(code=adm["code"], defaults={"name": adm["name"]})
+            administration.name = adm["name"]
+            administration.certification_text = adm.get("certification_text", "")
+            administration.save()
+            for svc in adm.get("services", []):
+                fields = {
+                    "administration": administration,
+                    "name": svc["name"],
+                    "description": svc.get("description", ""),
+                    "requires_certification": svc.get("requires_certification", False),
+                    "accepts_code": "code" in svc.get("methods", []),
+                    "accepts_request": "request" in svc.get("methods", []),
+                }
+                service, created = Service.get_or_create(slug=svc["slug"], defaults=fields)
+                if not created:
+                    Service.update(**fields).where(Service.id == service.id).execute()
+        for title in data.get("news", []):
+            NewsItem.get_or_create(title=title)
+    return Administration.select().count(), Service.select().count()

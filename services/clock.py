@@ -1,0 +1,30 @@
+"""The one source of "now" (naive UTC), so tests can move time instead of sleeping."""
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+
+_frozen = None
+
+
+def now():
+    if _frozen is not None:
+        return _frozen
+    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+
+
+def set_now(value):
+    global _frozen
+    _frozen = value
+
+
+def advance(**delta):
+    set_now(now() + timedelta(**delta))
+
+
+@contextmanager
+def frozen(value):
+    previous = _frozen
+    set_now(value)
+    try:
+        yield
+    finally:
+        set_now(previous)

@@ -1,0 +1,213 @@
+"""Fixtures: an app on a real database (a temporary SQLite file, or TEST_DATABASE_URL for
+PostgreSQL), its client and CLI runner, a controlled clock, a real SMTP server on loopback,
+and a live server for Playwright driving Debian's chromium."""
+import os
+import socket
+from email import message_from_bytes, policy
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from flask.testing import FlaskClient
+from werkzeug.serving import make_server
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", "/tmp/espace-pro-hypothesis")
+
+from app import create_app  # noqa: E402
+from database import upgrade  # noqa: E402
+from models import MODELS, db  # noqa: E402
+from services import clock as clock_module  # noqa: E402
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def instance_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("instance")
+
+
+def make_app(database_url, **overrides):
+    return create_app({"ESPACE_ENV": "test", "DATABASE_URL": database_url, **overrides})
+
+
+@pytest.fixture(scope="session")
+def _schema(database_url):
+    app = make_app(database_url)
+    with app.app_context():
+        db.connect(reuse_if_open=True)
+        db.drop_tables(list(reversed(MODELS)) + _migration_table(), safe=True, cascade=_is_pg())
+        upgrade()
+        db.close()
+    return True
+
+
+def _migration_table():
+    from database import SchemaMigration
+
+    return [SchemaMigration]
+
+
+def _is_pg():
+    from peewee import PostgresqlDatabase
+
+    return isinstance(db.obj, PostgresqlDatabase)
+
+
+def _empty_tables():
+    tables = [m._meta.table_name for m in reversed(MODELS)]
+    if _is_pg():
+        db.execute_sql(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+    else:
+        with db.atomic():
+            for table in tables:
+                db.execute_sql(f'DELETE FROM "{table}"')
+
+
+class FreshContextClient(FlaskClient):
+    """Each request gets its own app context (and `g`), as in a real server, even though the
+    test holds one open to call services directly."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+@pytest.fixture
+def app(_schema, database_url):
+    app = make_app(database_url)
+    app.test_client_class = FreshContextClient
+    with app.app_context():
+        db.connect(reuse_if_open=True)
+        yield app
+        if not db.is_closed():
+            db.close()
+        db.connect()
+        _empty_tables()
+        db.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def clock():
+    """The app's clock, frozen at a known instant; move it with clock.advance(hours=…)."""
+    from datetime import datetime
+
+    clock_module.set_now(datetime(2026, 3, 25, 7, 40, 40))
+    yield clock_module
+    clock_module.set_now(None)
+
+
+# --- SMTP ------------------------------------------------------------------------------
+
+
+class SMTPSink:
+    """A real SMTP server (aiosmtpd) on loopback that keeps what it receives; it can be
+    stopped and started again on the same port, as a mail server going down and back."""
+
+    def __init__(self):
+        self.messages = []
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.controller = None
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+    def start(self):
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self):
+        if self.controller:
+            self.controller.stop()
+            self.controller = None
+
+
+@pytest.fixture
+def smtp(app):
+    """A running SMTP server the app sends to (MAIL_SERVER set on the app)."""
+    sink = SMTPSink()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=sink.port)
+    from services.mail import mail
+
+    mail.init_app(app)
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+# --- Browser ---------------------------------------------------------------------------
+
+
+class LiveServer:
+    def __init__(self, app):
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture
+def live_server(app):
+    with LiveServer(app) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "headless": True,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "locale": "fr-FR", "timezone_id": "Europe/Luxembourg"}
+
+
+@pytest.fixture
+def console_errors(page):
+    """Console errors and CSP violations seen by the page during the test."""
+    errors = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return errors

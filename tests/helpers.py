@@ -1,0 +1,60 @@
+"""Test helpers shared by the suite."""
+import logging
+import re
+from contextlib import contextmanager
+
+
+class QueryCounter(logging.Handler):
+    """Counts the SQL statements peewee runs (it logs each one to the "peewee" logger)."""
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.statements = []
+
+    def emit(self, record):
+        sql = record.msg[0] if isinstance(record.msg, tuple) else str(record.msg)
+        self.statements.append(sql)
+
+    @property
+    def count(self):
+        return len(self.statements)
+
+
+@contextmanager
+def count_queries():
+    """`with count_queries() as q: client.get(...)` then `q.count`, `q.statements`."""
+    logger = logging.getLogger("peewee")
+    counter = QueryCounter()
+    previous = logger.level
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(counter)
+    try:
+        yield counter
+    finally:
+        logger.removeHandler(counter)
+        logger.setLevel(previous)
+
+
+def assert_constant_queries(client, url, grow, small=5, large=200, **request_kwargs):
+    """The page at `url` must run as many statements with `large` rows as with `small`.
+
+    `grow(n)` brings the data to n rows of whatever the page lists."""
+    counts = {}
+    for n in (small, large):
+        grow(n)
+        with count_queries() as q:
+            response = client.get(url, **request_kwargs)
+        assert response.status_code == 200, response.status_code
+        counts[n] = q.count
+    assert counts[small] == counts[large], f"queries grow with rows: {counts}"
+    return counts[large]
+
+
+def csrf_token(html):
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+HTMX = {"HX-Request": "true"}
+BOOSTED = {"HX-Request": "true", "HX-Boosted": "true"}

@@ -1,0 +1,156 @@
+"""The foundation seen over HTTP: pages, partials, headers, CSRF, errors, languages."""
+import pytest
+
+from app import create_app
+from helpers import BOOSTED, HTMX, csrf_token
+from services.urls import safe_next
+
+import factories
+
+
+def test_home_lists_the_catalogue(client):
+    factories.service(name="Fiches de retenue d'impôt")
+    response = client.get("/")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "<!doctype html>" in html
+    assert "Fiches de retenue d&#39;impôt" in html
+    assert "/static/js/htmx-2.0.11.min.js" in html
+    assert '<html lang="fr">' in html
+
+
+@pytest.mark.parametrize(
+    "headers, full_page",
+    [({}, True), (HTMX, False), (BOOSTED, True), ({**HTMX, "HX-History-Restore-Request": "true"}, True)],
+    ids=["plain", "htmx", "boosted", "history-restore"],
+)
+def test_partial_only_for_real_htmx_requests(client, headers, full_page):
+    factories.service(slug="elections-sociales", name="Élections sociales",
+                      administration_=factories.administration(code="ITM", name="Inspection du travail et des mines"))
+    response = client.get("/?q=ITM", headers=headers)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert ("<!doctype html>" in html) is full_page
+    assert 'id="catalogue"' in html and "Élections sociales" in html
+    assert "HX-Request" in response.headers["Vary"]
+
+
+def test_search_without_match_says_so(client):
+    response = client.get("/?q=zzz", headers=HTMX)
+    assert "Aucun service ne correspond à « zzz »" in response.get_data(as_text=True)
+
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+}
+
+
+def _assert_security_headers(response):
+    csp = response.headers["Content-Security-Policy"]
+    for directive in ("default-src 'self'", "object-src 'none'", "base-uri 'none'",
+                      "frame-ancestors 'none'", "form-action 'self'"):
+        assert directive in csp
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    for name, value in SECURITY_HEADERS.items():
+        assert response.headers[name] == value
+
+
+@pytest.mark.parametrize(
+    "path, headers, status",
+    [("/", {}, 200), ("/?q=a", HTMX, 200), ("/nowhere", {}, 404), ("/nowhere", HTMX, 404),
+     ("/static/css/app.css", {}, 200)],
+)
+def test_security_headers_everywhere(client, path, headers, status):
+    response = client.get(path, headers=headers)
+    assert response.status_code == status
+    _assert_security_headers(response)
+
+
+def test_security_headers_on_server_errors(app, client):
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("boom")
+
+    response = client.get("/boom")
+    assert response.status_code == 500
+    assert "Une erreur inattendue" in response.get_data(as_text=True)
+    _assert_security_headers(response)
+
+
+def test_hsts_and_secure_cookie_in_production(database_url, monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "x" * 64)
+    app = create_app({"ESPACE_ENV": "production", "DATABASE_URL": database_url, "SECRET_KEY": "x" * 64})
+    response = app.test_client().get("/static/css/app.css")
+    assert "max-age=" in response.headers["Strict-Transport-Security"]
+    assert app.config["SESSION_COOKIE_SECURE"] and app.config["SESSION_COOKIE_HTTPONLY"]
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+    assert "dev" not in app.blueprints  # the outbox viewer is development-only
+
+
+def test_production_refuses_to_start_without_secret_key(database_url, monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app({"ESPACE_ENV": "production", "DATABASE_URL": database_url, "SECRET_KEY": None})
+
+
+def test_development_generates_and_keeps_a_secret_key(database_url, tmp_path, monkeypatch):
+    import config
+
+    monkeypatch.setattr(config, "INSTANCE_DIR", tmp_path)
+    monkeypatch.setattr("app.INSTANCE_DIR", tmp_path)
+    first = create_app({"ESPACE_ENV": "development", "DATABASE_URL": database_url, "SECRET_KEY": None})
+    second = create_app({"ESPACE_ENV": "development", "DATABASE_URL": database_url, "SECRET_KEY": None})
+    assert len(first.config["SECRET_KEY"]) == 64
+    assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"]
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_post_without_csrf_token_is_refused(client):
+    response = client.post("/langue", data={"lang": "de"})
+    assert response.status_code == 400
+    assert "Le formulaire a expiré" in response.get_data(as_text=True)
+    with client.session_transaction() as session:
+        assert "lang" not in session
+
+
+def test_post_with_csrf_header_as_htmx_sends_it(client):
+    token = csrf_token(client.get("/").get_data(as_text=True))
+    response = client.post("/langue", data={"lang": "de", "next": "/?q=a"},
+                           headers={**HTMX, "X-CSRFToken": token})
+    assert response.status_code == 200
+    assert response.headers["HX-Location"] == "/?q=a"  # never a 302 into an htmx swap
+    with client.session_transaction() as session:
+        assert session["lang"] == "de"
+
+
+def test_plain_post_redirects_with_303_and_refuses_foreign_next(client):
+    token = csrf_token(client.get("/").get_data(as_text=True))
+    response = client.post("/langue", data={"lang": "en", "next": "https://evil.example/", "csrf_token": token})
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/"
+    assert '<html lang="en">' in client.get("/").get_data(as_text=True)
+
+
+def test_unknown_language_is_refused(client):
+    token = csrf_token(client.get("/").get_data(as_text=True))
+    response = client.post("/langue", data={"lang": "xx", "csrf_token": token})
+    assert response.status_code == 400
+    assert '<html lang="fr">' in client.get("/").get_data(as_text=True)
+
+
+def test_htmx_errors_come_as_a_partial_for_the_main_area(client):
+    response = client.get("/nowhere", headers=HTMX)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 404
+    assert "<!doctype html>" not in html and "Page introuvable" in html
+    assert response.headers["HX-Retarget"] == "#main"
+
+
+@pytest.mark.parametrize(
+    "target, expected",
+    [("/espaces", "/espaces"), ("/a?b=c", "/a?b=c"), ("https://evil.example/", None), ("//evil.example", None),
+     ("/\\evil.example", None), ("javascript:alert(1)", None), ("", None), (None, None), ("espaces", None)],
+)
+def test_safe_next(target, expected):
+    assert safe_next(target) == expected

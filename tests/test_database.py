@@ -1,0 +1,45 @@
+"""Schema creation and versioned migrations."""
+from peewee import CharField
+from playhouse.migrate import migrate  # noqa: F401 - the runner's dependency
+
+import database
+from models import Administration, db
+
+
+def test_init_db_twice_is_a_no_op(runner):
+    result = runner.invoke(args=["init-db"])
+    assert result.exit_code == 0
+    assert "déjà à jour" in result.output
+    assert database.upgrade() == []
+
+
+def test_pending_migration_is_applied_once(app, monkeypatch):
+    column = CharField(max_length=20, null=True)
+    migration = ("9001", "administration.short_name", lambda m: [m.add_column("administration", "short_name", column)])
+    monkeypatch.setattr(database, "MIGRATIONS", database.MIGRATIONS + [migration])
+    try:
+        assert database.upgrade() == ["9001"]
+        assert "short_name" in {c.name for c in db.get_columns("administration")}
+        assert database.upgrade() == []  # applied twice: a no-op
+        assert database.SchemaMigration.get_by_id("9001").description == "administration.short_name"
+    finally:
+        migrate(database.migrator_for(db.obj).drop_column("administration", "short_name"))
+        database.SchemaMigration.delete().where(database.SchemaMigration.version == "9001").execute()
+    assert Administration.select().count() == 0
+
+
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path):
+    sqlite = database.open_database(f"sqlite:///{tmp_path / 'x.db'}")
+    sqlite.connect()
+    assert sqlite.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert sqlite.execute_sql("PRAGMA busy_timeout").fetchone()[0] == 5000
+    assert sqlite.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
+    sqlite.close()
+
+
+def test_database_urls():
+    pg = database.open_database("postgresql://espace:s%40cret@db.example:5433/espace_pro")
+    assert (pg.database, pg.connect_params["user"], pg.connect_params["password"],
+            pg.connect_params["host"], pg.connect_params["port"]) == ("espace_pro", "espace", "s@cret", "db.example", 5433)
+    assert database.open_database("sqlite:///instance/x.db").database == "instance/x.db"
+    assert database.open_database("sqlite:////abs/x.db").database == "/abs/x.db"

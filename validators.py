@@ -1,0 +1,140 @@
+"""Validation and normalisation of Luxembourg / French business identifiers.
+
+Pure functions (no Flask): each validator takes user input, returns the
+compact normalised value and raises :class:`InvalidIdentifier` with a short
+French message, suitable for display next to the form field, when invalid.
+Checksums are delegated to python-stdnum rather than re-implemented.
+"""
+
+import datetime
+import re
+
+from stdnum import iban as _iban
+from stdnum import luhn, verhoeff
+from stdnum.exceptions import ValidationError
+from stdnum.fr import siren as _siren
+from stdnum.fr import siret as _siret
+from stdnum.fr import tva as _fr_tva
+from stdnum.lu import tva as _lu_tva
+
+
+class InvalidIdentifier(ValueError):
+    """Raised with a user-facing French message when an identifier is invalid."""
+
+
+def _text(value):
+    if not isinstance(value, str):
+        raise InvalidIdentifier("Valeur manquante ou invalide.")
+    return value
+
+
+def _check_matricule_date(year, month, day):
+    """The birth date part allows 00 for an unknown month and/or day."""
+    if not 1850 <= year <= datetime.date.today().year:
+        return False
+    if month and day:
+        try:
+            datetime.date(year, month, day)
+        except ValueError:
+            return False
+        return True
+    return month <= 12 and day <= 31
+
+
+def matricule(value):
+    """Luxembourg national identification number (13 digits).
+
+    Layout: YYYYMMDD + 3 digits + Luhn digit + Verhoeff digit, where *both*
+    check digits are computed over the same first 11 digits (the Verhoeff
+    digit does not cover the Luhn digit).
+    """
+    number = re.sub(r"\s+", "", _text(value))
+    if not re.fullmatch(r"[0-9]{13}", number):
+        raise InvalidIdentifier("Le matricule doit comporter 13 chiffres.")
+    if not _check_matricule_date(int(number[:4]), int(number[4:6]), int(number[6:8])):
+        raise InvalidIdentifier("La date de naissance du matricule est invalide.")
+    base = number[:11]
+    if (number[11] != luhn.calc_check_digit(base)
+            or number[12] != verhoeff.calc_check_digit(base)):
+        raise InvalidIdentifier("Le matricule est invalide (chiffres de contrôle).")
+    return number
+
+
+def format_matricule(value):
+    """Display form, e.g. ``1983 0819 749 25``."""
+    number = matricule(value)
+    return f"{number[:4]} {number[4:8]} {number[8:11]} {number[11:]}"
+
+
+def lu_rcs(value):
+    """Luxembourg RCS number: section letter (B, A, E, F, G, J...) + 1-6 digits."""
+    number = re.sub(r"\s+", "", _text(value)).upper()
+    if not re.fullmatch(r"[A-Z][0-9]{1,6}", number):
+        raise InvalidIdentifier("Numéro RCS invalide (ex. B123456).")
+    return number
+
+
+def lu_vat(value):
+    """Luxembourg VAT number, normalised with its ``LU`` prefix."""
+    try:
+        return "LU" + _lu_tva.validate(_text(value))
+    except ValidationError:
+        raise InvalidIdentifier("Numéro de TVA luxembourgeois invalide (ex. LU15027442).") from None
+
+
+def fr_vat(value):
+    """French VAT number, normalised with its ``FR`` prefix."""
+    try:
+        return "FR" + _fr_tva.validate(_text(value))
+    except ValidationError:
+        raise InvalidIdentifier("Numéro de TVA français invalide (ex. FR40303265045).") from None
+
+
+def vat_number(value):
+    """Luxembourg or French VAT number (prefix optional, the lengths differ)."""
+    for validator in (lu_vat, fr_vat):
+        try:
+            return validator(value)
+        except InvalidIdentifier:
+            pass
+    raise InvalidIdentifier("Saisissez un numéro de TVA luxembourgeois (LU) ou français (FR) valide.")
+
+
+def fr_siren(value):
+    try:
+        return _siren.validate(_text(value))
+    except ValidationError:
+        raise InvalidIdentifier("Numéro SIREN invalide (9 chiffres).") from None
+
+
+def fr_siret(value):
+    try:
+        return _siret.validate(_text(value))
+    except ValidationError:
+        raise InvalidIdentifier("Numéro SIRET invalide (14 chiffres).") from None
+
+
+def company_identifier(value):
+    """Return ``("rcs", compact)`` or ``("siren", compact)``.
+
+    No ambiguity: an RCS number always starts with a letter, a SIREN never does.
+    """
+    for kind, validator in (("rcs", lu_rcs), ("siren", fr_siren)):
+        try:
+            return kind, validator(value)
+        except InvalidIdentifier:
+            pass
+    raise InvalidIdentifier(
+        "Saisissez un numéro RCS luxembourgeois (ex. B123456) ou un SIREN français (9 chiffres).")
+
+
+def iban(value):
+    try:
+        return _iban.validate(_text(value))
+    except ValidationError:
+        raise InvalidIdentifier("IBAN invalide.") from None
+
+
+def format_iban(value):
+    """Display form in groups of four, e.g. ``LU28 0019 4006 4475 0000``."""
+    return _iban.format(iban(value))
