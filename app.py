@@ -47,9 +47,11 @@ def create_app(config=None):
     mail.init_app(app)
     app.jinja_env.add_extension("jinja2.ext.do")
 
+    from blueprints.auth import init_app as init_auth
     from blueprints.dev import bp as dev_bp
     from blueprints.main import bp as main_bp
 
+    init_auth(app)
     app.register_blueprint(main_bp)
     if app.config["OUTBOX_VIEWER"]:
         app.register_blueprint(dev_bp)

@@ -2,7 +2,7 @@
 database.py. Later areas register their own commands next to their services."""
 import click
 
-from services import audit, catalogue, mail
+from services import audit, auth, catalogue, mail
 
 
 @click.command("seed-demo")
@@ -32,6 +32,15 @@ def audit_verify_command():
     click.echo("Chaîne d'audit intacte.")
 
 
+@click.command("unlock-account")
+@click.argument("userid")
+def unlock_account_command(userid):
+    """Helpdesk: lift the waits and the lock after too many wrong passwords or codes."""
+    count = auth.unlock(userid)
+    audit.record("helpdesk.unlock_account", userid=auth.userid_key(userid))
+    click.echo(f"Compte {userid} débloqué." if count else f"Aucun blocage pour {userid}.")
+
+
 def init_app(app):
-    for command in (seed_demo_command, send_mail_command, audit_verify_command):
+    for command in (seed_demo_command, send_mail_command, audit_verify_command, unlock_account_command):
         app.cli.add_command(command)

@@ -49,6 +49,11 @@ class Config:
     # Sender block printed on every postal letter.
     LETTER_SENDER = os.environ.get("LETTER_SENDER", "Espace Pro · Helpdesk · L-0000 Luxembourg")
     PUBLIC_URL = os.environ.get("PUBLIC_URL")  # absolute links in mails outside a request
+    TERMS_VERSION = "2026-01"  # raise it when templates/auth/_terms_text.html changes
+    # argon2id, the library's recommended profile; tests lower it for speed.
+    ARGON2_TIME_COST = 3
+    ARGON2_MEMORY_COST = 65536
+    ARGON2_PARALLELISM = 4
 
 
 class DevelopmentConfig(Config):
@@ -70,7 +75,9 @@ class TestConfig(Config):
     HSTS = False
     OUTBOX_VIEWER = True
     MAIL_SERVER = None
-    PUBLIC_URL = "http://localhost"
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST = 1024
+    ARGON2_PARALLELISM = 1
 
 
 CONFIGS = {c.ENV_NAME: c for c in (DevelopmentConfig, ProductionConfig, TestConfig)}

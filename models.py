@@ -1,6 +1,8 @@
 """peewee models. The database itself is chosen at start-up (`database.init_app`)."""
 import json
 
+from flask_login import UserMixin
+
 from peewee import (
     BooleanField,
     CharField,
@@ -60,6 +62,84 @@ class NewsItem(BaseModel):
 
     title = CharField(max_length=300)
     published_on = DateTimeField(default=clock.now)
+
+
+# --- People and how they log in ---------------------------------------------------------
+
+
+class User(UserMixin, BaseModel):
+    """A natural person. The account is usable once the e-mail is confirmed and the current
+    terms are accepted (services/accounts.py, `next_registration_step`)."""
+
+    userid = CharField(max_length=64)
+    userid_key = CharField(max_length=64, unique=True)  # case-insensitive uniqueness
+    first_name = CharField(max_length=100, default="")
+    last_name = CharField(max_length=100, default="")
+    email = CharField(max_length=320, default="", index=True)
+    matricule = CharField(max_length=13, null=True)
+    street = CharField(max_length=200, default="")
+    postcode = CharField(max_length=20, default="")
+    city = CharField(max_length=100, default="")
+    country = CharField(max_length=100, default="Luxembourg")
+    registered_at = DateTimeField(null=True)  # the Enregistrement form was filled in
+    # The e-mail confirmation in progress: the security code is kept only as an HMAC.
+    confirmation_code_hash = CharField(max_length=64, null=True)
+    confirmation_sent_at = DateTimeField(null=True)
+    email_confirmed_at = DateTimeField(null=True)
+    terms_version = CharField(max_length=20, null=True)
+    terms_accepted_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=clock.now)
+
+    session_token = None  # set when loaded from a live session (services/auth.py)
+
+    def get_id(self):
+        return self.session_token
+
+    @property
+    def display_name(self):
+        return f"{self.first_name} {self.last_name}".strip() or self.userid
+
+    @property
+    def address_lines(self):
+        return [self.street, f"{self.postcode} {self.city}".strip(), self.country]
+
+
+class AuthProduct(BaseModel):
+    """A credential a person logs in with. Built in: "token" (password + TOTP)."""
+
+    user = ForeignKeyField(User, backref="auth_products", on_delete="CASCADE")
+    kind = CharField(max_length=20, default="token")
+    password_hash = CharField(max_length=200)
+    totp_secret_encrypted = TextField()
+    last_otp_step = IntegerField(null=True)  # a code is accepted once: only later steps pass
+    secret_image = CharField(max_length=40)
+    enrolled_at = DateTimeField(null=True)  # set once the first one-time code is confirmed
+    space_limit = IntegerField(default=200)  # professional spaces created through it
+    created_at = DateTimeField(default=clock.now)
+
+
+class UserSession(BaseModel):
+    """A login. The cookie carries the token; the database only its hash. Revoking the row
+    (logout, password or token change) ends the session everywhere at once."""
+
+    user = ForeignKeyField(User, backref="sessions", on_delete="CASCADE")
+    token_hash = CharField(max_length=64, unique=True)
+    created_at = DateTimeField(default=clock.now)
+    last_seen_at = DateTimeField(default=clock.now)
+    revoked_at = DateTimeField(null=True)
+    ip = CharField(max_length=64, null=True)
+
+
+class Throttle(BaseModel):
+    """Failure counters (wrong passwords, one-time codes, access codes) in the database so
+    that every worker sees them. `key` names what is counted, e.g. "login:user:lea"."""
+
+    key = CharField(max_length=200, unique=True)
+    window_started_at = DateTimeField(null=True)
+    window_failures = IntegerField(default=0)
+    consecutive_failures = IntegerField(default=0)
+    blocked_until = DateTimeField(null=True)
+    locked_at = DateTimeField(null=True)  # too many consecutive failures: the helpdesk unlocks
 
 
 # --- Infrastructure: outbox, letters, audit ---------------------------------------------
@@ -133,4 +213,8 @@ class AuditEntry(BaseModel):
 
 
 # Creation order (foreign keys first). Every model belongs here.
-MODELS = [Administration, Service, NewsItem, OutboxMail, Letter, AuditEntry]
+MODELS = [
+    Administration, Service, NewsItem,
+    User, AuthProduct, UserSession, Throttle,
+    OutboxMail, Letter, AuditEntry,
+]

@@ -26,9 +26,10 @@ def render_page_or_partial(page, partial, status=200, **context):
 
 
 def htmx_redirect(location, code=303):
-    """Go to `location`: HX-Location for htmx (never a 302 into a swap target), else 303."""
+    """Go to `location`: HX-Redirect for htmx (never a 302 into a swap target; a full load,
+    so the header and title follow), else 303 See Other."""
     if request.headers.get("HX-Request") == "true":
         response = make_response("", 200)
-        response.headers["HX-Location"] = location
+        response.headers["HX-Redirect"] = location
         return vary(response)
     return vary(redirect(location, code=code))

@@ -1,4 +1,5 @@
 """The one source of "now" (naive UTC), so tests can move time instead of sleeping."""
+import calendar
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
@@ -28,3 +29,8 @@ def frozen(value):
         yield
     finally:
         set_now(previous)
+
+
+def timestamp():
+    """Seconds since the epoch of `now()` (naive UTC, whatever the machine's zone)."""
+    return calendar.timegm(now().timetuple())

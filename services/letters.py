@@ -1,16 +1,13 @@
 """Postal letters: queued by the services that need one (activation codes, access codes,
 registration confirmations), printed as A4 PDFs for window envelopes, then marked posted."""
-import base64
-import hashlib
 from pathlib import Path
 
-from cryptography.fernet import Fernet
 from flask import current_app
 from flask_babel import format_date, gettext as _
 from fpdf import FPDF
 
 from models import Letter
-from services import clock
+from services import clock, crypto
 
 FONTS = Path(__file__).resolve().parent.parent / "static" / "fonts"
 
@@ -20,11 +17,6 @@ ADDRESS_X, ADDRESS_Y, ADDRESS_W = 25, 50, 85
 SENDER_Y = 45
 
 
-def _fernet():
-    key = hashlib.sha256(("letters:" + current_app.config["SECRET_KEY"]).encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(key))
-
-
 def queue_letter(recipient_name, address_lines, subject, body, code=None):
     """Queue a letter; `code` is kept encrypted until the letter is posted."""
     return Letter.create(
@@ -32,14 +24,14 @@ def queue_letter(recipient_name, address_lines, subject, body, code=None):
         address="\n".join(line.strip() for line in address_lines if line and line.strip()),
         subject=subject,
         body=body,
-        code_encrypted=_fernet().encrypt(code.encode()).decode() if code else None,
+        code_encrypted=crypto.encrypt("letter-code", code) if code else None,
     )
 
 
 def carried_code(letter):
     if not letter.code_encrypted:
         return None
-    return _fernet().decrypt(letter.code_encrypted.encode()).decode()
+    return crypto.decrypt("letter-code", letter.code_encrypted)
 
 
 def pending():

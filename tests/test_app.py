@@ -119,7 +119,7 @@ def test_post_with_csrf_header_as_htmx_sends_it(client):
     response = client.post("/langue", data={"lang": "de", "next": "/?q=a"},
                            headers={**HTMX, "X-CSRFToken": token})
     assert response.status_code == 200
-    assert response.headers["HX-Location"] == "/?q=a"  # never a 302 into an htmx swap
+    assert response.headers["HX-Redirect"] == "/?q=a"  # never a 302 into an htmx swap
     with client.session_transaction() as session:
         assert session["lang"] == "de"
 

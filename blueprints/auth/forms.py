@@ -1,0 +1,83 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, RadioField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
+
+import validators
+
+
+class UserIdForm(FlaskForm):
+    userid = StringField(_l("UserID"), validators=[DataRequired(_l("Saisissez votre UserID.")), Length(max=64)])
+
+
+class PasswordForm(FlaskForm):
+    password = PasswordField(_l("Mot de passe (Password)"), validators=[DataRequired(_l("Saisissez votre mot de passe.")), Length(max=128)])
+
+
+class OTPForm(FlaskForm):
+    otp = StringField(
+        _l("OTP"),
+        validators=[DataRequired(_l("Saisissez le code à 6 chiffres.")), Length(min=6, max=7, message=_l("Le code compte 6 chiffres."))],
+    )
+
+
+class EnrolmentForm(FlaskForm):
+    userid = StringField(_l("UserID"), validators=[DataRequired(_l("Choisissez un UserID.")), Length(min=3, max=64)])
+    password = PasswordField(_l("Mot de passe"), validators=[DataRequired(_l("Choisissez un mot de passe.")), Length(max=128)])
+    password_confirm = PasswordField(
+        _l("Confirmez le mot de passe"),
+        validators=[DataRequired(_l("Confirmez le mot de passe.")), EqualTo("password", _l("Les deux mots de passe sont différents."))],
+    )
+    secret_image = RadioField(_l("Image secrète"), validators=[DataRequired(_l("Choisissez une image secrète."))])
+
+
+class RegistrationForm(FlaskForm):
+    first_name = StringField(_l("Votre prénom"), validators=[DataRequired(_l("Saisissez votre prénom.")), Length(max=100)])
+    last_name = StringField(_l("Votre nom"), validators=[DataRequired(_l("Saisissez votre nom.")), Length(max=100)])
+    email = EmailField(
+        _l("Votre adresse e-mail"),
+        validators=[DataRequired(_l("Saisissez votre adresse e-mail.")), Email(_l("Cette adresse e-mail n'est pas valide."), check_deliverability=False), Length(max=320)],
+    )
+    matricule = StringField(
+        _l("Votre numéro d'identification (Matricule Lux.)"),
+        validators=[DataRequired(_l("Saisissez votre numéro d'identification."))],
+    )
+    street = StringField(_l("Numéro et rue"), validators=[DataRequired(_l("Saisissez votre adresse.")), Length(max=200)])
+    postcode = StringField(_l("Code postal"), validators=[DataRequired(_l("Saisissez le code postal.")), Length(max=20)])
+    city = StringField(_l("Localité"), validators=[DataRequired(_l("Saisissez la localité.")), Length(max=100)])
+    country = StringField(_l("Pays"), default="Luxembourg", validators=[Length(max=100)])
+
+    def validate_matricule(self, field):
+        try:
+            field.data = validators.matricule(field.data)
+        except validators.InvalidIdentifier as exc:
+            raise ValidationError(str(exc)) from None
+
+
+class TermsForm(FlaskForm):
+    accept = BooleanField(_l("Accepter les CGU"), validators=[DataRequired(_l("Il faut accepter les conditions générales d'utilisation."))])
+
+
+class ForgotPasswordForm(FlaskForm):
+    identifier = StringField(_l("UserID ou adresse e-mail"), validators=[DataRequired(_l("Saisissez votre UserID ou votre adresse e-mail.")), Length(max=320)])
+
+
+class ResetPasswordForm(OTPForm):
+    password = PasswordField(_l("Nouveau mot de passe"), validators=[DataRequired(_l("Choisissez un mot de passe.")), Length(max=128)])
+    password_confirm = PasswordField(
+        _l("Confirmez le mot de passe"),
+        validators=[DataRequired(_l("Confirmez le mot de passe.")), EqualTo("password", _l("Les deux mots de passe sont différents."))],
+    )
+
+
+class LostTokenForm(UserIdForm, PasswordForm):
+    pass
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(_l("Mot de passe actuel"), validators=[DataRequired(_l("Saisissez votre mot de passe actuel."))])
+    password = PasswordField(_l("Nouveau mot de passe"), validators=[DataRequired(_l("Choisissez un mot de passe.")), Length(max=128)])
+    password_confirm = PasswordField(
+        _l("Confirmez le mot de passe"),
+        validators=[DataRequired(_l("Confirmez le mot de passe.")), EqualTo("password", _l("Les deux mots de passe sont différents."))],
+    )

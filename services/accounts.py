@@ -1,0 +1,330 @@
+"""Becoming a user (seed 002): enrol a Token, fill in the Enregistrement form, confirm the
+e-mail within 72 hours (a postal letter follows), accept the terms. And getting back in:
+forgotten password, lost token."""
+import re
+from datetime import timedelta
+
+from flask import current_app, url_for
+from flask_babel import format_datetime, lazy_gettext as _l
+from peewee import IntegrityError
+
+import validators
+from models import AuthProduct, User, db
+from services import DomainError, audit, auth, clock, crypto, links, letters
+from services.mail import queue_mail
+
+CONFIRMATION_VALIDITY = timedelta(hours=72)
+RECOVERY_VALIDITY = timedelta(hours=1)
+USERID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$")
+
+
+class UserIdTaken(DomainError):
+    status = 409
+
+    def __init__(self):
+        super().__init__(_l("Ce UserID est déjà utilisé : choisissez-en un autre."))
+
+
+class InvalidUserId(DomainError):
+    status = 422
+
+    def __init__(self):
+        super().__init__(_l("Le UserID compte de 3 à 64 caractères : lettres, chiffres, point, tiret ou tiret bas."))
+
+
+class AlreadyConfirmed(DomainError):
+    status = 409
+
+    def __init__(self):
+        super().__init__(_l("Votre adresse e-mail est déjà confirmée."))
+
+
+def current_terms_version():
+    return current_app.config["TERMS_VERSION"]
+
+
+def next_registration_step(user):
+    """What the person still has to do before the portal opens: "details", "email",
+    "terms", or None when done. (The token is confirmed before any session exists.)"""
+    if user.registered_at is None:
+        return "details"
+    if user.email_confirmed_at is None:
+        return "email"
+    if user.terms_version != current_terms_version():
+        return "terms"
+    return None
+
+
+# --- Enrolment of the Token ---------------------------------------------------------------
+
+
+def start_enrolment(userid, password, secret_image):
+    """Create the person and the Token product; the one-time code confirms it next."""
+    userid = (userid or "").strip()
+    if not USERID_RE.match(userid):
+        raise InvalidUserId()
+    auth.check_password_policy(password, userid)
+    if secret_image not in {image["slug"] for image in auth.secret_images()}:
+        raise DomainError(_l("Choisissez une image secrète."))
+    try:
+        with db.atomic():
+            user = User.create(userid=userid, userid_key=auth.userid_key(userid))
+            product = AuthProduct.create(
+                user=user,
+                password_hash=auth.hash_password(password),
+                totp_secret_encrypted=crypto.encrypt("totp", auth.new_totp_secret()),
+                secret_image=secret_image,
+            )
+            audit.record("account.enrolment_started", actor=user)
+    except IntegrityError:
+        raise UserIdTaken() from None
+    return product
+
+
+def confirm_enrolment(product, code):
+    """The first code proves the authenticator app holds the secret."""
+    if not auth.consume_otp(product, code):
+        raise auth.InvalidOTP()
+    AuthProduct.update(enrolled_at=clock.now()).where(AuthProduct.id == product.id).execute()
+    audit.record("account.token_enrolled", actor=product.user)
+
+
+# --- Enregistrement and e-mail confirmation ------------------------------------------------
+
+
+def register(user, first_name, last_name, email, matricule, street, postcode, city, country):
+    """Save the Enregistrement form and send the confirmation link. While the e-mail is not
+    confirmed the form may be sent again (a typo in the address): the old link dies."""
+    if user.email_confirmed_at is not None:
+        raise AlreadyConfirmed()
+    matricule = validators.matricule(matricule)
+    with db.atomic():
+        User.update(
+            first_name=first_name.strip(),
+            last_name=last_name.strip(),
+            email=email.strip(),
+            matricule=matricule,
+            street=street.strip(),
+            postcode=postcode.strip(),
+            city=city.strip(),
+            country=(country or "").strip() or "Luxembourg",
+            registered_at=clock.now(),
+        ).where(User.id == user.id).execute()
+        user = User.get_by_id(user.id)
+        send_confirmation(user)
+        audit.record("account.registered", actor=user)
+    return user
+
+
+def confirmation_deadline(user):
+    return user.confirmation_sent_at + CONFIRMATION_VALIDITY
+
+
+def send_confirmation(user):
+    """A new security code and link (72 h); any earlier link stops working."""
+    if user.email_confirmed_at is not None:
+        raise AlreadyConfirmed()
+    code = crypto.random_code(12)
+    now = clock.now()
+    User.update(confirmation_code_hash=crypto.keyed_hash("email-confirm", code), confirmation_sent_at=now).where(
+        User.id == user.id
+    ).execute()
+    user.confirmation_sent_at = now
+    token = links.make("email-confirm", {"u": user.id, "c": code})
+    deadline = format_datetime(confirmation_deadline(user), "EEEE dd/MM/yyyy HH:mm:ss")
+    queue_mail(
+        user.email,
+        _l("Votre demande d'enregistrement auprès d'Espace Pro"),
+        "registration_confirm",
+        user=user,
+        link=external_url("auth.confirm_email", token=token),
+        code=crypto.group(code),
+        deadline=deadline,
+    )
+    audit.record("account.confirmation_sent", actor=user)
+
+
+def read_confirmation(token):
+    """The user a confirmation link is for, or LinkInvalid / LinkExpired / LinkUsed."""
+    try:
+        payload = links.read("email-confirm", token, CONFIRMATION_VALIDITY)
+    except links.LinkExpired as exc:
+        user = _confirmation_user(exc.payload)
+        raise links.LinkExpired(payload={"user_id": user.id} if user else None) from None
+    user = _confirmation_user(payload)
+    if user is None:
+        raise links.LinkUsed()
+    return user, payload["c"]
+
+
+def _confirmation_user(payload):
+    """The still-unconfirmed user whose current code the payload carries."""
+    if not isinstance(payload, dict):
+        return None
+    user = User.get_or_none(User.id == payload.get("u"))
+    if user is None or user.email_confirmed_at is not None:
+        return None
+    if user.confirmation_code_hash != crypto.keyed_hash("email-confirm", str(payload.get("c"))):
+        return None
+    return user
+
+
+def confirm_email(token):
+    """Use the link once: confirm the address and queue the postal confirmation letter."""
+    user, code = read_confirmation(token)
+    with db.atomic():
+        done = (
+            User.update(email_confirmed_at=clock.now(), confirmation_code_hash=None)
+            .where(User.id == user.id, User.confirmation_code_hash == crypto.keyed_hash("email-confirm", code))
+            .execute()
+        )
+        if not done:  # a double click, or another tab, got there first
+            raise links.LinkUsed()
+        letters.queue_letter(
+            user.display_name,
+            user.address_lines,
+            str(_l("Confirmation de votre enregistrement auprès d'une application Internet")),
+            str(
+                _l(
+                    "Madame, Monsieur,\n\nNous vous confirmons votre enregistrement auprès d'Espace Pro sous le UserID "
+                    "%(userid)s, avec l'adresse e-mail %(email)s.\n\nSi vous n'êtes pas à l'origine de cet "
+                    "enregistrement, contactez le Helpdesk.\n\nVeuillez agréer nos salutations distinguées.",
+                    userid=user.userid,
+                    email=user.email,
+                )
+            ),
+        )
+        audit.record("account.email_confirmed", actor=user)
+    return User.get_by_id(user.id)
+
+
+def resend_expired_confirmation(token):
+    """An expired (but genuine and unused) link may ask for a new one."""
+    try:
+        read_confirmation(token)
+    except links.LinkExpired as exc:
+        if not exc.payload:
+            raise links.LinkUsed() from None
+        user = User.get_by_id(exc.payload["user_id"])
+        with db.atomic():
+            send_confirmation(user)
+        return user
+    raise DomainError(_l("Ce lien est encore valable : utilisez-le pour confirmer votre adresse."))
+
+
+def accept_terms(user, accepted):
+    if not accepted:
+        raise DomainError(_l("Il faut accepter les conditions générales d'utilisation."))
+    User.update(terms_version=current_terms_version(), terms_accepted_at=clock.now()).where(
+        User.id == user.id
+    ).execute()
+    audit.record("account.terms_accepted", actor=user, version=current_terms_version())
+
+
+# --- Forgotten password, lost token -------------------------------------------------------
+
+
+def _fingerprint(value):
+    """Changes when the secret changes, so a recovery link works once."""
+    return crypto.keyed_hash("recovery", value)[:24]
+
+
+def request_password_reset(identifier):
+    """Mail a reset link (1 h) to the person with this UserID or confirmed e-mail. Silent
+    either way: the page never tells whether the account exists."""
+    identifier = (identifier or "").strip()
+    user = User.get_or_none(User.userid_key == auth.userid_key(identifier))
+    if user is None and "@" in identifier:
+        user = (
+            User.select()
+            .where(User.email.ilike(identifier), User.email_confirmed_at.is_null(False))
+            .order_by(User.id)
+            .first()
+        )
+    if user is None or user.email_confirmed_at is None:
+        audit.record("account.password_reset_unknown")
+        return
+    product = auth.token_product(user)
+    token = links.make("password-reset", {"u": user.id, "f": _fingerprint(product.password_hash)})
+    with db.atomic():
+        queue_mail(
+            user.email,
+            _l("Réinitialisation de votre mot de passe Espace Pro"),
+            "password_reset",
+            user=user,
+            link=external_url("auth.reset_password", token=token),
+        )
+        audit.record("account.password_reset_requested", actor=user)
+
+
+def read_password_reset(token):
+    payload = links.read("password-reset", token, RECOVERY_VALIDITY)
+    user = User.get_or_none(User.id == payload.get("u")) if isinstance(payload, dict) else None
+    product = auth.token_product(user) if user else None
+    if product is None or _fingerprint(product.password_hash) != payload.get("f"):
+        raise links.LinkUsed()
+    return user
+
+
+def reset_password(token, new_password, code, ip):
+    """New password, proven with the one-time code; ends every session."""
+    user = read_password_reset(token)
+    auth.check_password_policy(new_password, user.userid)
+    auth.check_otp(user, code, ip)
+    with db.atomic():
+        AuthProduct.update(password_hash=auth.hash_password(new_password)).where(
+            AuthProduct.user == user, AuthProduct.kind == "token"
+        ).execute()
+        auth.revoke_sessions(user)
+        audit.record("account.password_reset", actor=user)
+    return user
+
+
+def request_token_reset(userid, password, ip):
+    """Lost authenticator: the password (throttled like a login) and then an e-mail link."""
+    user = auth.check_password(userid, password, ip)
+    if user.email_confirmed_at is None:
+        return user
+    product = auth.token_product(user)
+    token = links.make("token-reset", {"u": user.id, "f": _fingerprint(product.totp_secret_encrypted)})
+    with db.atomic():
+        queue_mail(
+            user.email,
+            _l("Nouveau token pour votre compte Espace Pro"),
+            "token_reset",
+            user=user,
+            link=external_url("auth.reset_token", token=token),
+        )
+        audit.record("account.token_reset_requested", actor=user)
+    return user
+
+
+def read_token_reset(token):
+    payload = links.read("token-reset", token, RECOVERY_VALIDITY)
+    user = User.get_or_none(User.id == payload.get("u")) if isinstance(payload, dict) else None
+    product = auth.token_product(user) if user else None
+    if product is None or _fingerprint(product.totp_secret_encrypted) != payload.get("f"):
+        raise links.LinkUsed()
+    return user
+
+
+def reset_token(token, new_secret, code):
+    """Replace the TOTP secret once the new app shows a valid code; ends every session."""
+    user = read_token_reset(token)
+    if auth.matching_step(new_secret, code) is None:
+        raise auth.InvalidOTP()
+    step = auth.matching_step(new_secret, code)
+    with db.atomic():
+        AuthProduct.update(
+            totp_secret_encrypted=crypto.encrypt("totp", new_secret), last_otp_step=step, enrolled_at=clock.now()
+        ).where(AuthProduct.user == user, AuthProduct.kind == "token").execute()
+        auth.revoke_sessions(user)
+        audit.record("account.token_replaced", actor=user)
+    return user
+
+
+def external_url(endpoint, **values):
+    base = current_app.config.get("PUBLIC_URL")
+    if base:
+        return base.rstrip("/") + url_for(endpoint, **values)
+    return url_for(endpoint, _external=True, **values)

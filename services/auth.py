@@ -1,0 +1,309 @@
+"""Logging in with the Token product: UserID → secret image + password → one-time code.
+
+Answers never tell whether a UserID exists: an unknown UserID gets a stable made-up secret
+image, a password check against a dummy hash, and the same message as a wrong password.
+"""
+import calendar
+import gzip
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+
+import pyotp
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from models import AuthProduct, User, UserSession, db
+from services import DomainError, audit, clock, crypto, throttle
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+IDLE_TIMEOUT = timedelta(minutes=30)
+ABSOLUTE_TIMEOUT = timedelta(hours=12)
+TOUCH_EVERY = timedelta(minutes=1)  # how stale last_seen_at may get before it is written
+OTP_STEP = 30
+OTP_DRIFT_STEPS = 1
+
+
+class InvalidCredentials(DomainError):
+    status = 401
+
+    def __init__(self):
+        super().__init__(_l("UserID ou mot de passe incorrect."))
+
+
+class InvalidOTP(DomainError):
+    status = 401
+
+    def __init__(self):
+        super().__init__(_l("Le code à 6 chiffres est incorrect ou a déjà été utilisé. Attendez le code suivant et réessayez."))
+
+
+class WeakPassword(DomainError):
+    status = 422
+
+
+# --- Authentication products registry ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Product:
+    kind: str
+    name: str
+    description: str
+    endpoint: str  # where its login starts
+
+
+PRODUCTS = {
+    "token": Product(
+        "token",
+        "Token",
+        _l("UserID et mot de passe, puis le code à 6 chiffres de votre application d'authentification."),
+        "auth.login_userid",
+    ),
+}
+
+
+# --- Passwords --------------------------------------------------------------------------
+
+
+def _hasher():
+    cfg = current_app.config
+    return PasswordHasher(
+        time_cost=cfg.get("ARGON2_TIME_COST", 3),
+        memory_cost=cfg.get("ARGON2_MEMORY_COST", 65536),
+        parallelism=cfg.get("ARGON2_PARALLELISM", 4),
+    )
+
+
+@lru_cache(maxsize=1)
+def common_passwords():
+    with gzip.open(DATA / "common-passwords.txt.gz", "rt", encoding="utf-8") as fh:
+        return frozenset(line.strip() for line in fh if line.strip())
+
+
+def check_password_policy(password, userid=None):
+    """12–128 characters, not a common password, not the UserID; no composition rules."""
+    if len(password) < 12:
+        raise WeakPassword(_l("Le mot de passe doit compter au moins 12 caractères."))
+    if len(password) > 128:
+        raise WeakPassword(_l("Le mot de passe ne peut pas dépasser 128 caractères."))
+    if password.lower() in common_passwords() or (userid and password.lower() == userid.lower()):
+        raise WeakPassword(_l("Ce mot de passe est trop courant : choisissez-en un autre, une phrase par exemple."))
+
+
+def hash_password(password):
+    return _hasher().hash(password)
+
+
+def verify_password(password_hash, password):
+    try:
+        return _hasher().verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@lru_cache(maxsize=4)
+def _dummy_hash(params):
+    return _hasher().hash(secrets.token_hex(16))
+
+
+def _spend_password_time(password):
+    """Same work as a real check, for UserIDs that do not exist."""
+    cfg = current_app.config
+    verify_password(_dummy_hash((cfg.get("ARGON2_TIME_COST"), cfg.get("ARGON2_MEMORY_COST"))), password)
+
+
+# --- Secret images ----------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def secret_images():
+    return json.loads((DATA / "secret_images.json").read_text(encoding="utf-8"))
+
+
+def secret_image_for(userid):
+    """The person's secret image, or a made-up one that is stable for an unknown UserID."""
+    key = userid_key(userid)
+    product = AuthProduct.select(AuthProduct.secret_image).join(User).where(User.userid_key == key).first()
+    if product:
+        return product.secret_image
+    images = secret_images()
+    return images[int(crypto.keyed_hash("secret-image", key)[:8], 16) % len(images)]["slug"]
+
+
+# --- One-time codes (TOTP, RFC 6238) ----------------------------------------------------
+
+
+def new_totp_secret():
+    return pyotp.random_base32(32)
+
+
+def totp_secret(product):
+    return crypto.decrypt("totp", product.totp_secret_encrypted)
+
+
+def provisioning_uri(secret, userid):
+    return pyotp.TOTP(secret).provisioning_uri(name=userid, issuer_name="Espace Pro")
+
+
+def matching_step(secret, code):
+    """The time step (±1 around now) whose code is `code`, or None."""
+    code = (code or "").strip().replace(" ", "")
+    if len(code) != 6 or not code.isdigit():
+        return None
+    totp = pyotp.TOTP(secret, interval=OTP_STEP)
+    now_step = calendar.timegm(clock.now().timetuple()) // OTP_STEP
+    for step in range(now_step - OTP_DRIFT_STEPS, now_step + OTP_DRIFT_STEPS + 1):
+        if secrets.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+def consume_otp(product, code):
+    """True when `code` is current and was never accepted before (one conditional UPDATE)."""
+    step = matching_step(totp_secret(product), code)
+    if step is None:
+        return False
+    used = (
+        AuthProduct.update(last_otp_step=step)
+        .where(
+            AuthProduct.id == product.id,
+            AuthProduct.last_otp_step.is_null() | (AuthProduct.last_otp_step < step),
+        )
+        .execute()
+    )
+    if not used:
+        audit.record("login.otp_replay", actor=product.user)
+    return bool(used)
+
+
+# --- Login ------------------------------------------------------------------------------
+
+
+def userid_key(userid):
+    return (userid or "").strip().lower()
+
+
+def _keys(userid, ip):
+    return f"login:user:{userid_key(userid)}", f"login:ip:{ip or 'unknown'}"
+
+
+def token_product(user):
+    return AuthProduct.get_or_none(AuthProduct.user == user, AuthProduct.kind == "token")
+
+
+def check_password(userid, password, ip):
+    """Step 2: the password for `userid`. Returns the User; raises InvalidCredentials,
+    throttle.Throttled or throttle.Locked, with the same answers for unknown UserIDs."""
+    account_key, ip_key = _keys(userid, ip)
+    throttle.check(account_key, ip_key)
+    product = (
+        AuthProduct.select(AuthProduct, User)
+        .join(User)
+        .where(User.userid_key == userid_key(userid), AuthProduct.kind == "token")
+        .first()
+    )
+    if product is None:
+        _spend_password_time(password)
+    if product is None or not verify_password(product.password_hash, password):
+        _failed(account_key, ip_key, "login.password_failure", product.user if product else None, userid)
+        raise InvalidCredentials()
+    return product.user
+
+
+def check_otp(user, code, ip):
+    """Step 3: the one-time code. Returns the product; raises InvalidOTP or throttling."""
+    account_key, ip_key = _keys(user.userid, ip)
+    throttle.check(account_key, ip_key)
+    product = token_product(user)
+    if product is None or not consume_otp(product, code):
+        _failed(account_key, ip_key, "login.otp_failure", user, user.userid)
+        raise InvalidOTP()
+    throttle.succeed(account_key, ip_key)
+    return product
+
+
+def _failed(account_key, ip_key, action, user, userid):
+    throttle.fail(account_key)
+    throttle.fail(ip_key, lockable=False)
+    audit.record(action, actor=user, userid=userid_key(userid)[:64])
+    try:
+        throttle.check(account_key)
+    except throttle.Locked:
+        audit.record("login.locked", actor=user, userid=userid_key(userid)[:64])
+    except throttle.Throttled:
+        pass
+
+
+def unlock(userid):
+    """Helpdesk: lift the waits and the lock on an account (all its counters)."""
+    return throttle.unlock(f"login:user:{userid_key(userid)}")
+
+
+# --- Sessions ---------------------------------------------------------------------------
+
+
+def open_session(user, ip):
+    """A new login: a fresh random token for the cookie, its hash in the database."""
+    token = secrets.token_urlsafe(32)
+    UserSession.create(user=user, token_hash=crypto.keyed_hash("session", token), ip=ip)
+    audit.record("login.success", actor=user, ip=ip)
+    return token
+
+
+def load_session(token):
+    """The User of a live session (with `.session_token`), or None when it is unknown,
+    revoked, idle for 30 minutes or older than 12 hours."""
+    if not token:
+        return None
+    now = clock.now()
+    row = (
+        UserSession.select(UserSession, User)
+        .join(User)
+        .where(
+            UserSession.token_hash == crypto.keyed_hash("session", token),
+            UserSession.revoked_at.is_null(),
+            UserSession.created_at > now - ABSOLUTE_TIMEOUT,
+            UserSession.last_seen_at > now - IDLE_TIMEOUT,
+        )
+        .first()
+    )
+    if row is None:
+        return None
+    if now - row.last_seen_at >= TOUCH_EVERY:
+        UserSession.update(last_seen_at=now).where(UserSession.id == row.id).execute()
+    user = row.user
+    user.session_token = token
+    return user
+
+
+def revoke_session(token):
+    UserSession.update(revoked_at=clock.now()).where(
+        UserSession.token_hash == crypto.keyed_hash("session", token), UserSession.revoked_at.is_null()
+    ).execute()
+
+
+def revoke_sessions(user, keep_token=None):
+    """End every session of `user` but the one with `keep_token`."""
+    query = UserSession.update(revoked_at=clock.now()).where(
+        UserSession.user == user, UserSession.revoked_at.is_null()
+    )
+    if keep_token:
+        query = query.where(UserSession.token_hash != crypto.keyed_hash("session", keep_token))
+    return query.execute()
+
+
+def change_password(user, current_password, new_password, keep_token):
+    product = token_product(user)
+    if not verify_password(product.password_hash, current_password):
+        raise InvalidCredentials()
+    check_password_policy(new_password, user.userid)
+    with db.atomic():
+        AuthProduct.update(password_hash=hash_password(new_password)).where(AuthProduct.id == product.id).execute()
+        revoke_sessions(user, keep_token=keep_token)
+        audit.record("account.password_changed", actor=user)
