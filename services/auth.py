@@ -83,7 +83,7 @@ def _hasher():
 @lru_cache(maxsize=1)
 def common_passwords():
     with gzip.open(DATA / "common-passwords.txt.gz", "rt", encoding="utf-8") as fh:
-        return frozenset(line.strip() for line in fh if line.strip())
+        return frozenset(line.strip().lower() for line in fh if line.strip())
 
 
 def check_password_policy(password, userid=None):

@@ -20,3 +20,43 @@ def outbox_mail(to="lea.guichet@example.lu", subject="Sujet", **fields):
     fields.setdefault("body_text", "texte")
     fields.setdefault("body_html", "<p>texte</p>")
     return OutboxMail.create(to=to, subject=subject, **fields)
+
+
+# --- People ------------------------------------------------------------------------------
+
+PASSWORD = "correct horse battery staple"
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def user(userid="lea", password=PASSWORD, secret=TOTP_SECRET, registered=True, **fields):
+    """A person with an enrolled Token; `registered=True` also confirms the e-mail and
+    accepts the current terms."""
+    from flask import current_app
+
+    from models import AuthProduct, User
+    from services import auth, clock, crypto
+
+    defaults = {
+        "first_name": "Léa", "last_name": "Guichet", "email": f"{userid}@example.lu",
+        "matricule": "1983081974925", "street": "11, allée du Guichet", "postcode": "L-0000", "city": "Luxembourg",
+    }
+    if registered:
+        now = clock.now()
+        defaults.update(registered_at=now, email_confirmed_at=now,
+                        terms_version=current_app.config["TERMS_VERSION"], terms_accepted_at=now)
+    person = User.create(userid=userid, userid_key=userid.lower(), **{**defaults, **fields})
+    AuthProduct.create(user=person, password_hash=auth.hash_password(password),
+                       totp_secret_encrypted=crypto.encrypt("totp", secret), secret_image="voilier",
+                       enrolled_at=clock.now())
+    return person
+
+
+def otp(secret=TOTP_SECRET, steps=0):
+    """The code of `secret` at the app's clock, `steps` time steps away."""
+    import calendar
+
+    import pyotp
+
+    from services import clock
+
+    return pyotp.TOTP(secret).at(calendar.timegm(clock.now().timetuple()) + 30 * steps)

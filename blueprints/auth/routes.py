@@ -44,7 +44,7 @@ def page(name, status=200, **context):
     """The full page around templates/auth/_<name>.html, or that card alone for htmx."""
     partial = f"auth/_{name}.html"
     return render_page_or_partial(
-        "auth/page.html", partial, status=status, partial=partial, title=TITLES[name], **context
+        "auth/page.html", partial, status=status, card=partial, title=TITLES[name], **context
     )
 
 

@@ -1,0 +1,99 @@
+"""A new person's whole way in, in Debian's chromium, with the mail through a real SMTP
+server: Créer un compte → Token → Enregistrement → e-mail link → login with OTP → CGU."""
+import re
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
+
+import factories
+from models import Letter
+
+pytestmark = pytest.mark.browser
+
+
+def unexpected(console_errors):
+    """Chromium logs every 4xx it loads; the refusals the forms show are expected."""
+    return [e for e in console_errors if not re.search(r"status of (401|422) ", e)]
+
+
+def test_whole_journey(live_server, smtp, clock, page, console_errors):
+    page.goto(live_server.url + "/")
+    page.get_by_role("link", name="Connexion").first.click()
+    page.get_by_role("link", name="Créer un compte").click()
+
+    page.get_by_label("UserID").fill("lea.guichet")
+    page.locator("#password").fill(factories.PASSWORD)
+    page.get_by_label("Confirmez le mot de passe").fill(factories.PASSWORD)
+    page.get_by_text("Voilier").click()
+    page.get_by_role("button", name="Suivant").click()
+
+    expect(page.get_by_role("img", name=re.compile("Code QR"))).to_be_visible()
+    secret = page.locator("#totp-secret").inner_text().replace("-", "")
+    page.get_by_label("OTP").fill("000000")
+    page.get_by_role("button", name="Valider").click()
+    expect(page.locator(".error-summary")).to_contain_text("Le code à 6 chiffres est incorrect")
+    page.get_by_label("OTP").fill(factories.otp(secret))
+    page.get_by_role("button", name="Valider").click()
+
+    expect(page.get_by_role("heading", name="Enregistrement")).to_be_visible()
+    assert Axe().run(page).violations_count == 0
+    page.get_by_label("Votre prénom").fill("Léa")
+    page.get_by_label("Votre nom").fill("Guichet")
+    page.get_by_label("Votre adresse e-mail").fill("lea.guichet@example.lu")
+    page.get_by_label("Votre numéro d'identification (Matricule Lux.)").fill("1983081974926")
+    page.get_by_label("Numéro et rue").fill("11, allée du Guichet")
+    page.get_by_label("Code postal").fill("L-0000")
+    page.get_by_label("Localité").fill("Luxembourg")
+    page.get_by_role("button", name="S'enregistrer").click()
+    expect(page.locator(".error-summary")).to_contain_text("Matricule")
+    page.get_by_label("Votre numéro d'identification (Matricule Lux.)").fill("1983081974925")
+    page.get_by_role("button", name="S'enregistrer").click()
+    expect(page.get_by_text("Un e-mail de confirmation a été envoyé à l'adresse lea.guichet@example.lu.")).to_be_visible()
+
+    [mail] = smtp.messages
+    text = mail.get_body(("plain",)).get_content()
+    assert "La date limite est samedi 28/03/2026 08:40:40." in text
+    link = re.search(r"http://127\.0\.0\.1:\d+/inscription/confirmer/\S+", text).group(0)
+
+    page.goto(link)
+    page.get_by_role("button", name="Valider mon enregistrement").click()
+    expect(page.get_by_text("Vous devez vous authentifier une nouvelle fois.")).to_be_visible()
+    assert Letter.select().count() == 1
+
+    clock.advance(seconds=30)  # a new one-time code
+    page.get_by_role("link", name="Connexion").last.click()
+    page.get_by_role("link", name=re.compile("Token")).click()
+    page.get_by_label("UserID").fill("LEA.GUICHET")
+    page.get_by_role("button", name="Suivant").click()
+    expect(page.get_by_role("img", name="Votre image secrète")).to_have_attribute("src", re.compile("voilier"))
+    page.get_by_label("Mot de passe").fill(factories.PASSWORD)
+    page.get_by_role("button", name="Suivant").click()
+    page.get_by_label("OTP").fill(factories.otp(secret))
+    page.get_by_role("button", name="S'authentifier").click()
+
+    expect(page.get_by_role("heading", name="Conditions générales d'utilisation", exact=True)).to_be_visible()
+    page.get_by_role("button", name="S'enregistrer").click()
+    expect(page.locator(".error-summary")).to_contain_text("Il faut accepter les conditions générales")
+    page.get_by_label("Accepter les CGU").check()
+    page.get_by_role("button", name="S'enregistrer").click()
+    expect(page.get_by_text("Vous êtes maintenant enregistré")).to_be_visible()
+    expect(page.locator(".user-menu summary")).to_have_text("Léa Guichet")
+    assert unexpected(console_errors) == []
+
+
+def test_wrong_otp_at_login(app, live_server, clock, page, console_errors):
+    factories.user()
+    page.goto(live_server.url + "/connexion/token")
+    page.get_by_label("UserID").fill("lea")
+    page.get_by_role("button", name="Suivant").click()
+    page.get_by_label("Mot de passe").fill(factories.PASSWORD)
+    page.get_by_role("button", name="Suivant").click()
+    page.get_by_label("OTP").fill("123456" if factories.otp() != "123456" else "654321")
+    page.get_by_role("button", name="S'authentifier").click()
+    expect(page.locator(".error-summary")).to_contain_text("Le code à 6 chiffres est incorrect")
+    assert page.url.endswith("/connexion/token/otp")  # swapped in place
+    page.get_by_label("OTP").fill(factories.otp())
+    page.get_by_role("button", name="S'authentifier").click()
+    expect(page.locator(".user-menu summary")).to_have_text("Léa Guichet")
+    assert unexpected(console_errors) == []
