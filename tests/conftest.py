@@ -66,7 +66,7 @@ def _is_pg():
 def _empty_tables():
     tables = [m._meta.table_name for m in reversed(MODELS)]
     if _is_pg():
-        db.execute_sql(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+        db.execute_sql("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
     else:
         with db.atomic():
             for table in tables:
