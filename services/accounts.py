@@ -224,9 +224,40 @@ def accept_terms(user, accepted):
 # --- Forgotten password, lost token -------------------------------------------------------
 
 
+# purpose: (the secret the link is tied to, mail subject, mail template, endpoint)
+RECOVERIES = {
+    "password-reset": (
+        lambda product: product.password_hash,
+        _l("Réinitialisation de votre mot de passe Espace Pro"), "password_reset", "auth.reset_password",
+    ),
+    "token-reset": (
+        lambda product: product.totp_secret_encrypted,
+        _l("Nouveau token pour votre compte Espace Pro"), "token_reset", "auth.reset_token",
+    ),
+}
+
+
 def _fingerprint(value):
     """Changes when the secret changes, so a recovery link works once."""
     return crypto.keyed_hash("recovery", value)[:24]
+
+
+def _send_recovery(purpose, user):
+    secret_of, subject, template, endpoint = RECOVERIES[purpose]
+    token = links.make(purpose, {"u": user.id, "f": _fingerprint(secret_of(auth.token_product(user)))})
+    with db.atomic():
+        queue_mail(user.email, subject, template, user=user, link=external_url(endpoint, token=token))
+        audit.record(f"account.{purpose.replace('-', '_')}_requested", actor=user)
+
+
+def _read_recovery(purpose, token):
+    """The user of a live recovery link whose secret has not changed since it was sent."""
+    payload = links.read(purpose, token, RECOVERY_VALIDITY)
+    user = User.get_or_none(User.id == payload.get("u")) if isinstance(payload, dict) else None
+    product = auth.token_product(user) if user else None
+    if product is None or _fingerprint(RECOVERIES[purpose][0](product)) != payload.get("f"):
+        raise links.LinkUsed()
+    return user
 
 
 def request_password_reset(identifier):
@@ -244,26 +275,11 @@ def request_password_reset(identifier):
     if user is None or user.email_confirmed_at is None:
         audit.record("account.password_reset_unknown")
         return
-    product = auth.token_product(user)
-    token = links.make("password-reset", {"u": user.id, "f": _fingerprint(product.password_hash)})
-    with db.atomic():
-        queue_mail(
-            user.email,
-            _l("Réinitialisation de votre mot de passe Espace Pro"),
-            "password_reset",
-            user=user,
-            link=external_url("auth.reset_password", token=token),
-        )
-        audit.record("account.password_reset_requested", actor=user)
+    _send_recovery("password-reset", user)
 
 
 def read_password_reset(token):
-    payload = links.read("password-reset", token, RECOVERY_VALIDITY)
-    user = User.get_or_none(User.id == payload.get("u")) if isinstance(payload, dict) else None
-    product = auth.token_product(user) if user else None
-    if product is None or _fingerprint(product.password_hash) != payload.get("f"):
-        raise links.LinkUsed()
-    return user
+    return _read_recovery("password-reset", token)
 
 
 def reset_password(token, new_password, code, ip):
@@ -285,35 +301,20 @@ def request_token_reset(userid, password, ip):
     user = auth.check_password(userid, password, ip)
     if user.email_confirmed_at is None:
         return user
-    product = auth.token_product(user)
-    token = links.make("token-reset", {"u": user.id, "f": _fingerprint(product.totp_secret_encrypted)})
-    with db.atomic():
-        queue_mail(
-            user.email,
-            _l("Nouveau token pour votre compte Espace Pro"),
-            "token_reset",
-            user=user,
-            link=external_url("auth.reset_token", token=token),
-        )
-        audit.record("account.token_reset_requested", actor=user)
+    _send_recovery("token-reset", user)
     return user
 
 
 def read_token_reset(token):
-    payload = links.read("token-reset", token, RECOVERY_VALIDITY)
-    user = User.get_or_none(User.id == payload.get("u")) if isinstance(payload, dict) else None
-    product = auth.token_product(user) if user else None
-    if product is None or _fingerprint(product.totp_secret_encrypted) != payload.get("f"):
-        raise links.LinkUsed()
-    return user
+    return _read_recovery("token-reset", token)
 
 
 def reset_token(token, new_secret, code):
     """Replace the TOTP secret once the new app shows a valid code; ends every session."""
     user = read_token_reset(token)
-    if auth.matching_step(new_secret, code) is None:
-        raise auth.InvalidOTP()
     step = auth.matching_step(new_secret, code)
+    if step is None:
+        raise auth.InvalidOTP()
     with db.atomic():
         AuthProduct.update(
             totp_secret_encrypted=crypto.encrypt("totp", new_secret), last_otp_step=step, enrolled_at=clock.now()
