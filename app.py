@@ -2,6 +2,7 @@
 from flask import Flask, current_app, has_request_context, session
 from flask_babel import Babel, get_locale
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import cli
 import database
@@ -40,6 +41,9 @@ def create_app(config=None):
     app.config.from_object(load_config(name))
     app.config.update(overrides)
     ensure_secret_key(app)
+    if app.config["TRUSTED_PROXIES"]:
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     database.init_app(app)
     csrf.init_app(app)

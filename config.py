@@ -49,6 +49,9 @@ class Config:
     # Sender block printed on every postal letter.
     LETTER_SENDER = os.environ.get("LETTER_SENDER", "Espace Pro · Helpdesk · L-0000 Luxembourg")
     PUBLIC_URL = os.environ.get("PUBLIC_URL")  # absolute links in mails outside a request
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust (0: none);
+    # throttling per client address needs the real address.
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     TERMS_VERSION = "2026-01"  # raise it when templates/auth/_terms_text.html changes
     # argon2id, the library's recommended profile; tests lower it for speed.
     ARGON2_TIME_COST = 3

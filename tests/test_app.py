@@ -154,3 +154,16 @@ def test_htmx_errors_come_as_a_partial_for_the_main_area(client):
 )
 def test_safe_next(target, expected):
     assert safe_next(target) == expected
+
+
+def test_trusted_proxy_gives_the_client_address(database_url):
+    app = create_app({"ESPACE_ENV": "test", "DATABASE_URL": database_url, "TRUSTED_PROXIES": 1})
+
+    @app.get("/ip")
+    def ip():
+        from flask import request
+
+        return request.remote_addr
+
+    response = app.test_client().get("/ip", headers={"X-Forwarded-For": "203.0.113.7"})
+    assert response.get_data(as_text=True) == "203.0.113.7"
