@@ -57,6 +57,11 @@ def invalid(form, name, error=None, **context):
     return response
 
 
+def link_error(error, token=None, expired=False):
+    """An expired, used or forged link: its message, its status, a new link when possible."""
+    return page("link_error", status=error.status, error=error.message, expired=expired, token=token)
+
+
 def show(form, name, **context):
     """The form as it is on GET; with its errors and 422 on an invalid POST."""
     if request.method == "GET":
@@ -294,9 +299,9 @@ def confirm_email(token):
         else:
             user, _code = accounts.read_confirmation(token)
     except links.LinkExpired as error:
-        return page("link_error", status=error.status, error=error.message, expired=bool(error.payload), token=token)
+        return link_error(error, token=token, expired=bool(error.payload))
     except DomainError as error:
-        return page("link_error", status=error.status, error=error.message, expired=False, token=token)
+        return link_error(error, token=token)
     if request.method == "GET":
         return page("confirm_email", user=user, token=token)
     if current_user.is_authenticated:  # "Vous devez vous authentifier une nouvelle fois."
@@ -310,7 +315,7 @@ def confirm_email_resend(token):
     try:
         user = accounts.resend_expired_confirmation(token)
     except DomainError as error:
-        return page("link_error", status=error.status, error=error.message, expired=False, token=token)
+        return link_error(error, token=token)
     return page("link_resent", user=user)
 
 
@@ -343,7 +348,7 @@ def reset_password(token):
     try:
         accounts.read_password_reset(token)
     except DomainError as error:
-        return page("link_error", status=error.status, error=error.message, expired=False, token=None)
+        return link_error(error)
     form = ResetPasswordForm()
     if not form.validate_on_submit():
         return show(form, "reset_password", token=token)
@@ -372,17 +377,14 @@ def reset_token(token):
     try:
         user = accounts.read_token_reset(token)
     except DomainError as error:
-        return page("link_error", status=error.status, error=error.message, expired=False, token=None)
-    # The new secret waits in the (signed) session until a code from it is confirmed.
-    pending = session.get("new_totp")
-    if not pending or pending.get("u") != user.id:
-        pending = session["new_totp"] = {"u": user.id, "s": auth.new_totp_secret()}
+        return link_error(error)
+    secret = pending_totp_secret(user, create=True)
     form = OTPForm()
-    context = {"secret": crypto.group(pending["s"]), "userid": user.userid, "token": token}
+    context = {"secret": crypto.group(secret), "userid": user.userid, "token": token}
     if not form.validate_on_submit():
         return show(form, "reset_token", **context)
     try:
-        accounts.reset_token(token, pending["s"], form.otp.data)
+        accounts.reset_token(token, secret, form.otp.data)
     except DomainError as error:
         return invalid(form, "reset_token", error, **context)
     session.pop("new_totp", None)
@@ -396,10 +398,19 @@ def reset_token_qr(token):
         user = accounts.read_token_reset(token)
     except DomainError:
         abort(404)
+    secret = pending_totp_secret(user) or abort(404)
+    return qr_response(auth.provisioning_uri(secret, user.userid))
+
+
+def pending_totp_secret(user, create=False):
+    """The new secret waits in the (signed) session until a code from it is confirmed."""
     pending = session.get("new_totp")
-    if not pending or pending.get("u") != user.id:
-        abort(404)
-    return qr_response(auth.provisioning_uri(pending["s"], user.userid))
+    if pending and pending.get("u") == user.id:
+        return pending["s"]
+    if not create:
+        return None
+    session["new_totp"] = {"u": user.id, "s": auth.new_totp_secret()}
+    return session["new_totp"]["s"]
 
 
 @bp.route("/compte", methods=["GET", "POST"])
