@@ -1,6 +1,6 @@
 """Espace Pro: the application factory."""
 from flask import Flask, current_app, has_request_context, session
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, format_date, format_datetime, get_locale
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -54,13 +54,19 @@ def create_app(config=None):
     from blueprints.auth import init_app as init_auth
     from blueprints.dev import bp as dev_bp
     from blueprints.main import bp as main_bp
+    from blueprints.spaces import bp as spaces_bp
 
     init_auth(app)
     app.register_blueprint(main_bp)
+    app.register_blueprint(spaces_bp)
     if app.config["OUTBOX_VIEWER"]:
         app.register_blueprint(dev_bp)
     errors.init_app(app)
     cli.init_app(app)
+
+    # Dates in the person's language and the portal's time zone (stored naive UTC).
+    app.jinja_env.filters["date"] = lambda value: format_date(value) if value else ""
+    app.jinja_env.filters["datetime"] = lambda value: format_datetime(value, "short") if value else ""
 
     @app.context_processor
     def locale_context():

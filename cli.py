@@ -2,7 +2,7 @@
 database.py. Later areas register their own commands next to their services."""
 import click
 
-from services import audit, auth, catalogue, mail
+from services import DomainError, audit, auth, catalogue, mail, spaces
 
 
 @click.command("seed-demo")
@@ -41,6 +41,36 @@ def unlock_account_command(userid):
     click.echo(f"Compte {userid} débloqué." if count else f"Aucun blocage pour {userid}.")
 
 
+@click.command("set-space-limit")
+@click.argument("userid")
+@click.argument("limit", type=click.IntRange(min=0))
+def set_space_limit_command(userid, limit):
+    """Helpdesk: set how many professional spaces USERID's Token may create (default 200)."""
+    try:
+        spaces.set_space_limit(userid, limit)
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"Limite d'espaces professionnels de {userid} : {limit}.")
+
+
+@click.command("restore-space")
+@click.argument("space_id", type=int)
+def restore_space_command(space_id):
+    """Helpdesk: restore a space deleted less than 30 days ago."""
+    try:
+        space = spaces.restore_space(space_id)
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"Espace {space.id} « {space.name} » restauré.")
+
+
+@click.command("purge-deleted")
+def purge_deleted_command():
+    """Remove for good the spaces deleted more than 30 days ago (run it daily)."""
+    click.echo(f"{spaces.purge_deleted()} espace(s) supprimé(s) définitivement.")
+
+
 def init_app(app):
-    for command in (seed_demo_command, send_mail_command, audit_verify_command, unlock_account_command):
+    for command in (seed_demo_command, send_mail_command, audit_verify_command, unlock_account_command,
+                    set_space_limit_command, restore_space_command, purge_deleted_command):
         app.cli.add_command(command)

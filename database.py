@@ -73,7 +73,15 @@ class SchemaMigration(Model):
 
 
 # (version, description, function(migrator)). Versions sort as strings: keep the 4 digits.
-MIGRATIONS = []
+def _add_space_terms_version(migrator):
+    from models import User
+
+    return [migrator.add_column("user", "space_terms_version", User.space_terms_version)]
+
+
+MIGRATIONS = [
+    ("0001", "user.space_terms_version (CGU of the spaces)", _add_space_terms_version),
+]
 
 
 def migrator_for(database):

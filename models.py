@@ -11,6 +11,7 @@ from peewee import (
     ForeignKeyField,
     IntegerField,
     Model,
+    SQL,
     TextField,
 )
 
@@ -88,6 +89,8 @@ class User(UserMixin, BaseModel):
     email_confirmed_at = DateTimeField(null=True)
     terms_version = CharField(max_length=20, null=True)
     terms_accepted_at = DateTimeField(null=True)
+    # The MyGuichet terms accepted at the first "Créer un espace professionnel" (seed 002).
+    space_terms_version = CharField(max_length=20, null=True)
     created_at = DateTimeField(default=clock.now)
 
     session_token = None  # set when loaded from a live session (services/auth.py)
@@ -140,6 +143,139 @@ class Throttle(BaseModel):
     consecutive_failures = IntegerField(default=0)
     blocked_until = DateTimeField(null=True)
     locked_at = DateTimeField(null=True)  # too many consecutive failures: the helpdesk unlocks
+
+
+# --- Spaces and their members (services/spaces.py) ------------------------------------
+
+
+class Space(BaseModel):
+    """A private space (one per person) or a company's collaborative professional space.
+
+    A space is live while `deleted_at` and `merged_into` are both empty; a deleted one is
+    kept 30 days for the helpdesk to restore, a merged one stays archived."""
+
+    kind = CharField(max_length=16)  # "private" | "professional"
+    name = CharField(max_length=100)
+    owner = ForeignKeyField(User, null=True, backref="+", on_delete="CASCADE")  # private spaces
+    created_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    # The authentication product it was created through: 200 professional spaces each.
+    created_with = ForeignKeyField(AuthProduct, null=True, backref="+", on_delete="SET NULL")
+    created_at = DateTimeField(default=clock.now)
+    # The company (professional spaces), from step 2 of the wizard.
+    company_name = CharField(max_length=200, default="")
+    legal_form = CharField(max_length=20, default="")
+    identifier_kind = CharField(max_length=8, default="")  # "rcs" | "siren"
+    identifier = CharField(max_length=20, default="", index=True)
+    vat_number = CharField(max_length=20, default="")
+    street = CharField(max_length=200, default="")
+    postcode = CharField(max_length=20, default="")
+    city = CharField(max_length=100, default="")
+    country = CharField(max_length=100, default="")
+    company_email = CharField(max_length=320, default="")
+    phone = CharField(max_length=40, default="")
+    merged_into = ForeignKeyField("self", null=True, backref="+", on_delete="SET NULL")
+    merged_at = DateTimeField(null=True)
+    deleted_at = DateTimeField(null=True, index=True)
+    deleted_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+
+    @property
+    def is_private(self):
+        return self.kind == "private"
+
+    @property
+    def is_live(self):
+        return self.deleted_at is None and self.merged_into_id is None
+
+    @classmethod
+    def live(cls):
+        return (cls.deleted_at.is_null()) & (cls.merged_into.is_null())
+
+    @property
+    def address_lines(self):
+        return [line for line in (self.street, f"{self.postcode} {self.city}".strip(), self.country) if line]
+
+
+# At most one private space per person (deleted ones aside).
+Space.add_index(
+    Space.index(Space.owner, unique=True).where(SQL("kind = 'private' AND deleted_at IS NULL"))
+)
+
+
+class Membership(BaseModel):
+    """A person in a space with a role: "admin", "manager" or "reader"."""
+
+    space = ForeignKeyField(Space, backref="memberships", on_delete="CASCADE")
+    user = ForeignKeyField(User, backref="memberships", on_delete="CASCADE")
+    role = CharField(max_length=16)
+    joined_at = DateTimeField(default=clock.now)
+
+    class Meta:
+        indexes = ((("space", "user"), True), (("space", "role"), False))
+
+
+class Invitation(BaseModel):
+    """An invitation by e-mail to join a space with a role. The link carries a nonce whose
+    hash is kept here: resending replaces it (the old link dies), accepting or revoking
+    ends it. The link is valid 7 days from `sent_at`."""
+
+    space = ForeignKeyField(Space, backref="invitations", on_delete="CASCADE")
+    email = CharField(max_length=320)
+    role = CharField(max_length=16)
+    invited_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    nonce_hash = CharField(max_length=64)
+    created_at = DateTimeField(default=clock.now)
+    sent_at = DateTimeField(default=clock.now)
+    accepted_at = DateTimeField(null=True)
+    accepted_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    revoked_at = DateTimeField(null=True)
+
+    @property
+    def is_pending(self):
+        return self.accepted_at is None and self.revoked_at is None
+
+
+class SpaceDraft(BaseModel):
+    """The "Créer un espace professionnel" wizard in progress, one per person, so that
+    refresh, back and resume work; it is consumed when the space is created."""
+
+    user = ForeignKeyField(User, unique=True, backref="+", on_delete="CASCADE")
+    data = JSONField(default=dict)
+    created_at = DateTimeField(default=clock.now)
+    updated_at = DateTimeField(default=clock.now)
+
+
+class Certification(BaseModel):
+    """The right of a space to use a service for a company. Holder certifications come from
+    a holder access code (one per service per space), proxy ones from mandates."""
+
+    space = ForeignKeyField(Space, backref="certifications", on_delete="CASCADE")
+    service = ForeignKeyField(Service, backref="+", on_delete="CASCADE")
+    kind = CharField(max_length=16)  # "holder" | "proxy"
+    company_identifier = CharField(max_length=20, default="")
+    company_name = CharField(max_length=200, default="")
+    granted_at = DateTimeField(default=clock.now)
+    ends_at = DateTimeField(null=True)
+    revoked_at = DateTimeField(null=True)
+
+
+# One live holder certification per service per space (SPEC §11).
+Certification.add_index(
+    Certification.index(Certification.space, Certification.service, unique=True)
+    .where(SQL("kind = 'holder' AND revoked_at IS NULL"))
+)
+
+
+class VaultEntry(BaseModel):
+    """"Mes données professionnelles": one saved value per key, used to prefill forms."""
+
+    space = ForeignKeyField(Space, backref="vault_entries", on_delete="CASCADE")
+    key = CharField(max_length=100)
+    label = CharField(max_length=200, default="")
+    value = TextField(default="")
+    updated_at = DateTimeField(default=clock.now)
+
+    class Meta:
+        indexes = ((("space", "key"), True),)
 
 
 # --- Infrastructure: outbox, letters, audit ---------------------------------------------
@@ -216,5 +352,6 @@ class AuditEntry(BaseModel):
 MODELS = [
     Administration, Service, NewsItem,
     User, AuthProduct, UserSession, Throttle,
+    Space, Membership, Invitation, SpaceDraft, Certification, VaultEntry,
     OutboxMail, Letter, AuditEntry,
 ]

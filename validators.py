@@ -9,6 +9,7 @@ Checksums are delegated to python-stdnum rather than re-implemented.
 import datetime
 import re
 
+import email_validator
 from stdnum import iban as _iban
 from stdnum import luhn, verhoeff
 from stdnum.exceptions import ValidationError
@@ -138,3 +139,11 @@ def iban(value):
 def format_iban(value):
     """Display form in groups of four, e.g. ``LU28 0019 4006 4475 0000``."""
     return _iban.format(iban(value))
+
+
+def email_address(value):
+    """An e-mail address, normalised (domain lower-cased); no DNS lookup."""
+    try:
+        return email_validator.validate_email(_text(value).strip(), check_deliverability=False).normalized
+    except email_validator.EmailNotValidError:
+        raise InvalidIdentifier("Cette adresse e-mail n'est pas valide.") from None

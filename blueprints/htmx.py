@@ -1,4 +1,6 @@
 """htmx helpers: one place decides between a partial and a full page."""
+import json
+
 from flask import make_response, redirect, render_template, request
 
 
@@ -19,7 +21,7 @@ def vary(response):
     return response
 
 
-def render_page_or_partial(page, partial, status=200, **context):
+def render_page_or_partial(page, partial, /, status=200, **context):
     """The full page for browsers and boosted links; the partial it includes for htmx."""
     template = partial if is_htmx() else page
     return vary(make_response(render_template(template, **context), status))
@@ -33,3 +35,13 @@ def htmx_redirect(location, code=303):
         response.headers["HX-Redirect"] = location
         return vary(response)
     return vary(redirect(location, code=code))
+
+
+def htmx_location(location, target, swap="outerHTML"):
+    """Go to `location` in place: htmx GETs it and swaps its partial into `target`, pushing
+    the URL (HX-Location); a 303 to it for everything else."""
+    if request.headers.get("HX-Request") == "true":
+        response = make_response("", 200)
+        response.headers["HX-Location"] = json.dumps({"path": location, "target": target, "swap": swap})
+        return vary(response)
+    return vary(redirect(location, code=303))

@@ -60,3 +60,32 @@ def otp(secret=TOTP_SECRET, steps=0):
     from services import clock
 
     return pyotp.TOTP(secret).at(calendar.timegm(clock.now().timetuple()) + 30 * steps)
+
+
+# --- Spaces ------------------------------------------------------------------------------
+
+
+def space(admin=None, name="Espace pro de Léa", kind="professional", **fields):
+    """A live space with `admin` (a User) as its administrator."""
+    from models import Membership, Space
+    from services import auth
+
+    defaults = {}
+    if kind == "professional":
+        defaults = {"company_name": "Guichet SARL", "legal_form": "SARL", "identifier_kind": "rcs",
+                    "identifier": "B123456", "street": "1, rue du Commerce", "postcode": "L-1000",
+                    "city": "Luxembourg", "country": "Luxembourg", "company_email": "contact@guichet.lu"}
+        if admin is not None:
+            defaults["created_with"] = auth.token_product(admin)
+    else:
+        defaults["owner"] = admin
+    created = Space.create(kind=kind, name=name, created_by=admin, **{**defaults, **fields})
+    if admin is not None:
+        Membership.create(space=created, user=admin, role="admin")
+    return created
+
+
+def member(space_, person, role="reader"):
+    from models import Membership
+
+    return Membership.create(space=space_, user=person, role=role)

@@ -58,3 +58,15 @@ def csrf_token(html):
 
 HTMX = {"HX-Request": "true"}
 BOOSTED = {"HX-Request": "true", "HX-Boosted": "true"}
+
+
+def log_in(client, user):
+    """Open a real session for `user` (as the login's last step does) without going through
+    the password and one-time code pages, which tests/test_auth_http.py covers."""
+    from services import auth
+
+    token = auth.open_session(user, "127.0.0.1")
+    with client.session_transaction() as session:
+        session["_user_id"] = token
+        session["_fresh"] = True
+    return client

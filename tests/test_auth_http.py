@@ -62,7 +62,7 @@ def test_full_login_opens_a_new_session(client, clock):
     with client.session_transaction() as session:
         session["planted"] = "by an attacker"
     response = login(client)
-    assert response.status_code == 303 and response.headers["Location"] == "/"
+    assert response.status_code == 303 and response.headers["Location"] == "/mon-espace"
     with client.session_transaction() as session:
         assert "planted" not in session  # a fresh session at login
     assert "Léa Guichet" in client.get("/").get_data(as_text=True)
@@ -138,7 +138,7 @@ def test_portal_stays_closed_until_email_confirmed_and_terms_accepted(app, clien
     refused = post(client, "/cgu", {}, HTMX)
     assert refused.status_code == 422 and "Il faut accepter les conditions" in refused.get_data(as_text=True)
     accepted = post(client, "/cgu", {"accept": "y"})
-    assert accepted.headers["Location"] == "/"
+    assert accepted.headers["Location"] == "/mon-espace"
     assert "Vous êtes maintenant enregistré" in client.get("/").get_data(as_text=True)
     assert client.get("/compte").status_code == 200
 

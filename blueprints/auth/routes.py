@@ -86,7 +86,7 @@ def after_login_url(next_url=None):
     step = accounts.next_registration_step(current_user)
     if step:
         return url_for(STEP_ENDPOINTS[step])
-    return safe_next(next_url) or url_for("main.home")
+    return safe_next(next_url) or url_for("spaces.landing")
 
 
 STEP_ENDPOINTS = {"details": "auth.register", "email": "auth.confirm_pending", "terms": "auth.terms"}
@@ -328,7 +328,7 @@ def terms():
         return show(form, "terms", renewed=renewed)
     accounts.accept_terms(current_user, form.accept.data)
     flash(_("Vous êtes maintenant enregistré auprès d'Espace Pro."), "success")
-    return htmx_redirect(url_for("main.home"))
+    return htmx_redirect(url_for("spaces.landing"))
 
 
 # --- Forgotten password, lost token, Mon compte ------------------------------------------------

@@ -1,0 +1,63 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, SelectChoice, SelectField, StringField, TelField
+from wtforms.validators import DataRequired, Length, Optional
+
+from services.spaces import LEGAL_FORMS, ROLES
+
+
+def options(pairs):
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: only the CSRF token."""
+
+
+class SpaceTermsForm(FlaskForm):
+    accept = BooleanField(_l("Accepter les CGU"), validators=[DataRequired(_l("Il faut accepter les conditions générales d'utilisation."))])
+
+
+class SpaceNameForm(FlaskForm):
+    name = StringField(_l("Nom de l'espace"), validators=[DataRequired(_l("Donnez un nom à votre espace.")), Length(max=100)])
+
+
+class CompanyForm(FlaskForm):
+    """Step 2. Formats (RCS/SIREN, VAT, e-mail) are checked by services.spaces.clean_company."""
+
+    company_name = StringField(_l("Raison sociale"), validators=[DataRequired(_l("Saisissez la raison sociale.")), Length(max=200)])
+    legal_form = SelectField(_l("Forme juridique"), choices=options([("", _l("Choisissez…"))] + LEGAL_FORMS),
+                             validators=[DataRequired(_l("Choisissez la forme juridique."))])
+    identifier = StringField(_l("Numéro RCS (Luxembourg) ou SIREN (France)"),
+                             validators=[DataRequired(_l("Saisissez le numéro RCS ou SIREN.")), Length(max=20)])
+    vat_number = StringField(_l("Numéro de TVA"), validators=[Optional(), Length(max=20)])
+    street = StringField(_l("Numéro et rue"), validators=[DataRequired(_l("Saisissez l'adresse.")), Length(max=200)])
+    postcode = StringField(_l("Code postal"), validators=[DataRequired(_l("Saisissez le code postal.")), Length(max=20)])
+    city = StringField(_l("Localité"), validators=[DataRequired(_l("Saisissez la localité.")), Length(max=100)])
+    country = StringField(_l("Pays"), default="Luxembourg", validators=[DataRequired(_l("Saisissez le pays.")), Length(max=100)])
+    company_email = EmailField(_l("Adresse e-mail de l'entreprise"),
+                               validators=[DataRequired(_l("Saisissez l'adresse e-mail de l'entreprise.")), Length(max=320)])
+    phone = TelField(_l("Téléphone"), validators=[Optional(), Length(max=40)])
+
+
+ROLE_CHOICES = options(ROLES.items())
+
+
+class InviteForm(FlaskForm):
+    email = EmailField(_l("Adresse e-mail"), validators=[DataRequired(_l("Saisissez l'adresse e-mail de la personne.")), Length(max=320)])
+    role = SelectField(_l("Rôle"), choices=ROLE_CHOICES, default="reader")
+
+
+class RoleForm(FlaskForm):
+    role = SelectField(_l("Rôle"), choices=ROLE_CHOICES)
+
+
+class DeleteForm(FlaskForm):
+    name = StringField(_l("Nom de l'espace"), validators=[DataRequired(_l("Saisissez le nom de l'espace pour confirmer."))])
+
+
+class MergeForm(FlaskForm):
+    source = SelectField(_l("Espace à fusionner (source)"), coerce=int,
+                         validators=[DataRequired(_l("Choisissez l'espace source."))])
+    target = SelectField(_l("Espace qui reçoit tout (cible)"), coerce=int,
+                         validators=[DataRequired(_l("Choisissez l'espace cible."))])

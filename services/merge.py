@@ -1,0 +1,204 @@
+"""Fusionner deux espaces professionnels (seed 002): everything the source space owns moves
+into the target in one transaction, and the source stays archived as "fusionné dans …".
+
+Each kind of space-owned record registers a `Mover` here (`register(...)`, next to its own
+operations): what will move (`count`), what clashes (`conflicts`; a blocking one refuses the
+merge) and how it moves (`move`, set-based statements, no query per row). A model that owns
+rows of a space and registers no mover would stay behind in the archived source: add one.
+"""
+from dataclasses import dataclass, field
+from typing import Callable
+
+from flask_babel import lazy_gettext as _l
+from peewee import Value
+
+from models import Certification, Invitation, Membership, Service, Space, VaultEntry, db
+from services import DomainError, audit, clock
+from services.spaces import RANK, SpaceNotFound, _lock, membership_for, require
+
+
+@dataclass
+class Conflict:
+    kind: str  # the mover's key
+    key: str  # what clashes: a vault key, a service slug
+    label: str
+    blocking: bool = False
+    source_value: str = ""
+    target_value: str = ""
+
+
+@dataclass(frozen=True)
+class Mover:
+    key: str
+    label: object  # shown in the preview: "Membres", "Certifications"…
+    count: Callable  # count(source_id) -> rows that move
+    move: Callable  # move(source_id, target_id, resolutions) -> None
+    conflicts: Callable = field(default=lambda source_id, target_id: [])
+
+
+MOVERS = {}
+
+
+def register(key, label, count, move, conflicts=None):
+    MOVERS[key] = Mover(key, label, count, move, conflicts or (lambda source_id, target_id: []))
+
+
+class MergeRefused(DomainError):
+    status = 409
+
+
+@dataclass
+class Plan:
+    source: Space
+    target: Space
+    moves: list  # [(label, count)]
+    conflicts: list
+
+    @property
+    def blocking(self):
+        return [c for c in self.conflicts if c.blocking]
+
+
+def _spaces(user, source_id, target_id):
+    if source_id == target_id:
+        raise MergeRefused(_l("Choisissez deux espaces différents."))
+    members = [membership_for(user, space_id) for space_id in (source_id, target_id)]
+    for member in members:
+        require(member, "merge")
+        if member.space.is_private:
+            raise MergeRefused(_l("Seuls des espaces professionnels peuvent être fusionnés."))
+    return members[0].space, members[1].space
+
+
+def preview(user, source_id, target_id):
+    """What the merge would move and the conflicts, for the person to confirm."""
+    source, target = _spaces(user, source_id, target_id)
+    moves = [(mover.label, mover.count(source.id)) for mover in MOVERS.values()]
+    conflicts = [c for mover in MOVERS.values() for c in mover.conflicts(source.id, target.id)]
+    return Plan(source, target, moves, conflicts)
+
+
+def merge(user, source_id, target_id, resolutions=None):
+    """Move everything of the source into the target and archive the source; all or nothing.
+    `resolutions` maps a conflict's "kind:key" to "source" or "target" (the value kept)."""
+    resolutions = resolutions or {}
+    with db.atomic():
+        for space_id in sorted((source_id, target_id)):  # same order everywhere: no deadlock
+            _lock(Space, space_id)
+        plan = preview(user, source_id, target_id)
+        if plan.blocking:
+            raise MergeRefused(_l("La fusion est impossible : %(reasons)s",
+                                  reasons=" ".join(c.label for c in plan.blocking)))
+        archived = (
+            Space.update(merged_into=target_id, merged_at=clock.now())
+            .where(Space.id == source_id, Space.live())
+            .execute()
+        )
+        if not archived:
+            raise SpaceNotFound()
+        for mover in MOVERS.values():
+            mover.move(source_id, target_id, resolutions)
+        audit.record("space.merged", actor=user, space_id=target_id, source_id=source_id,
+                     source=plan.source.name, moved={m.key: n for m, (_, n) in zip(MOVERS.values(), plan.moves)},
+                     resolutions=resolutions)
+    return plan
+
+
+# --- The movers of the spaces' own records --------------------------------------------------
+
+
+def _members_count(source_id):
+    return Membership.select().where(Membership.space == source_id).count()
+
+
+def _members_move(source_id, target_id, resolutions):
+    """Members join the target with their highest role; the source keeps its list as a
+    record of who had the archived space."""
+    in_target = Membership.select(Membership.user).where(Membership.space == target_id)
+    for role in ("admin", "manager"):  # upgrade those in both whose source role is higher
+        lower = [r for r in RANK if RANK[r] < RANK[role]]
+        Membership.update(role=role).where(
+            Membership.space == target_id, Membership.role.in_(lower),
+            Membership.user.in_(Membership.select(Membership.user).where(
+                Membership.space == source_id, Membership.role == role)),
+        ).execute()
+    Membership.insert_from(
+        Membership.select(Value(target_id), Membership.user, Membership.role,
+                          Value(clock.now(), converter=Membership.joined_at.db_value))
+        .where(Membership.space == source_id, Membership.user.not_in(in_target)),
+        [Membership.space, Membership.user, Membership.role, Membership.joined_at],
+    ).execute()
+
+
+def _invitations_count(source_id):
+    return Invitation.select().where(Invitation.space == source_id, Invitation.accepted_at.is_null(),
+                                     Invitation.revoked_at.is_null()).count()
+
+
+def _invitations_move(source_id, target_id, resolutions):
+    Invitation.update(space=target_id).where(Invitation.space == source_id).execute()
+
+
+def _certifications_count(source_id):
+    return Certification.select().where(Certification.space == source_id, Certification.revoked_at.is_null()).count()
+
+
+def _certifications_conflicts(source_id, target_id):
+    Other = Certification.alias()
+    rows = (
+        Certification.select(Service.slug, Service.name)
+        .join(Service)
+        .switch(Certification)
+        .join(Other, on=(Other.service == Certification.service))
+        .where(Certification.space == source_id, Certification.kind == "holder", Certification.revoked_at.is_null(),
+               Other.space == target_id, Other.kind == "holder", Other.revoked_at.is_null())
+        .tuples()
+    )
+    return [
+        Conflict("certifications", slug, str(_l(
+            "Les deux espaces sont certifiés comme titulaires pour le service « %(service)s ». Un espace n'a "
+            "qu'une certification de titulaire par service : faites d'abord révoquer l'une des deux.", service=name)),
+            blocking=True)
+        for slug, name in rows
+    ]
+
+
+def _certifications_move(source_id, target_id, resolutions):
+    Certification.update(space=target_id).where(Certification.space == source_id).execute()
+
+
+def _vault_count(source_id):
+    return VaultEntry.select().where(VaultEntry.space == source_id).count()
+
+
+def _vault_conflicts(source_id, target_id):
+    Other = VaultEntry.alias()
+    rows = (
+        VaultEntry.select(VaultEntry.key, VaultEntry.label, VaultEntry.value, Other.value.alias("other"))
+        .join(Other, on=((Other.key == VaultEntry.key) & (Other.space == target_id)))
+        .where(VaultEntry.space == source_id, VaultEntry.value != Other.value)
+        .order_by(VaultEntry.key)
+        .dicts()
+    )
+    return [Conflict("vault", row["key"], row["label"] or row["key"], source_value=row["value"],
+                     target_value=row["other"]) for row in rows]
+
+
+def _vault_move(source_id, target_id, resolutions):
+    keep_source = [key.split(":", 1)[1] for key, choice in resolutions.items()
+                   if key.startswith("vault:") and choice == "source"]
+    if keep_source:
+        Source = VaultEntry.alias()
+        value = Source.select(Source.value).where(Source.space == source_id, Source.key == VaultEntry.key)
+        VaultEntry.update(value=value, updated_at=clock.now()).where(
+            VaultEntry.space == target_id, VaultEntry.key.in_(keep_source)).execute()
+    in_target = VaultEntry.select(VaultEntry.key).where(VaultEntry.space == target_id)
+    VaultEntry.delete().where(VaultEntry.space == source_id, VaultEntry.key.in_(in_target)).execute()
+    VaultEntry.update(space=target_id).where(VaultEntry.space == source_id).execute()
+
+
+register("members", _l("Membres"), _members_count, _members_move)
+register("invitations", _l("Invitations en attente"), _invitations_count, _invitations_move)
+register("certifications", _l("Certifications"), _certifications_count, _certifications_move,
+         _certifications_conflicts)
+register("vault", _l("Données professionnelles"), _vault_count, _vault_move, _vault_conflicts)
