@@ -197,7 +197,7 @@ class Space(BaseModel):
 
 # At most one private space per person (deleted ones aside).
 Space.add_index(
-    Space.index(Space.owner, unique=True).where(SQL("kind = 'private' AND deleted_at IS NULL"))
+    Space.index(Space.owner, unique=True, name="space_one_private_per_owner").where(SQL("kind = 'private' AND deleted_at IS NULL"))
 )
 
 
@@ -260,7 +260,8 @@ class Certification(BaseModel):
 
 # One live holder certification per service per space (SPEC §11).
 Certification.add_index(
-    Certification.index(Certification.space, Certification.service, unique=True)
+    Certification.index(Certification.space, Certification.service, unique=True,
+                        name="certification_one_holder_per_service")
     .where(SQL("kind = 'holder' AND revoked_at IS NULL"))
 )
 

@@ -39,8 +39,8 @@ def htmx_redirect(location, code=303):
 
 def htmx_location(location, target, swap="outerHTML"):
     """Go to `location` in place: htmx GETs it and swaps its partial into `target`, pushing
-    the URL (HX-Location); a 303 to it for everything else."""
-    if request.headers.get("HX-Request") == "true":
+    the URL (HX-Location); a 303 to it for everything else (boosted requests follow it)."""
+    if is_htmx():
         response = make_response("", 200)
         response.headers["HX-Location"] = json.dumps({"path": location, "target": target, "swap": swap})
         return vary(response)

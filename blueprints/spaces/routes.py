@@ -1,6 +1,6 @@
 from functools import wraps
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 
@@ -264,7 +264,7 @@ def space_page(member, tab, status=200, **context):
 @bp.get("/espaces/<int:space_id>/bienvenue")
 @space_view
 def created(member):
-    return render_template("spaces/created.html", space=member.space)
+    return render_page_or_partial("spaces/created.html", "spaces/_created.html", space=member.space)
 
 
 @bp.get("/espaces/<int:space_id>")
@@ -490,7 +490,7 @@ def delete(member):
 def merge_spaces():
     admin_of, _total = spaces.my_spaces(current_user, kind="professional", admin_only=True, page=1, per_page=None)
     choices = options([(0, _("Choisissez…"))] + [(m.space.id, m.space.name) for m in admin_of])
-    form = MergeForm(request.args if request.method == "GET" else None, meta={"csrf": request.method == "POST"})
+    form = MergeForm() if request.method == "POST" else MergeForm(request.args, meta={"csrf": False})
     form.source.choices = form.target.choices = choices
     plan = error = None
     status = 200

@@ -1,0 +1,231 @@
+"""Spaces in Debian's chromium: the Créer un espace professionnel wizard swapped in place by
+htmx, Changer d'espace with its active search and the space's tabs, and inviting a colleague
+with the mail through a real SMTP server."""
+import re
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
+
+import factories
+
+pytestmark = pytest.mark.browser
+
+MARKER = "window.__noFullLoad"
+
+
+def unexpected(console_errors):
+    """Chromium logs every 4xx it loads; the refusals the forms show are expected."""
+    return [e for e in console_errors if not re.search(r"status of 422 ", e)]
+
+
+def log_in(page, userid="lea"):
+    """From the Connexion page, through the real pages: Token → UserID → password → OTP."""
+    page.get_by_role("link", name=re.compile("Token")).click()
+    page.get_by_label("UserID").fill(userid)
+    page.get_by_role("button", name="Suivant").click()
+    page.get_by_label("Mot de passe").fill(factories.PASSWORD)
+    page.get_by_role("button", name="Suivant").click()
+    page.get_by_label("OTP").fill(factories.otp())
+    page.get_by_role("button", name="S'authentifier").click()
+
+
+def mark_page(page):
+    """Set a marker that only a full page load would wipe out."""
+    page.evaluate(f"{MARKER} = true")
+
+
+def still_same_page(page):
+    return page.evaluate(f"{MARKER} === true")
+
+
+def wait_for_mails(page, smtp, count):
+    """The app sends mail once the response has gone: poll the SMTP server for a while."""
+    for _ in range(100):
+        if len(smtp.messages) >= count:
+            return smtp.messages
+        page.wait_for_timeout(50)
+    raise AssertionError(f"{count} mail(s) expected, {len(smtp.messages)} received")
+
+
+def test_create_professional_space_wizard(app, live_server, clock, page, console_errors):
+    factories.user()
+    page.goto(live_server.url + "/connexion")
+    log_in(page)
+    expect(page.get_by_role("heading", name="Gérer mes espaces", level=1)).to_be_visible()
+    assert page.url.endswith("/espaces")
+
+    page.get_by_role("link", name="Créer un espace professionnel").click()
+    expect(page.get_by_role("heading", name="Conditions générales d'utilisation", exact=True)).to_be_visible()
+    assert page.url.endswith("/espaces/nouveau/cgu")
+    mark_page(page)
+    page.get_by_label("Accepter les CGU").check()
+    page.get_by_role("button", name="Valider").click()
+
+    # 1. the name, proposed by default
+    expect(page.get_by_role("heading", name="1. Donnez un nom à votre espace")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/espaces/nouveau/nom$"))
+    expect(page.get_by_label("Nom de l'espace")).to_have_value("Espace pro de Léa")
+    page.get_by_label("Nom de l'espace").fill("Guichet Luxembourg")
+    page.get_by_role("button", name="Suivant").click()
+
+    # 2. the company, first with an identifier that is neither RCS nor SIREN
+    expect(page.get_by_role("heading", name="2. Renseignez les informations de votre entreprise")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/espaces/nouveau/entreprise$"))
+    page.get_by_label("Raison sociale").fill("Guichet SARL")
+    page.get_by_label("Forme juridique").select_option("SARL")
+    page.get_by_label("Numéro RCS (Luxembourg) ou SIREN (France)").fill("123")
+    page.get_by_label("Numéro et rue").fill("1, rue du Commerce")
+    page.get_by_label("Code postal").fill("L-1000")
+    page.get_by_label("Localité").fill("Luxembourg")
+    page.get_by_label("Adresse e-mail de l'entreprise").fill("contact@guichet.lu")
+    page.get_by_role("button", name="Suivant").click()
+    expect(page.locator(".error-summary")).to_be_visible()
+    expect(page.locator(".error-summary")).to_contain_text("Numéro RCS")
+    expect(page).to_have_url(re.compile(r"/espaces/nouveau/entreprise$"))
+    assert Axe().run(page).violations_count == 0
+
+    # Précédent, then Suivant again: what was typed is still there
+    page.get_by_role("button", name="Précédent").click()
+    expect(page).to_have_url(re.compile(r"/espaces/nouveau/nom$"))
+    expect(page.get_by_label("Nom de l'espace")).to_have_value("Guichet Luxembourg")
+    page.get_by_role("button", name="Suivant").click()
+    expect(page).to_have_url(re.compile(r"/espaces/nouveau/entreprise$"))
+    expect(page.get_by_label("Raison sociale")).to_have_value("Guichet SARL")
+    expect(page.get_by_label("Forme juridique")).to_have_value("SARL")
+    expect(page.get_by_label("Numéro RCS (Luxembourg) ou SIREN (France)")).to_have_value("123")
+    expect(page.get_by_label("Adresse e-mail de l'entreprise")).to_have_value("contact@guichet.lu")
+
+    page.get_by_label("Numéro RCS (Luxembourg) ou SIREN (France)").fill("B123456")
+    page.get_by_role("button", name="Suivant").click()
+
+    # 3. the review
+    expect(page.get_by_role("heading", name="3. Vérifiez vos infos d'utilisateurs")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/espaces/nouveau/verification$"))
+    review = page.locator("#wizard")
+    expect(review).to_contain_text("Guichet Luxembourg")
+    expect(review).to_contain_text("B123456")
+    expect(review).to_contain_text("Société à responsabilité limitée (SARL)")
+    assert still_same_page(page), "a wizard step was a full page load, not an htmx swap"
+
+    # the browser's back button shows step 2 with its entries
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/espaces/nouveau/entreprise$"))
+    expect(page.get_by_role("heading", name="2. Renseignez les informations de votre entreprise")).to_be_visible()
+    expect(page.get_by_label("Raison sociale")).to_have_value("Guichet SARL")
+    expect(page.get_by_label("Forme juridique")).to_have_value("SARL")
+    expect(page.get_by_label("Numéro RCS (Luxembourg) ou SIREN (France)")).to_have_value("B123456")
+    page.get_by_role("button", name="Suivant").click()
+    expect(page).to_have_url(re.compile(r"/espaces/nouveau/verification$"))
+
+    page.get_by_role("button", name="Créer l'espace").click()
+    expect(page.get_by_role("heading", name="Vous venez de créer votre espace professionnel")).to_be_visible()
+    page.get_by_role("link", name="Aller à mon espace").click()
+    expect(page.get_by_role("heading", name="Guichet Luxembourg", level=1)).to_be_visible()
+    expect(page.get_by_role("heading", name="Mes démarches")).to_be_visible()
+    assert Axe().run(page).violations_count == 0
+    assert unexpected(console_errors) == []
+
+
+def test_switch_spaces_and_tabs(app, live_server, clock, page, console_errors):
+    lea = factories.user()
+    factories.space(lea, name="Espace privé de Léa", kind="private")
+    factories.space(lea, name="Fiduciaire Guichet")
+    factories.space(lea, name="Boulangerie du Marché", company_name="Boulangerie Lux SA", identifier="B654321")
+    page.goto(live_server.url + "/connexion")
+    log_in(page)
+    expect(page.get_by_role("heading", name="Espace privé de Léa", level=1)).to_be_visible()
+
+    menu = page.locator("details.user-menu")
+    menu.locator("summary", has_text="Léa Guichet").click()
+    menu.get_by_role("link", name="Changer d'espace").click()
+    expect(page.get_by_role("heading", name="Changer d'espace", level=1)).to_be_visible()
+    expect(page.get_by_role("heading", name="Espace privé", exact=True)).to_be_visible()
+    expect(page.get_by_role("heading", name="Espaces professionnels", exact=True)).to_be_visible()
+    spaces_list = page.locator("#space-list")
+    expect(spaces_list.get_by_role("link")).to_have_text(
+        ["Espace privé de Léa", "Boulangerie du Marché", "Fiduciaire Guichet"])
+
+    mark_page(page)
+    page.get_by_label("Rechercher un espace").fill("Fiduc")  # typing, no submit
+    expect(spaces_list.get_by_role("link")).to_have_text(["Fiduciaire Guichet"])
+    expect(spaces_list.locator(".result-count")).to_have_text("1 espace pour « Fiduc »")
+    expect(page).to_have_url(re.compile(r"/espaces/changer\?q=Fiduc$"))
+    assert still_same_page(page), "the search reloaded the page"
+
+    spaces_list.get_by_role("link", name="Fiduciaire Guichet").click()
+    expect(page.get_by_role("heading", name="Fiduciaire Guichet", level=1)).to_be_visible()
+    expect(page.locator(".space-kind")).to_contain_text("Espace professionnel")
+    mark_page(page)
+
+    tabs = page.get_by_role("navigation", name="Sections de l'espace")
+    for label, path in [("Mes données professionnelles", "/donnees"), ("Communications", "/communications"),
+                        ("Mon profil d'espace", "/profil"), ("Mes démarches", "")]:
+        tabs.get_by_role("link", name=label).click()
+        expect(page).to_have_url(re.compile(rf"/espaces/\d+{path}$"))
+        expect(page.locator("#space-tab h2").first).to_have_text(label)
+
+    tabs.get_by_role("link", name="Mon profil d'espace").click()
+    expect(page.locator("#space-tab")).to_contain_text("Guichet SARL")
+    page.locator("#space-tab").get_by_role("link", name="Utilisateurs").click()
+    expect(page).to_have_url(re.compile(r"/espaces/\d+/utilisateurs$"))
+    expect(page.locator("#members")).to_contain_text("Léa Guichet")
+    expect(page.locator("#members")).to_contain_text("Administrateur")
+    assert still_same_page(page), "a tab was a full page load, not an htmx swap"
+    assert unexpected(console_errors) == []
+
+
+def test_invite_a_colleague(app, live_server, smtp, clock, page, console_errors, new_context):
+    lea = factories.user()
+    factories.user("marc", email="marc@example.lu", first_name="Marc")
+    factories.space(lea, name="Guichet Luxembourg")
+
+    page.goto(live_server.url + "/connexion")
+    log_in(page)
+    page.get_by_role("link", name="Guichet Luxembourg", exact=True).click()
+    page.get_by_role("link", name="Mon profil d'espace").click()
+    page.locator("#space-tab").get_by_role("link", name="Utilisateurs").click()
+    page.get_by_label("Adresse e-mail").fill("marc@example.lu")
+    page.get_by_label("Rôle", exact=True).select_option(label="Consultation")
+    page.get_by_role("button", name="Inviter").click()
+    expect(page.get_by_text("Une invitation valable 7 jours a été envoyée à marc@example.lu.")).to_be_visible()
+    expect(page.locator("#space-tab table").first).to_contain_text("marc@example.lu")
+
+    [mail] = wait_for_mails(page, smtp, 1)
+    assert mail["To"] == "marc@example.lu"
+    text = mail.get_body(("plain",)).get_content()
+    assert "avec le rôle Consultation" in text
+    link = re.search(r"http://127\.0\.0\.1:\d+/invitations/\S+", text).group(0)
+
+    marc_page = new_context().new_page()
+    marc_page.set_default_timeout(5000)
+    marc_errors = []
+    marc_page.on("console", lambda msg: marc_errors.append(msg.text) if msg.type == "error" else None)
+    marc_page.goto(link)
+    invitation = marc_page.locator("#invitation")
+    expect(invitation).to_contain_text("Vous êtes invité à rejoindre l'espace professionnel « Guichet Luxembourg » "
+                                       "avec le rôle Consultation.")
+    invitation.get_by_role("link", name="Connexion").click()
+    log_in(marc_page, "marc")
+    expect(marc_page).to_have_url(link)
+    marc_page.get_by_role("button", name="Rejoindre l'espace").click()
+
+    expect(marc_page.get_by_role("heading", name="Guichet Luxembourg", level=1)).to_be_visible()
+    expect(marc_page.get_by_text("Vous avez rejoint l'espace Guichet Luxembourg.")).to_be_visible()
+    expect(marc_page.locator(".space-kind .badge")).to_have_text("Consultation")
+
+    marc_page.get_by_role("link", name="Mon profil d'espace").click()
+    expect(marc_page).to_have_url(re.compile(r"/espaces/\d+/profil$"))
+    expect(marc_page.locator("#space-tab")).to_contain_text("Guichet SARL")
+    expect(marc_page.get_by_role("link", name="Supprimer cet espace")).to_have_count(0)
+    expect(marc_page.get_by_role("button", name="Enregistrer")).to_have_count(0)
+
+    marc_page.locator("#space-tab").get_by_role("link", name="Utilisateurs").click()
+    expect(marc_page).to_have_url(re.compile(r"/espaces/\d+/utilisateurs$"))
+    members = marc_page.locator("#members")
+    expect(members).to_contain_text("Marc Guichet")
+    expect(members).to_contain_text("Léa Guichet")
+    expect(marc_page.get_by_role("button", name="Inviter")).to_have_count(0)
+    expect(marc_page.get_by_label("Adresse e-mail")).to_have_count(0)
+    assert unexpected(console_errors) == []
+    assert unexpected(marc_errors) == []

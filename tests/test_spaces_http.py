@@ -1,0 +1,370 @@
+"""Spaces over HTTP: who may reach what (the permission matrix), the wizard as htmx
+fragments and as plain pages, and the query budget of the list pages."""
+import re
+
+import pytest
+
+import factories
+from helpers import BOOSTED, HTMX, assert_constant_queries, csrf_token, log_in
+from models import Invitation, Membership, Space, SpaceDraft, User
+
+# --- The permission matrix --------------------------------------------------------------------
+
+ROLES = ("admin", "manager", "reader", "stranger", "anonymous")
+
+
+@pytest.fixture
+def world(app, clock):
+    lea = factories.user("lea")
+    space = factories.space(lea, name="Guichet")
+    people = {
+        "admin": lea,
+        "manager": factories.user("marc", email="marc@example.lu"),
+        "reader": factories.user("zoe", email="zoe@example.lu"),
+        "stranger": factories.user("eve", email="eve@example.lu"),
+    }
+    factories.member(space, people["manager"], "manager")
+    factories.member(space, people["reader"], "reader")
+    tom = factories.member(space, factories.user("tom", email="tom@example.lu"), "reader")
+    factories.space(people["stranger"], name="Chez Eve")
+    invitation = Invitation.create(space=space, email="new@example.lu", role="reader", invited_by=lea, nonce_hash="x")
+    return {"space": space, "people": people, "tom": tom, "invitation": invitation}
+
+
+def fingerprint():
+    """Everything a refused request must leave as it was."""
+    return (
+        sorted(Membership.select(Membership.space, Membership.user, Membership.role).tuples()),
+        sorted(Invitation.select(Invitation.id, Invitation.revoked_at, Invitation.sent_at).tuples()),
+        sorted(Space.select(Space.id, Space.name, Space.deleted_at).tuples()),
+    )
+
+
+# (method, URL, data, who may) — "admin": admins only; "member": any member.
+def endpoints(w):
+    s, tom, inv = w["space"].id, w["tom"].id, w["invitation"].id
+    return [
+        ("GET", f"/espaces/{s}", None, "member"),
+        ("GET", f"/espaces/{s}/bienvenue", None, "member"),
+        ("GET", f"/espaces/{s}/donnees", None, "member"),
+        ("GET", f"/espaces/{s}/communications", None, "member"),
+        ("GET", f"/espaces/{s}/profil", None, "member"),
+        ("GET", f"/espaces/{s}/certifications", None, "member"),
+        ("GET", f"/espaces/{s}/utilisateurs", None, "member"),
+        ("GET", f"/espaces/{s}/supprimer", None, "admin"),
+        ("POST", f"/espaces/{s}/profil", {"name": "Nouveau nom"}, "admin"),
+        ("POST", f"/espaces/{s}/utilisateurs/inviter", {"email": "tom2@example.lu", "role": "reader"}, "admin"),
+        ("POST", f"/espaces/{s}/invitations/{inv}/renvoyer", {}, "admin"),
+        ("POST", f"/espaces/{s}/invitations/{inv}/revoquer", {}, "admin"),
+        ("POST", f"/espaces/{s}/membres/{tom}/role", {"role": "manager"}, "admin"),
+        ("POST", f"/espaces/{s}/membres/{tom}/retirer", {}, "admin"),
+        ("POST", f"/espaces/{s}/quitter", {}, "leave"),
+        ("POST", f"/espaces/{s}/supprimer", {"name": "Guichet"}, "admin"),
+    ]
+
+
+def expected(rule, role, method, htmx):
+    if role == "anonymous":
+        return 200 if htmx else 303  # to the login page (HX-Redirect for htmx)
+    if role == "stranger":
+        return 404
+    if rule == "leave":
+        if role == "admin":
+            return 409  # the last admin cannot leave
+        return 200 if htmx else 303
+    if rule == "admin" and role != "admin":
+        return 403
+    if method == "GET" or htmx:
+        return 200
+    return 303
+
+
+def test_matrix_covers_every_space_scoped_endpoint(app, world):
+    covered = {re.sub(r"/\d+", "/<>", url) for _, url, _, _ in endpoints(world)}
+    rules = {re.sub(r"<int:\w+>", "<>", rule.rule) for rule in app.url_map.iter_rules()
+             if "space_id" in rule.arguments}
+    assert rules == covered
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("index", range(16))
+def test_permission_matrix(client, world, role, index, htmx):
+    method, url, data, rule = endpoints(world)[index]
+    token = csrf_token(client.get("/").get_data(as_text=True))
+    if role != "anonymous":
+        log_in(client, world["people"][role])
+    before = fingerprint()
+    headers = HTMX if htmx else {}
+    if method == "GET":
+        response = client.get(url, headers=headers)
+    else:
+        response = client.post(url, data={**data, "csrf_token": token}, headers=headers)
+    status = expected(rule, role, method, htmx)
+    assert response.status_code == status, (method, url, role, response.get_data(as_text=True)[:500])
+    if role == "anonymous":
+        location = response.headers.get("HX-Redirect" if htmx else "Location")
+        assert location == "/connexion"
+    if status >= 400:
+        assert fingerprint() == before
+        if status in (403, 409):
+            assert "administrateur" in response.get_data(as_text=True)
+    if htmx and status == 200 and method == "GET":
+        assert "<html" not in response.get_data(as_text=True)  # the tab alone
+
+
+def test_posts_without_csrf_token_are_refused(client, world):
+    log_in(client, world["people"]["admin"])
+    before = fingerprint()
+    response = client.post(f"/espaces/{world['space'].id}/supprimer", data={"name": "Guichet"})
+    assert response.status_code == 400 and fingerprint() == before
+
+
+def test_another_space_ids_are_not_found(client, world):
+    """An admin of one space cannot reach a member or an invitation of another space through
+    her own space's URLs."""
+    eve = world["people"]["stranger"]
+    eve_space = Space.get(Space.name == "Chez Eve")
+    log_in(client, eve)
+    token = csrf_token(client.get(f"/espaces/{eve_space.id}/utilisateurs").get_data(as_text=True))
+    before = fingerprint()
+    for url, data in [
+        (f"/espaces/{eve_space.id}/membres/{world['tom'].id}/role", {"role": "admin"}),
+        (f"/espaces/{eve_space.id}/membres/{world['tom'].id}/retirer", {}),
+        (f"/espaces/{eve_space.id}/invitations/{world['invitation'].id}/revoquer", {}),
+    ]:
+        response = client.post(url, data={**data, "csrf_token": token})
+        assert response.status_code == 404, url
+    assert fingerprint() == before
+
+
+def test_list_pages_need_login(client):
+    for url in ("/espaces", "/espaces/changer", "/espaces/nouveau", "/espaces/fusionner", "/mon-espace"):
+        response = client.get(url)
+        assert response.status_code == 303 and response.headers["Location"] == "/connexion", url
+
+
+# --- Gérer mes espaces, Changer d'espace ---------------------------------------------------------
+
+
+def test_landing_goes_to_manage_then_to_the_private_space(client, app, clock):
+    lea = factories.user("lea")
+    log_in(client, lea)
+    assert client.get("/mon-espace").headers["Location"] == "/espaces"
+    page = client.get("/espaces").get_data(as_text=True)
+    for label in ("Créer mon espace privé", "Créer un espace professionnel", "Fusionner deux espaces professionnels"):
+        assert label in page
+    response = client.post("/espaces/prive", data={"csrf_token": csrf_token(page)})
+    private = Space.get(Space.kind == "private")
+    assert response.headers["Location"] == f"/espaces/{private.id}"
+    assert client.get("/mon-espace").headers["Location"] == f"/espaces/{private.id}"
+    again = client.post("/espaces/prive", data={"csrf_token": csrf_token(page)})
+    assert again.status_code == 409 and "déjà un espace privé" in again.get_data(as_text=True)
+
+
+def test_switch_groups_and_searches(client, app, clock):
+    lea = factories.user("lea")
+    factories.space(lea, name="Moi", kind="private")
+    factories.space(lea, name="Boulangerie")
+    factories.space(lea, name="Garage")
+    log_in(client, lea)
+    page = client.get("/espaces/changer").get_data(as_text=True)
+    assert page.index("Espace privé") < page.index("Espaces professionnels") < page.index("Boulangerie") < page.index("Garage")
+    fragment = client.get("/espaces/changer?q=gar", headers=HTMX).get_data(as_text=True)
+    assert fragment.startswith('\n<div id="space-list">') or fragment.lstrip().startswith('<div id="space-list">')
+    assert "Garage" in fragment and "Boulangerie" not in fragment
+
+
+def grow_spaces(user):
+    def grow(n):
+        have = Membership.select().where(Membership.user == user).count()
+        for i in range(have, n):
+            factories.member(factories.space(None, name=f"Espace {i:03d}"), user, "admin" if i % 2 else "reader")
+    return grow
+
+
+@pytest.mark.parametrize("url", ["/espaces", "/espaces/changer", "/espaces/fusionner"])
+def test_space_lists_keep_a_constant_query_count(client, app, clock, url):
+    lea = factories.user("lea")
+    log_in(client, lea)
+    assert_constant_queries(client, url, grow_spaces(lea), small=5, large=200)
+
+
+def test_users_tab_keeps_a_constant_query_count(client, app, clock):
+    lea = factories.user("lea")
+    space = factories.space(lea)
+    log_in(client, lea)
+
+    def grow(n):
+        have = Membership.select().where(Membership.space == space).count()
+        for i in range(have, n):
+            factories.member(space, factories.user(f"user{i}", email=f"user{i}@example.lu"), "reader")
+        Invitation.create(space=space, email=f"inv{n}@example.lu", role="reader", invited_by=lea, nonce_hash="x")
+
+    assert_constant_queries(client, f"/espaces/{space.id}/utilisateurs", grow, small=5, large=120)
+
+
+# --- The wizard ----------------------------------------------------------------------------------
+
+COMPANY = {
+    "company_name": "Guichet SARL", "legal_form": "SARL", "identifier": "B123456", "vat_number": "LU15027442",
+    "street": "1, rue du Commerce", "postcode": "L-1000", "city": "Luxembourg", "country": "Luxembourg",
+    "company_email": "contact@guichet.lu", "phone": "",
+}
+
+
+@pytest.fixture
+def wizard_client(client, app, clock):
+    log_in(client, factories.user("lea"))
+    client.token = csrf_token(client.get("/espaces").get_data(as_text=True))
+    return client
+
+
+def post(client, url, data=None, headers=None):
+    return client.post(url, data={**(data or {}), "csrf_token": client.token}, headers=headers or {})
+
+
+@pytest.mark.parametrize("headers, partial", [({}, False), (HTMX, True), (BOOSTED, False)], ids=["plain", "htmx", "boosted"])
+def test_wizard_steps_are_pages_and_fragments(wizard_client, headers, partial):
+    assert wizard_client.get("/espaces/nouveau").headers["Location"] == "/espaces/nouveau/cgu"
+    response = wizard_client.get("/espaces/nouveau/cgu", headers=headers)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Accepter les CGU" in html and ("<html" not in html) == partial
+    assert response.headers["Vary"].startswith("HX-Request") or "HX-Request" in response.headers["Vary"]
+
+    refused = post(wizard_client, "/espaces/nouveau/cgu", {}, headers)
+    assert refused.status_code == 422 and "Il faut accepter" in refused.get_data(as_text=True)
+    accepted = post(wizard_client, "/espaces/nouveau/cgu", {"accept": "y"}, headers)
+    if headers == HTMX:
+        assert accepted.status_code == 200
+        assert '"path": "/espaces/nouveau/nom"' in accepted.headers["HX-Location"]
+        assert '"target": "#wizard"' in accepted.headers["HX-Location"]
+    else:
+        assert accepted.status_code == 303 and accepted.headers["Location"] == "/espaces/nouveau/nom"
+
+
+def test_wizard_without_javascript_with_back_refresh_and_resume(wizard_client, app):
+    c = wizard_client
+    post(c, "/espaces/nouveau/cgu", {"accept": "y"})
+    step1 = c.get("/espaces/nouveau/nom").get_data(as_text=True)
+    assert 'value="Espace pro de Léa"' in step1
+    assert c.get("/espaces/nouveau/verification").headers["Location"] == "/espaces/nouveau/nom"  # no skipping
+    assert post(c, "/espaces/nouveau/nom", {"name": ""}).status_code == 422
+    assert post(c, "/espaces/nouveau/nom", {"name": "Guichet"}).headers["Location"] == "/espaces/nouveau/entreprise"
+
+    wrong = post(c, "/espaces/nouveau/entreprise", {**COMPANY, "identifier": "12345"})
+    html = wrong.get_data(as_text=True)
+    assert wrong.status_code == 422 and "error-summary" in html and "RCS" in html
+    assert 'value="12345"' in c.get("/espaces/nouveau/entreprise").get_data(as_text=True)  # refresh keeps it
+
+    back = post(c, "/espaces/nouveau/entreprise", {**COMPANY, "identifier": "B999", "back": "1"})
+    assert back.headers["Location"] == "/espaces/nouveau/nom"
+    assert 'value="Guichet"' in c.get("/espaces/nouveau/nom").get_data(as_text=True)
+    post(c, "/espaces/nouveau/nom", {"name": "Guichet"})
+    kept = c.get("/espaces/nouveau/entreprise").get_data(as_text=True)
+    assert 'value="B999"' in kept and 'value="contact@guichet.lu"' in kept
+
+    assert post(c, "/espaces/nouveau/entreprise", COMPANY).headers["Location"] == "/espaces/nouveau/verification"
+    # Resume: a new session (log in again) lands on the step reached.
+    c = app.test_client()
+    log_in(c, User.get(User.userid == "lea"))
+    assert c.get("/espaces/nouveau").headers["Location"] == "/espaces/nouveau/verification"
+    review = c.get("/espaces/nouveau/verification").get_data(as_text=True)
+    c.token = csrf_token(review)
+    for text in ("Vérifiez vos infos d'utilisateurs", "Guichet SARL", "B123456", "LU15027442", "lea@example.lu"):
+        assert text in review
+    draft = re.search(r'name="draft" value="(\d+)"', review).group(1)
+
+    created = post(c, "/espaces/nouveau/verification", {"draft": draft})
+    space = Space.get(Space.name == "Guichet")
+    assert created.headers["Location"] == f"/espaces/{space.id}/bienvenue"
+    assert "Vous venez de créer votre espace professionnel" in c.get(created.headers["Location"]).get_data(as_text=True)
+    twice = post(c, "/espaces/nouveau/verification", {"draft": draft})
+    assert twice.status_code == 303 and Space.select().count() == 1
+    assert "déjà terminée" in c.get("/espaces").get_data(as_text=True)
+    # The terms are asked the first time only.
+    assert c.get("/espaces/nouveau").headers["Location"] == "/espaces/nouveau/nom"
+    assert SpaceDraft.select().count() == 1
+
+
+def test_wizard_refuses_at_once_when_the_limit_is_reached(wizard_client):
+    from services import auth
+
+    lea = User.get(User.userid == "lea")
+    auth.token_product(lea).__class__.update(space_limit=0).execute()
+    response = wizard_client.get("/espaces/nouveau", follow_redirects=True)
+    assert "limite de 0 espaces professionnels" in response.get_data(as_text=True)
+    assert "Helpdesk" in response.get_data(as_text=True)
+
+
+# --- Utilisateurs, invitations, merge, delete -------------------------------------------------------
+
+
+def test_invite_three_ways_and_join_by_the_link(client, app, clock):
+    lea = factories.user("lea")
+    space = factories.space(lea, name="Guichet")
+    log_in(client, lea)
+    token = csrf_token(client.get(f"/espaces/{space.id}/utilisateurs").get_data(as_text=True))
+    bad = client.post(f"/espaces/{space.id}/utilisateurs/inviter", data={"csrf_token": token, "email": "x@", "role": "reader"}, headers=HTMX)
+    assert bad.status_code == 422 and "adresse e-mail" in bad.get_data(as_text=True)
+    done = client.post(f"/espaces/{space.id}/utilisateurs/inviter", data={"csrf_token": token, "email": "marc@example.lu", "role": "manager"}, headers=HTMX)
+    assert done.status_code == 200 and "marc@example.lu" in done.get_data(as_text=True) and "<html" not in done.get_data(as_text=True)
+
+    from models import OutboxMail
+    mail = OutboxMail.get(OutboxMail.to == "marc@example.lu")
+    link = re.search(r"http://localhost(/invitations/\S+)", mail.body_text).group(1)
+
+    marc_client = app.test_client()
+    anonymous = marc_client.get(link).get_data(as_text=True)
+    assert "Guichet" in anonymous and "Gestionnaire" in anonymous and "Connexion" in anonymous
+    log_in(marc_client, factories.user("marc", email="marc@example.lu"))
+    page = marc_client.get(link).get_data(as_text=True)
+    joined = marc_client.post(link, data={"csrf_token": csrf_token(page)})
+    assert joined.headers["Location"] == f"/espaces/{space.id}"
+    assert Membership.get(Membership.user == User.get(User.userid == "marc")).role == "manager"
+    used = marc_client.post(link, data={"csrf_token": csrf_token(page)})
+    assert used.status_code == 410 and "plus valable" in used.get_data(as_text=True)
+
+
+def test_delete_asks_for_the_name(client, app, clock):
+    lea = factories.user("lea")
+    space = factories.space(lea, name="Guichet")
+    log_in(client, lea)
+    token = csrf_token(client.get(f"/espaces/{space.id}/supprimer").get_data(as_text=True))
+    wrong = client.post(f"/espaces/{space.id}/supprimer", data={"csrf_token": token, "name": "guichet sarl"})
+    assert wrong.status_code == 422 and "ne correspond pas" in wrong.get_data(as_text=True)
+    assert Space.get_by_id(space.id).deleted_at is None
+    done = client.post(f"/espaces/{space.id}/supprimer", data={"csrf_token": token, "name": "Guichet"})
+    assert done.headers["Location"] == "/espaces"
+    assert client.get(f"/espaces/{space.id}").status_code == 404
+
+
+def test_merge_preview_and_confirm(client, app, clock):
+    from models import Certification, VaultEntry
+
+    lea = factories.user("lea")
+    target, source = factories.space(lea, name="Cible"), factories.space(lea, name="Source")
+    VaultEntry.create(space=source, key="phone", label="Téléphone", value="+352 1")
+    VaultEntry.create(space=target, key="phone", label="Téléphone", value="+352 2")
+    log_in(client, lea)
+    page = client.get("/espaces/fusionner").get_data(as_text=True)
+    assert "Cible" in page and "Source" in page
+    preview = client.get(f"/espaces/fusionner?source={source.id}&target={target.id}", headers=HTMX)
+    html = preview.get_data(as_text=True)
+    assert preview.status_code == 200 and "Confirmer la fusion" in html and "+352 1" in html and "+352 2" in html
+    merged = client.post("/espaces/fusionner", data={
+        "csrf_token": csrf_token(html), "source": source.id, "target": target.id, "vault:phone": "source"})
+    assert merged.status_code == 303, merged.get_data(as_text=True)[-3000:]
+    assert merged.headers["Location"] == f"/espaces/{target.id}"
+    assert VaultEntry.get(VaultEntry.space == target).value == "+352 1"
+    manage = client.get("/espaces").get_data(as_text=True)
+    assert "fusionné dans Cible" in manage
+
+    other = factories.space(lea, name="Autre")
+    service = factories.service()
+    for space in (other, target):
+        Certification.create(space=space, service=service, kind="holder")
+    refused = client.post("/espaces/fusionner", data={
+        "csrf_token": csrf_token(html), "source": other.id, "target": target.id})
+    assert refused.status_code == 409 and "La fusion est impossible" in refused.get_data(as_text=True)
+    assert Space.get_by_id(other.id).is_live
