@@ -43,3 +43,28 @@ def test_database_urls():
             pg.connect_params["host"], pg.connect_params["port"]) == ("espace_pro", "espace", "s@cret", "db.example", 5433)
     assert database.open_database("sqlite:///instance/x.db").database == "instance/x.db"
     assert database.open_database("sqlite:////abs/x.db").database == "/abs/x.db"
+
+
+def test_a_database_of_the_previous_release_gets_the_spaces(tmp_path, app):
+    """A pilot's database from before the spaces: the new tables are created and migration
+    0001 adds the column the user table lacks."""
+    from models import MODELS, Space, SpaceDraft, User
+
+    old = database.open_database(f"sqlite:///{tmp_path / 'old.db'}")
+    previous = db.obj
+    db.initialize(old)
+    try:
+        old.connect()
+        old.create_tables([database.SchemaMigration] + [m for m in MODELS if m.__name__ in
+                          {"Administration", "Service", "NewsItem", "User", "AuthProduct", "UserSession",
+                           "Throttle", "OutboxMail", "Letter", "AuditEntry"}])
+        migrate(database.migrator_for(old).drop_column("user", "space_terms_version"))
+        assert "space_terms_version" not in {c.name for c in old.get_columns("user")}
+
+        assert database.upgrade() == ["0001"]
+        assert "space_terms_version" in {c.name for c in old.get_columns("user")}
+        assert old.table_exists(Space._meta.table_name) and old.table_exists(SpaceDraft._meta.table_name)
+        assert User.select().count() == 0 and database.upgrade() == []
+        old.close()
+    finally:
+        db.initialize(previous)
