@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, SelectChoice, SelectField, StringField, TelField
+from wtforms import EmailField, SelectChoice, SelectField, StringField, TelField
 from wtforms.validators import DataRequired, Length, Optional
 
 from services.spaces import LEGAL_FORMS, ROLES
@@ -12,10 +12,6 @@ def options(pairs):
 
 class ActionForm(FlaskForm):
     """A button that changes something: only the CSRF token."""
-
-
-class SpaceTermsForm(FlaskForm):
-    accept = BooleanField(_l("Accepter les CGU"), validators=[DataRequired(_l("Il faut accepter les conditions générales d'utilisation."))])
 
 
 class SpaceNameForm(FlaskForm):

@@ -4,6 +4,7 @@ from flask import abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from blueprints.auth.forms import TermsForm
 from blueprints.errors import render_error
 from blueprints.htmx import htmx_location, htmx_redirect, is_htmx, render_page_or_partial
 from blueprints.spaces import bp
@@ -15,7 +16,6 @@ from blueprints.spaces.forms import (
     MergeForm,
     RoleForm,
     SpaceNameForm,
-    SpaceTermsForm,
     options,
 )
 from services import DomainError, auth, catalogue, clock, links, merge, spaces
@@ -145,7 +145,7 @@ def wizard():
 @bp.route("/espaces/nouveau/cgu", methods=["GET", "POST"])
 @login_required
 def wizard_terms():
-    form = SpaceTermsForm()
+    form = TermsForm()
     if request.method == "POST" and form.validate_on_submit():
         spaces.accept_space_terms(current_user, _terms_version())
         return go_to_step("name")
@@ -357,24 +357,24 @@ def _checked_action():
 @bp.post("/espaces/<int:space_id>/invitations/<int:invitation_id>/renvoyer")
 @space_view
 def resend_invitation(member, invitation_id):
-    _checked_action()
-    try:
-        invitation = spaces.resend_invitation(member, current_user, invitation_id)
-    except spaces.InvitationNotValid as error:
-        return users_refused(member, error)
-    return users_done(member, _("Une nouvelle invitation a été envoyée à %(email)s ; le lien précédent ne "
-                                "fonctionne plus.", email=invitation.email))
+    return invitation_action(member, spaces.resend_invitation, invitation_id, _l(
+        "Une nouvelle invitation a été envoyée à %(email)s ; le lien précédent ne fonctionne plus."))
 
 
 @bp.post("/espaces/<int:space_id>/invitations/<int:invitation_id>/revoquer")
 @space_view
 def revoke_invitation(member, invitation_id):
+    return invitation_action(member, spaces.revoke_invitation, invitation_id, _l(
+        "L'invitation de %(email)s est révoquée."))
+
+
+def invitation_action(member, operation, invitation_id, message):
     _checked_action()
     try:
-        invitation = spaces.revoke_invitation(member, current_user, invitation_id)
+        invitation = operation(member, current_user, invitation_id)
     except spaces.InvitationNotValid as error:
         return users_refused(member, error)
-    return users_done(member, _("L'invitation de %(email)s est révoquée.", email=invitation.email))
+    return users_done(member, message % {"email": invitation.email})
 
 
 @bp.post("/espaces/<int:space_id>/membres/<int:membership_id>/role")
