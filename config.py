@@ -43,6 +43,10 @@ class Config:
     SESSION_COOKIE_SECURE = True
     SESSION_COOKIE_NAME = "espace_session"
     PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    # The cookie is sent only when the session changes: a static file answered while a POST
+    # runs must not send back the older cookie over the new one. Idle time is kept in the
+    # database (UserSession.last_seen_at), not in the cookie.
+    SESSION_REFRESH_EACH_REQUEST = False
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     HSTS = True
     OUTBOX_VIEWER = False  # the development page listing queued mails

@@ -310,6 +310,10 @@ def test_invite_three_ways_and_join_by_the_link(client, app, clock):
     done = client.post(f"/espaces/{space.id}/utilisateurs/inviter", data={"csrf_token": token, "email": "marc@example.lu", "role": "manager"}, headers=HTMX)
     assert done.status_code == 200 and "marc@example.lu" in done.get_data(as_text=True) and "<html" not in done.get_data(as_text=True)
 
+    plain = client.post(f"/espaces/{space.id}/utilisateurs/inviter", data={"csrf_token": token, "email": "ana@example.lu", "role": "reader"},
+                        follow_redirects=True)
+    assert plain.get_data(as_text=True).count("Une invitation valable 7 jours a été envoyée à ana@example.lu") == 1
+
     from models import OutboxMail
     mail = OutboxMail.get(OutboxMail.to == "marc@example.lu")
     link = re.search(r"http://localhost(/invitations/\S+)", mail.body_text).group(1)

@@ -256,7 +256,7 @@ def space_page(member, tab, status=200, **context):
     """The space's page with its tabs; htmx tab switches get the tab's panel alone."""
     partial = f"spaces/_tab_{tab}.html"
     return render_page_or_partial(
-        "spaces/space.html", partial, status=status, member=member, space=member.space, tab=tab, tabs=TABS,
+        "spaces/space.html", "spaces/_space_tabs.html", status=status, member=member, space=member.space, tab=tab, tabs=TABS,
         tab_partial=partial, can=lambda action: spaces.can(member, action), **context,
     )
 
@@ -315,6 +315,7 @@ def users_tab(member, status=200, invite_form=None, error=None):
         invitations=spaces.pending_invitations(member), invite_form=invite_form or InviteForm(formdata=None),
         role_form=RoleForm(formdata=None), action_form=ActionForm(formdata=None), error=error,
         expires_at=spaces.invitation_expires_at, now=clock.now(),
+        inline_flashes=is_htmx(),  # a full page shows them in the layout already
     )
 
 

@@ -117,6 +117,7 @@ def test_create_professional_space_wizard(app, live_server, clock, page, console
     expect(page.get_by_label("Numéro RCS (Luxembourg) ou SIREN (France)")).to_have_value("B123456")
     page.get_by_role("button", name="Suivant").click()
     expect(page).to_have_url(re.compile(r"/espaces/nouveau/verification$"))
+    assert still_same_page(page), "going back reloaded the whole page"
 
     page.get_by_role("button", name="Créer l'espace").click()
     expect(page.get_by_role("heading", name="Vous venez de créer votre espace professionnel")).to_be_visible()
@@ -163,7 +164,8 @@ def test_switch_spaces_and_tabs(app, live_server, clock, page, console_errors):
                         ("Mon profil d'espace", "/profil"), ("Mes démarches", "")]:
         tabs.get_by_role("link", name=label).click()
         expect(page).to_have_url(re.compile(rf"/espaces/\d+{path}$"))
-        expect(page.locator("#space-tab h2").first).to_have_text(label)
+        expect(page.locator("#space-tab").get_by_role("heading", name=label, level=2)).to_be_visible()
+        expect(tabs.get_by_role("link", name=label)).to_have_attribute("aria-current", "page")
 
     tabs.get_by_role("link", name="Mon profil d'espace").click()
     expect(page.locator("#space-tab")).to_contain_text("Guichet SARL")
@@ -190,6 +192,7 @@ def test_invite_a_colleague(app, live_server, smtp, clock, page, console_errors,
     page.get_by_role("button", name="Inviter").click()
     expect(page.get_by_text("Une invitation valable 7 jours a été envoyée à marc@example.lu.")).to_be_visible()
     expect(page.locator("#space-tab table").first).to_contain_text("marc@example.lu")
+    assert Axe().run(page).violations_count == 0
 
     [mail] = wait_for_mails(page, smtp, 1)
     assert mail["To"] == "marc@example.lu"
