@@ -232,3 +232,105 @@ def test_invite_a_colleague(app, live_server, smtp, clock, page, console_errors,
     expect(marc_page.get_by_label("Adresse e-mail")).to_have_count(0)
     assert unexpected(console_errors) == []
     assert unexpected(marc_errors) == []
+
+
+def open_manage(page):
+    """Gérer mes espaces, through the user menu."""
+    menu = page.locator("details.user-menu")
+    menu.locator("summary", has_text="Léa Guichet").click()
+    menu.get_by_role("link", name="Gérer mes espaces").click()
+    expect(page.get_by_role("heading", name="Gérer mes espaces", level=1)).to_be_visible()
+
+
+def test_merge_two_spaces(app, live_server, clock, page, console_errors):
+    from models import VaultEntry
+
+    lea = factories.user()
+    target = factories.space(lea, name="Cible")
+    source = factories.space(lea, name="Source")
+    VaultEntry.create(space=target, key="phone", label="Téléphone", value="+352 2")
+    VaultEntry.create(space=source, key="phone", label="Téléphone", value="+352 1")
+
+    page.goto(live_server.url + "/connexion")
+    log_in(page)
+    expect(page.get_by_role("heading", name="Gérer mes espaces", level=1)).to_be_visible()
+    page.get_by_role("link", name="Fusionner deux espaces professionnels").click()
+    expect(page.get_by_role("heading", name="Fusionner deux espaces professionnels", level=1)).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/espaces/fusionner$"))
+
+    mark_page(page)
+    page.get_by_label("Espace à fusionner (source)").select_option(label="Source")
+    page.get_by_label("Espace qui reçoit tout (cible)").select_option(label="Cible")
+    page.get_by_role("button", name="Voir ce qui sera fusionné").click()
+
+    merge = page.locator("#merge")
+    expect(merge.get_by_role("heading", name="« Source » dans « Cible »", level=2)).to_be_visible()
+    expect(page).to_have_url(re.compile(rf"/espaces/fusionner\?source={source.id}&target={target.id}$"))
+    expect(merge.get_by_role("table")).to_contain_text("Membres")
+    phone = merge.get_by_role("group", name="Téléphone")
+    expect(phone.get_by_role("radio", name="+352 2 (Cible)")).to_be_checked()
+    expect(phone.get_by_role("radio", name="+352 1 (Source)")).not_to_be_checked()
+    assert still_same_page(page), "the preview was a full page load, not an htmx swap"
+    assert Axe().run(page).violations_count == 0
+
+    phone.get_by_role("radio", name="+352 1 (Source)").check()
+    page.get_by_role("button", name="Confirmer la fusion").click()
+    expect(page.get_by_role("heading", name="Cible", level=1)).to_be_visible()
+    expect(page).to_have_url(re.compile(rf"/espaces/{target.id}$"))
+    expect(page.locator("#flashes")).to_contain_text("L'espace Source a été fusionné dans Cible.")
+
+    open_manage(page)
+    archived = page.get_by_role("region", name="Espaces archivés")
+    expect(archived.get_by_role("listitem")).to_have_count(1)
+    expect(archived.get_by_role("listitem")).to_contain_text("Source")
+    expect(archived.get_by_role("listitem")).to_contain_text("fusionné dans Cible")
+    expect(page.locator("#space-list").get_by_role("link", name="Source", exact=True)).to_have_count(0)
+
+    page.locator("#space-list").get_by_role("link", name="Cible", exact=True).click()
+    page.get_by_role("navigation", name="Sections de l'espace").get_by_role(
+        "link", name="Mes données professionnelles").click()
+    expect(page).to_have_url(re.compile(rf"/espaces/{target.id}/donnees$"))
+    facts = page.locator("#space-tab dl.facts")
+    expect(facts.locator("dt")).to_have_text(["Téléphone"])
+    expect(facts.locator("dd")).to_have_text(["+352 1"])
+    assert unexpected(console_errors) == []
+
+
+def test_delete_a_space(app, live_server, clock, page, console_errors):
+    lea = factories.user()
+    marc = factories.user("marc", email="marc@example.lu", first_name="Marc")
+    guichet = factories.space(lea, name="Guichet")
+    factories.member(guichet, marc, "reader")
+
+    page.goto(live_server.url + "/connexion")
+    log_in(page)
+    expect(page.get_by_role("heading", name="Gérer mes espaces", level=1)).to_be_visible()
+    spaces_list = page.locator("#space-list")
+    expect(spaces_list.get_by_role("link", name="Guichet", exact=True)).to_be_visible()
+    spaces_list.get_by_role("link", name="Supprimer Guichet").click()
+    expect(page.get_by_role("heading", name="Supprimer un espace professionnel", level=1)).to_be_visible()
+    expect(page).to_have_url(re.compile(rf"/espaces/{guichet.id}/supprimer$"))
+
+    mark_page(page)
+    name = page.get_by_label("Pour confirmer, saisissez le nom de l'espace : Guichet")
+    name.fill("Guichet SARL")
+    with page.expect_response(re.compile(r"/supprimer$")) as refused:
+        page.get_by_role("button", name="Supprimer l'espace").click()
+    assert refused.value.status == 422
+    expect(page.locator("#delete-space .error-summary")).to_contain_text(
+        "Le nom saisi ne correspond pas au nom de l'espace.")
+    expect(page).to_have_url(re.compile(rf"/espaces/{guichet.id}/supprimer$"))
+    assert still_same_page(page), "the refusal was a full page load, not swapped in place"
+
+    name.fill("Guichet")
+    page.get_by_role("button", name="Supprimer l'espace").click()
+    expect(page.get_by_role("heading", name="Gérer mes espaces", level=1)).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/espaces$"))
+    expect(page.locator("#flashes")).to_contain_text("L'espace Guichet est supprimé.")
+    expect(spaces_list.get_by_role("link", name="Guichet", exact=True)).to_have_count(0)
+    expect(spaces_list).to_contain_text("Vous n'avez pas encore d'espace professionnel.")
+
+    page.goto(f"{live_server.url}/espaces/{guichet.id}")
+    expect(page.get_by_role("heading", name="Page introuvable", level=1)).to_be_visible()
+    expect(page.get_by_text("Cet espace n'existe pas ou vous n'en êtes pas membre.")).to_be_visible()
+    assert [e for e in unexpected(console_errors) if not re.search(r"status of 404 ", e)] == []
