@@ -184,11 +184,13 @@ class Space(BaseModel):
 
     @property
     def is_live(self):
-        return self.deleted_at is None and self.merged_into_id is None
+        return self.deleted_at is None and self.merged_at is None
 
     @classmethod
     def live(cls):
-        return (cls.deleted_at.is_null()) & (cls.merged_into.is_null())
+        # merged_at, not merged_into: an archived source stays archived even once its
+        # target is purged.
+        return (cls.deleted_at.is_null()) & (cls.merged_at.is_null())
 
     @property
     def address_lines(self):

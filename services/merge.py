@@ -89,6 +89,9 @@ def merge(user, source_id, target_id, resolutions=None):
         if plan.blocking:
             raise MergeRefused(_l("La fusion est impossible : %(reasons)s",
                                   reasons=" ".join(c.label for c in plan.blocking)))
+        # Only the choices the plan offered: a forged key must not reach the movers.
+        offered = {f"{c.kind}:{c.key}" for c in plan.conflicts}
+        resolutions = {key: choice for key, choice in resolutions.items() if key in offered}
         archived = (
             Space.update(merged_into=target_id, merged_at=clock.now())
             .where(Space.id == source_id, Space.live())

@@ -7,6 +7,7 @@ revealed), and `require(member, action)` refuses what the role does not allow (4
 """
 from datetime import timedelta
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError, fn
 
@@ -115,6 +116,20 @@ class WrongAccount(DomainError):
                             "l'adresse e-mail est %(email)s, ou demandez une nouvelle invitation.", email=email))
 
 
+class TermsNotAccepted(DomainError):
+    status = 409
+
+    def __init__(self):
+        super().__init__(_l("Il faut accepter les conditions générales d'utilisation."))
+
+
+class NotCollaborative(DomainError):
+    status = 409
+
+    def __init__(self):
+        super().__init__(_l("Un espace privé est personnel : on ne peut pas y inviter d'autres personnes."))
+
+
 class WizardGone(DomainError):
     status = 409
 
@@ -139,10 +154,14 @@ def membership_for(user, space_id):
 
 
 def can(member, action):
+    if action == "manage_members" and member.space.is_private:
+        return False  # a private space is one person's
     return RANK[member.role] >= RANK[PERMISSIONS[action]]
 
 
 def require(member, action):
+    if action == "manage_members" and member.space.is_private:
+        raise NotCollaborative()
     if not can(member, action):
         raise NotAllowed(member.role)
 
@@ -277,11 +296,12 @@ def create_private_space(user):
 # --- Créer un espace professionnel: the wizard ----------------------------------------------
 
 
-def space_terms_needed(user, version):
-    return user.space_terms_version != version
+def space_terms_needed(user):
+    return user.space_terms_version != current_app.config["TERMS_VERSION"]
 
 
-def accept_space_terms(user, version):
+def accept_space_terms(user):
+    version = current_app.config["TERMS_VERSION"]
     User.update(space_terms_version=version).where(User.id == user.id).execute()
     user.space_terms_version = version
     audit.record("space.terms_accepted", actor=user, version=version)
@@ -380,6 +400,8 @@ def create_professional_space(user, product, draft_id):
         draft = SpaceDraft.get_or_none(SpaceDraft.id == draft_id, SpaceDraft.user == user.id)
         if draft is None or next_step(draft) != "review":
             raise WizardGone()
+        if space_terms_needed(user):  # the terms changed since the wizard began
+            raise TermsNotAccepted()
         limit = AuthProduct.select(AuthProduct.space_limit).where(AuthProduct.id == product.id).scalar()
         if professional_spaces_created(product) >= limit:
             raise SpaceLimitReached(limit)
@@ -399,7 +421,7 @@ def create_professional_space(user, product, draft_id):
 def professional_spaces_created(product):
     return (
         Space.select()
-        .where(Space.created_with == product.id, Space.kind == "professional", Space.deleted_at.is_null())
+        .where(Space.created_with == product.id, Space.kind == "professional", Space.live())
         .count()
     )
 
@@ -505,6 +527,7 @@ def _pending_invitation(member, invitation_id):
 def resend_invitation(member, actor, invitation_id):
     require(member, "manage_members")
     with db.atomic():
+        _lock(Space, member.space_id)  # write first: a read-then-write SQLite transaction can fail
         invitation = _pending_invitation(member, invitation_id)
         _send_invitation(invitation, member.space, actor)
         audit.record("space.invitation_resent", actor=actor, space_id=member.space_id, email=invitation.email)
@@ -514,6 +537,7 @@ def resend_invitation(member, actor, invitation_id):
 def revoke_invitation(member, actor, invitation_id):
     require(member, "manage_members")
     with db.atomic():
+        _lock(Space, member.space_id)
         invitation = _pending_invitation(member, invitation_id)
         revoked = (
             Invitation.update(revoked_at=clock.now())
@@ -671,6 +695,12 @@ def restore_space(space_id):
     if space.deleted_at < clock.now() - DELETED_RETENTION:
         raise DomainError(_l("Cet espace a été supprimé il y a plus de 30 jours : il ne peut plus être restauré."))
     with db.atomic():
+        if space.kind == "professional" and space.created_with_id:
+            _lock(AuthProduct, space.created_with_id)
+            product = AuthProduct.get_by_id(space.created_with_id)
+            if professional_spaces_created(product) >= product.space_limit:
+                raise DomainError(_l("La personne a atteint sa limite d'espaces professionnels : augmentez-la "
+                                     "d'abord (set-space-limit)."))
         try:
             restored = Space.update(deleted_at=None, deleted_by=None).where(
                 Space.id == space.id, Space.deleted_at.is_null(False)).execute()
@@ -690,7 +720,12 @@ def purge_deleted():
         ids = [s.id for s in Space.select(Space.id).where(Space.deleted_at < cutoff)]
         if not ids:
             return 0
-        Space.update(merged_into=None).where(Space.merged_into.in_(ids)).execute()
+        # The archived sources merged into a purged space go with it: what they held moved
+        # into it and has just gone.
+        found = ids
+        while found:
+            found = [s.id for s in Space.select(Space.id).where(Space.merged_into.in_(found), Space.id.not_in(ids))]
+            ids += found
         Space.delete().where(Space.id.in_(ids)).execute()
         audit.record("space.purged", count=len(ids), space_ids=ids)
     return len(ids)

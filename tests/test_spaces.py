@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 import factories
-from models import AuditEntry, Certification, Invitation, Membership, Space, SpaceDraft, VaultEntry, db
+from models import AuditEntry, Certification, Invitation, Membership, Space, SpaceDraft, User, VaultEntry, db
 from services import auth, clock as clock_module, links, merge, spaces
 
 COMPANY = {
@@ -24,6 +24,7 @@ def request_context(app):
 
 
 def finished_draft(user, name="Guichet", **company):
+    spaces.accept_space_terms(user)
     draft = spaces.draft_for(user)
     spaces.save_step(draft, {"name": name}, done="name")
     spaces.save_step(draft, spaces.clean_company({**COMPANY, **company}), done="company")
@@ -445,3 +446,60 @@ def test_every_model_owning_space_rows_has_a_mover():
         points_to_space = any(getattr(f, "rel_model", None) is Space for f in model._meta.fields.values())
         if points_to_space and model.__name__ not in own:
             assert movers.get(model.__name__) in merge.MOVERS, f"{model.__name__} has no merge mover"
+
+
+# --- Found in review -------------------------------------------------------------------------
+
+
+def test_a_private_space_is_not_collaborative(app):
+    lea, eve = factories.user("lea"), factories.user("eve", email="eve@example.lu")
+    private = spaces.create_private_space(lea)
+    member = spaces.membership_for(lea, private.id)
+    assert not spaces.can(member, "manage_members")
+    with pytest.raises(spaces.NotCollaborative):
+        spaces.invite(member, lea, "eve@example.lu", "admin")
+    intruder = factories.member(private, eve, "admin")  # even if one got in somehow
+    with pytest.raises(spaces.NotCollaborative):
+        spaces.remove_member(spaces.membership_for(eve, private.id), eve, member.id)
+    with pytest.raises(spaces.NotCollaborative):
+        spaces.change_role(spaces.membership_for(eve, private.id), eve, member.id, "reader")
+    assert Membership.get_by_id(member.id).role == "admin" and intruder.id
+
+
+def test_purging_a_merge_target_takes_its_archived_sources_along(two_spaces, clock):
+    source, target, lea = two_spaces["source"], two_spaces["target"], two_spaces["lea"]
+    merge.merge(lea, source.id, target.id)
+    spaces.delete_space(spaces.membership_for(lea, target.id), lea, target.name)
+    clock.advance(days=31)
+    assert spaces.purge_deleted() == 2
+    assert not Space.select().where(Space.id.in_([source.id, target.id])).exists()
+    with pytest.raises(spaces.SpaceNotFound):  # tom was in the source only
+        spaces.membership_for(User.get(User.userid == "tom"), source.id)
+
+
+def test_a_forged_merge_choice_is_ignored(two_spaces):
+    source, target, lea = two_spaces["source"], two_spaces["target"], two_spaces["lea"]
+    VaultEntry.create(space=target, key="iban", value="LU1")
+    merge.merge(lea, source.id, target.id, {"vault:iban": "source", "vault:nothing": "source"})
+    assert VaultEntry.get(VaultEntry.space == target, VaultEntry.key == "iban").value == "LU1"
+
+
+def test_restore_respects_the_space_limit(app, runner):
+    lea = factories.user("lea")
+    AuthProductModel = auth.token_product(lea).__class__
+    AuthProductModel.update(space_limit=1).execute()
+    first = create(lea)
+    spaces.delete_space(spaces.membership_for(lea, first.id), lea, first.name)
+    create(lea, name="Second")
+    result = runner.invoke(args=["restore-space", str(first.id)])
+    assert result.exit_code == 1 and "limite" in result.output
+    assert Space.get_by_id(first.id).deleted_at is not None
+
+
+def test_creation_asks_again_for_terms_changed_during_the_wizard(app):
+    lea = factories.user("lea")
+    draft = finished_draft(lea)
+    app.config["TERMS_VERSION"] = "2099-01"  # this test's app only
+    with pytest.raises(spaces.TermsNotAccepted):
+        spaces.create_professional_space(lea, auth.token_product(lea), draft.id)
+    assert Space.select().count() == 0 and SpaceDraft.select().count() == 1

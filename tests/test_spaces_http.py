@@ -81,7 +81,7 @@ def expected(rule, role, method, htmx):
 
 def test_matrix_covers_every_space_scoped_endpoint(app, world):
     covered = {re.sub(r"/\d+", "/<>", url) for _, url, _, _ in endpoints(world)}
-    rules = {re.sub(r"<int:\w+>", "<>", rule.rule) for rule in app.url_map.iter_rules()
+    rules = {re.sub(r"<id:\w+>", "<>", rule.rule) for rule in app.url_map.iter_rules()
              if "space_id" in rule.arguments}
     assert rules == covered
 
@@ -372,3 +372,15 @@ def test_merge_preview_and_confirm(client, app, clock):
         "csrf_token": csrf_token(html), "source": other.id, "target": target.id})
     assert refused.status_code == 409 and "La fusion est impossible" in refused.get_data(as_text=True)
     assert Space.get_by_id(other.id).is_live
+
+
+def test_oversized_ids_and_pages_are_not_server_errors(client, world):
+    log_in(client, world["people"]["admin"])
+    huge = "99999999999999999999999"
+    token = csrf_token(client.get("/espaces").get_data(as_text=True))
+    assert client.get(f"/espaces/{huge}").status_code == 404
+    assert client.get(f"/espaces?page={huge}").status_code == 200
+    assert client.get(f"/espaces/{world['space'].id}/utilisateurs?page={huge}").status_code == 200
+    assert client.post(f"/espaces/{world['space'].id}/membres/{huge}/retirer", data={"csrf_token": token}).status_code == 404
+    assert client.post("/espaces/nouveau/verification", data={"csrf_token": token, "draft": huge}).status_code == 303
+    assert client.get(f"/espaces/fusionner?source={huge}&target=1").status_code == 422

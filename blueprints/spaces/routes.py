@@ -1,6 +1,6 @@
 from functools import wraps
 
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 
@@ -32,8 +32,11 @@ def domain_error(error):
     return render_error(error.status, error.message)
 
 
+MAX_ID = 2**31 - 1  # ids beyond a 32-bit integer are not found, not a database error
+
+
 def page_number():
-    return max(request.args.get("page", 1, type=int) or 1, 1)
+    return min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
 
 
 def space_view(view):
@@ -119,13 +122,9 @@ def go_to_step(step):
     return htmx_location(url_for(WIZARD_STEPS[step][0]), "#wizard")
 
 
-def _terms_version():
-    return current_app.config["TERMS_VERSION"]
-
-
 def _wizard_redirect():
     """A step opened out of order goes to where the person actually is."""
-    if spaces.space_terms_needed(current_user, _terms_version()):
+    if spaces.space_terms_needed(current_user):
         return redirect(url_for("spaces.wizard_terms"))
     return redirect(url_for(WIZARD_STEPS[spaces.next_step(spaces.draft_for(current_user))][0]))
 
@@ -147,14 +146,14 @@ def wizard():
 def wizard_terms():
     form = TermsForm()
     if request.method == "POST" and form.validate_on_submit():
-        spaces.accept_space_terms(current_user, _terms_version())
+        spaces.accept_space_terms(current_user)
         return go_to_step("name")
     status = 422 if request.method == "POST" else 200
     return wizard_page("terms", status=status, form=form)
 
 
 def _draft_or_terms():
-    if spaces.space_terms_needed(current_user, _terms_version()):
+    if spaces.space_terms_needed(current_user):
         return None
     return spaces.draft_for(current_user)
 
@@ -223,6 +222,7 @@ def create_space():
     """Créer l'espace. The form names its draft: a second click finds it consumed."""
     _checked_action()
     draft_id = request.form.get("draft", type=int)
+    draft_id = draft_id if draft_id and 0 < draft_id <= MAX_ID else None
     try:
         space = spaces.create_professional_space(current_user, auth.token_product(current_user), draft_id)
     except spaces.SpaceLimitReached as error:
@@ -230,6 +230,9 @@ def create_space():
     except spaces.WizardGone as error:
         flash(error.message, "warning")
         return htmx_redirect(url_for("spaces.manage"))
+    except spaces.TermsNotAccepted as error:
+        flash(error.message, "warning")
+        return htmx_redirect(url_for("spaces.wizard_terms"))
     return htmx_redirect(url_for("spaces.created", space_id=space.id))
 
 
@@ -261,31 +264,31 @@ def space_page(member, tab, status=200, **context):
     )
 
 
-@bp.get("/espaces/<int:space_id>/bienvenue")
+@bp.get("/espaces/<id:space_id>/bienvenue")
 @space_view
 def created(member):
     return render_page_or_partial("spaces/created.html", "spaces/_created.html", space=member.space)
 
 
-@bp.get("/espaces/<int:space_id>")
+@bp.get("/espaces/<id:space_id>")
 @space_view
 def home(member):
     return space_page(member, "home", services=catalogue.search_services("")[:5], news=catalogue.latest_news())
 
 
-@bp.get("/espaces/<int:space_id>/donnees")
+@bp.get("/espaces/<id:space_id>/donnees")
 @space_view
 def vault(member):
     return space_page(member, "vault", entries=spaces.vault_entries(member))
 
 
-@bp.get("/espaces/<int:space_id>/communications")
+@bp.get("/espaces/<id:space_id>/communications")
 @space_view
 def communications(member):
     return space_page(member, "communications")
 
 
-@bp.route("/espaces/<int:space_id>/profil", methods=["GET", "POST"])
+@bp.route("/espaces/<id:space_id>/profil", methods=["GET", "POST"])
 @space_view
 def profile(member):
     form = SpaceNameForm(data={"name": member.space.name})
@@ -299,7 +302,7 @@ def profile(member):
     return space_page(member, "profile", form=form)
 
 
-@bp.get("/espaces/<int:space_id>/certifications")
+@bp.get("/espaces/<id:space_id>/certifications")
 @space_view
 def certifications(member):
     return space_page(member, "certifications", certifications=spaces.certifications(member))
@@ -331,13 +334,13 @@ def users_refused(member, error):
     return users_tab(member, status=error.status, error=error.message)
 
 
-@bp.get("/espaces/<int:space_id>/utilisateurs")
+@bp.get("/espaces/<id:space_id>/utilisateurs")
 @space_view
 def users(member):
     return users_tab(member)
 
 
-@bp.post("/espaces/<int:space_id>/utilisateurs/inviter")
+@bp.post("/espaces/<id:space_id>/utilisateurs/inviter")
 @space_view
 def invite(member):
     form = InviteForm()
@@ -355,14 +358,14 @@ def _checked_action():
         abort(400)
 
 
-@bp.post("/espaces/<int:space_id>/invitations/<int:invitation_id>/renvoyer")
+@bp.post("/espaces/<id:space_id>/invitations/<id:invitation_id>/renvoyer")
 @space_view
 def resend_invitation(member, invitation_id):
     return invitation_action(member, spaces.resend_invitation, invitation_id, _l(
         "Une nouvelle invitation a été envoyée à %(email)s ; le lien précédent ne fonctionne plus."))
 
 
-@bp.post("/espaces/<int:space_id>/invitations/<int:invitation_id>/revoquer")
+@bp.post("/espaces/<id:space_id>/invitations/<id:invitation_id>/revoquer")
 @space_view
 def revoke_invitation(member, invitation_id):
     return invitation_action(member, spaces.revoke_invitation, invitation_id, _l(
@@ -378,7 +381,7 @@ def invitation_action(member, operation, invitation_id, message):
     return users_done(member, message % {"email": invitation.email})
 
 
-@bp.post("/espaces/<int:space_id>/membres/<int:membership_id>/role")
+@bp.post("/espaces/<id:space_id>/membres/<id:membership_id>/role")
 @space_view
 def change_role(member, membership_id):
     form = RoleForm()
@@ -394,7 +397,7 @@ def change_role(member, membership_id):
                                 role=spaces.ROLES[target.role]))
 
 
-@bp.post("/espaces/<int:space_id>/membres/<int:membership_id>/retirer")
+@bp.post("/espaces/<id:space_id>/membres/<id:membership_id>/retirer")
 @space_view
 def remove_member(member, membership_id):
     _checked_action()
@@ -408,7 +411,7 @@ def remove_member(member, membership_id):
     return users_done(member, _("%(name)s a été retiré de l'espace.", name=target.user.display_name))
 
 
-@bp.post("/espaces/<int:space_id>/quitter")
+@bp.post("/espaces/<id:space_id>/quitter")
 @space_view
 def leave(member):
     _checked_action()
@@ -453,7 +456,7 @@ def invitation_page(status=200, **context):
     return render_page_or_partial("spaces/invitation.html", "spaces/_invitation.html", status=status, **context)
 
 
-@bp.post("/espaces/invitations/<int:invitation_id>/accepter")
+@bp.post("/espaces/invitations/<id:invitation_id>/accepter")
 @login_required
 def accept_listed_invitation(invitation_id):
     """Accept from Gérer mes espaces an invitation addressed to one's confirmed e-mail."""
@@ -466,7 +469,7 @@ def accept_listed_invitation(invitation_id):
 # --- Supprimer, Fusionner ------------------------------------------------------------------
 
 
-@bp.route("/espaces/<int:space_id>/supprimer", methods=["GET", "POST"])
+@bp.route("/espaces/<id:space_id>/supprimer", methods=["GET", "POST"])
 @space_view
 def delete(member):
     spaces.require(member, "delete")
