@@ -52,6 +52,8 @@ def create_app(config=None):
     app.jinja_env.add_extension("jinja2.ext.do")
 
     from blueprints.auth import init_app as init_auth
+    from blueprints.backoffice import init_app as init_backoffice
+    from blueprints.certifications import bp as certifications_bp
     from blueprints.dev import bp as dev_bp
     from blueprints.main import bp as main_bp
     from blueprints.spaces import bp as spaces_bp
@@ -59,6 +61,8 @@ def create_app(config=None):
     init_auth(app)
     app.register_blueprint(main_bp)
     app.register_blueprint(spaces_bp)
+    app.register_blueprint(certifications_bp)
+    init_backoffice(app)
     if app.config["OUTBOX_VIEWER"]:
         app.register_blueprint(dev_bp)
     errors.init_app(app)

@@ -2,7 +2,7 @@
 database.py. Later areas register their own commands next to their services."""
 import click
 
-from services import DomainError, audit, auth, catalogue, mail, spaces
+from services import DomainError, audit, auth, catalogue, certifications, mail, spaces
 
 
 @click.command("seed-demo")
@@ -70,7 +70,48 @@ def purge_deleted_command():
     click.echo(f"{spaces.purge_deleted()} espace(s) supprimé(s) définitivement.")
 
 
+@click.command("issue-code")
+@click.option("--administration", "administration_code", required=True, help="ACD, ITM, LBR…")
+@click.option("--service", "service_slug", required=True, help="fiches-retenue, sources-authentiques…")
+@click.option("--company", required=True, help="RCS (B123456) or SIREN of the company")
+@click.option("--kind", type=click.Choice(["holder", "proxy"]), required=True)
+@click.option("--activation-days", type=click.IntRange(min=1), default=30, show_default=True)
+@click.option("--valid-days", type=click.IntRange(min=1), default=365, show_default=True)
+def issue_code_command(administration_code, service_slug, company, kind, activation_days, valid_days):
+    """An administration issues an access code; the code is printed alone on the last line
+    and a letter to the company is queued."""
+    try:
+        access_code, code = certifications.issue_code(administration_code, service_slug, company, kind,
+                                                      activation_days, valid_days)
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"Code {kind} pour {access_code.company_identifier}, service {service_slug}, à activer avant le "
+               f"{access_code.activation_deadline:%d/%m/%Y} ; courrier en file d'attente.")
+    click.echo(code)
+
+
+@click.command("create-agent")
+@click.argument("administration_code")
+@click.argument("userid")
+@click.option("--name", required=True)
+@click.option("--email", default="")
+@click.password_option(envvar="AGENT_PASSWORD", help="or AGENT_PASSWORD in the environment")
+def create_agent_command(administration_code, userid, name, email, password):
+    """Create an agent of an administration for the back-office (/back-office)."""
+    try:
+        certifications.create_agent(administration_code, userid, name, email, password)
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"Agent {userid} ({administration_code}) créé.")
+
+
+@click.command("send-reminders")
+def send_reminders_command():
+    """Mail both sides of mandates ending in 30 and in 7 days (run it daily)."""
+    click.echo(f"{certifications.send_reminders()} rappel(s) envoyé(s).")
+
+
 def init_app(app):
-    for command in (seed_demo_command, send_mail_command, audit_verify_command, unlock_account_command,
+    for command in (issue_code_command, create_agent_command, send_reminders_command,seed_demo_command, send_mail_command, audit_verify_command, unlock_account_command,
                     set_space_limit_command, restore_space_command, purge_deleted_command):
         app.cli.add_command(command)

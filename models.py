@@ -145,6 +145,25 @@ class Throttle(BaseModel):
     locked_at = DateTimeField(null=True)  # too many consecutive failures: the helpdesk unlocks
 
 
+class Letter(BaseModel):
+    """A postal letter to print, put in a window envelope and post."""
+
+    recipient_name = CharField(max_length=300)
+    address = TextField()  # lines separated by "\n"
+    subject = CharField(max_length=300)
+    body = TextField()
+    # A code the letter carries (activation or access code), encrypted with a key derived from
+    # SECRET_KEY and erased once the letter is posted: it is needed only to print the letter.
+    code_encrypted = TextField(null=True)
+    created_at = DateTimeField(default=clock.now, index=True)
+    printed_at = DateTimeField(null=True)
+    posted_at = DateTimeField(null=True, index=True)
+
+    @property
+    def address_lines(self):
+        return [line for line in self.address.splitlines() if line.strip()]
+
+
 # --- Spaces and their members (services/spaces.py) ------------------------------------
 
 
@@ -246,26 +265,124 @@ class SpaceDraft(BaseModel):
     updated_at = DateTimeField(default=clock.now)
 
 
+class Agent(BaseModel):
+    """A staff member of an administration, with a login of their own to the back-office."""
+
+    administration = ForeignKeyField(Administration, backref="agents", on_delete="CASCADE")
+    userid = CharField(max_length=64)
+    userid_key = CharField(max_length=64, unique=True)
+    name = CharField(max_length=200)
+    email = CharField(max_length=320, default="")
+    password_hash = CharField(max_length=200)
+    created_at = DateTimeField(default=clock.now)
+
+    @property
+    def display_name(self):
+        return f"{self.name} ({self.administration.code})" if self.administration_id else self.name
+
+
+class AccessCode(BaseModel):
+    """A single-use code (SPEC §4) kept only as an HMAC. A holder code certifies a space of
+    the company it was issued for; a proxy code gives any space access for that company.
+    Issued by an administration, or by a holder space (a mandate)."""
+
+    code_hash = CharField(max_length=64, unique=True)
+    kind = CharField(max_length=16)  # "holder" | "proxy"
+    service = ForeignKeyField(Service, backref="+", on_delete="CASCADE")
+    company_identifier = CharField(max_length=20, index=True)
+    company_name = CharField(max_length=200, default="")
+    issued_by_administration = ForeignKeyField(Administration, null=True, backref="+", on_delete="SET NULL")
+    issued_by_space = ForeignKeyField(Space, null=True, backref="+", on_delete="CASCADE")
+    activation_deadline = DateTimeField()  # date limite d'activation
+    ends_at = DateTimeField()  # date limite d'utilisation of the certification it gives
+    created_at = DateTimeField(default=clock.now)
+    redeemed_at = DateTimeField(null=True)
+    redeemed_in = ForeignKeyField(Space, null=True, backref="+", on_delete="SET NULL")
+    redeemed_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    revoked_at = DateTimeField(null=True)
+
+
+class Mandate(BaseModel):
+    """A proxy right dispensed by a holder space (the mandant) for one service and its
+    company, taken up by the space that redeems its proxy code (the mandatary)."""
+
+    mandant_space = ForeignKeyField(Space, backref="mandates_granted", on_delete="CASCADE")
+    service = ForeignKeyField(Service, backref="+", on_delete="CASCADE")
+    company_identifier = CharField(max_length=20)
+    company_name = CharField(max_length=200, default="")
+    access_code = ForeignKeyField(AccessCode, unique=True, backref="+", on_delete="CASCADE")
+    letter = ForeignKeyField(Letter, null=True, backref="+", on_delete="SET NULL")
+    note = CharField(max_length=200, default="")  # who the mandatary is meant to be
+    granted_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    created_at = DateTimeField(default=clock.now)
+    activation_deadline = DateTimeField()
+    ends_at = DateTimeField()
+    mandatary_space = ForeignKeyField(Space, null=True, backref="mandates_obtained", on_delete="SET NULL")
+    redeemed_at = DateTimeField(null=True)
+    revoked_at = DateTimeField(null=True)
+    revoked_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    reminded_30_at = DateTimeField(null=True)
+    reminded_7_at = DateTimeField(null=True)
+
+    def status(self, now):
+        if self.revoked_at:
+            return "revoked"
+        if self.ends_at <= now or (self.redeemed_at is None and self.activation_deadline < now):
+            return "expired"
+        return "active" if self.redeemed_at else "pending"
+
+    class Meta:
+        indexes = ((("mandant_space", "created_at"), False), (("mandatary_space", "redeemed_at"), False))
+
+
 class Certification(BaseModel):
     """The right of a space to use a service for a company. Holder certifications come from
-    a holder access code (one per service per space), proxy ones from mandates."""
+    a holder access code or an approved request (one per service per space), proxy ones from
+    proxy codes (several per service). Live while not revoked and before `ends_at`."""
 
     space = ForeignKeyField(Space, backref="certifications", on_delete="CASCADE")
     service = ForeignKeyField(Service, backref="+", on_delete="CASCADE")
     kind = CharField(max_length=16)  # "holder" | "proxy"
     company_identifier = CharField(max_length=20, default="")
     company_name = CharField(max_length=200, default="")
+    access_code = ForeignKeyField(AccessCode, null=True, backref="+", on_delete="SET NULL")
+    mandate = ForeignKeyField(Mandate, null=True, backref="certifications", on_delete="SET NULL")
     granted_at = DateTimeField(default=clock.now)
     ends_at = DateTimeField(null=True)
     revoked_at = DateTimeField(null=True)
 
+    def status(self, now):
+        if self.revoked_at:
+            return "revoked"
+        if self.ends_at and self.ends_at <= now:
+            return "expired"
+        return "active"
 
-# One live holder certification per service per space (SPEC §11).
+    @classmethod
+    def live(cls, now):
+        return cls.revoked_at.is_null() & (cls.ends_at.is_null() | (cls.ends_at > now))
+
+
+# One holder certification per service per space (SPEC §11), revoked ones aside.
 Certification.add_index(
     Certification.index(Certification.space, Certification.service, unique=True,
                         name="certification_one_holder_per_service")
     .where(SQL("kind = 'holder' AND revoked_at IS NULL"))
 )
+
+
+class CertificationRequest(BaseModel):
+    """Certification by online request: an agent of the service's administration decides."""
+
+    space = ForeignKeyField(Space, backref="certification_requests", on_delete="CASCADE")
+    service = ForeignKeyField(Service, backref="+", on_delete="CASCADE")
+    requested_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    reason = TextField()
+    created_at = DateTimeField(default=clock.now)
+    status = CharField(max_length=16, default="pending", index=True)  # pending | approved | rejected
+    decided_by = ForeignKeyField(Agent, null=True, backref="+", on_delete="SET NULL")
+    decided_at = DateTimeField(null=True)
+    decision_reason = TextField(default="")
 
 
 class VaultEntry(BaseModel):
@@ -296,25 +413,6 @@ class OutboxMail(BaseModel):
     next_attempt_at = DateTimeField(default=clock.now)
     sent_at = DateTimeField(null=True, index=True)
     last_error = TextField(null=True)
-
-
-class Letter(BaseModel):
-    """A postal letter to print, put in a window envelope and post."""
-
-    recipient_name = CharField(max_length=300)
-    address = TextField()  # lines separated by "\n"
-    subject = CharField(max_length=300)
-    body = TextField()
-    # A code the letter carries (activation or access code), encrypted with a key derived from
-    # SECRET_KEY and erased once the letter is posted: it is needed only to print the letter.
-    code_encrypted = TextField(null=True)
-    created_at = DateTimeField(default=clock.now, index=True)
-    printed_at = DateTimeField(null=True)
-    posted_at = DateTimeField(null=True, index=True)
-
-    @property
-    def address_lines(self):
-        return [line for line in self.address.splitlines() if line.strip()]
 
 
 class AppendOnlyError(RuntimeError):
@@ -355,6 +453,7 @@ class AuditEntry(BaseModel):
 MODELS = [
     Administration, Service, NewsItem,
     User, AuthProduct, UserSession, Throttle,
-    Space, Membership, Invitation, SpaceDraft, Certification, VaultEntry,
-    OutboxMail, Letter, AuditEntry,
+    Letter, Space, Membership, Invitation, SpaceDraft,
+    Agent, AccessCode, Mandate, Certification, CertificationRequest, VaultEntry,
+    OutboxMail, AuditEntry,
 ]

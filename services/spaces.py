@@ -13,8 +13,7 @@ from peewee import IntegrityError, fn
 
 import validators
 from models import (
-    Administration, AuthProduct, Certification, Invitation, Membership, Service, Space, SpaceDraft, User,
-    VaultEntry, db,
+    AuthProduct, Invitation, Membership, Space, SpaceDraft, User, VaultEntry, db,
 )
 from services import DomainError, audit, auth, clock, crypto, links
 from services.mail import queue_mail
@@ -264,15 +263,6 @@ def accept_my_invitation(user, invitation_id):
 
 def vault_entries(member):
     return list(VaultEntry.select().where(VaultEntry.space == member.space_id).order_by(VaultEntry.label, VaultEntry.key))
-
-
-def certifications(member):
-    return list(
-        Certification.select(Certification, Service, Administration)
-        .join(Service).join(Administration)
-        .where(Certification.space == member.space_id, Certification.revoked_at.is_null())
-        .order_by(Administration.code, Service.name)
-    )
 
 
 def invitation_expires_at(invitation):

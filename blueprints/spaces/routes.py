@@ -255,9 +255,10 @@ TABS = {
 }
 
 
-def space_page(member, tab, status=200, **context):
-    """The space's page with its tabs; htmx tab switches get the tab's panel alone."""
-    partial = f"spaces/_tab_{tab}.html"
+def space_page(member, tab, status=200, partial=None, **context):
+    """The space's page with its tabs; htmx tab switches get the tabs and the open one.
+    `partial` is the tab's content (spaces/_tab_<tab>.html unless another area's)."""
+    partial = partial or f"spaces/_tab_{tab}.html"
     return render_page_or_partial(
         "spaces/space.html", "spaces/_space_tabs.html", status=status, member=member, space=member.space, tab=tab, tabs=TABS,
         tab_partial=partial, can=lambda action: spaces.can(member, action), **context,
@@ -300,12 +301,6 @@ def profile(member):
             return htmx_redirect(url_for("spaces.profile", space_id=member.space_id))
         return space_page(member, "profile", status=422, form=form)
     return space_page(member, "profile", form=form)
-
-
-@bp.get("/espaces/<id:space_id>/certifications")
-@space_view
-def certifications(member):
-    return space_page(member, "certifications", certifications=spaces.certifications(member))
 
 
 # --- Utilisateurs ------------------------------------------------------------------------------

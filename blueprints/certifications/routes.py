@@ -1,0 +1,220 @@
+from flask import abort, flash, make_response, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from blueprints.certifications import bp
+from blueprints.certifications.forms import CodeForm, MandateForm, RequestForm
+from blueprints.htmx import htmx_redirect, is_htmx, render_page_or_partial
+from blueprints.spaces.forms import ActionForm, options
+from blueprints.spaces.routes import domain_error, page_number, space_page, space_view
+from services import DomainError, certifications, clock, letters
+
+bp.register_error_handler(DomainError, domain_error)
+
+
+def query():
+    return request.args.get("q", "").strip()[:100]
+
+
+def listing(member, tab, partial, rows_and_total, **context):
+    rows, total = rows_and_total
+    return space_page(member, tab, partial=partial, rows=rows, total=total, query=query(), page=page_number(),
+                      per_page=certifications.PAGE_SIZE, statuses=certifications.STATUSES, now=clock.now(),
+                      action_form=ActionForm(formdata=None), **context)
+
+
+@bp.get("/espaces/<id:space_id>/certifications")
+@space_view
+def index(member):
+    return listing(member, "certifications", "certifications/_list.html",
+                   certifications.space_certifications(member, query(), page_number()),
+                   requests=certifications.space_requests(member))
+
+
+@bp.get("/espaces/<id:space_id>/certifications/administrations")
+@space_view
+def administrations(member):
+    return space_page(member, "certifications", partial="certifications/_administrations.html",
+                      catalogue=certifications.code_administrations())
+
+
+def gestion_page(member, code, status=200, **context):
+    administration = certifications.administration(code)
+    services = certifications.code_administrations().get(administration, [])
+    context.setdefault("code_form", CodeForm(formdata=None))
+    context.setdefault("request_form", RequestForm(formdata=None))
+    return space_page(member, "certifications", status=status, partial="certifications/_gestion.html",
+                      administration=administration, services=services,
+                      holders={s.id: certifications.holder_certification(member.space_id, s.id) for s in services},
+                      **context)
+
+
+@bp.get("/espaces/<id:space_id>/certifications/administrations/<code>")
+@space_view
+def gestion(member, code):
+    return gestion_page(member, code)
+
+
+def card(template, status=200, **context):
+    """A self-targeting card (its form swaps the card itself) or, without JavaScript, the
+    page around it."""
+    return make_response(render_page_or_partial(*template, status=status, **context))
+
+
+@bp.post("/espaces/<id:space_id>/certifications/administrations/<code>/code")
+@space_view
+def redeem_holder(member, code):
+    administration = certifications.administration(code)
+    form = CodeForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            certification = certifications.redeem_holder_code(member, current_user, form.code.data, administration)
+        except DomainError as refused:
+            error = refused
+        else:
+            message = _("L'espace est certifié pour le service « %(service)s ».", service=certification.service.name)
+            if not is_htmx():
+                flash(message, "success")
+                return redirect(url_for("certifications.gestion", space_id=member.space_id, code=code), code=303)
+            return code_card(member, "holder", administration=administration, success=message)
+    status = getattr(error, "status", 422)
+    if not is_htmx():
+        return gestion_page(member, code, status=status, code_form=form, code_error=error and error.message)
+    return code_card(member, "holder", status=status, form=form, error=error and error.message,
+                     administration=administration, retry_after=getattr(error, "retry_after", None))
+
+
+def code_card(member, kind, status=200, form=None, **context):
+    response = make_response(
+        render_page_or_partial("certifications/_code_card.html", "certifications/_code_card.html", status=status,
+                               space=member.space, kind=kind, form=form or CodeForm(formdata=None), **context))
+    if context.get("retry_after"):
+        response.headers["Retry-After"] = str(context["retry_after"])
+    return response
+
+
+@bp.post("/espaces/<id:space_id>/certifications/administrations/<code>/demande")
+@space_view
+def file_request(member, code):
+    form = RequestForm()
+    service_id = request.form.get("service", type=int)
+    if form.validate_on_submit():
+        try:
+            certifications.file_request(member, current_user, service_id, form.reason.data)
+        except DomainError as refused:
+            return gestion_page(member, code, status=refused.status, request_form=form, request_error=refused.message)
+        flash(_("Votre demande de certification est transmise à l'administration."), "success")
+        return htmx_redirect(url_for("certifications.index", space_id=member.space_id))
+    return gestion_page(member, code, status=422, request_form=form)
+
+
+# --- Mandats obtenus -----------------------------------------------------------------------
+
+
+def obtained_page(member, status=200, **context):
+    return listing(member, "certifications", "certifications/_obtained.html",
+                   certifications.mandates_obtained(member, query(), page_number()), status=status, **context)
+
+
+@bp.get("/espaces/<id:space_id>/mandats-obtenus")
+@space_view
+def obtained(member):
+    return obtained_page(member, code_form=CodeForm(formdata=None))
+
+
+@bp.post("/espaces/<id:space_id>/mandats-obtenus")
+@space_view
+def redeem_proxy(member):
+    form = CodeForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            certification = certifications.redeem_proxy_code(member, current_user, form.code.data)
+        except DomainError as refused:
+            error = refused
+        else:
+            message = _("Accès ajouté : %(company)s, service « %(service)s ».", company=certification.company_name,
+                        service=certification.service.name)
+            flash(message, "success")
+            return htmx_redirect(url_for("certifications.obtained", space_id=member.space_id))
+    status = getattr(error, "status", 422)
+    if not is_htmx():
+        return obtained_page(member, status=status, code_form=form, code_error=error and error.message)
+    return code_card(member, "proxy", status=status, form=form, error=error and error.message,
+                     retry_after=getattr(error, "retry_after", None))
+
+
+# --- Mandats dispensés ------------------------------------------------------------------------
+
+
+def mandate_form(member, submitted=False):
+    form = MandateForm() if submitted else MandateForm(formdata=None)
+    holders = certifications.holder_services(member)
+    form.service.choices = options([(0, _("Choisissez…"))] + [(s.id, s.name) for s in holders])
+    return form
+
+
+def granted_page(member, status=200, form=None, **context):
+    return listing(member, "certifications", "certifications/_granted.html",
+                   certifications.mandates_granted(member, query(), page_number()), status=status,
+                   mandate_form=form or mandate_form(member), **context)
+
+
+@bp.get("/espaces/<id:space_id>/mandats-dispenses")
+@space_view
+def granted(member):
+    return granted_page(member)
+
+
+@bp.post("/espaces/<id:space_id>/mandats-dispenses")
+@space_view
+def grant(member):
+    form = mandate_form(member, submitted=True)
+    if not form.validate_on_submit():
+        return granted_page(member, status=422, form=form)
+    try:
+        mandate, code = certifications.grant_mandate(member, current_user, form.service.data, form.ends_on.data,
+                                                     form.note.data)
+    except certifications.InvalidMandate as refused:
+        return granted_page(member, status=refused.status, form=form, grant_error=refused.message)
+    # The code is shown this once; the letter carries it until the mandate is taken up.
+    return space_page(member, "certifications", partial="certifications/_granted_code.html", mandate=mandate, code=code)
+
+
+@bp.get("/espaces/<id:space_id>/mandats-dispenses/<id:mandate_id>/courrier.pdf")
+@space_view
+def mandate_letter(member, mandate_id):
+    letter = certifications.mandate_letter(member, mandate_id)
+    response = make_response(letters.render_pdf([letter]))
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = f'inline; filename="mandat-{mandate_id}.pdf"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/espaces/<id:space_id>/mandats/<id:mandate_id>/revoquer")
+@space_view
+def revoke(member, mandate_id):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    mandate = certifications.revoke_mandate(member, current_user, mandate_id)
+    flash(_("Le mandat pour %(company)s est révoqué.", company=mandate.company_name), "success")
+    side = "granted" if mandate.mandant_space_id == member.space_id else "obtained"
+    return htmx_redirect(url_for(f"certifications.{side}", space_id=member.space_id))
+
+
+# --- Certified services -------------------------------------------------------------------------
+
+
+@bp.get("/espaces/<id:space_id>/services/<slug>")
+@space_view
+def service(member, slug):
+    try:
+        service, live = certifications.requires_certification(member, slug)
+    except certifications.NotCertified as refused:
+        return space_page(member, "home", status=403, partial="certifications/_not_certified.html",
+                          service=refused.service, message=refused.message)
+    records = certifications.authentic_sources(live) if slug == "sources-authentiques" else []
+    return space_page(member, "home", partial="certifications/_service.html", service=service,
+                      certifications=live, records=records)
