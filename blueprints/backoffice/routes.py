@@ -1,27 +1,17 @@
 from functools import wraps
 
-from flask import abort, flash, g, request, session, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask import abort, flash, make_response, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
 
 from blueprints.backoffice import bp
+from blueprints.backoffice.forms import AgentLoginForm, DecisionForm
 from blueprints.errors import render_error
-from blueprints.htmx import htmx_redirect, render_page_or_partial
+from blueprints.htmx import htmx_redirect
 from models import Agent, Administration
 from services import DomainError, certifications, clock
 
 IDLE = 30 * 60  # seconds, as for people's sessions
-
-
-class AgentLoginForm(FlaskForm):
-    userid = StringField(_l("Identifiant d'agent"), validators=[DataRequired(_l("Saisissez votre identifiant.")), Length(max=64)])
-    password = PasswordField(_l("Mot de passe"), validators=[DataRequired(_l("Saisissez votre mot de passe.")), Length(max=128)])
-
-
-class DecisionForm(FlaskForm):
-    reason = TextAreaField(_l("Motif (obligatoire en cas de refus)"), validators=[Optional(), Length(max=4000)])
 
 
 @bp.errorhandler(DomainError)
@@ -42,7 +32,6 @@ def agent_required(view):
             session.pop("agent", None)
             return htmx_redirect(url_for("backoffice.login"))
         session["agent"] = {"id": agent.id, "at": clock.timestamp()}
-        g.agent = agent
         return view(agent, **kwargs)
 
     return wrapper
@@ -65,8 +54,7 @@ def login():
             session["agent"] = {"id": agent.id, "at": clock.timestamp()}
             return htmx_redirect(url_for("backoffice.requests"))
     status = getattr(error, "status", 422) if request.method == "POST" else 200
-    response = render_page_or_partial("backoffice/login.html", "backoffice/login.html", status=status, form=form,
-                                      error=error and error.message)
+    response = make_response(render_template("backoffice/login.html", form=form, error=error and error.message), status)
     if getattr(error, "retry_after", None):
         response.headers["Retry-After"] = str(error.retry_after)
     return response
@@ -86,8 +74,8 @@ def logout():
 def requests(agent):
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
     rows, total = certifications.pending_requests(agent, page)
-    return render_page_or_partial("backoffice/requests.html", "backoffice/requests.html", agent=agent, rows=rows,
-                                  total=total, page=page, per_page=certifications.PAGE_SIZE, form=DecisionForm(formdata=None))
+    return render_template("backoffice/requests.html", agent=agent, rows=rows, total=total, page=page,
+                           per_page=certifications.PAGE_SIZE, form=DecisionForm(formdata=None))
 
 
 @bp.post("/demandes/<id:request_id>")
