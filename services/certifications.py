@@ -9,7 +9,7 @@ message, which never says whether a code exists.
 """
 from datetime import datetime, time, timedelta
 
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_gettext as _l, to_utc
 from peewee import JOIN, IntegrityError
 
 import validators
@@ -231,8 +231,9 @@ def grant_mandate(member, user, service_id, ends_on, note="", activation_days=30
     if holder is None:
         raise InvalidMandate(_l("Seul un espace certifié comme titulaire pour ce service peut dispenser un mandat."))
     now = clock.now()
-    if not isinstance(ends_on, datetime):
-        ends_on = datetime.combine(ends_on, time(23, 59, 59)) if ends_on else None
+    if ends_on is not None and not isinstance(ends_on, datetime):
+        # The end of that day where the portal is (Europe/Luxembourg), stored in UTC.
+        ends_on = to_utc(datetime.combine(ends_on, time(23, 59, 59)))
     if ends_on is None or ends_on <= now:
         raise InvalidMandate(_l("Choisissez une date de fin dans le futur."))
     if holder.ends_at and ends_on > holder.ends_at:
