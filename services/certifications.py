@@ -9,7 +9,7 @@ message, which never says whether a code exists.
 """
 from datetime import datetime, time, timedelta
 
-from flask_babel import lazy_gettext as _l, to_utc
+from flask_babel import lazy_gettext as _l, to_user_timezone, to_utc
 from peewee import JOIN, IntegrityError
 
 import validators
@@ -232,8 +232,12 @@ def grant_mandate(member, user, service_id, ends_on, note="", activation_days=30
         raise InvalidMandate(_l("Seul un espace certifié comme titulaire pour ce service peut dispenser un mandat."))
     now = clock.now()
     if ends_on is not None and not isinstance(ends_on, datetime):
-        # The end of that day where the portal is (Europe/Luxembourg), stored in UTC.
+        # The end of that day where the portal is (Europe/Luxembourg), stored in UTC; the
+        # holder's own last day is allowed, up to the holder's own end.
+        last_day = ends_on
         ends_on = to_utc(datetime.combine(ends_on, time(23, 59, 59)))
+        if holder.ends_at and to_user_timezone(holder.ends_at).date() == last_day:
+            ends_on = min(ends_on, holder.ends_at)
     if ends_on is None or ends_on <= now:
         raise InvalidMandate(_l("Choisissez une date de fin dans le futur."))
     if holder.ends_at and ends_on > holder.ends_at:

@@ -1,13 +1,13 @@
-from flask import abort, flash, make_response, redirect, request, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from blueprints.certifications import bp
 from blueprints.certifications.forms import CodeForm, MandateForm, RequestForm
-from blueprints.htmx import htmx_redirect, is_htmx, render_page_or_partial
+from blueprints.htmx import htmx_redirect, is_htmx, vary
 from blueprints.spaces.forms import ActionForm, options
 from blueprints.spaces.routes import domain_error, page_number, space_page, space_view
-from services import DomainError, certifications, clock, letters
+from services import DomainError, certifications, clock, letters, spaces
 
 bp.register_error_handler(DomainError, domain_error)
 
@@ -40,25 +40,16 @@ def administrations(member):
 
 def gestion_page(member, code, status=200, **context):
     administration = certifications.administration(code)
-    services = certifications.code_administrations().get(administration, [])
     context.setdefault("code_form", CodeForm(formdata=None))
     context.setdefault("request_form", RequestForm(formdata=None))
     return space_page(member, "certifications", status=status, partial="certifications/_gestion.html",
-                      administration=administration, services=services,
-                      holders={s.id: certifications.holder_certification(member.space_id, s.id) for s in services},
-                      **context)
+                      administration=administration, **services_table(member, administration), **context)
 
 
 @bp.get("/espaces/<id:space_id>/certifications/administrations/<code>")
 @space_view
 def gestion(member, code):
     return gestion_page(member, code)
-
-
-def card(template, status=200, **context):
-    """A self-targeting card (its form swaps the card itself) or, without JavaScript, the
-    page around it."""
-    return make_response(render_page_or_partial(*template, status=status, **context))
 
 
 @bp.post("/espaces/<id:space_id>/certifications/administrations/<code>/code")
@@ -77,21 +68,35 @@ def redeem_holder(member, code):
             if not is_htmx():
                 flash(message, "success")
                 return redirect(url_for("certifications.gestion", space_id=member.space_id, code=code), code=303)
-            return code_card(member, "holder", administration=administration, success=message)
+            # The card says so, and the services table above it follows (out of band).
+            return code_card(member, "holder", administration=administration, success=message,
+                             services_table=services_table(member, administration))
     status = getattr(error, "status", 422)
     if not is_htmx():
-        return gestion_page(member, code, status=status, code_form=form, code_error=error and error.message)
+        return with_retry_after(gestion_page(member, code, status=status, code_form=form,
+                                             code_error=error and error.message), error)
     return code_card(member, "holder", status=status, form=form, error=error and error.message,
-                     administration=administration, retry_after=getattr(error, "retry_after", None))
+                     administration=administration, refusal=error)
 
 
-def code_card(member, kind, status=200, form=None, **context):
-    response = make_response(
-        render_page_or_partial("certifications/_code_card.html", "certifications/_code_card.html", status=status,
-                               space=member.space, kind=kind, form=form or CodeForm(formdata=None), **context))
-    if context.get("retry_after"):
-        response.headers["Retry-After"] = str(context["retry_after"])
+def services_table(member, administration):
+    services = certifications.code_administrations().get(administration, [])
+    return {"services": services,
+            "holders": {s.id: certifications.holder_certification(member.space_id, s.id) for s in services}}
+
+
+def with_retry_after(response, error):
+    """A 429 says when to try again, in the page and in the header."""
+    if getattr(error, "retry_after", None):
+        response.headers["Retry-After"] = str(error.retry_after)
     return response
+
+
+def code_card(member, kind, status=200, form=None, refusal=None, **context):
+    """The self-targeting code card alone (htmx)."""
+    return with_retry_after(vary(make_response(render_template(
+        "certifications/_code_card.html", space=member.space, kind=kind, form=form or CodeForm(formdata=None),
+        can=lambda action: spaces.can(member, action), **context), status)), refusal)
 
 
 @bp.post("/espaces/<id:space_id>/certifications/administrations/<code>/demande")
@@ -140,9 +145,9 @@ def redeem_proxy(member):
             return htmx_redirect(url_for("certifications.obtained", space_id=member.space_id))
     status = getattr(error, "status", 422)
     if not is_htmx():
-        return obtained_page(member, status=status, code_form=form, code_error=error and error.message)
-    return code_card(member, "proxy", status=status, form=form, error=error and error.message,
-                     retry_after=getattr(error, "retry_after", None))
+        return with_retry_after(obtained_page(member, status=status, code_form=form,
+                                              code_error=error and error.message), error)
+    return code_card(member, "proxy", status=status, form=form, error=error and error.message, refusal=error)
 
 
 # --- Mandats dispensés ------------------------------------------------------------------------
