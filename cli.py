@@ -77,12 +77,15 @@ def purge_deleted_command():
 @click.option("--kind", type=click.Choice(["holder", "proxy"]), required=True)
 @click.option("--activation-days", type=click.IntRange(min=1), default=30, show_default=True)
 @click.option("--valid-days", type=click.IntRange(min=1), default=365, show_default=True)
-def issue_code_command(administration_code, service_slug, company, kind, activation_days, valid_days):
+@click.option("--name", "company_name", default="", help="the company's registered name, for the letter")
+@click.option("--address", "address_lines", multiple=True, help="a line of the company's registered address (repeat)")
+def issue_code_command(administration_code, service_slug, company, kind, activation_days, valid_days, company_name,
+                       address_lines):
     """An administration issues an access code; the code is printed alone on the last line
-    and a letter to the company is queued."""
+    and a letter to the company (at the address the administration gives) is queued."""
     try:
         access_code, code = certifications.issue_code(administration_code, service_slug, company, kind,
-                                                      activation_days, valid_days)
+                                                      activation_days, valid_days, company_name, address_lines)
     except DomainError as error:
         raise click.ClickException(error.message) from None
     click.echo(f"Code {kind} pour {access_code.company_identifier}, service {service_slug}, à activer avant le "

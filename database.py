@@ -28,7 +28,10 @@ def open_database(url):
     """A peewee database for `sqlite:///path` or `postgresql://user:pw@host:port/name`."""
     if url.startswith("sqlite:///"):
         # sqlite:///relative/path.db or sqlite:////absolute/path.db, as SQLAlchemy writes them
-        return SqliteDatabase(url[len("sqlite:///"):], pragmas=SQLITE_PRAGMAS)
+        # Transactions start with BEGIN IMMEDIATE: they take the write lock first and wait
+        # for it (busy_timeout), instead of failing when another writer commits between
+        # their first read and their first write.
+        return SqliteDatabase(url[len("sqlite:///"):], pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE")
     parsed = urlparse(url)
     if parsed.scheme in {"postgres", "postgresql"}:
         return PostgresqlDatabase(

@@ -241,8 +241,17 @@ def _failed(account_key, ip_key, action, user, userid):
 
 
 def unlock(userid):
-    """Helpdesk: lift the waits and the lock on an account (all its counters)."""
-    return throttle.unlock(f"login:user:{userid_key(userid)}")
+    """Helpdesk: lift the waits and the locks on an account: login and access-code entry."""
+    keys = [f"login:user:{userid_key(userid)}"]
+    user = User.get_or_none(User.userid_key == userid_key(userid))
+    if user is not None:
+        keys.append(code_entry_key(user))
+    return throttle.unlock(*keys)
+
+
+def code_entry_key(user):
+    """The counter of wrong access codes entered by a person (services/certifications.py)."""
+    return f"code:user:{user.id}"
 
 
 # --- Sessions ---------------------------------------------------------------------------

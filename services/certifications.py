@@ -70,10 +70,6 @@ def _professional(member):
         raise DomainError(_l("Les certifications concernent les espaces professionnels."))
 
 
-def _code_key(user):
-    return f"code:user:{user.id}"
-
-
 def _hash(code):
     return crypto.keyed_hash("access-code", crypto.normalize_code(code))
 
@@ -82,9 +78,11 @@ def _hash(code):
 
 
 def issue_code(administration_code, service_slug, company_identifier, kind, activation_days=None, valid_days=None,
-               company_name="", actor=None):
+               company_name="", address_lines=(), actor=None):
     """An administration issues a code for a company: returns (AccessCode, code). The code
-    leaves only in the return value and on the letter addressed to the company."""
+    leaves only in the return value and on the letter to the company, addressed with what
+    the administration knows (`company_name`, `address_lines`), never with what someone
+    typed into a space: anyone can open a space claiming any identifier."""
     service = (Service.select(Service, Administration).join(Administration)
                .where(Service.slug == service_slug, Administration.code == administration_code).first())
     if service is None:
@@ -97,9 +95,7 @@ def issue_code(administration_code, service_slug, company_identifier, kind, acti
     except validators.InvalidIdentifier as error:
         raise DomainError(str(error)) from None
     now = clock.now()
-    company = (Space.select().where(Space.identifier == identifier, Space.kind == "professional")
-               .order_by(Space.created_at.desc()).first())
-    company_name = company_name or (company.company_name if company else "") or identifier
+    company_name = (company_name or "").strip()
     code = crypto.random_code(CODE_LENGTH)
     with db.atomic():
         access_code = AccessCode.create(
@@ -109,7 +105,7 @@ def issue_code(administration_code, service_slug, company_identifier, kind, acti
             ends_at=now + timedelta(days=valid_days) if valid_days else now + DEFAULT_VALIDITY,
         )
         letters.queue_letter(
-            company_name, company.address_lines if company else [identifier],
+            company_name or identifier, [line for line in address_lines if line.strip()] or [identifier],
             str(_l("Votre code d'accès %(kind)s : %(service)s", kind=KIND_LABELS[kind], service=service.name)),
             _letter_body(access_code, service, service.administration.name),
             code=crypto.group(code),
@@ -130,7 +126,7 @@ def _letter_body(access_code, service, issuer):
         "%(company)s (%(identifier)s).\n\nSaisissez-le dans votre espace professionnel avant le %(deadline)s "
         "(date limite d'activation). La certification sera valable jusqu'au %(ends)s.\n\nCe code ne sert qu'une "
         "fois. Ne le communiquez qu'à la personne qui doit l'utiliser.",
-        issuer=issuer, kind=KIND_LABELS[access_code.kind], service=service.name, company=access_code.company_name,
+        issuer=issuer, kind=KIND_LABELS[access_code.kind], service=service.name, company=access_code.company_name or access_code.company_identifier,
         identifier=access_code.company_identifier, deadline=format_date(access_code.activation_deadline),
         ends=format_date(access_code.ends_at)))
 
@@ -149,7 +145,7 @@ def redeem_proxy_code(member, user, code):
 
 
 def _refuse(user, member, reason):
-    throttle.fail(_code_key(user))
+    throttle.fail(auth.code_entry_key(user))
     audit.record("code.failed", actor=user, space_id=member.space_id, reason=reason)
     raise InvalidCode()
 
@@ -157,7 +153,7 @@ def _refuse(user, member, reason):
 def _redeem(member, user, code, kind, administration=None):
     require(member, "manage_certifications")
     _professional(member)
-    throttle.check(_code_key(user))
+    throttle.check(auth.code_entry_key(user))
     normalized = crypto.normalize_code(code)
     if len(normalized) != CODE_LENGTH or set(normalized) - set(crypto.CODE_ALPHABET):
         _refuse(user, member, "format")
@@ -183,9 +179,12 @@ def _redeem(member, user, code, kind, administration=None):
                 if mandate.mandant_space_id == member.space_id:
                     raise InvalidMandate(_l("Un espace ne peut pas obtenir le mandat qu'il a lui-même dispensé."))
                 Mandate.update(mandatary_space=member.space_id, redeemed_at=now).where(Mandate.id == mandate.id).execute()
+            # The company's name as the administration gave it, else as the holder space has it.
+            company_name = found.company_name or (member.space.company_name if kind == "holder" else "")
             certification = Certification.create(
                 space=member.space_id, service=found.service_id, kind=kind, company_identifier=found.company_identifier,
-                company_name=found.company_name, access_code=found.id, mandate=mandate, ends_at=found.ends_at,
+                company_name=company_name or found.company_identifier, access_code=found.id, mandate=mandate,
+                ends_at=found.ends_at,
             )
             if mandate is not None and mandate.letter_id:
                 letters.mark_posted([mandate.letter_id])  # the code it carried is no longer needed
@@ -199,7 +198,7 @@ def _redeem(member, user, code, kind, administration=None):
         _refuse(user, member, "used-or-expired")
     except IntegrityError:
         raise AlreadyCertified(found.service.name) from None
-    throttle.succeed(_code_key(user))
+    throttle.succeed(auth.code_entry_key(user))
     return certification
 
 
@@ -526,7 +525,7 @@ def send_reminders():
                     _notify_space(space_id, _l("Mandat bientôt expiré : %(company)s", company=mandate.company_name),
                                   _l("Le mandat pour %(company)s (%(service)s) prend fin dans %(days)d jours.",
                                      company=mandate.company_name, service=mandate.service.name,
-                                     days=(mandate.ends_at - now).days + 1))
+                                     days=-((now - mandate.ends_at) // timedelta(days=1))))
                 sent += 1
     return sent
 

@@ -72,12 +72,12 @@ def succeed(*keys):
     ).execute()
 
 
-def unlock(key_prefix):
-    """Helpdesk: clear every counter whose key starts with `key_prefix`; returns how many."""
+def unlock(*keys):
+    """Helpdesk: clear these counters (exact keys); returns how many."""
     return (
         Throttle.update(
             consecutive_failures=0, window_failures=0, window_started_at=None, blocked_until=None, locked_at=None
         )
-        .where(Throttle.key.startswith(key_prefix))
+        .where(Throttle.key.in_(keys))
         .execute()
     )
