@@ -145,8 +145,11 @@ def redeem_proxy_code(member, user, code):
 
 
 def _refuse(user, member, reason):
-    throttle.fail(auth.code_entry_key(user))
+    key = auth.code_entry_key(user)
+    throttle.fail(key)
     audit.record("code.failed", actor=user, space_id=member.space_id, reason=reason)
+    if throttle.is_locked(key):  # this failure was the 100th in a row (later ones never get here)
+        audit.record("code.locked", actor=user, space_id=member.space_id)
     raise InvalidCode()
 
 

@@ -65,6 +65,10 @@ def fail(key, lockable=True):
         ).execute()
 
 
+def is_locked(key):
+    return Throttle.select().where(Throttle.key == key, Throttle.locked_at.is_null(False)).exists()
+
+
 def succeed(*keys):
     """A success ends the run of consecutive failures (a lock stays until unlocked)."""
     Throttle.update(consecutive_failures=0, window_failures=0, window_started_at=None).where(

@@ -452,6 +452,7 @@ def test_100_consecutive_wrong_codes_lock_code_entry(guichet, clock):
             redeem(guichet, code)
         assert locked.value.status == 423 and "Helpdesk" in locked.value.message
     assert AuditEntry.select().where(AuditEntry.action == "code.failed").count() == 100
+    assert AuditEntry.select().where(AuditEntry.action == "code.locked").count() == 1
     assert Certification.select().count() == 0
 
 
