@@ -4,6 +4,7 @@ import json
 from flask_login import UserMixin
 
 from peewee import (
+    BlobField,
     BooleanField,
     CharField,
     DatabaseProxy,
@@ -378,6 +379,10 @@ class CertificationRequest(BaseModel):
     service = ForeignKeyField(Service, backref="+", on_delete="CASCADE")
     requested_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
     reason = TextField()
+    # An optional supporting document (PDF or image), for the agent.
+    attachment_name = CharField(max_length=200, default="")
+    attachment_type = CharField(max_length=40, default="")
+    attachment = BlobField(null=True)
     created_at = DateTimeField(default=clock.now)
     status = CharField(max_length=16, default="pending", index=True)  # pending | approved | rejected
     decided_by = ForeignKeyField(Agent, null=True, backref="+", on_delete="SET NULL")

@@ -395,7 +395,17 @@ def authentic_sources(certifications):
 # --- Online requests and agents --------------------------------------------------------------
 
 
-def file_request(member, user, service_id, reason):
+ATTACHMENT_TYPES = {b"%PDF-": "application/pdf", b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
+MAX_ATTACHMENT = 5 * 1024 * 1024
+
+
+def attachment_type(data):
+    """The type of a supporting document from its first bytes (not from what the browser
+    says): PDF, PNG or JPEG, else None."""
+    return next((kind for magic, kind in ATTACHMENT_TYPES.items() if data.startswith(magic)), None)
+
+
+def file_request(member, user, service_id, reason, attachment=None, attachment_name=""):
     require(member, "manage_certifications")
     _professional(member)
     service = Service.get_or_none(Service.id == service_id, Service.accepts_request == True)  # noqa: E712
@@ -404,6 +414,11 @@ def file_request(member, user, service_id, reason):
     reason = (reason or "").strip()
     if len(reason) < 10:
         raise InvalidMandate(_l("Expliquez en quelques mots pourquoi l'espace doit être certifié (10 caractères au moins)."))
+    kind = ""
+    if attachment:
+        kind = attachment_type(attachment)
+        if kind is None or len(attachment) > MAX_ATTACHMENT:
+            raise InvalidMandate(_l("La pièce jointe doit être un PDF, un PNG ou un JPEG de 5 Mo au plus."))
     with db.atomic():
         _lock(Space, member.space_id)
         if CertificationRequest.select().where(CertificationRequest.space == member.space_id,
@@ -411,7 +426,8 @@ def file_request(member, user, service_id, reason):
                                                CertificationRequest.status == "pending").exists():
             raise InvalidMandate(_l("Une demande est déjà en cours pour ce service."))
         request = CertificationRequest.create(space=member.space_id, service=service, requested_by=user,
-                                              reason=reason[:4000])
+                                              reason=reason[:4000], attachment=attachment or None,
+                                              attachment_type=kind, attachment_name=(attachment_name or "")[:200])
         audit.record("certification.requested", actor=user, space_id=member.space_id, service=service.slug,
                      request_id=request.id)
     return request
@@ -454,8 +470,20 @@ def check_agent(userid, password, ip):
     return agent
 
 
+def request_attachment(agent, request_id):
+    """The supporting document of a request of the agent's administration."""
+    request = (CertificationRequest.select().join(Service)
+               .where(CertificationRequest.id == request_id, Service.administration == agent.administration_id,
+                      CertificationRequest.attachment.is_null(False))
+               .first())
+    if request is None:
+        raise NotFound()
+    return request
+
+
 def pending_requests(agent, page=1):
-    select = (CertificationRequest.select(CertificationRequest, Service, Space)
+    fields = [f for f in CertificationRequest._meta.sorted_fields if f.name != "attachment"]
+    select = (CertificationRequest.select(*fields, Service, Space)
               .join(Service).switch(CertificationRequest).join(Space)
               .where(Service.administration == agent.administration_id, CertificationRequest.status == "pending"))
     return list(select.order_by(CertificationRequest.created_at).paginate(page, PAGE_SIZE)), select.count()

@@ -857,3 +857,33 @@ def test_an_agent_of_another_administration_neither_sees_nor_decides(client, app
                             data={"decision": decision, "reason": "Non.", "csrf_token": token})
         assert response.status_code == 404
     assert state() == before and holder_certifications(world.guichet) == []
+
+
+def test_request_with_a_supporting_document_the_agent_downloads(client, agent_client, world):
+    import io
+
+    log_in(client, world.lea)
+    url = gestion_url(world.guichet, "ALVA")
+    token = csrf_token(client.get(url).get_data(as_text=True))
+    reason = "Nous exploitons une boulangerie à Luxembourg."
+    wrong = client.post(url + "/demande", content_type="multipart/form-data", data={
+        "service": world.alva.id, "reason": reason, "csrf_token": token,
+        "attachment": (io.BytesIO(b"MZ\x90\x00 not a document"), "permis.pdf")})
+    assert wrong.status_code == 422 and "PDF, un PNG ou un JPEG" in text(wrong)
+    assert CertificationRequest.select().count() == 0
+
+    pdf = b"%PDF-1.4\n% autorisation d'exploitation\n"
+    filed = client.post(url + "/demande", content_type="multipart/form-data", data={
+        "service": world.alva.id, "reason": reason, "csrf_token": token,
+        "attachment": (io.BytesIO(pdf), "autorisation.pdf")})
+    assert filed.status_code == 303
+    request_ = CertificationRequest.get()
+    assert (request_.attachment_name, request_.attachment_type) == ("autorisation.pdf", "application/pdf")
+
+    agent_log_in(agent_client)
+    assert "autorisation.pdf" in text(agent_client.get("/back-office"))
+    download = agent_client.get(f"/back-office/demandes/{request_.id}/piece-jointe")
+    assert download.status_code == 200 and download.data == pdf
+    assert download.headers["Content-Type"] == "application/pdf"
+    assert download.headers["Content-Disposition"].startswith("attachment;")
+    assert client.get(f"/back-office/demandes/{request_.id}/piece-jointe").status_code == 303  # people are not agents

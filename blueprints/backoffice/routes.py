@@ -92,3 +92,16 @@ def decide(agent, request_id):
         return htmx_redirect(url_for("backoffice.requests"))
     flash(_("Demande approuvée : l'espace est certifié.") if approve else _("Demande refusée."), "success")
     return htmx_redirect(url_for("backoffice.requests"))
+
+
+@bp.get("/demandes/<id:request_id>/piece-jointe")
+@agent_required
+def attachment(agent, request_id):
+    request_ = certifications.request_attachment(agent, request_id)
+    response = make_response(bytes(request_.attachment))
+    response.headers["Content-Type"] = request_.attachment_type
+    # Served as a download, never rendered in the back-office's origin.
+    extension = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg"}[request_.attachment_type]
+    response.headers["Content-Disposition"] = f'attachment; filename="piece-jointe-{request_.id}.{extension}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response

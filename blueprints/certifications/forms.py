@@ -1,5 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -16,3 +17,4 @@ class MandateForm(FlaskForm):
 
 class RequestForm(FlaskForm):
     reason = TextAreaField(_l("Motif de la demande"), validators=[DataRequired(_l("Expliquez votre demande.")), Length(max=4000)])
+    attachment = FileField(_l("Pièce justificative (facultative)"))

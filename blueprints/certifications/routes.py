@@ -106,7 +106,10 @@ def file_request(member, code):
     service_id = request.form.get("service", type=int)
     if form.validate_on_submit():
         try:
-            certifications.file_request(member, current_user, service_id, form.reason.data)
+            upload = form.attachment.data
+            certifications.file_request(member, current_user, service_id, form.reason.data,
+                                        upload.read(certifications.MAX_ATTACHMENT + 1) if upload else None,
+                                        upload.filename if upload else "")
         except DomainError as refused:
             return gestion_page(member, code, status=refused.status, request_form=form, request_error=refused.message)
         flash(_("Votre demande de certification est transmise à l'administration."), "success")
