@@ -51,6 +51,9 @@ def create_app(config=None):
     mail.init_app(app)
     app.jinja_env.add_extension("jinja2.ext.do")
 
+    from blueprints.params import IdConverter
+
+    app.url_map.converters["id"] = IdConverter  # before any blueprint's rules use it
     from blueprints.auth import init_app as init_auth
     from blueprints.backoffice import init_app as init_backoffice
     from blueprints.certifications import bp as certifications_bp

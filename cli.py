@@ -1,8 +1,19 @@
-"""Flask CLI commands of the foundation (`flask --app app <command>`); `init-db` lives in
-database.py. Later areas register their own commands next to their services."""
+"""Flask CLI commands (`flask --app app <command>`), thin over the services; `init-db`
+lives in database.py."""
+from contextlib import contextmanager
+
 import click
 
 from services import DomainError, audit, auth, catalogue, certifications, mail, spaces
+
+
+@contextmanager
+def refusal_as_error():
+    """A rule's refusal ends the command with its message and exit status 1."""
+    try:
+        yield
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
 
 
 @click.command("seed-demo")
@@ -46,10 +57,8 @@ def unlock_account_command(userid):
 @click.argument("limit", type=click.IntRange(min=0))
 def set_space_limit_command(userid, limit):
     """Helpdesk: set how many professional spaces USERID's Token may create (default 200)."""
-    try:
+    with refusal_as_error():
         spaces.set_space_limit(userid, limit)
-    except DomainError as error:
-        raise click.ClickException(error.message) from None
     click.echo(f"Limite d'espaces professionnels de {userid} : {limit}.")
 
 
@@ -57,10 +66,8 @@ def set_space_limit_command(userid, limit):
 @click.argument("space_id", type=int)
 def restore_space_command(space_id):
     """Helpdesk: restore a space deleted less than 30 days ago."""
-    try:
+    with refusal_as_error():
         space = spaces.restore_space(space_id)
-    except DomainError as error:
-        raise click.ClickException(error.message) from None
     click.echo(f"Espace {space.id} « {space.name} » restauré.")
 
 
@@ -83,11 +90,9 @@ def issue_code_command(administration_code, service_slug, company, kind, activat
                        address_lines):
     """An administration issues an access code; the code is printed alone on the last line
     and a letter to the company (at the address the administration gives) is queued."""
-    try:
+    with refusal_as_error():
         access_code, code = certifications.issue_code(administration_code, service_slug, company, kind,
                                                       activation_days, valid_days, company_name, address_lines)
-    except DomainError as error:
-        raise click.ClickException(error.message) from None
     click.echo(f"Code {kind} pour {access_code.company_identifier}, service {service_slug}, à activer avant le "
                f"{access_code.activation_deadline:%d/%m/%Y} ; courrier en file d'attente.")
     click.echo(code)
@@ -101,10 +106,8 @@ def issue_code_command(administration_code, service_slug, company, kind, activat
 @click.password_option(envvar="AGENT_PASSWORD", help="or AGENT_PASSWORD in the environment")
 def create_agent_command(administration_code, userid, name, email, password):
     """Create an agent of an administration for the back-office (/back-office)."""
-    try:
+    with refusal_as_error():
         certifications.create_agent(administration_code, userid, name, email, password)
-    except DomainError as error:
-        raise click.ClickException(error.message) from None
     click.echo(f"Agent {userid} ({administration_code}) créé.")
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import click
-from flask import current_app
+from flask import current_app, request
 from peewee import CharField, DateTimeField, Model, PostgresqlDatabase, SqliteDatabase
 from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate
 
@@ -52,7 +52,8 @@ def init_app(app):
 
     @app.before_request
     def _connect():
-        db.connect(reuse_if_open=True)
+        if request.endpoint != "static":  # files need no database
+            db.connect(reuse_if_open=True)
 
     @app.teardown_request
     def _close(exc):

@@ -4,7 +4,7 @@ forgotten password, lost token."""
 import re
 from datetime import timedelta
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import format_datetime, lazy_gettext as _l
 from peewee import IntegrityError
 
@@ -12,6 +12,7 @@ import validators
 from models import AuthProduct, User, db
 from services import DomainError, audit, auth, clock, crypto, links, letters
 from services.mail import queue_mail
+from services.urls import external_url
 
 CONFIRMATION_VALIDITY = timedelta(hours=72)
 RECOVERY_VALIDITY = timedelta(hours=1)
@@ -322,10 +323,3 @@ def reset_token(token, new_secret, code):
         auth.revoke_sessions(user)
         audit.record("account.token_replaced", actor=user)
     return user
-
-
-def external_url(endpoint, **values):
-    base = current_app.config.get("PUBLIC_URL")
-    if base:
-        return base.rstrip("/") + url_for(endpoint, **values)
-    return url_for(endpoint, _external=True, **values)

@@ -9,7 +9,7 @@ message, which never says whether a code exists.
 """
 from datetime import datetime, time, timedelta
 
-from flask_babel import lazy_gettext as _l, to_user_timezone, to_utc
+from flask_babel import format_date, lazy_gettext as _l, to_user_timezone, to_utc
 from peewee import JOIN, IntegrityError
 
 import validators
@@ -19,7 +19,8 @@ from models import (
 )
 from services import DomainError, audit, auth, clock, crypto, letters, merge, throttle
 from services.mail import queue_mail
-from services.spaces import PAGE_SIZE, _lock, require
+from services.urls import external_url
+from services.spaces import PAGE_SIZE, lock_row, require
 
 CODE_LENGTH = 20
 DEFAULT_ACTIVATION = timedelta(days=30)
@@ -119,8 +120,6 @@ KIND_LABELS = {"holder": _l("titulaire"), "proxy": _l("mandataire")}
 
 
 def _letter_body(access_code, service, issuer):
-    from flask_babel import format_date
-
     return str(_l(
         "%(issuer)s vous adresse un code d'accès %(kind)s pour le service « %(service)s » et l'entreprise "
         "%(company)s (%(identifier)s).\n\nSaisissez-le dans votre espace professionnel avant le %(deadline)s "
@@ -216,6 +215,18 @@ def holder_certification(space_id, service_id):
             .first())
 
 
+def administration_services(member, administration):
+    """The Gestion page: an administration's certifiable services and, for each, the space's
+    live holder certification or None (two queries)."""
+    services = list(Service.select()
+                    .where(Service.administration == administration.id, Service.accepts_code | Service.accepts_request)
+                    .order_by(Service.name))
+    holders = {c.service_id: c for c in Certification.select().where(
+        Certification.space == member.space_id, Certification.service.in_([s.id for s in services]),
+        Certification.kind == "holder", Certification.live(clock.now()))}
+    return services, {service.id: holders.get(service.id) for service in services}
+
+
 def holder_services(member):
     """The services the space holds a live holder certification for (it may dispense mandates)."""
     return list(Service.select().join(Certification, on=(Certification.service == Service.id))
@@ -243,9 +254,7 @@ def grant_mandate(member, user, service_id, ends_on, note="", activation_days=30
     if ends_on is None or ends_on <= now:
         raise InvalidMandate(_l("Choisissez une date de fin dans le futur."))
     if holder.ends_at and ends_on > holder.ends_at:
-        from flask_babel import format_date
-
-        raise InvalidMandate(_l("La date de fin du mandat ne peut pas dépasser celle de votre certification (%(date)s).",
+            raise InvalidMandate(_l("La date de fin du mandat ne peut pas dépasser celle de votre certification (%(date)s).",
                                 date=format_date(holder.ends_at)))
     service = Service.select(Service, Administration).join(Administration).where(Service.id == service_id).get()
     code = crypto.random_code(CODE_LENGTH)
@@ -420,7 +429,7 @@ def file_request(member, user, service_id, reason, attachment=None, attachment_n
         if kind is None or len(attachment) > MAX_ATTACHMENT:
             raise InvalidMandate(_l("La pièce jointe doit être un PDF, un PNG ou un JPEG de 5 Mo au plus."))
     with db.atomic():
-        _lock(Space, member.space_id)
+        lock_row(Space, member.space_id)
         if CertificationRequest.select().where(CertificationRequest.space == member.space_id,
                                                CertificationRequest.service == service.id,
                                                CertificationRequest.status == "pending").exists():
@@ -433,8 +442,13 @@ def file_request(member, user, service_id, reason, attachment=None, attachment_n
     return request
 
 
+def _request_columns():
+    """A request's columns without its attachment: lists never load the documents."""
+    return [f for f in CertificationRequest._meta.sorted_fields if f.name != "attachment"]
+
+
 def space_requests(member):
-    return list(CertificationRequest.select(CertificationRequest, Service).join(Service)
+    return list(CertificationRequest.select(*_request_columns(), Service).join(Service)
                 .where(CertificationRequest.space == member.space_id)
                 .order_by(CertificationRequest.created_at.desc()).limit(20))
 
@@ -482,8 +496,7 @@ def request_attachment(agent, request_id):
 
 
 def pending_requests(agent, page=1):
-    fields = [f for f in CertificationRequest._meta.sorted_fields if f.name != "attachment"]
-    select = (CertificationRequest.select(*fields, Service, Space)
+    select = (CertificationRequest.select(*_request_columns(), Service, Space)
               .join(Service).switch(CertificationRequest).join(Space)
               .where(Service.administration == agent.administration_id, CertificationRequest.status == "pending"))
     return list(select.order_by(CertificationRequest.created_at).paginate(page, PAGE_SIZE)), select.count()
@@ -529,8 +542,6 @@ def decide_request(agent, request_id, approve, reason=""):
 
 def _notify_space(space_id, subject, message):
     """A mail to each admin of the space: no content beyond the message, a link to log in."""
-    from services.accounts import external_url
-
     admins = (User.select(User.email).join(Membership)
               .where(Membership.space == space_id, Membership.role == "admin", User.email != ""))
     link = external_url("certifications.index", space_id=space_id)

@@ -14,7 +14,7 @@ from peewee import Value
 
 from models import Certification, Invitation, Membership, Service, Space, VaultEntry, db
 from services import DomainError, audit, clock
-from services.spaces import RANK, SpaceNotFound, _lock, membership_for, require
+from services.spaces import RANK, SpaceNotFound, lock_row, membership_for, require
 
 
 @dataclass
@@ -84,14 +84,15 @@ def merge(user, source_id, target_id, resolutions=None):
     resolutions = resolutions or {}
     with db.atomic():
         for space_id in sorted((source_id, target_id)):  # same order everywhere: no deadlock
-            _lock(Space, space_id)
+            lock_row(Space, space_id)
         plan = preview(user, source_id, target_id)
         if plan.blocking:
             raise MergeRefused(_l("La fusion est impossible : %(reasons)s",
                                   reasons=" ".join(c.label for c in plan.blocking)))
-        # Only the choices the plan offered: a forged key must not reach the movers.
+        # Only the choices the plan offered: a forged key or value must not reach the movers.
         offered = {f"{c.kind}:{c.key}" for c in plan.conflicts}
-        resolutions = {key: choice for key, choice in resolutions.items() if key in offered}
+        resolutions = {key: choice for key, choice in resolutions.items()
+                       if key in offered and choice in ("source", "target")}
         archived = (
             Space.update(merged_into=target_id, merged_at=clock.now())
             .where(Space.id == source_id, Space.live())

@@ -17,6 +17,7 @@ from models import (
 )
 from services import DomainError, audit, auth, clock, crypto, links
 from services.mail import queue_mail
+from services.urls import external_url
 
 INVITATION_VALIDITY = timedelta(days=7)
 DELETED_RETENTION = timedelta(days=30)
@@ -165,10 +166,10 @@ def require(member, action):
         raise NotAllowed(member.role)
 
 
-def _lock(model, row_id):
-    """Take the row's write lock for the rest of the transaction (a no-op UPDATE: SQLite
-    takes its write lock, PostgreSQL the row lock), so that check-then-write sequences on
-    it run one at a time across workers."""
+def lock_row(model, row_id):
+    """Take the row's lock for the rest of the transaction (a no-op UPDATE), so that
+    check-then-write sequences on it run one at a time across workers. PostgreSQL needs it;
+    SQLite transactions already begin IMMEDIATE (database.py) and run one at a time."""
     return model.update({model.id: model.id}).where(model.id == row_id).execute()
 
 
@@ -331,7 +332,8 @@ def discard_draft(user):
 
 
 def check_space_limit(product):
-    """Refuse before the wizard starts when the product has no space left."""
+    """Refuse when the product has no professional space left: before the wizard starts, and
+    again at creation under the product's row lock."""
     if professional_spaces_created(product) >= product.space_limit:
         raise SpaceLimitReached(product.space_limit)
 
@@ -386,15 +388,13 @@ def create_professional_space(user, product, draft_id):
     DELETE (a double submit finds nothing), the creator becomes admin, and the product's
     limit is checked under its row lock (concurrent creations count one after the other)."""
     with db.atomic():
-        _lock(AuthProduct, product.id)
+        lock_row(AuthProduct, product.id)
         draft = SpaceDraft.get_or_none(SpaceDraft.id == draft_id, SpaceDraft.user == user.id)
         if draft is None or next_step(draft) != "review":
             raise WizardGone()
         if space_terms_needed(user):  # the terms changed since the wizard began
             raise TermsNotAccepted()
-        limit = AuthProduct.select(AuthProduct.space_limit).where(AuthProduct.id == product.id).scalar()
-        if professional_spaces_created(product) >= limit:
-            raise SpaceLimitReached(limit)
+        check_space_limit(AuthProduct.get_by_id(product.id))  # the limit as it is now, under the lock
         data = draft.data
         space = Space.create(
             kind="professional", name=data["name"], created_by=user, created_with=product,
@@ -452,8 +452,6 @@ def _check_role(role):
 
 
 def _invitation_link(invitation, nonce):
-    from services.accounts import external_url
-
     token = links.make("invitation", {"i": invitation.id, "n": nonce})
     return external_url("spaces.invitation", token=token)
 
@@ -481,7 +479,7 @@ def invite(member, actor, email, role):
     except validators.InvalidIdentifier as error:
         raise InvalidInput(str(error)) from None
     with db.atomic():
-        _lock(Space, member.space_id)
+        lock_row(Space, member.space_id)
         already = (
             Membership.select().join(User)
             .where(Membership.space == member.space_id, fn.LOWER(User.email) == email.lower(),
@@ -517,7 +515,7 @@ def _pending_invitation(member, invitation_id):
 def resend_invitation(member, actor, invitation_id):
     require(member, "manage_members")
     with db.atomic():
-        _lock(Space, member.space_id)  # write first: a read-then-write SQLite transaction can fail
+        lock_row(Space, member.space_id)
         invitation = _pending_invitation(member, invitation_id)
         _send_invitation(invitation, member.space, actor)
         audit.record("space.invitation_resent", actor=actor, space_id=member.space_id, email=invitation.email)
@@ -527,7 +525,7 @@ def resend_invitation(member, actor, invitation_id):
 def revoke_invitation(member, actor, invitation_id):
     require(member, "manage_members")
     with db.atomic():
-        _lock(Space, member.space_id)
+        lock_row(Space, member.space_id)
         invitation = _pending_invitation(member, invitation_id)
         revoked = (
             Invitation.update(revoked_at=clock.now())
@@ -602,8 +600,6 @@ def _keeps_an_admin(space_id, membership_id):
 
 
 def _notify(user, space, message):
-    from services.accounts import external_url
-
     if user.email:
         queue_mail(user.email, str(_l("Espace %(space)s : votre accès a changé", space=space.name)),
                    "notification", message=message, link=external_url("spaces.manage"))
@@ -613,7 +609,7 @@ def change_role(member, actor, membership_id, role):
     require(member, "manage_members")
     _check_role(role)
     with db.atomic():
-        _lock(Space, member.space_id)
+        lock_row(Space, member.space_id)
         target = _other_member(member, membership_id)
         if target.role == role:
             return target
@@ -632,7 +628,7 @@ def change_role(member, actor, membership_id, role):
 
 def _remove(member, target, actor, action):
     with db.atomic():
-        _lock(Space, member.space_id)
+        lock_row(Space, member.space_id)
         removed = Membership.delete().where(
             (Membership.id == target.id) & _keeps_an_admin(member.space_id, target.id)).execute()
         if not removed:
@@ -686,7 +682,7 @@ def restore_space(space_id):
         raise DomainError(_l("Cet espace a été supprimé il y a plus de 30 jours : il ne peut plus être restauré."))
     with db.atomic():
         if space.kind == "professional" and space.created_with_id:
-            _lock(AuthProduct, space.created_with_id)
+            lock_row(AuthProduct, space.created_with_id)
             product = AuthProduct.get_by_id(space.created_with_id)
             if professional_spaces_created(product) >= product.space_limit:
                 raise DomainError(_l("La personne a atteint sa limite d'espaces professionnels : augmentez-la "

@@ -1,4 +1,7 @@
+"""URLs: where a redirect may go, and the absolute links that mails carry."""
 from urllib.parse import urlsplit
+
+from flask import current_app, url_for
 
 
 def safe_next(target):
@@ -10,3 +13,12 @@ def safe_next(target):
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return None
     return target
+
+
+def external_url(endpoint, **values):
+    """An absolute link for a mail: PUBLIC_URL when set (the CLI has no request), else the
+    request's own host."""
+    base = current_app.config.get("PUBLIC_URL")
+    if base:
+        return base.rstrip("/") + url_for(endpoint, **values)
+    return url_for(endpoint, _external=True, **values)

@@ -100,7 +100,8 @@ OPEN_DURING_REGISTRATION = {
 @bp.before_app_request
 def finish_registration_first():
     """Nothing of the portal opens before the e-mail is confirmed and the terms accepted."""
-    if not current_user.is_authenticated or request.endpoint in OPEN_DURING_REGISTRATION:
+    # The endpoint first: static files must not load the session from the database.
+    if request.endpoint in OPEN_DURING_REGISTRATION or not current_user.is_authenticated:
         return None
     step = accounts.next_registration_step(current_user)
     if step:

@@ -2,12 +2,12 @@ from functools import wraps
 
 from flask import abort, flash, make_response, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_wtf import FlaskForm
 
 from blueprints.backoffice import bp
 from blueprints.backoffice.forms import AgentLoginForm, DecisionForm
 from blueprints.errors import render_error
 from blueprints.htmx import htmx_redirect
+from blueprints.params import page_number
 from models import Agent, Administration
 from services import DomainError, certifications, clock
 
@@ -62,8 +62,6 @@ def login():
 
 @bp.post("/deconnexion")
 def logout():
-    if not FlaskForm().validate_on_submit():
-        abort(400)
     session.pop("agent", None)
     flash(_("Vous êtes déconnecté du back-office."), "success")
     return htmx_redirect(url_for("backoffice.login"))
@@ -72,7 +70,7 @@ def logout():
 @bp.get("")
 @agent_required
 def requests(agent):
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
+    page = page_number()
     rows, total = certifications.pending_requests(agent, page)
     return render_template("backoffice/requests.html", agent=agent, rows=rows, total=total, page=page,
                            per_page=certifications.PAGE_SIZE, form=DecisionForm(formdata=None))

@@ -1,4 +1,4 @@
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask import flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -6,19 +6,16 @@ from blueprints.certifications import bp
 from blueprints.certifications.forms import CodeForm, MandateForm, RequestForm
 from blueprints.htmx import htmx_redirect, is_htmx, vary
 from blueprints.spaces.forms import ActionForm, options
-from blueprints.spaces.routes import domain_error, page_number, space_page, space_view
+from blueprints.params import page_number, search_query
+from blueprints.spaces.routes import domain_error, space_page, space_view
 from services import DomainError, certifications, clock, letters, spaces
 
 bp.register_error_handler(DomainError, domain_error)
 
 
-def query():
-    return request.args.get("q", "").strip()[:100]
-
-
 def listing(member, tab, partial, rows_and_total, **context):
     rows, total = rows_and_total
-    return space_page(member, tab, partial=partial, rows=rows, total=total, query=query(), page=page_number(),
+    return space_page(member, tab, partial=partial, rows=rows, total=total, query=search_query(), page=page_number(),
                       per_page=certifications.PAGE_SIZE, statuses=certifications.STATUSES, now=clock.now(),
                       action_form=ActionForm(formdata=None), **context)
 
@@ -27,7 +24,7 @@ def listing(member, tab, partial, rows_and_total, **context):
 @space_view
 def index(member):
     return listing(member, "certifications", "certifications/_list.html",
-                   certifications.space_certifications(member, query(), page_number()),
+                   certifications.space_certifications(member, search_query(), page_number()),
                    requests=certifications.space_requests(member))
 
 
@@ -80,9 +77,8 @@ def redeem_holder(member, code):
 
 
 def services_table(member, administration):
-    services = certifications.code_administrations().get(administration, [])
-    return {"services": services,
-            "holders": {s.id: certifications.holder_certification(member.space_id, s.id) for s in services}}
+    services, holders = certifications.administration_services(member, administration)
+    return {"services": services, "holders": holders}
 
 
 def with_retry_after(response, error):
@@ -122,7 +118,7 @@ def file_request(member, code):
 
 def obtained_page(member, status=200, **context):
     return listing(member, "certifications", "certifications/_obtained.html",
-                   certifications.mandates_obtained(member, query(), page_number()), status=status, **context)
+                   certifications.mandates_obtained(member, search_query(), page_number()), status=status, **context)
 
 
 @bp.get("/espaces/<id:space_id>/mandats-obtenus")
@@ -165,7 +161,7 @@ def mandate_form(member, submitted=False):
 
 def granted_page(member, status=200, form=None, **context):
     return listing(member, "certifications", "certifications/_granted.html",
-                   certifications.mandates_granted(member, query(), page_number()), status=status,
+                   certifications.mandates_granted(member, search_query(), page_number()), status=status,
                    mandate_form=form or mandate_form(member), **context)
 
 
@@ -204,8 +200,6 @@ def mandate_letter(member, mandate_id):
 @bp.post("/espaces/<id:space_id>/mandats/<id:mandate_id>/revoquer")
 @space_view
 def revoke(member, mandate_id):
-    if not ActionForm().validate_on_submit():
-        abort(400)
     mandate = certifications.revoke_mandate(member, current_user, mandate_id)
     flash(_("Le mandat pour %(company)s est révoqué.", company=mandate.company_name), "success")
     side = "granted" if mandate.mandant_space_id == member.space_id else "obtained"

@@ -1,7 +1,8 @@
-from flask import abort, current_app, request, session
+from flask import abort, current_app, session
 
 from blueprints.htmx import htmx_redirect, render_page_or_partial
 from blueprints.main import bp
+from blueprints.params import search_query
 from blueprints.main.forms import LanguageForm
 from services import catalogue
 from services.urls import safe_next
@@ -9,7 +10,7 @@ from services.urls import safe_next
 
 @bp.get("/")
 def home():
-    query = request.args.get("q", "").strip()[:100]
+    query = search_query()
     return render_page_or_partial(
         "main/home.html",
         "main/_catalogue.html",

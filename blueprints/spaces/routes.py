@@ -1,12 +1,13 @@
 from functools import wraps
 
-from flask import abort, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from blueprints.auth.forms import TermsForm
 from blueprints.errors import render_error
 from blueprints.htmx import htmx_location, htmx_redirect, is_htmx, render_page_or_partial
+from blueprints.params import form_id, page_number, search_query
 from blueprints.spaces import bp
 from blueprints.spaces.forms import (
     ActionForm,
@@ -30,13 +31,6 @@ def space_context():
 def domain_error(error):
     """A refusal the views do not show in a form: its message, its status."""
     return render_error(error.status, error.message)
-
-
-MAX_ID = 2**31 - 1  # ids beyond a 32-bit integer are not found, not a database error
-
-
-def page_number():
-    return min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
 
 
 def space_view(view):
@@ -67,7 +61,7 @@ def landing():
 @bp.get("/espaces")
 @login_required
 def manage():
-    query = request.args.get("q", "").strip()[:100]
+    query = search_query()
     memberships, total = spaces.my_spaces(current_user, query, kind="professional", page=page_number())
     return render_page_or_partial(
         "spaces/manage.html", "spaces/_space_list.html",
@@ -80,7 +74,7 @@ def manage():
 @bp.get("/espaces/changer")
 @login_required
 def switch():
-    query = request.args.get("q", "").strip()[:100]
+    query = search_query()
     memberships, total = spaces.my_spaces(current_user, query, page=page_number())
     return render_page_or_partial(
         "spaces/switch.html", "spaces/_space_list.html",
@@ -92,7 +86,6 @@ def switch():
 @bp.post("/espaces/prive")
 @login_required
 def create_private():
-    ActionForm().validate_on_submit() or abort(400)
     space = spaces.create_private_space(current_user)
     flash(_("Votre espace privé est créé."), "success")
     return htmx_redirect(url_for("spaces.home", space_id=space.id))
@@ -182,9 +175,6 @@ def wizard_company():
     form = CompanyForm()
     entered = {key: form[key].data or "" for key in spaces.COMPANY_FIELDS}
     if request.form.get("back"):  # Précédent: keep what was typed, valid or not
-        form.validate()  # for the CSRF check only
-        if form.csrf_token.errors:
-            return wizard_page("company", status=400, form=form, draft=draft)
         spaces.save_step(draft, entered, undone="company")
         return go_to_step("name")
     error = None
@@ -220,11 +210,8 @@ def review_page(draft, status=200, error=None):
 
 def create_space():
     """Créer l'espace. The form names its draft: a second click finds it consumed."""
-    _checked_action()
-    draft_id = request.form.get("draft", type=int)
-    draft_id = draft_id if draft_id and 0 < draft_id <= MAX_ID else None
     try:
-        space = spaces.create_professional_space(current_user, auth.token_product(current_user), draft_id)
+        space = spaces.create_professional_space(current_user, auth.token_product(current_user), form_id("draft"))
     except spaces.SpaceLimitReached as error:
         return review_page(spaces.draft_for(current_user), status=error.status, error=error.message)
     except spaces.WizardGone as error:
@@ -239,7 +226,6 @@ def create_space():
 @bp.post("/espaces/nouveau/abandonner")
 @login_required
 def wizard_cancel():
-    ActionForm().validate_on_submit() or abort(400)
     spaces.discard_draft(current_user)
     flash(_("La création de l'espace a été abandonnée."), "info")
     return htmx_redirect(url_for("spaces.manage"))
@@ -348,11 +334,6 @@ def invite(member):
     return users_done(member, _("Une invitation valable 7 jours a été envoyée à %(email)s.", email=invitation.email))
 
 
-def _checked_action():
-    if not ActionForm().validate_on_submit():
-        abort(400)
-
-
 @bp.post("/espaces/<id:space_id>/invitations/<id:invitation_id>/renvoyer")
 @space_view
 def resend_invitation(member, invitation_id):
@@ -368,7 +349,6 @@ def revoke_invitation(member, invitation_id):
 
 
 def invitation_action(member, operation, invitation_id, message):
-    _checked_action()
     try:
         invitation = operation(member, current_user, invitation_id)
     except spaces.InvitationNotValid as error:
@@ -395,7 +375,6 @@ def change_role(member, membership_id):
 @bp.post("/espaces/<id:space_id>/membres/<id:membership_id>/retirer")
 @space_view
 def remove_member(member, membership_id):
-    _checked_action()
     try:
         target = spaces.remove_member(member, current_user, membership_id)
     except (spaces.LastAdmin, spaces.InvalidInput) as error:
@@ -409,7 +388,6 @@ def remove_member(member, membership_id):
 @bp.post("/espaces/<id:space_id>/quitter")
 @space_view
 def leave(member):
-    _checked_action()
     try:
         spaces.leave(member, current_user)
     except (spaces.LastAdmin, spaces.InvalidInput) as error:
@@ -435,7 +413,6 @@ def invitation(token):
                                                              "envoyer une nouvelle."))
     if request.method == "GET" or not current_user.is_authenticated:
         return invitation_page(invitation=invitation, token=token, form=ActionForm())
-    _checked_action()
     try:
         spaces.accept_invitation(current_user, token)
     except spaces.WrongAccount as error:
@@ -455,7 +432,6 @@ def invitation_page(status=200, **context):
 @login_required
 def accept_listed_invitation(invitation_id):
     """Accept from Gérer mes espaces an invitation addressed to one's confirmed e-mail."""
-    _checked_action()
     invitation = spaces.accept_my_invitation(current_user, invitation_id)
     flash(_("Vous avez rejoint l'espace %(space)s.", space=invitation.space.name), "success")
     return htmx_redirect(url_for("spaces.home", space_id=invitation.space_id))
@@ -497,9 +473,7 @@ def merge_spaces():
         if form.validate():
             try:
                 if request.method == "POST":
-                    resolutions = {key: value for key, value in request.form.items()
-                                   if key.startswith("vault:") and value in ("source", "target")}
-                    plan = merge.merge(current_user, form.source.data, form.target.data, resolutions)
+                    plan = merge.merge(current_user, form.source.data, form.target.data, request.form.to_dict())
                     flash(_("L'espace %(source)s a été fusionné dans %(target)s.", source=plan.source.name,
                             target=plan.target.name), "success")
                     return htmx_redirect(url_for("spaces.home", space_id=plan.target.id))
