@@ -23,6 +23,18 @@ class InvalidIdentifier(ValueError):
     """Raised with a user-facing French message when an identifier is invalid."""
 
 
+# C0 control characters and DEL, except tab and the line breaks of multi-line text. NUL in
+# particular: PostgreSQL refuses it in text.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# The same with the line breaks and tab: none belongs in a single-line value (a URL, a name).
+LINE_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def strip_control_characters(text):
+    """`text` without the control characters that no stored text may carry."""
+    return CONTROL_CHARACTERS.sub("", text)
+
+
 def _text(value):
     if not isinstance(value, str):
         raise InvalidIdentifier("Valeur manquante ou invalide.")

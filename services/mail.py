@@ -3,14 +3,16 @@ delays mail but never loses it.
 
 `queue_mail` writes the row in the caller's transaction. After the request, and whenever
 `flask send-mail` runs, `deliver_due` sends what is due. Each mail is claimed by one
-conditional UPDATE before it is sent, so several workers never send it twice.
+conditional UPDATE before it is sent, so several workers never send it twice. Once sent,
+a mail keeps only what the audit needs (recipient, subject, times): its bodies, which carry
+links and codes, are erased.
 """
 from datetime import timedelta
 
 from flask import current_app, g, has_request_context, render_template
 from flask_mail import Mail, Message
 
-from models import OutboxMail
+from models import OutboxMail, clip
 from services import clock
 
 mail = Mail()
@@ -19,8 +21,15 @@ CLAIM_LEASE = timedelta(minutes=5)  # a worker that dies mid-send frees the mail
 MAX_BACKOFF = timedelta(hours=1)
 
 
+def one_line(text):
+    """A header value: any run of whitespace (line breaks above all, which would make the
+    SMTP message invalid) becomes one space."""
+    return " ".join(str(text).split())
+
+
 def queue_mail(to, subject, template, **context):
     """Render `emails/<template>.txt` and `.html` and store the mail in the outbox."""
+    subject = clip(OutboxMail.subject, one_line(subject))
     context.setdefault("subject", subject)
     row = OutboxMail.create(
         to=to,
@@ -72,9 +81,19 @@ def deliver_due(limit=100):
             failed += 1
             current_app.logger.warning("mail %s not sent (attempt %s): %s", mail_id, row.attempts, exc)
         else:
-            OutboxMail.update(sent_at=clock.now(), last_error=None).where(OutboxMail.id == mail_id).execute()
+            OutboxMail.update(sent_at=clock.now(), last_error=None, **ERASED).where(OutboxMail.id == mail_id).execute()
             sent += 1
     return sent, failed
+
+
+ERASED = {"body_text": "", "body_html": ""}
+
+
+def erase_sent_bodies():
+    """Erase the bodies of the mails sent before they were erased on sending (migration 0004)."""
+    return (OutboxMail.update(**ERASED)
+            .where(OutboxMail.sent_at.is_null(False), (OutboxMail.body_text != "") | (OutboxMail.body_html != ""))
+            .execute())
 
 
 def init_app(app):
