@@ -89,11 +89,10 @@ def _clean_stored_input(migrator):
     erased; the audit entries hashed before the chain was keyed sealed by a keyed entry."""
     from models import SpaceDraft
     from services import audit, mail
-    from validators import strip_control_characters
+    from validators import one_line
 
     for draft in SpaceDraft.select():  # every value of a draft is single-line
-        data = {key: " ".join(strip_control_characters(value).split()) if isinstance(value, str) else value
-                for key, value in draft.data.items()}
+        data = {key: one_line(value) if isinstance(value, str) else value for key, value in draft.data.items()}
         if data != draft.data:
             SpaceDraft.update(data=data).where(SpaceDraft.id == draft.id).execute()
     mail.erase_sent_bodies()

@@ -30,9 +30,10 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 LINE_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def strip_control_characters(text):
-    """`text` without the control characters that no stored text may carry."""
-    return CONTROL_CHARACTERS.sub("", text)
+def one_line(text):
+    """`text` on one line, for a mail subject or a name: control characters removed, any run
+    of whitespace (line breaks above all) made one space."""
+    return " ".join(CONTROL_CHARACTERS.sub("", str(text)).split())
 
 
 def _text(value):

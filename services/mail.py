@@ -14,22 +14,18 @@ from flask_mail import Mail, Message
 
 from models import OutboxMail, clip
 from services import clock
+from validators import one_line
 
 mail = Mail()
 
 CLAIM_LEASE = timedelta(minutes=5)  # a worker that dies mid-send frees the mail after this
 MAX_BACKOFF = timedelta(hours=1)
-
-
-def one_line(text):
-    """A header value: any run of whitespace (line breaks above all, which would make the
-    SMTP message invalid) becomes one space."""
-    return " ".join(str(text).split())
+ERASED = {"body_text": "", "body_html": ""}  # what a sent mail keeps of its bodies
 
 
 def queue_mail(to, subject, template, **context):
     """Render `emails/<template>.txt` and `.html` and store the mail in the outbox."""
-    subject = clip(OutboxMail.subject, one_line(subject))
+    subject = clip(OutboxMail.subject, one_line(subject))  # a line break would make the message invalid
     context.setdefault("subject", subject)
     row = OutboxMail.create(
         to=to,
@@ -84,9 +80,6 @@ def deliver_due(limit=100):
             OutboxMail.update(sent_at=clock.now(), last_error=None, **ERASED).where(OutboxMail.id == mail_id).execute()
             sent += 1
     return sent, failed
-
-
-ERASED = {"body_text": "", "body_html": ""}
 
 
 def erase_sent_bodies():
