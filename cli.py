@@ -62,8 +62,11 @@ def audit_verify_command(expected):
         click.echo(BREAKS[broken.reason].format(id=broken.entry_id, checkpoint=broken.checkpoint,
                                                 count=broken.checkpoint and broken.checkpoint.count), err=True)
         raise SystemExit(1)
-    audit.write_checkpoint(path, head)
     click.echo(f"Chaîne d'audit intacte : {head.count} entrée(s).")
+    try:
+        audit.write_checkpoint(path, head)
+    except OSError as error:
+        raise click.ClickException(f"Point de contrôle non enregistré dans {path} : {error}") from None
     click.echo(f"Point de contrôle (enregistré dans {path} ; gardez-en une copie hors du serveur pour "
                "« audit-verify --expect ») :")
     click.echo(str(head))

@@ -128,7 +128,6 @@ class Verification(NamedTuple):
 
 def check(*checkpoints):
     """Walk the whole chain in order, and hold it against earlier checkpoints."""
-    at_position = {checkpoint.count: checkpoint for checkpoint in checkpoints}
     expected_prev, count, keyed = GENESIS, 0, False
     for entry in AuditEntry.select().order_by(AuditEntry.id).iterator():
         count += 1
@@ -138,9 +137,9 @@ def check(*checkpoints):
             keyed = True
         elif keyed or entry.hash != _legacy_digest(entry):  # old-style entries only come first
             return Verification(Broken(entry.id, "hash"), None)
-        checkpoint = at_position.get(count)
-        if checkpoint and checkpoint.head != entry.hash:
-            return Verification(Broken(entry.id, "checkpoint", checkpoint), None)
+        for checkpoint in checkpoints:
+            if checkpoint.count == count and checkpoint.head != entry.hash:
+                return Verification(Broken(entry.id, "checkpoint", checkpoint), None)
         expected_prev = entry.hash
     if count and not keyed:
         return Verification(Broken(None, "unsealed"), None)
