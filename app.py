@@ -7,6 +7,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import cli
 import database
 from blueprints import errors
+from blueprints.params import refuse_control_characters
 from config import INSTANCE_DIR, ensure_secret_key, load_config
 from services import mail
 
@@ -45,6 +46,8 @@ def create_app(config=None):
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
+    # First of all: a control character is refused before the database or a view sees it.
+    app.before_request(refuse_control_characters)
     database.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)

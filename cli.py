@@ -32,15 +32,44 @@ def send_mail_command():
         raise SystemExit(1)
 
 
+BREAKS = {
+    "prev_hash": "Chaîne d'audit rompue à l'entrée {id} (prev_hash) : une entrée précédente a été supprimée ou déplacée.",
+    "hash": "Chaîne d'audit rompue à l'entrée {id} (hash) : l'entrée a été modifiée ou réécrite sans la clé.",
+    "unsealed": "Chaîne d'audit rompue (unsealed) : aucune entrée signée ne suit les entrées anciennes ; "
+                "lancez « flask init-db », puis vérifiez à nouveau.",
+    "checkpoint": "Chaîne d'audit rompue à l'entrée {id} (checkpoint) : ce n'est plus l'entrée n° {count} du point "
+                  "de contrôle {checkpoint} ; les dernières entrées ont été supprimées, d'autres ajoutées depuis.",
+    "truncated": "Chaîne d'audit tronquée (truncated) : le point de contrôle {checkpoint} a vu {count} entrées ; "
+                 "les dernières ont été supprimées.",
+}
+
+
 @click.command("audit-verify")
-def audit_verify_command():
-    """Check the audit log's hash chain; exit 1 at the first broken link."""
-    broken = audit.verify()
+@click.option("--expect", "expected", metavar="COUNT:HASH", multiple=True,
+              help="a checkpoint printed by an earlier run and kept by the operator (repeatable)")
+def audit_verify_command(expected):
+    """Check the audit log's HMAC chain and that it still holds the head of the last
+    checkpoint (instance/audit-checkpoint) and of each --expect; exit 1 when broken, else
+    keep and print the new checkpoint."""
+    path = audit.checkpoint_path()
+    try:
+        checkpoints = [audit.Checkpoint.parse(text) for text in expected]
+        kept = audit.read_checkpoint(path)
+    except ValueError as error:
+        raise click.ClickException(f"Point de contrôle illisible ({path} ou --expect) : {error}") from None
+    broken, head = audit.check(*checkpoints, *([kept] if kept else []))
     if broken:
-        entry_id, reason = broken
-        click.echo(f"Chaîne d'audit rompue à l'entrée {entry_id} ({reason}).", err=True)
+        click.echo(BREAKS[broken.reason].format(id=broken.entry_id, checkpoint=broken.checkpoint,
+                                                count=broken.checkpoint and broken.checkpoint.count), err=True)
         raise SystemExit(1)
-    click.echo("Chaîne d'audit intacte.")
+    click.echo(f"Chaîne d'audit intacte : {head.count} entrée(s).")
+    try:
+        audit.write_checkpoint(path, head)
+    except OSError as error:
+        raise click.ClickException(f"Point de contrôle non enregistré dans {path} : {error}") from None
+    click.echo(f"Point de contrôle (enregistré dans {path} ; gardez-en une copie hors du serveur pour "
+               "« audit-verify --expect ») :")
+    click.echo(str(head))
 
 
 @click.command("unlock-account")

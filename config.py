@@ -54,6 +54,8 @@ class Config:
     # Sender block printed on every postal letter.
     LETTER_SENDER = os.environ.get("LETTER_SENDER", "Espace Pro · Helpdesk · L-0000 Luxembourg")
     PUBLIC_URL = os.environ.get("PUBLIC_URL")  # absolute links in mails outside a request
+    # The audit chain's last checkpoint, outside the database (default: instance/audit-checkpoint).
+    AUDIT_CHECKPOINT = os.environ.get("AUDIT_CHECKPOINT")
     # Reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust (0: none);
     # throttling per client address needs the real address.
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))

@@ -83,8 +83,27 @@ def _add_space_terms_version(migrator):
     return [migrator.add_column("user", "space_terms_version", User.space_terms_version)]
 
 
+def _clean_stored_input(migrator):
+    """Data only. Control characters out of the wizard drafts (they were accepted once, and a
+    NUL made the space's creation fail on PostgreSQL); the bodies of the mails already sent
+    erased; the audit entries hashed before the chain was keyed sealed by a keyed entry."""
+    from models import SpaceDraft
+    from services import audit, mail
+    from validators import one_line
+
+    for draft in SpaceDraft.select():  # every value of a draft is single-line
+        data = {key: one_line(value) if isinstance(value, str) else value for key, value in draft.data.items()}
+        if data != draft.data:
+            SpaceDraft.update(data=data).where(SpaceDraft.id == draft.id).execute()
+    mail.erase_sent_bodies()
+    audit.seal_legacy_entries()
+    return []
+
+
 MIGRATIONS = [
     ("0001", "user.space_terms_version (CGU of the spaces)", _add_space_terms_version),
+    ("0004", "control characters out of drafts, sent mails' bodies erased, audit chain keyed",
+     _clean_stored_input),
 ]
 
 

@@ -27,6 +27,12 @@ class BaseModel(Model):
         legacy_table_names = False
 
 
+def clip(field, text):
+    """`text` cut to what `field`'s column holds. For values composed from several inputs (a
+    full name, a default space name): each input fits its own column, their sum may not."""
+    return text[: field.max_length]
+
+
 class JSONField(TextField):
     def db_value(self, value):
         return None if value is None else json.dumps(value, sort_keys=True, ensure_ascii=False)

@@ -23,6 +23,19 @@ class InvalidIdentifier(ValueError):
     """Raised with a user-facing French message when an identifier is invalid."""
 
 
+# C0 control characters and DEL, except tab and the line breaks of multi-line text. NUL in
+# particular: PostgreSQL refuses it in text.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# The same with the line breaks and tab: none belongs in a single-line value (a URL, a name).
+LINE_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def one_line(text):
+    """`text` on one line, for a mail subject or a name: control characters removed, any run
+    of whitespace (line breaks above all) made one space."""
+    return " ".join(CONTROL_CHARACTERS.sub("", str(text)).split())
+
+
 def _text(value):
     if not isinstance(value, str):
         raise InvalidIdentifier("Valeur manquante ou invalide.")

@@ -2,6 +2,7 @@
 from flask import make_response, render_template
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from peewee import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from blueprints.htmx import is_htmx, vary
@@ -16,6 +17,7 @@ TITLES = {
     422: _l("Données invalides"),
     429: _l("Trop de tentatives"),
     500: _l("Erreur interne"),
+    503: _l("Service momentanément indisponible"),
 }
 MESSAGES = {
     400: _l("La requête n'a pas pu être traitée."),
@@ -23,7 +25,10 @@ MESSAGES = {
     404: _l("La page demandée n'existe pas ou n'est plus disponible."),
     429: _l("Trop de tentatives. Veuillez patienter avant de réessayer."),
     500: _l("Une erreur inattendue s'est produite. Aucune modification n'a été enregistrée ; veuillez réessayer."),
+    503: _l("La base de données ne répond pas pour le moment. Aucune modification n'a été enregistrée ; "
+            "réessayez dans quelques instants."),
 }
+DATABASE_RETRY_AFTER = 30  # seconds: a restart or a failover, not an outage of hours
 
 
 def render_error(status, message=None, retry_after=None):
@@ -61,6 +66,13 @@ def init_app(app):
         if error.code == 429 and error.response is not None:
             retry_after = error.response.headers.get("Retry-After")
         return render_error(error.code or 500, error.description if error.code == 429 else None, retry_after)
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def database_unavailable(error):
+        # Unreachable, restarting, or locked beyond the busy timeout: nothing was saved.
+        app.logger.error("database unavailable: %s", error)
+        return render_error(503, retry_after=DATABASE_RETRY_AFTER)
 
     @app.errorhandler(Exception)
     def unexpected_error(error):

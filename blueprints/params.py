@@ -1,7 +1,11 @@
 """Request parameters every area reads the same way: row ids in URLs, page numbers, the
-search box."""
+search box; and what no parameter may carry at all (control characters)."""
 from flask import request
+from flask_babel import lazy_gettext as _l
 from werkzeug.routing import IntegerConverter
+
+from blueprints.errors import render_error
+from validators import CONTROL_CHARACTERS, LINE_CONTROL_CHARACTERS
 
 MAX_ID = 2**31 - 1  # ids beyond a 32-bit integer are not found, not a database error
 MAX_PAGE = 100_000
@@ -29,3 +33,41 @@ def page_number():
 
 def search_query():
     return request.args.get("q", "").strip()[:100]
+
+
+def _strings(value):
+    """Every string in a JSON document, keys included."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def carries_control_characters():
+    """Whether the request carries a control character anywhere a view could read it: the
+    path and the query string (single-line: no line break or tab either), form fields and
+    their names, uploaded files' names, JSON. Multi-line form values may hold tabs and
+    line breaks; single-line fields refuse line breaks in their form (blueprints/forms.py)."""
+    line_values = [request.path, *(text for pair in request.args.items(multi=True) for text in pair)]
+    if any(LINE_CONTROL_CHARACTERS.search(text) for text in line_values):
+        return True
+    values = [text for pair in request.form.items(multi=True) for text in pair]
+    values += [name for name in request.files]
+    values += [upload.filename or "" for upload in request.files.values()]
+    if request.is_json:
+        values += _strings(request.get_json(silent=True))
+    return any(CONTROL_CHARACTERS.search(text) for text in values)
+
+
+def refuse_control_characters():
+    """Before every request: a control character (a NUL byte above all, which PostgreSQL
+    refuses) is answered 400 with the error page, before any view or the database sees it."""
+    if carries_control_characters():
+        return render_error(400, _l("La requête contient des caractères de contrôle (comme le caractère nul), "
+                                    "qui ne sont acceptés dans aucun champ. Retirez-les et réessayez."))
+    return None

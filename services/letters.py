@@ -6,7 +6,7 @@ from flask import current_app
 from flask_babel import format_date, gettext as _
 from fpdf import FPDF
 
-from models import Letter
+from models import Letter, clip
 from services import clock, crypto
 
 FONTS = Path(__file__).resolve().parent.parent / "static" / "fonts"
@@ -20,9 +20,9 @@ SENDER_Y = 45
 def queue_letter(recipient_name, address_lines, subject, body, code=None):
     """Queue a letter; `code` is kept encrypted until the letter is posted."""
     return Letter.create(
-        recipient_name=recipient_name,
+        recipient_name=clip(Letter.recipient_name, recipient_name),
         address="\n".join(line.strip() for line in address_lines if line and line.strip()),
-        subject=subject,
+        subject=clip(Letter.subject, subject),
         body=body,
         code_encrypted=crypto.encrypt("letter-code", code) if code else None,
     )

@@ -3,24 +3,29 @@ delays mail but never loses it.
 
 `queue_mail` writes the row in the caller's transaction. After the request, and whenever
 `flask send-mail` runs, `deliver_due` sends what is due. Each mail is claimed by one
-conditional UPDATE before it is sent, so several workers never send it twice.
+conditional UPDATE before it is sent, so several workers never send it twice. Once sent,
+a mail keeps only what the audit needs (recipient, subject, times): its bodies, which carry
+links and codes, are erased.
 """
 from datetime import timedelta
 
 from flask import current_app, g, has_request_context, render_template
 from flask_mail import Mail, Message
 
-from models import OutboxMail
+from models import OutboxMail, clip
 from services import clock
+from validators import one_line
 
 mail = Mail()
 
 CLAIM_LEASE = timedelta(minutes=5)  # a worker that dies mid-send frees the mail after this
 MAX_BACKOFF = timedelta(hours=1)
+ERASED = {"body_text": "", "body_html": ""}  # what a sent mail keeps of its bodies
 
 
 def queue_mail(to, subject, template, **context):
     """Render `emails/<template>.txt` and `.html` and store the mail in the outbox."""
+    subject = clip(OutboxMail.subject, one_line(subject))  # a line break would make the message invalid
     context.setdefault("subject", subject)
     row = OutboxMail.create(
         to=to,
@@ -72,9 +77,16 @@ def deliver_due(limit=100):
             failed += 1
             current_app.logger.warning("mail %s not sent (attempt %s): %s", mail_id, row.attempts, exc)
         else:
-            OutboxMail.update(sent_at=clock.now(), last_error=None).where(OutboxMail.id == mail_id).execute()
+            OutboxMail.update(sent_at=clock.now(), last_error=None, **ERASED).where(OutboxMail.id == mail_id).execute()
             sent += 1
     return sent, failed
+
+
+def erase_sent_bodies():
+    """Erase the bodies of the mails sent before they were erased on sending (migration 0004)."""
+    return (OutboxMail.update(**ERASED)
+            .where(OutboxMail.sent_at.is_null(False), (OutboxMail.body_text != "") | (OutboxMail.body_html != ""))
+            .execute())
 
 
 def init_app(app):

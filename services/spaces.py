@@ -13,7 +13,7 @@ from peewee import IntegrityError, fn
 
 import validators
 from models import (
-    AuthProduct, Invitation, Membership, Space, SpaceDraft, User, VaultEntry, db,
+    AuthProduct, Invitation, Membership, Space, SpaceDraft, User, VaultEntry, clip, db,
 )
 from services import DomainError, audit, auth, clock, crypto, links
 from services.mail import queue_mail
@@ -276,7 +276,7 @@ def invitation_expires_at(invitation):
 def create_private_space(user):
     try:
         with db.atomic():
-            space = Space.create(kind="private", name=user.display_name, owner=user, created_by=user)
+            space = Space.create(kind="private", name=clip(Space.name, user.display_name), owner=user, created_by=user)
             Membership.create(space=space, user=user, role="admin")
             audit.record("space.private_created", actor=user, space_id=space.id)
     except IntegrityError:
@@ -311,7 +311,7 @@ def draft_for(user):
 
 
 def default_space_name(user):
-    return str(_l("Espace pro de %(name)s", name=user.first_name or user.userid))
+    return clip(Space.name, str(_l("Espace pro de %(name)s", name=user.first_name or user.userid)))
 
 
 def save_step(draft, values, done=None, undone=None):

@@ -1,16 +1,18 @@
 """URLs: where a redirect may go, and the absolute links that mails carry."""
-from urllib.parse import urlsplit
-
 from flask import current_app, url_for
+
+from validators import LINE_CONTROL_CHARACTERS
 
 
 def safe_next(target):
-    """Only a local path may be a redirect target: never another host, scheme or `//host`."""
+    """The redirect target cleaned of surrounding spaces when it is a local path, else None
+    (the caller's default): never another host, scheme or `//host`, nor a line break or
+    control character, which would break the Location header."""
     if not target or not isinstance(target, str):
         return None
     target = target.strip()
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    # "/x" has no scheme nor host; "//host", "/\\host" and "/<tab>/host" do for browsers.
+    if not target.startswith("/") or target.startswith("//") or "\\" in target or LINE_CONTROL_CHARACTERS.search(target):
         return None
     return target
 

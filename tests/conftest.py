@@ -83,8 +83,8 @@ class FreshContextClient(FlaskClient):
 
 
 @pytest.fixture
-def app(_schema, database_url):
-    app = make_app(database_url)
+def app(_schema, database_url, tmp_path):
+    app = make_app(database_url, AUDIT_CHECKPOINT=str(tmp_path / "audit-checkpoint"))
     app.test_client_class = FreshContextClient
     with app.app_context():
         db.connect(reuse_if_open=True)

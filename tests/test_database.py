@@ -61,7 +61,7 @@ def test_a_database_of_the_previous_release_gets_the_spaces(tmp_path, app):
         migrate(database.migrator_for(old).drop_column("user", "space_terms_version"))
         assert "space_terms_version" not in {c.name for c in old.get_columns("user")}
 
-        assert database.upgrade() == ["0001"]
+        assert database.upgrade() == ["0001", "0004"]
         assert "space_terms_version" in {c.name for c in old.get_columns("user")}
         assert old.table_exists(Space._meta.table_name) and old.table_exists(SpaceDraft._meta.table_name)
         assert User.select().count() == 0 and database.upgrade() == []

@@ -74,3 +74,34 @@ def test_mail_is_sent_after_the_request_that_queued_it(app, smtp):
     response.close()  # the WSGI server closes the response once sent
     assert [m["To"] for m in smtp.messages] == ["anne@example.lu"]
     assert OutboxMail.get().sent_at is not None
+
+
+def test_a_sent_mail_keeps_only_what_the_audit_needs(app, client, smtp, clock):
+    """Recovery links and codes leave with the mail: the outbox keeps recipient, subject, times."""
+    row = queue(app)
+    assert mail.deliver_due() == (1, 0)
+    sent = OutboxMail.get_by_id(row.id)
+    assert (sent.to, sent.subject, sent.sent_at) == ("lea.guichet@example.lu", "Nouveau message", clock.now())
+    assert (sent.body_text, sent.body_html) == ("", "")
+    assert "Un nouveau message vous attend." in smtp.messages[0].get_body(("plain",)).get_content()
+    detail = client.get(f"/dev/courriels/{row.id}").get_data(as_text=True)
+    assert "Nouveau message" in detail and "son contenu (liens, codes) a été effacé" in detail
+
+
+def test_mails_sent_before_lose_their_bodies_at_the_migration(app, clock):
+    import database
+    import factories
+
+    sent = factories.outbox_mail(sent_at=clock.now())
+    waiting = factories.outbox_mail()
+    [migration] = [function for version, _, function in database.MIGRATIONS if version == "0004"]
+    migration(None)
+    assert OutboxMail.get_by_id(sent.id).body_text == "" and OutboxMail.get_by_id(sent.id).body_html == ""
+    assert OutboxMail.get_by_id(waiting.id).body_text == "texte"
+
+
+def test_subjects_are_one_line_and_fit_their_column(app):
+    with app.test_request_context():
+        row = mail.queue_mail("lea@example.lu", "Espace\r\nBcc: eve@example.lu  " + "x" * 400, "notification",
+                              message="m", link="http://localhost/")
+    assert row.subject.startswith("Espace Bcc: eve@example.lu x") and len(row.subject) == OutboxMail.subject.max_length

@@ -1,27 +1,27 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, RadioField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
 import validators
+from blueprints.forms import Form
 
 
-class UserIdForm(FlaskForm):
+class UserIdForm(Form):
     userid = StringField(_l("UserID"), validators=[DataRequired(_l("Saisissez votre UserID.")), Length(max=64)])
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(Form):
     password = PasswordField(_l("Mot de passe (Password)"), validators=[DataRequired(_l("Saisissez votre mot de passe.")), Length(max=128)])
 
 
-class OTPForm(FlaskForm):
+class OTPForm(Form):
     otp = StringField(
         _l("OTP"),
         validators=[DataRequired(_l("Saisissez le code à 6 chiffres.")), Length(min=6, max=7, message=_l("Le code compte 6 chiffres."))],
     )
 
 
-class EnrolmentForm(FlaskForm):
+class EnrolmentForm(Form):
     userid = StringField(_l("UserID"), validators=[DataRequired(_l("Choisissez un UserID.")), Length(min=3, max=64)])
     password = PasswordField(_l("Mot de passe"), validators=[DataRequired(_l("Choisissez un mot de passe.")), Length(max=128)])
     password_confirm = PasswordField(
@@ -31,7 +31,7 @@ class EnrolmentForm(FlaskForm):
     secret_image = RadioField(_l("Image secrète"), validators=[DataRequired(_l("Choisissez une image secrète."))])
 
 
-class RegistrationForm(FlaskForm):
+class RegistrationForm(Form):
     first_name = StringField(_l("Votre prénom"), validators=[DataRequired(_l("Saisissez votre prénom.")), Length(max=100)])
     last_name = StringField(_l("Votre nom"), validators=[DataRequired(_l("Saisissez votre nom.")), Length(max=100)])
     email = EmailField(
@@ -54,11 +54,11 @@ class RegistrationForm(FlaskForm):
             raise ValidationError(str(exc)) from None
 
 
-class TermsForm(FlaskForm):
+class TermsForm(Form):
     accept = BooleanField(_l("Accepter les CGU"), validators=[DataRequired(_l("Il faut accepter les conditions générales d'utilisation."))])
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(Form):
     identifier = StringField(_l("UserID ou adresse e-mail"), validators=[DataRequired(_l("Saisissez votre UserID ou votre adresse e-mail.")), Length(max=320)])
 
 
@@ -74,7 +74,7 @@ class LostTokenForm(UserIdForm, PasswordForm):
     pass
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     current_password = PasswordField(_l("Mot de passe actuel"), validators=[DataRequired(_l("Saisissez votre mot de passe actuel."))])
     password = PasswordField(_l("Nouveau mot de passe"), validators=[DataRequired(_l("Choisissez un mot de passe.")), Length(max=128)])
     password_confirm = PasswordField(

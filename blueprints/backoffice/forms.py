@@ -1,13 +1,14 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from blueprints.forms import Form
 
-class AgentLoginForm(FlaskForm):
+
+class AgentLoginForm(Form):
     userid = StringField(_l("Identifiant d'agent"), validators=[DataRequired(_l("Saisissez votre identifiant.")), Length(max=64)])
     password = PasswordField(_l("Mot de passe"), validators=[DataRequired(_l("Saisissez votre mot de passe.")), Length(max=128)])
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(Form):
     reason = TextAreaField(_l("Motif (obligatoire en cas de refus)"), validators=[Optional(), Length(max=4000)])

@@ -1,7 +1,8 @@
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField
 
+from blueprints.forms import Form
 
-class LanguageForm(FlaskForm):
+
+class LanguageForm(Form):
     lang = StringField()  # checked against LANGUAGES by the view
     next = HiddenField()

@@ -1,8 +1,8 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectChoice, SelectField, StringField, TelField
 from wtforms.validators import DataRequired, Length, Optional
 
+from blueprints.forms import Form
 from services.spaces import LEGAL_FORMS, ROLES
 
 
@@ -10,15 +10,15 @@ def options(pairs):
     return [SelectChoice(value, label) for value, label in pairs]
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """A button that changes something: only the CSRF token."""
 
 
-class SpaceNameForm(FlaskForm):
+class SpaceNameForm(Form):
     name = StringField(_l("Nom de l'espace"), validators=[DataRequired(_l("Donnez un nom à votre espace.")), Length(max=100)])
 
 
-class CompanyForm(FlaskForm):
+class CompanyForm(Form):
     """Step 2. Formats (RCS/SIREN, VAT, e-mail) are checked by services.spaces.clean_company."""
 
     company_name = StringField(_l("Raison sociale"), validators=[DataRequired(_l("Saisissez la raison sociale.")), Length(max=200)])
@@ -39,20 +39,20 @@ class CompanyForm(FlaskForm):
 ROLE_CHOICES = options(ROLES.items())
 
 
-class InviteForm(FlaskForm):
+class InviteForm(Form):
     email = EmailField(_l("Adresse e-mail"), validators=[DataRequired(_l("Saisissez l'adresse e-mail de la personne.")), Length(max=320)])
     role = SelectField(_l("Rôle"), choices=ROLE_CHOICES, default="reader")
 
 
-class RoleForm(FlaskForm):
+class RoleForm(Form):
     role = SelectField(_l("Rôle"), choices=ROLE_CHOICES)
 
 
-class DeleteForm(FlaskForm):
+class DeleteForm(Form):
     name = StringField(_l("Nom de l'espace"), validators=[DataRequired(_l("Saisissez le nom de l'espace pour confirmer."))])
 
 
-class MergeForm(FlaskForm):
+class MergeForm(Form):
     source = SelectField(_l("Espace à fusionner (source)"), coerce=int,
                          validators=[DataRequired(_l("Choisissez l'espace source."))])
     target = SelectField(_l("Espace qui reçoit tout (cible)"), coerce=int,
