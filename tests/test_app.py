@@ -167,3 +167,9 @@ def test_trusted_proxy_gives_the_client_address(database_url):
 
     response = app.test_client().get("/ip", headers={"X-Forwarded-For": "203.0.113.7"})
     assert response.get_data(as_text=True) == "203.0.113.7"
+
+
+def test_healthz_answers_200_while_the_database_answers(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}

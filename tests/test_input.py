@@ -338,6 +338,7 @@ def test_unreachable_database_answers_503(kind, tmp_path, database_url):
             assert "La base de données ne répond pas" in html
             assert ("<html" in html) is not bool(headers)
         assert client.get("/static/css/app.css").status_code == 200  # files need no database
+        assert client.get("/healthz").status_code == 503
     finally:
         create_app({"ESPACE_ENV": "test", "DATABASE_URL": database_url})  # the suite's database again
 

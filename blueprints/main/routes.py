@@ -1,9 +1,11 @@
 from flask import abort, current_app, session
+from peewee import InterfaceError, OperationalError
 
 from blueprints.htmx import htmx_redirect, render_page_or_partial
 from blueprints.main import bp
 from blueprints.params import search_query
 from blueprints.main.forms import LanguageForm
+from models import db
 from services import catalogue
 from services.urls import safe_next
 
@@ -18,6 +20,16 @@ def home():
         news=catalogue.latest_news(),
         query=query,
     )
+
+
+@bp.get("/healthz")
+def healthz():
+    """For load balancers and monitoring: 200 when the database answers, 503 otherwise."""
+    try:
+        db.execute_sql("SELECT 1")
+    except (OperationalError, InterfaceError):
+        return {"status": "unavailable"}, 503, {"Retry-After": "30", "Cache-Control": "no-store"}
+    return {"status": "ok"}, 200, {"Cache-Control": "no-store"}
 
 
 @bp.post("/langue")
