@@ -13,9 +13,9 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Callable
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 import pyotp
 from argon2 import PasswordHasher
@@ -92,7 +92,8 @@ class Accounts:
 
 
 def _token_of_userid(key):
-    return AuthProduct.select(AuthProduct, User).join(User).where(User.userid_key == key, AuthProduct.kind == "token").first()
+    return (AuthProduct.select(AuthProduct, User).join(User)
+            .where(User.userid_key == key, AuthProduct.kind == "token").first())
 
 
 PEOPLE = Accounts("user", "login", UserSession, credential=_token_of_userid,

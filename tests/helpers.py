@@ -72,11 +72,11 @@ def log_in(client, user):
     return client
 
 
-def agent_log_in(client, userid="agent.alva", password=None, steps=0):
+def agent_log_in(client, userid="agent.alva", password=None):
     """Log an agent in as the back-office asks: password, then a current one-time code (at
     the first login, the code that confirms the secret shown). Returns the last response:
-    a 303 to /back-office when both passed. `steps` picks a later code, for a second login
-    within the same 30 seconds (each code is accepted once)."""
+    a 303 to /back-office when both passed. Each code is accepted once: a second login
+    needs the clock 30 seconds on."""
     import factories
     from models import Agent
     from services import auth
@@ -90,4 +90,4 @@ def agent_log_in(client, userid="agent.alva", password=None, steps=0):
     step = response.headers["Location"]  # the code, or the enrolment at the first login
     page = client.get(step)
     secret = auth.totp_secret(Agent.get(Agent.userid_key == userid.lower()))
-    return client.post(step, data={"otp": factories.otp(secret, steps), "csrf_token": csrf_token(page.get_data(as_text=True))})
+    return client.post(step, data={"otp": factories.otp(secret), "csrf_token": csrf_token(page.get_data(as_text=True))})
