@@ -33,8 +33,9 @@ def test_first_login_enrols_the_second_factor_then_decides_a_request(app, live_s
     expect(page.get_by_role("heading", name="Activez votre application d'authentification", level=1)).to_be_visible()
     qr = page.get_by_role("img", name=re.compile("Code QR"))
     expect(qr).to_be_visible()
-    page.wait_for_function("document.querySelector('img.qr').complete")  # loaded, or failed to
-    assert qr.evaluate("img => img.naturalWidth > 0"), "the QR code does not render"
+    width = qr.evaluate("img => img.complete ? img.naturalWidth : new Promise(done => "
+                        "{ img.onload = img.onerror = () => done(img.naturalWidth); })")  # once loaded, or failed
+    assert width > 0, "the QR code does not render"
     assert Axe().run(page).violations_count == 0
     secret = page.locator("#totp-secret").inner_text().replace("-", "")
     page.get_by_label("OTP").fill("000000")
