@@ -4,7 +4,7 @@ from contextlib import contextmanager
 
 import click
 
-from services import DomainError, audit, auth, catalogue, certifications, mail, spaces
+from services import DomainError, agents, audit, auth, catalogue, certifications, mail, spaces
 
 
 @contextmanager
@@ -74,10 +74,11 @@ def audit_verify_command(expected):
 
 @click.command("unlock-account")
 @click.argument("userid")
-def unlock_account_command(userid):
+@click.option("--agent", "is_agent", is_flag=True, help="USERID is a back-office agent's identifier")
+def unlock_account_command(userid, is_agent):
     """Helpdesk: lift the waits and the lock after too many wrong passwords or codes."""
-    count = auth.unlock(userid)
-    audit.record("helpdesk.unlock_account", userid=auth.userid_key(userid))
+    count = agents.unlock(userid) if is_agent else auth.unlock(userid)
+    audit.record("helpdesk.unlock_account", userid=auth.userid_key(userid), agent=is_agent)
     click.echo(f"Compte {userid} débloqué." if count else f"Aucun blocage pour {userid}.")
 
 

@@ -83,6 +83,20 @@ def _add_space_terms_version(migrator):
     return [migrator.add_column("user", "space_terms_version", User.space_terms_version)]
 
 
+def _add_agent_second_factor(migrator):
+    from models import Agent
+
+    return _missing_columns(migrator, Agent, "totp_secret_encrypted", "last_otp_step", "enrolled_at")
+
+
+def _missing_columns(migrator, model, *names):
+    """add_column for those of `names` the table lacks: a table that a newer release created
+    in this very upgrade (create_tables above) already has them."""
+    table = model._meta.table_name
+    present = {column.name for column in migrator.database.get_columns(table)}
+    return [migrator.add_column(table, name, model._meta.fields[name]) for name in names if name not in present]
+
+
 def _clean_stored_input(migrator):
     """Data only. Control characters out of the wizard drafts (they were accepted once, and a
     NUL made the space's creation fail on PostgreSQL); the bodies of the mails already sent
@@ -102,6 +116,7 @@ def _clean_stored_input(migrator):
 
 MIGRATIONS = [
     ("0001", "user.space_terms_version (CGU of the spaces)", _add_space_terms_version),
+    ("0002", "agent second factor (TOTP secret, last step, enrolment)", _add_agent_second_factor),
     ("0004", "control characters out of drafts, sent mails' bodies erased, audit chain keyed",
      _clean_stored_input),
 ]

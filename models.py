@@ -128,16 +128,22 @@ class AuthProduct(BaseModel):
     created_at = DateTimeField(default=clock.now)
 
 
-class UserSession(BaseModel):
+class LoginSession(BaseModel):
     """A login. The cookie carries the token; the database only its hash. Revoking the row
-    (logout, password or token change) ends the session everywhere at once."""
+    (logout, password or token change) ends the session everywhere at once. The columns of
+    UserSession and AgentSession; `OWNER` names each one's foreign key to who logged in."""
 
-    user = ForeignKeyField(User, backref="sessions", on_delete="CASCADE")
+    OWNER = None
     token_hash = CharField(max_length=64, unique=True)
     created_at = DateTimeField(default=clock.now)
     last_seen_at = DateTimeField(default=clock.now)
     revoked_at = DateTimeField(null=True)
     ip = CharField(max_length=64, null=True)
+
+
+class UserSession(LoginSession):
+    OWNER = "user"
+    user = ForeignKeyField(User, backref="sessions", on_delete="CASCADE")
 
 
 class Throttle(BaseModel):
@@ -281,11 +287,23 @@ class Agent(BaseModel):
     name = CharField(max_length=200)
     email = CharField(max_length=320, default="")
     password_hash = CharField(max_length=200)
+    # The second factor, as on a person's Token: the secret is made at the first login and
+    # kept encrypted; `enrolled_at` is set once a code from it is confirmed.
+    totp_secret_encrypted = TextField(null=True)
+    last_otp_step = IntegerField(null=True)  # a code is accepted once: only later steps pass
+    enrolled_at = DateTimeField(null=True)
     created_at = DateTimeField(default=clock.now)
 
     @property
     def display_name(self):
         return f"{self.name} ({self.administration.code})" if self.administration_id else self.name
+
+
+class AgentSession(LoginSession):
+    """An agent's back-office login (services/agents.py), under the rules of people's."""
+
+    OWNER = "agent"
+    agent = ForeignKeyField(Agent, backref="sessions", on_delete="CASCADE")
 
 
 class AccessCode(BaseModel):
@@ -465,6 +483,6 @@ MODELS = [
     Administration, Service, NewsItem,
     User, AuthProduct, UserSession, Throttle,
     Letter, Space, Membership, Invitation, SpaceDraft,
-    Agent, AccessCode, Mandate, Certification, CertificationRequest, VaultEntry,
+    Agent, AgentSession, AccessCode, Mandate, Certification, CertificationRequest, VaultEntry,
     OutboxMail, AuditEntry,
 ]

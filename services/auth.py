@@ -2,6 +2,10 @@
 
 Answers never tell whether a UserID exists: an unknown UserID gets a stable made-up secret
 image, a password check against a dummy hash, and the same message as a wrong password.
+
+The agents of the back-office log in under the same rules (services/agents.py): the
+password, one-time code, throttling and session functions take whose login it is
+(`PEOPLE` by default, or `agents.AGENTS`).
 """
 import calendar
 import gzip
@@ -11,6 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 import pyotp
 from argon2 import PasswordHasher
@@ -66,6 +71,33 @@ PRODUCTS = {
         "auth.login_userid",
     ),
 }
+
+
+# --- Who logs in: people, agents ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Accounts:
+    """A kind of account that logs in with a password and a one-time code. Each kind has its
+    own throttle keys ("login:<name>:<userid>"; the client address's key is shared), audit
+    actions ("<audit>.success", "<audit>.password_failure"…) and session table."""
+
+    name: str
+    audit: str
+    sessions: type  # a models.LoginSession
+    credential: Callable  # userid key → the row with password_hash, totp_secret_encrypted, last_otp_step
+    credential_of: Callable  # the account → that row
+    owner: Callable  # that row → the account (User, Agent)
+    related: tuple = ()  # models joined to the account when its session loads
+
+
+def _token_of_userid(key):
+    return (AuthProduct.select(AuthProduct, User).join(User)
+            .where(User.userid_key == key, AuthProduct.kind == "token").first())
+
+
+PEOPLE = Accounts("user", "login", UserSession, credential=_token_of_userid,
+                  credential_of=lambda user: token_product(user), owner=lambda product: product.user)
 
 
 # --- Passwords --------------------------------------------------------------------------
@@ -164,21 +196,20 @@ def matching_step(secret, code):
     return None
 
 
-def consume_otp(product, code):
-    """True when `code` is current and was never accepted before (one conditional UPDATE)."""
+def consume_otp(product, code, accounts=PEOPLE):
+    """True when `code` is current and was never accepted before (one conditional UPDATE of
+    the product's, or the agent's, `last_otp_step`)."""
     step = matching_step(totp_secret(product), code)
     if step is None:
         return False
+    model = type(product)
     used = (
-        AuthProduct.update(last_otp_step=step)
-        .where(
-            AuthProduct.id == product.id,
-            AuthProduct.last_otp_step.is_null() | (AuthProduct.last_otp_step < step),
-        )
+        model.update(last_otp_step=step)
+        .where(model.id == product.id, model.last_otp_step.is_null() | (model.last_otp_step < step))
         .execute()
     )
     if not used:
-        audit.record("login.otp_replay", actor=product.user)
+        audit.record(f"{accounts.audit}.otp_replay", actor=accounts.owner(product))
     return bool(used)
 
 
@@ -189,60 +220,62 @@ def userid_key(userid):
     return (userid or "").strip().lower()
 
 
-def _keys(userid, ip):
-    return f"login:user:{userid_key(userid)}", f"login:ip:{ip or 'unknown'}"
+def login_key(userid, accounts=PEOPLE):
+    """The counter of an account's wrong passwords and codes."""
+    return f"login:{accounts.name}:{userid_key(userid)}"
+
+
+def _keys(userid, ip, accounts=PEOPLE):
+    return login_key(userid, accounts), f"login:ip:{ip or 'unknown'}"
 
 
 def token_product(user):
     return AuthProduct.get_or_none(AuthProduct.user == user, AuthProduct.kind == "token")
 
 
-def check_password(userid, password, ip):
-    """Step 2: the password for `userid`. Returns the User; raises InvalidCredentials,
-    throttle.Throttled or throttle.Locked, with the same answers for unknown UserIDs."""
-    account_key, ip_key = _keys(userid, ip)
+def check_password(userid, password, ip, accounts=PEOPLE):
+    """Step 2: the password for `userid`. Returns the User (the Agent); raises
+    InvalidCredentials, throttle.Throttled or throttle.Locked, with the same answers for
+    unknown UserIDs."""
+    account_key, ip_key = _keys(userid, ip, accounts)
     throttle.check(account_key, ip_key)
-    product = (
-        AuthProduct.select(AuthProduct, User)
-        .join(User)
-        .where(User.userid_key == userid_key(userid), AuthProduct.kind == "token")
-        .first()
-    )
+    product = accounts.credential(userid_key(userid))
     if product is None:
         _spend_password_time(password)
     if product is None or not verify_password(product.password_hash, password):
-        _failed(account_key, ip_key, "login.password_failure", product.user if product else None, userid)
+        _failed(account_key, ip_key, accounts, "password_failure", accounts.owner(product) if product else None, userid)
         raise InvalidCredentials()
-    return product.user
+    return accounts.owner(product)
 
 
-def check_otp(user, code, ip):
-    """Step 3: the one-time code. Returns the product; raises InvalidOTP or throttling."""
-    account_key, ip_key = _keys(user.userid, ip)
+def check_otp(user, code, ip, accounts=PEOPLE):
+    """Step 3: the one-time code of `user` (an Agent for AGENTS). Returns the product;
+    raises InvalidOTP or throttling."""
+    account_key, ip_key = _keys(user.userid, ip, accounts)
     throttle.check(account_key, ip_key)
-    product = token_product(user)
-    if product is None or not consume_otp(product, code):
-        _failed(account_key, ip_key, "login.otp_failure", user, user.userid)
+    product = accounts.credential_of(user)
+    if product is None or not consume_otp(product, code, accounts):
+        _failed(account_key, ip_key, accounts, "otp_failure", user, user.userid)
         raise InvalidOTP()
     throttle.succeed(account_key, ip_key)
     return product
 
 
-def _failed(account_key, ip_key, action, user, userid):
+def _failed(account_key, ip_key, accounts, failure, user, userid):
     throttle.fail(account_key)
     throttle.fail(ip_key, lockable=False)
-    audit.record(action, actor=user, userid=userid_key(userid)[:64])
+    audit.record(f"{accounts.audit}.{failure}", actor=user, userid=userid_key(userid)[:64])
     try:
         throttle.check(account_key)
     except throttle.Locked:
-        audit.record("login.locked", actor=user, userid=userid_key(userid)[:64])
+        audit.record(f"{accounts.audit}.locked", actor=user, userid=userid_key(userid)[:64])
     except throttle.Throttled:
         pass
 
 
 def unlock(userid):
     """Helpdesk: lift the waits and the locks on an account: login and access-code entry."""
-    keys = [f"login:user:{userid_key(userid)}"]
+    keys = [login_key(userid)]
     user = User.get_or_none(User.userid_key == userid_key(userid))
     if user is not None:
         keys.append(code_entry_key(user))
@@ -257,43 +290,45 @@ def code_entry_key(user):
 # --- Sessions ---------------------------------------------------------------------------
 
 
-def open_session(user, ip):
+def open_session(user, ip, accounts=PEOPLE):
     """A new login: a fresh random token for the cookie, its hash in the database."""
     token = secrets.token_urlsafe(32)
-    UserSession.create(user=user, token_hash=crypto.keyed_hash("session", token), ip=ip)
-    audit.record("login.success", actor=user, ip=ip)
+    sessions = accounts.sessions
+    sessions.create(**{sessions.OWNER: user}, token_hash=crypto.keyed_hash("session", token), ip=ip)
+    audit.record(f"{accounts.audit}.success", actor=user, ip=ip)
     return token
 
 
-def load_session(token):
-    """The User of a live session (with `.session_token`), or None when it is unknown,
-    revoked, idle for 30 minutes or older than 12 hours."""
+def load_session(token, accounts=PEOPLE):
+    """The User (Agent) of a live session (with `.session_token`), or None when it is
+    unknown, revoked, idle for 30 minutes or older than 12 hours."""
     if not token:
         return None
     now = clock.now()
-    row = (
-        UserSession.select(UserSession, User)
-        .join(User)
-        .where(
-            UserSession.token_hash == crypto.keyed_hash("session", token),
-            UserSession.revoked_at.is_null(),
-            UserSession.created_at > now - ABSOLUTE_TIMEOUT,
-            UserSession.last_seen_at > now - IDLE_TIMEOUT,
-        )
-        .first()
-    )
+    sessions = accounts.sessions
+    owner = getattr(sessions, sessions.OWNER).rel_model
+    query = sessions.select(sessions, owner, *accounts.related).join(owner)
+    for model in accounts.related:
+        query = query.join(model)
+    row = query.where(
+        sessions.token_hash == crypto.keyed_hash("session", token),
+        sessions.revoked_at.is_null(),
+        sessions.created_at > now - ABSOLUTE_TIMEOUT,
+        sessions.last_seen_at > now - IDLE_TIMEOUT,
+    ).first()
     if row is None:
         return None
     if now - row.last_seen_at >= TOUCH_EVERY:
-        UserSession.update(last_seen_at=now).where(UserSession.id == row.id).execute()
-    user = row.user
+        sessions.update(last_seen_at=now).where(sessions.id == row.id).execute()
+    user = getattr(row, sessions.OWNER)
     user.session_token = token
     return user
 
 
-def revoke_session(token):
-    UserSession.update(revoked_at=clock.now()).where(
-        UserSession.token_hash == crypto.keyed_hash("session", token), UserSession.revoked_at.is_null()
+def revoke_session(token, accounts=PEOPLE):
+    sessions = accounts.sessions
+    sessions.update(revoked_at=clock.now()).where(
+        sessions.token_hash == crypto.keyed_hash("session", token), sessions.revoked_at.is_null()
     ).execute()
 
 

@@ -468,22 +468,6 @@ def create_agent(administration_code, userid, name, email, password):
     return agent
 
 
-def check_agent(userid, password, ip):
-    """The back-office login: same throttling as people, one message for every failure."""
-    keys = (f"agent:{auth.userid_key(userid or '')}", f"agent-ip:{ip}")
-    throttle.check(*keys)
-    agent = (Agent.select(Agent, Administration).join(Administration)
-             .where(Agent.userid_key == auth.userid_key(userid or "")).first())
-    if agent is None or not auth.verify_password(agent.password_hash, password or ""):
-        throttle.fail(keys[0])
-        throttle.fail(keys[1], lockable=False)
-        audit.record("agent.login_failed", userid=(userid or "")[:64], ip=ip)
-        raise auth.InvalidCredentials()
-    throttle.succeed(*keys)
-    audit.record("agent.login", actor=agent, ip=ip)
-    return agent
-
-
 def request_attachment(agent, request_id):
     """The supporting document of a request of the agent's administration."""
     request = (CertificationRequest.select().join(Service)

@@ -62,6 +62,25 @@ def otp(secret=TOTP_SECRET, steps=0):
     return pyotp.TOTP(secret).at(calendar.timegm(clock.now().timetuple()) + 30 * steps)
 
 
+# --- Agents ------------------------------------------------------------------------------
+
+AGENT_PASSWORD = "une phrase de passe d'agent"
+
+
+def agent(administration_code="ALVA", userid="agent.alva", password=AGENT_PASSWORD, secret=TOTP_SECRET, enrolled=True,
+          **fields):
+    """An agent of an administration (of the catalogue, or made here); `enrolled=False`: as
+    create-agent leaves it, to enrol at the first login."""
+    from models import Administration, Agent
+    from services import auth, clock, crypto
+
+    administration_ = Administration.get_or_none(code=administration_code) or administration(administration_code)
+    if enrolled:
+        fields.update(totp_secret_encrypted=crypto.encrypt("totp", secret), enrolled_at=clock.now())
+    return Agent.create(administration=administration_, userid=userid, userid_key=userid.lower(),
+                        name=fields.pop("name", "Agnès Agent"), password_hash=auth.hash_password(password), **fields)
+
+
 # --- Spaces ------------------------------------------------------------------------------
 
 

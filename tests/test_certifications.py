@@ -13,13 +13,13 @@ import factories
 from models import (
     MODELS, AccessCode, Agent, AuditEntry, Certification, CertificationRequest, Letter, Mandate, OutboxMail, db,
 )
-from services import auth, catalogue as catalogue_module, certifications, crypto, letters, spaces, throttle
+from services import agents, auth, catalogue as catalogue_module, certifications, crypto, letters, spaces, throttle
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # SPEC §4: 2–9, A–Z less I, L, O
 CODE_FORMAT = re.compile(r"[{0}]{{4}}(-[{0}]{{4}}){{4}}".format(ALPHABET))
 ADMINISTRATION_OF = {"fiches-retenue": "ACD", "elections-sociales": "ITM", "securite-alimentaire": "ALVA",
                      "sources-authentiques": "LBR"}
-AGENT_PASSWORD = "une phrase de passe d'agent"
+AGENT_PASSWORD = factories.AGENT_PASSWORD
 
 
 @pytest.fixture(autouse=True)
@@ -699,7 +699,7 @@ def test_create_agent_by_cli(runner, catalogue, how):
         "agent.alva", "ALVA", "Agnès Agent", "agnes@alva.lu")
     assert AGENT_PASSWORD not in agent.password_hash
     assert auth.verify_password(agent.password_hash, AGENT_PASSWORD)
-    assert certifications.check_agent("Agent.Alva", AGENT_PASSWORD, "127.0.0.1").id == agent.id
+    assert agents.check_password("Agent.Alva", AGENT_PASSWORD, "127.0.0.1").id == agent.id
 
 
 @pytest.mark.parametrize("args, env", [
@@ -725,8 +725,8 @@ def make_agent(administration="ALVA", userid="agent.alva"):
 def test_check_agent_refuses_wrong_credentials(catalogue, userid, password):
     make_agent()
     with pytest.raises(auth.InvalidCredentials):
-        certifications.check_agent(userid, password, "127.0.0.1")
-    assert AuditEntry.get(AuditEntry.action == "agent.login_failed").details["userid"] == userid
+        agents.check_password(userid, password, "127.0.0.1")
+    assert AuditEntry.get(AuditEntry.action == "agent.login.password_failure").details["userid"] == userid
 
 
 def alva_request(member, reason="Nous exploitons une boulangerie à Luxembourg."):

@@ -12,13 +12,13 @@ import pytest
 from peewee import chunked
 
 import factories
-from helpers import BOOSTED, HTMX, assert_constant_queries, csrf_token, log_in
+from helpers import BOOSTED, HTMX, agent_log_in, assert_constant_queries, csrf_token, log_in
 from models import AccessCode, Certification, CertificationRequest, Letter, Mandate, Service
 from services import catalogue, certifications, clock, crypto, spaces
 
 GENERIC = "Ce code d'accès n'est pas valable pour cet espace."
 CODE_FORMAT = re.compile(r"\b[2-9A-HJKMNP-Z]{4}(?:-[2-9A-HJKMNP-Z]{4}){4}\b")
-AGENT_PASSWORD = "alva agent long password"
+AGENT_PASSWORD = factories.AGENT_PASSWORD
 
 
 @pytest.fixture(autouse=True)
@@ -757,12 +757,6 @@ def test_lists_keep_a_constant_query_count(client, world, page, grow, headers):
 def agent_client(app, world):
     certifications.create_agent("ALVA", "agent.alva", "Agent Alva", "agent@alva.lu", AGENT_PASSWORD)
     return app.test_client()
-
-
-def agent_log_in(agent_client, userid="agent.alva", password=AGENT_PASSWORD):
-    page = agent_client.get("/back-office/connexion")
-    return agent_client.post("/back-office/connexion", data={
-        "userid": userid, "password": password, "csrf_token": csrf_token(page.get_data(as_text=True))})
 
 
 def file_request(client, world, reason="Nous exploitons une boulangerie à Luxembourg."):

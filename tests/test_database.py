@@ -61,10 +61,39 @@ def test_a_database_of_the_previous_release_gets_the_spaces(tmp_path, app):
         migrate(database.migrator_for(old).drop_column("user", "space_terms_version"))
         assert "space_terms_version" not in {c.name for c in old.get_columns("user")}
 
-        assert database.upgrade() == ["0001", "0004"]
+        assert database.upgrade() == ["0001", "0002", "0004"]  # 0002: the agent table is new, made whole
         assert "space_terms_version" in {c.name for c in old.get_columns("user")}
         assert old.table_exists(Space._meta.table_name) and old.table_exists(SpaceDraft._meta.table_name)
         assert User.select().count() == 0 and database.upgrade() == []
+        old.close()
+    finally:
+        db.initialize(previous)
+
+
+def test_a_database_of_the_previous_release_gets_the_agents_second_factor(tmp_path, app):
+    """A pilot's database at 0001, with agents: migration 0002 adds the agent's TOTP columns
+    (existing agents enrol at their next login) and the agents' session table is created."""
+    from models import MODELS, Administration as Admin, Agent, AgentSession
+
+    old = database.open_database(f"sqlite:///{tmp_path / 'old.db'}")
+    previous = db.obj
+    db.initialize(old)
+    try:
+        old.connect()
+        old.create_tables([database.SchemaMigration] + [m for m in MODELS if m is not AgentSession])
+        database.SchemaMigration.create(version="0001", description="user.space_terms_version")
+        for column in ("totp_secret_encrypted", "last_otp_step", "enrolled_at"):
+            migrate(database.migrator_for(old).drop_column("agent", column))
+        administration = Admin.create(code="ALVA", name="ALVA")
+        old.execute_sql('INSERT INTO "agent" (administration_id, userid, userid_key, name, email, password_hash, '
+                        "created_at) VALUES (?, 'agent.alva', 'agent.alva', 'Agnès', '', 'x', '2026-01-01')",
+                        (administration.id,))
+
+        assert database.upgrade() == ["0002"]
+        assert {"totp_secret_encrypted", "last_otp_step", "enrolled_at"} <= {c.name for c in old.get_columns("agent")}
+        agent = Agent.get()
+        assert (agent.userid, agent.totp_secret_encrypted, agent.enrolled_at) == ("agent.alva", None, None)
+        assert old.table_exists(AgentSession._meta.table_name) and database.upgrade() == []
         old.close()
     finally:
         db.initialize(previous)

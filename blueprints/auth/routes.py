@@ -1,3 +1,5 @@
+import io
+
 from flask import abort, flash, make_response, redirect, request, session, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
@@ -250,7 +252,11 @@ def enrol_qr():
 
 
 def qr_response(uri):
-    response = make_response(segno.make(uri, error="m").svg_inline(scale=5, title=_("Code QR à scanner")))
+    """The QR code of `uri` as a standalone SVG document: with its xmlns (segno's inline SVG
+    has none, and a browser renders no <img> of an SVG file without it)."""
+    document = io.BytesIO()
+    segno.make(uri, error="m").save(document, kind="svg", xmldecl=False, scale=5, title=_("Code QR à scanner"))
+    response = make_response(document.getvalue())
     response.headers["Content-Type"] = "image/svg+xml"
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -3,15 +3,14 @@ from functools import wraps
 from flask import abort, flash, make_response, render_template, request, session, url_for
 from flask_babel import gettext as _
 
+from blueprints.auth.forms import OTPForm
+from blueprints.auth.routes import LOGIN_STEP_TIMEOUT, qr_response
 from blueprints.backoffice import bp
 from blueprints.backoffice.forms import AgentLoginForm, DecisionForm
 from blueprints.errors import render_error
 from blueprints.htmx import htmx_redirect
 from blueprints.params import page_number
-from models import Agent, Administration
-from services import DomainError, certifications, clock
-
-IDLE = 30 * 60  # seconds, as for people's sessions
+from services import DomainError, agents, auth, certifications, clock, crypto
 
 
 @bp.errorhandler(DomainError)
@@ -20,21 +19,27 @@ def domain_error(error):
 
 
 def agent_required(view):
-    """The agent of this browser session, idle for less than 30 minutes."""
+    """The agent of a live back-office session (services/agents.py); a copied cookie dies
+    with the session at logout, after 30 minutes idle or 12 hours."""
 
     @wraps(view)
     def wrapper(**kwargs):
-        state = session.get("agent") or {}
-        agent = None
-        if state.get("id") and clock.timestamp() - state.get("at", 0) <= IDLE:
-            agent = Agent.select(Agent, Administration).join(Administration).where(Agent.id == state["id"]).first()
+        agent = agents.load_session(session.get("agent_session"))
         if agent is None:
-            session.pop("agent", None)
+            session.pop("agent_session", None)
             return htmx_redirect(url_for("backoffice.login"))
-        session["agent"] = {"id": agent.id, "at": clock.timestamp()}
         return view(agent, **kwargs)
 
     return wrapper
+
+
+def login_page(template, form, error, **context):
+    """A login page again, with the refusal's message and status (422 for a bad form)."""
+    status = getattr(error, "status", 422) if request.method == "POST" else 200
+    response = make_response(render_template(template, form=form, error=error and error.message, **context), status)
+    if getattr(error, "retry_after", None):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
 
 
 @bp.route("/connexion", methods=["GET", "POST"])
@@ -43,26 +48,89 @@ def login():
     error = None
     if form.validate_on_submit():
         try:
-            agent = certifications.check_agent(form.userid.data, form.password.data, request.remote_addr)
-        except DomainError as refused:
-            error = refused
+            agent = agents.check_password(form.userid.data, form.password.data, request.remote_addr)
+        except DomainError as refusal:
+            error = refusal
         else:
             lang = session.get("lang")
             session.clear()  # a new session at login
             if lang:
                 session["lang"] = lang
-            session["agent"] = {"id": agent.id, "at": clock.timestamp()}
+            # Half-way: the id for the next 5 minutes, no session yet (agent_required refuses).
+            session["agent_login"] = {"id": agent.id, "at": clock.timestamp()}
+            return htmx_redirect(url_for("backoffice.login_code" if agent.enrolled_at else "backoffice.enrol"))
+    return login_page("backoffice/login.html", form, error)
+
+
+def agent_between_steps():
+    """The agent whose password was accepted less than 5 minutes ago, as for people."""
+    state = session.get("agent_login") or {}
+    if not state.get("id") or clock.timestamp() - state.get("at", 0) > LOGIN_STEP_TIMEOUT:
+        return None
+    return agents.between_steps(state["id"])
+
+
+def second_step(view):
+    """The code pages: back to the password when it is missing or too old."""
+
+    @wraps(view)
+    def wrapper():
+        agent = agent_between_steps()
+        if agent is None:
+            session.pop("agent_login", None)
+            flash(_("Veuillez vous authentifier à nouveau."), "warning")
+            return htmx_redirect(url_for("backoffice.login"))
+        return view(agent)
+
+    return wrapper
+
+
+def code_step(agent, template, **context):
+    """The one-time code: a good one opens the session (and the back-office)."""
+    form = OTPForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            token = agents.check_code(agent, form.otp.data, request.remote_addr)
+        except DomainError as refusal:
+            error = refusal
+        else:
+            session.pop("agent_login", None)
+            session["agent_session"] = token
             return htmx_redirect(url_for("backoffice.requests"))
-    status = getattr(error, "status", 422) if request.method == "POST" else 200
-    response = make_response(render_template("backoffice/login.html", form=form, error=error and error.message), status)
-    if getattr(error, "retry_after", None):
-        response.headers["Retry-After"] = str(error.retry_after)
-    return response
+    return login_page(template, form, error, **context)
+
+
+@bp.route("/connexion/code", methods=["GET", "POST"])
+@second_step
+def login_code(agent):
+    if agent.enrolled_at is None:
+        return htmx_redirect(url_for("backoffice.enrol"))
+    return code_step(agent, "backoffice/login_code.html")
+
+
+@bp.route("/connexion/activation", methods=["GET", "POST"])
+@second_step
+def enrol(agent):
+    """The first login: the secret as a QR code and as text, confirmed by a current code."""
+    secret = agents.enrolment_secret(agent)
+    if secret is None:
+        return htmx_redirect(url_for("backoffice.login_code"))
+    return code_step(agent, "backoffice/enrol.html", secret=crypto.group(secret), userid=agent.userid)
+
+
+@bp.get("/connexion/activation/qr.svg")
+@second_step
+def enrol_qr(agent):
+    secret = agents.enrolment_secret(agent) or abort(404)
+    return qr_response(auth.provisioning_uri(secret, agent.userid))
 
 
 @bp.post("/deconnexion")
-def logout():
-    session.pop("agent", None)
+@agent_required
+def logout(agent):
+    agents.log_out(agent)
+    session.pop("agent_session", None)
     flash(_("Vous êtes déconnecté du back-office."), "success")
     return htmx_redirect(url_for("backoffice.login"))
 

@@ -1,0 +1,74 @@
+"""The agents' login to the back-office (SPEC §7): a password, then a one-time code from an
+authenticator app enrolled at the first login, under people's rules (services/auth.py with
+`AGENTS`): the same throttling, each code accepted once, server-side sessions (30 min idle,
+12 h absolute, revoked at logout). An agent certifies companies: no way in without both.
+
+Until the first code is confirmed, the secret waits encrypted on the agent's row (never in
+the cookie); the agent between the two steps has no session and opens no back-office page.
+"""
+from models import Administration, Agent, AgentSession, db
+from services import audit, auth, clock, crypto, throttle
+
+
+def _agents():
+    return Agent.select(Agent, Administration).join(Administration)
+
+
+def _agent_of_userid(key):
+    return _agents().where(Agent.userid_key == key).first()
+
+
+AGENTS = auth.Accounts("agent", "agent.login", AgentSession, credential=_agent_of_userid,
+                       credential_of=lambda agent: agent, owner=lambda agent: agent, related=(Administration,))
+
+
+def check_password(userid, password, ip):
+    """Step 1: the agent's password (refusals as for people). At the first login the agent
+    also gets the secret to enrol, kept encrypted on its row until a code confirms it."""
+    agent = auth.check_password(userid, password, ip, AGENTS)
+    if agent.totp_secret_encrypted is None:
+        Agent.update(totp_secret_encrypted=crypto.encrypt("totp", auth.new_totp_secret())).where(
+            Agent.id == agent.id, Agent.totp_secret_encrypted.is_null()
+        ).execute()
+        agent = _agent_of_userid(agent.userid_key)
+    return agent
+
+
+def between_steps(agent_id):
+    """The agent whose password was just accepted (the login remembers only the id)."""
+    return _agents().where(Agent.id == agent_id).first()
+
+
+def enrolment_secret(agent):
+    """The secret to show (QR code and text) until the agent confirms it; None after: an
+    enrolled secret is never shown again."""
+    return auth.totp_secret(agent) if agent.enrolled_at is None else None
+
+
+def check_code(agent, code, ip):
+    """Step 2: the one-time code (at the first login, the code that confirms the enrolment).
+    Opens the agent's session and returns its token for the cookie."""
+    auth.check_otp(agent, code, ip, AGENTS)  # outside the transaction: failures must count
+    with db.atomic():
+        if agent.enrolled_at is None:
+            enrolled = Agent.update(enrolled_at=clock.now()).where(
+                Agent.id == agent.id, Agent.enrolled_at.is_null()
+            ).execute()
+            if enrolled:
+                audit.record("agent.token_enrolled", actor=agent)
+        return auth.open_session(agent, ip, AGENTS)
+
+
+def load_session(token):
+    """The Agent of a live back-office session, or None."""
+    return auth.load_session(token, AGENTS)
+
+
+def log_out(agent):
+    auth.revoke_session(agent.session_token, AGENTS)
+    audit.record("agent.logout", actor=agent)
+
+
+def unlock(userid):
+    """Helpdesk: lift the wait and the lock of an agent's login (exact key)."""
+    return throttle.unlock(auth.login_key(userid, AGENTS))

@@ -1,0 +1,175 @@
+"""The back-office login over HTTP (SPEC §7, issue 9): password then one-time code, the
+enrolment forced at the first login, server-side sessions that a copied cookie does not
+outlive, and no back-office page for an agent half-way through the login."""
+import html
+import json
+import re
+
+import pytest
+
+import factories
+from helpers import HTMX, agent_log_in, csrf_token
+from models import Agent, CertificationRequest, Service
+from services import auth, catalogue, certifications
+
+LOGIN = "/back-office/connexion"
+
+
+def text(response):
+    return html.unescape(response.get_data(as_text=True))
+
+
+def post(client, path, data, headers=None):
+    token = csrf_token(client.get(LOGIN).get_data(as_text=True))
+    return client.post(path, data={**data, "csrf_token": token}, headers=headers or {})
+
+
+def password_step(client, userid="agent.alva", password=factories.AGENT_PASSWORD):
+    return post(client, LOGIN, {"userid": userid, "password": password})
+
+
+@pytest.fixture
+def world(app, clock):
+    catalogue.load()
+    lea = factories.user("lea")
+    space = factories.space(lea, name="Guichet")
+    request_ = CertificationRequest.create(space=space, service=Service.get(slug="securite-alimentaire"),
+                                           requested_by=lea, reason="Nous exploitons une boulangerie.",
+                                           attachment=b"%PDF-1.4\n", attachment_type="application/pdf",
+                                           attachment_name="permis.pdf")
+    return request_
+
+
+@pytest.fixture
+def new_agent(world, app):
+    """An agent as create-agent leaves it: the second factor is enrolled at the first login."""
+    with app.test_request_context():
+        return certifications.create_agent("ALVA", "agent.alva", "Agnès Agent", "", factories.AGENT_PASSWORD)
+
+
+def test_first_login_forces_the_enrolment_of_the_second_factor(client, new_agent, clock):
+    response = password_step(client)
+    assert response.status_code == 303 and response.headers["Location"] == LOGIN + "/activation"
+    assert client.get(LOGIN + "/code").headers["Location"] == LOGIN + "/activation"
+    assert client.get("/back-office").headers["Location"] == LOGIN  # no session before the code
+
+    page = text(client.get(LOGIN + "/activation"))
+    shown = re.search(r'id="totp-secret">([A-Z2-7-]+)<', page).group(1).replace("-", "")
+    assert shown == auth.totp_secret(Agent.get()) and f'src="{LOGIN}/activation/qr.svg"' in page
+    with client.session_transaction() as session:
+        assert shown not in json.dumps(dict(session))  # the secret waits in the database only
+    qr = client.get(LOGIN + "/activation/qr.svg")
+    assert qr.headers["Content-Type"] == "image/svg+xml" and qr.headers["Cache-Control"] == "no-store"
+    assert qr.data.startswith(b'<svg xmlns="http://www.w3.org/2000/svg"')  # a document an <img> renders
+
+    wrong = post(client, LOGIN + "/activation", {"otp": "000000"})
+    assert wrong.status_code == 401 and "Le code à 6 chiffres est incorrect" in text(wrong)
+    assert Agent.get().enrolled_at is None
+    done = post(client, LOGIN + "/activation", {"otp": factories.otp(shown)})
+    assert done.status_code == 303 and done.headers["Location"] == "/back-office"
+    assert Agent.get().enrolled_at == clock.now()
+    assert "Nous exploitons une boulangerie." in text(client.get("/back-office"))
+
+    # Later logins ask for the code; the enrolled secret is never shown again.
+    other = client.application.test_client()
+    assert password_step(other).headers["Location"] == LOGIN + "/code"
+    assert other.get(LOGIN + "/activation").headers["Location"] == LOGIN + "/code"
+    assert other.get(LOGIN + "/activation/qr.svg").status_code == 404
+
+
+def test_login_with_the_code_and_replay_refused(client, app, world, clock):
+    factories.agent()
+    response = password_step(client)
+    assert response.headers["Location"] == LOGIN + "/code"
+    form = client.get(LOGIN + "/code")
+    assert form.status_code == 200 and 'autocomplete="one-time-code"' in form.get_data(as_text=True)
+    assert post(client, LOGIN + "/code", {"otp": factories.otp()}).headers["Location"] == "/back-office"
+
+    other = app.test_client()  # someone who saw the code and the password
+    password_step(other)
+    replay = post(other, LOGIN + "/code", {"otp": factories.otp()}, HTMX)
+    assert replay.status_code == 401 and "a déjà été utilisé" in text(replay)
+    assert other.get("/back-office").headers["Location"] == LOGIN
+
+
+def test_a_copied_cookie_stops_working_at_logout(client, app, world, clock):
+    factories.agent()
+    assert agent_log_in(client).headers["Location"] == "/back-office"
+    cookie = app.config["SESSION_COOKIE_NAME"]
+    copy = app.test_client()
+    copy.set_cookie(cookie, client.get_cookie(cookie).value)
+    assert copy.get("/back-office").status_code == 200  # the copy works while the session lives
+
+    token = csrf_token(client.get("/back-office").get_data(as_text=True))
+    assert client.post("/back-office/deconnexion", data={"csrf_token": token}).headers["Location"] == LOGIN
+    assert copy.get("/back-office").headers["Location"] == LOGIN
+    assert client.get("/back-office").headers["Location"] == LOGIN
+
+
+def test_sessions_end_after_30_minutes_idle_and_12_hours(client, world, clock):
+    factories.agent()
+    agent_log_in(client)
+    clock.advance(minutes=29, seconds=59)
+    assert client.get("/back-office").status_code == 200
+    clock.advance(minutes=30)
+    assert client.get("/back-office").headers["Location"] == LOGIN
+
+    agent_log_in(client)
+    for _ in range(24):  # active every 29 minutes, for 11 h 36
+        clock.advance(minutes=29)
+        assert client.get("/back-office").status_code == 200
+    clock.advance(minutes=25)  # 12 h 01 after login
+    assert client.get("/back-office").headers["Location"] == LOGIN
+
+
+def back_office_pages(app, world):
+    """Every back-office URL but the login's own, with a real request's id."""
+    public = {"backoffice.login", "backoffice.login_code", "backoffice.enrol", "backoffice.enrol_qr"}
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith("backoffice.") and rule.endpoint not in public:
+            url = rule.rule.replace("<id:request_id>", str(world.id))
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                yield method, url
+
+
+def test_an_agent_half_way_through_the_login_opens_no_back_office_page(client, app, world, clock):
+    factories.agent()
+    password_step(client)  # the password is right; no code yet
+    pages = list(back_office_pages(app, world))
+    assert {url for _method, url in pages} == {
+        "/back-office", "/back-office/deconnexion", f"/back-office/demandes/{world.id}",
+        f"/back-office/demandes/{world.id}/piece-jointe"}
+    token = csrf_token(client.get(LOGIN + "/code").get_data(as_text=True))
+    for method, url in pages:
+        response = client.open(url, method=method, data={"decision": "approve", "csrf_token": token})
+        assert (response.status_code, response.headers.get("Location")) == (303, LOGIN), (method, url)
+    assert CertificationRequest.get_by_id(world.id).status == "pending"
+    # The same pages open once the code is given.
+    assert post(client, LOGIN + "/code", {"otp": factories.otp()}).headers["Location"] == "/back-office"
+    assert client.get(f"/back-office/demandes/{world.id}/piece-jointe").status_code == 200
+
+
+def test_the_code_step_lasts_five_minutes(client, world, clock):
+    factories.agent()
+    password_step(client)
+    clock.advance(minutes=5, seconds=1)
+    response = post(client, LOGIN + "/code", {"otp": factories.otp()})
+    assert response.headers["Location"] == LOGIN
+    assert "Veuillez vous authentifier à nouveau." in text(client.get(LOGIN))
+
+
+def test_wrong_codes_wait_then_lock(client, world, clock):
+    factories.agent()
+    password_step(client)
+    for _ in range(10):
+        assert post(client, LOGIN + "/code", {"otp": "000000"}).status_code == 401
+    waited = post(client, LOGIN + "/code", {"otp": factories.otp()})
+    assert waited.status_code == 429 and waited.headers["Retry-After"] == "900"
+    assert "réessayer dans 15 minute(s)" in text(waited)
+    for _ in range(9):
+        clock.advance(minutes=15)
+        for _ in range(10):
+            password_step(client, password="pas le bon mot de passe")
+    locked = password_step(client)
+    assert locked.status_code == 423 and "Contactez le Helpdesk" in text(locked)
+    assert client.get("/back-office").headers["Location"] == LOGIN
