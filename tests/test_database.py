@@ -89,7 +89,7 @@ def test_a_database_of_the_previous_release_gets_the_agents_second_factor(tmp_pa
                         "created_at) VALUES (?, 'agent.alva', 'agent.alva', 'Agnès', '', 'x', '2026-01-01')",
                         (administration.id,))
 
-        assert database.upgrade() == ["0002"]
+        assert database.upgrade() == ["0002", "0004"]
         assert {"totp_secret_encrypted", "last_otp_step", "enrolled_at"} <= {c.name for c in old.get_columns("agent")}
         agent = Agent.get()
         assert (agent.userid, agent.totp_secret_encrypted, agent.enrolled_at) == ("agent.alva", None, None)
