@@ -88,6 +88,20 @@ def test_hsts_and_secure_cookie_in_production(database_url, monkeypatch):
     assert "dev" not in app.blueprints  # the outbox viewer is development-only
 
 
+def test_production_session_cookie_has_the_host_prefix(database_url, monkeypatch):
+    """__Host-: Secure, Path=/, no Domain, so no subdomain or http page can plant or shadow it."""
+    monkeypatch.setenv("SECRET_KEY", "x" * 64)
+    app = create_app({"ESPACE_ENV": "production", "DATABASE_URL": database_url, "SECRET_KEY": "x" * 64})
+    cookie = app.test_client().get("/connexion?next=/compte").headers["Set-Cookie"]
+    assert cookie.startswith("__Host-espace_session=")
+    attributes = [part.strip().lower() for part in cookie.split(";")[1:]]
+    assert "secure" in attributes and "path=/" in attributes and "httponly" in attributes
+    assert not any(part.startswith("domain") for part in attributes)
+    from config import DevelopmentConfig
+
+    assert DevelopmentConfig.SESSION_COOKIE_NAME == "espace_session"  # plain http would drop a __Host- cookie
+
+
 def test_production_refuses_to_start_without_secret_key(database_url, monkeypatch):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
