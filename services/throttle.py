@@ -168,9 +168,9 @@ def unlock(*keys):
     """Helpdesk: clear these counters (exact keys) and the waits of the addresses they
     failed from in the last 15 minutes, which no longer count them; returns how many
     counters were cleared."""
+    recent = AddressFailure.account_key.in_(keys) & (AddressFailure.at > clock.now() - WINDOW)
     with db.atomic():
-        from_addresses = AddressFailure.select().where(AddressFailure.account_key.in_(keys))
-        addresses = [row.address_key for row in from_addresses]
+        addresses = [row.address_key for row in AddressFailure.select().where(recent)]
         AddressFailure.delete().where(AddressFailure.account_key.in_(keys)).execute()
         return (
             Throttle.update(
