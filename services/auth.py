@@ -238,7 +238,7 @@ def _failed(attempt, action, user, userid):
 def unlock(userid):
     """Helpdesk: lift everything that keeps an account out: the wait and the lock of its
     login and of its access-code entry, and the waits of the addresses it failed from."""
-    keys = [_keys(userid, None)[0]]
+    keys = [f"login:user:{userid_key(userid)}"]
     user = User.get_or_none(User.userid_key == userid_key(userid))
     if user is not None:
         keys.append(code_entry_key(user))

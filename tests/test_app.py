@@ -78,6 +78,19 @@ def test_security_headers_on_server_errors(app, client):
     _assert_security_headers(response)
 
 
+@pytest.mark.parametrize("seconds, wait", [("60", "dans 1 minute."), ("900", "dans 15 minutes.")])
+def test_the_429_page_says_minute_or_minutes(app, client, seconds, wait):
+    from flask import Response
+    from werkzeug.exceptions import TooManyRequests
+
+    @app.get("/busy")
+    def busy():
+        raise TooManyRequests(response=Response(headers={"Retry-After": seconds}))
+
+    response = client.get("/busy")
+    assert response.status_code == 429 and f"Vous pourrez réessayer {wait}" in response.get_data(as_text=True)
+
+
 def test_hsts_and_secure_cookie_in_production(database_url, monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "x" * 64)
     app = create_app({"ESPACE_ENV": "production", "DATABASE_URL": database_url, "SECRET_KEY": "x" * 64})

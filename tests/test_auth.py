@@ -257,6 +257,8 @@ def test_a_right_password_gives_its_try_back(app, clock):
     user = factories.user()
     fail_password(9)
     auth.check_password("lea", factories.PASSWORD, "10.0.0.1")
+    row = Throttle.get(Throttle.key == "login:user:lea")
+    assert (row.window_failures, row.consecutive_failures, row.blocked_until) == (9, 9, None)
     fail_password(1, ip="10.0.0.2")
     with pytest.raises(throttle.Throttled):
         auth.check_password("lea", factories.PASSWORD, "10.0.0.1")
