@@ -201,7 +201,7 @@ def confirm_email_code(user, code):
         raise AlreadyConfirmed()
     attempt = throttle.reserve(auth.code_entry_key(user))
     normalized = crypto.normalize_code(code)
-    if user.confirmation_code_hash is None or crypto.keyed_hash("email-confirm", normalized) != user.confirmation_code_hash:
+    if crypto.keyed_hash("email-confirm", normalized) != user.confirmation_code_hash:
         locked = throttle.fail(attempt)
         audit.record("account.confirmation_code_failed", actor=user)
         if locked:
@@ -363,13 +363,17 @@ def pending_token_secret(token):
     on every reload. Returns (user, secret)."""
     user = read_token_reset(token)
     now = clock.now()
-    flow_hash = crypto.keyed_hash("token-reset-flow", token)
+    flow_hash = _flow_hash(token)
     PendingTotpSecret.delete().where(PendingTotpSecret.created_at <= now - RECOVERY_VALIDITY).execute()
     PendingTotpSecret.insert(
         flow_hash=flow_hash, user=user, secret_encrypted=crypto.encrypt("totp", auth.new_totp_secret()), created_at=now
     ).on_conflict_ignore().execute()
     pending = PendingTotpSecret.get(PendingTotpSecret.flow_hash == flow_hash)
     return user, crypto.decrypt("totp", pending.secret_encrypted)
+
+
+def _flow_hash(token):
+    return crypto.keyed_hash("token-reset-flow", token)
 
 
 def reset_token(token, code):
@@ -383,7 +387,7 @@ def reset_token(token, code):
         AuthProduct.update(
             totp_secret_encrypted=crypto.encrypt("totp", new_secret), last_otp_step=step, enrolled_at=clock.now()
         ).where(AuthProduct.user == user, AuthProduct.kind == "token").execute()
-        PendingTotpSecret.delete().where(PendingTotpSecret.flow_hash == crypto.keyed_hash("token-reset-flow", token)).execute()
+        PendingTotpSecret.delete().where(PendingTotpSecret.flow_hash == _flow_hash(token)).execute()
         auth.revoke_sessions(user)
         audit.record("account.token_replaced", actor=user)
     return user
