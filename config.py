@@ -75,6 +75,11 @@ class DevelopmentConfig(Config):
 
 class ProductionConfig(Config):
     ENV_NAME = "production"
+    # The browser keeps a __Host- cookie only when Secure, for Path=/ and without Domain:
+    # no subdomain or plain-http page can set or shadow the session.
+    SESSION_COOKIE_NAME = "__Host-espace_session"
+    SESSION_COOKIE_PATH = "/"
+    SESSION_COOKIE_DOMAIN = None
 
 
 class TestConfig(Config):

@@ -158,6 +158,28 @@ class Throttle(BaseModel):
     locked_at = DateTimeField(null=True)  # too many consecutive failures: the helpdesk unlocks
 
 
+class AddressFailure(BaseModel):
+    """The last failure of an account (a Throttle key) from a client address, kept for 15
+    minutes: an address waits when many distinct accounts failed from it (services/throttle.py)."""
+
+    address_key = CharField(max_length=200)
+    account_key = CharField(max_length=200, index=True)
+    at = DateTimeField(index=True)
+
+    class Meta:
+        indexes = ((("address_key", "account_key"), True),)
+
+
+class PendingTotpSecret(BaseModel):
+    """A new TOTP secret shown on a token-reset page until a code from it is confirmed: kept
+    encrypted here, never in the cookie. `flow_hash` is the keyed hash of the reset link."""
+
+    flow_hash = CharField(max_length=64, unique=True)
+    user = ForeignKeyField(User, backref="+", on_delete="CASCADE")
+    secret_encrypted = TextField()
+    created_at = DateTimeField(default=clock.now, index=True)
+
+
 class Letter(BaseModel):
     """A postal letter to print, put in a window envelope and post."""
 
@@ -481,7 +503,7 @@ class AuditEntry(BaseModel):
 # Creation order (foreign keys first). Every model belongs here.
 MODELS = [
     Administration, Service, NewsItem,
-    User, AuthProduct, UserSession, Throttle,
+    User, AuthProduct, UserSession, Throttle, AddressFailure, PendingTotpSecret,
     Letter, Space, Membership, Invitation, SpaceDraft,
     Agent, AgentSession, AccessCode, Mandate, Certification, CertificationRequest, VaultEntry,
     OutboxMail, AuditEntry,

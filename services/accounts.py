@@ -9,8 +9,8 @@ from flask_babel import format_datetime, lazy_gettext as _l
 from peewee import IntegrityError
 
 import validators
-from models import AuthProduct, User, db
-from services import DomainError, audit, auth, clock, crypto, links, letters
+from models import AuthProduct, PendingTotpSecret, User, db
+from services import DomainError, audit, auth, clock, crypto, links, letters, throttle
 from services.mail import queue_mail
 from services.urls import external_url
 
@@ -38,6 +38,22 @@ class AlreadyConfirmed(DomainError):
 
     def __init__(self):
         super().__init__(_l("Votre adresse e-mail est déjà confirmée."))
+
+
+class WrongConfirmationCode(DomainError):
+    status = 422
+
+    def __init__(self):
+        super().__init__(_l("Ce code de sécurité est incorrect. Recopiez le code du dernier e-mail reçu, de la "
+                            "forme XXXX-XXXX-XXXX."))
+
+
+class ConfirmationCodeExpired(DomainError):
+    status = 410
+
+    def __init__(self):
+        super().__init__(_l("Ce code de sécurité a expiré. Demandez un nouveau lien : il vous parviendra avec un "
+                            "nouveau code."))
 
 
 def current_terms_version():
@@ -173,6 +189,37 @@ def _confirmation_user(payload):
 def confirm_email(token):
     """Use the link once: confirm the address and queue the postal confirmation letter."""
     user, code = read_confirmation(token)
+    return _confirm(user, code)
+
+
+def confirm_email_code(user, code):
+    """The security code of the mail, typed on the confirmation page by the logged-in person
+    instead of following the link: the same single use and 72 hours; wrong codes are counted
+    with the person's other wrong codes (access codes)."""
+    user = User.get_by_id(user.id)
+    if user.email_confirmed_at is not None:
+        raise AlreadyConfirmed()
+    attempt = throttle.reserve(auth.code_entry_key(user))
+    normalized = crypto.normalize_code(code)
+    if crypto.keyed_hash("email-confirm", normalized) != user.confirmation_code_hash:
+        locked = throttle.fail(attempt)
+        audit.record("account.confirmation_code_failed", actor=user)
+        if locked:
+            audit.record("code.locked", actor=user)
+        raise WrongConfirmationCode()
+    try:
+        if clock.now() > confirmation_deadline(user):
+            raise ConfirmationCodeExpired()
+        confirmed = _confirm(user, normalized)
+    except DomainError:  # the right code, too late or already used: no wrong try
+        throttle.release(attempt)
+        raise
+    throttle.succeed(attempt)
+    return confirmed
+
+
+def _confirm(user, code):
+    """Confirm the address once, whichever way the code came, and queue the letter."""
     with db.atomic():
         done = (
             User.update(email_confirmed_at=clock.now(), confirmation_code_hash=None)
@@ -310,9 +357,29 @@ def read_token_reset(token):
     return _read_recovery("token-reset", token)
 
 
-def reset_token(token, new_secret, code):
-    """Replace the TOTP secret once the new app shows a valid code; ends every session."""
+def pending_token_secret(token):
+    """The user of a token-reset link and the new TOTP secret it offers: made at the first
+    visit, kept encrypted in the database (never in the cookie) for the link's hour, the same
+    on every reload. Returns (user, secret)."""
     user = read_token_reset(token)
+    now = clock.now()
+    flow_hash = _flow_hash(token)
+    PendingTotpSecret.delete().where(PendingTotpSecret.created_at <= now - RECOVERY_VALIDITY).execute()
+    PendingTotpSecret.insert(
+        flow_hash=flow_hash, user=user, secret_encrypted=crypto.encrypt("totp", auth.new_totp_secret()), created_at=now
+    ).on_conflict_ignore().execute()
+    pending = PendingTotpSecret.get(PendingTotpSecret.flow_hash == flow_hash)
+    return user, crypto.decrypt("totp", pending.secret_encrypted)
+
+
+def _flow_hash(token):
+    return crypto.keyed_hash("token-reset-flow", token)
+
+
+def reset_token(token, code):
+    """Replace the TOTP secret with the pending one once the new app shows a valid code;
+    ends every session."""
+    user, new_secret = pending_token_secret(token)
     step = auth.matching_step(new_secret, code)
     if step is None:
         raise auth.InvalidOTP()
@@ -320,6 +387,7 @@ def reset_token(token, new_secret, code):
         AuthProduct.update(
             totp_secret_encrypted=crypto.encrypt("totp", new_secret), last_otp_step=step, enrolled_at=clock.now()
         ).where(AuthProduct.user == user, AuthProduct.kind == "token").execute()
+        PendingTotpSecret.delete().where(PendingTotpSecret.flow_hash == _flow_hash(token)).execute()
         auth.revoke_sessions(user)
         audit.record("account.token_replaced", actor=user)
     return user

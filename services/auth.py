@@ -233,48 +233,45 @@ def token_product(user):
     return AuthProduct.get_or_none(AuthProduct.user == user, AuthProduct.kind == "token")
 
 
-def check_password(userid, password, ip, accounts=PEOPLE):
+def check_password(userid, password, ip, accounts=PEOPLE, failure=None):
     """Step 2: the password for `userid`. Returns the User (the Agent); raises
     InvalidCredentials, throttle.Throttled or throttle.Locked, with the same answers for
-    unknown UserIDs."""
-    account_key, ip_key = _keys(userid, ip, accounts)
-    throttle.check(account_key, ip_key)
+    unknown UserIDs. `failure`: the audit action of a wrong password, when not the login's
+    (Mon compte checks it too)."""
+    attempt = throttle.reserve(*_keys(userid, ip, accounts))
     product = accounts.credential(userid_key(userid))
     if product is None:
         _spend_password_time(password)
     if product is None or not verify_password(product.password_hash, password):
-        _failed(account_key, ip_key, accounts, "password_failure", accounts.owner(product) if product else None, userid)
+        failure = failure or f"{accounts.audit}.password_failure"
+        _failed(attempt, accounts, failure, accounts.owner(product) if product else None, userid)
         raise InvalidCredentials()
+    throttle.release(attempt)  # the login is not done before the one-time code
     return accounts.owner(product)
 
 
 def check_otp(user, code, ip, accounts=PEOPLE):
     """Step 3: the one-time code of `user` (an Agent for AGENTS). Returns the product;
     raises InvalidOTP or throttling."""
-    account_key, ip_key = _keys(user.userid, ip, accounts)
-    throttle.check(account_key, ip_key)
+    attempt = throttle.reserve(*_keys(user.userid, ip, accounts))
     product = accounts.credential_of(user)
     if product is None or not consume_otp(product, code, accounts):
-        _failed(account_key, ip_key, accounts, "otp_failure", user, user.userid)
+        _failed(attempt, accounts, f"{accounts.audit}.otp_failure", user, user.userid)
         raise InvalidOTP()
-    throttle.succeed(account_key, ip_key)
+    throttle.succeed(attempt)  # the account's counter only, not the address's
     return product
 
 
-def _failed(account_key, ip_key, accounts, failure, user, userid):
-    throttle.fail(account_key)
-    throttle.fail(ip_key, lockable=False)
-    audit.record(f"{accounts.audit}.{failure}", actor=user, userid=userid_key(userid)[:64])
-    try:
-        throttle.check(account_key)
-    except throttle.Locked:
+def _failed(attempt, accounts, action, user, userid):
+    locked = throttle.fail(attempt)
+    audit.record(action, actor=user, userid=userid_key(userid)[:64])
+    if locked:
         audit.record(f"{accounts.audit}.locked", actor=user, userid=userid_key(userid)[:64])
-    except throttle.Throttled:
-        pass
 
 
 def unlock(userid):
-    """Helpdesk: lift the waits and the locks on an account: login and access-code entry."""
+    """Helpdesk: lift everything that keeps an account out: the wait and the lock of its
+    login and of its access-code entry, and the waits of the addresses it failed from."""
     keys = [login_key(userid)]
     user = User.get_or_none(User.userid_key == userid_key(userid))
     if user is not None:
@@ -342,11 +339,11 @@ def revoke_sessions(user, keep_token=None):
     return query.execute()
 
 
-def change_password(user, current_password, new_password, keep_token):
-    product = token_product(user)
-    if not verify_password(product.password_hash, current_password):
-        raise InvalidCredentials()
+def change_password(user, current_password, new_password, keep_token, ip):
+    """Mon compte: the current password is checked as at login (throttled, audited)."""
+    check_password(user.userid, current_password, ip, failure="account.password_change_failure")
     check_password_policy(new_password, user.userid)
+    product = token_product(user)
     with db.atomic():
         AuthProduct.update(password_hash=hash_password(new_password)).where(AuthProduct.id == product.id).execute()
         revoke_sessions(user, keep_token=keep_token)

@@ -143,11 +143,10 @@ def redeem_proxy_code(member, user, code):
     return _redeem(member, user, code, "proxy")
 
 
-def _refuse(user, member, reason):
-    key = auth.code_entry_key(user)
-    throttle.fail(key)
+def _refuse(attempt, user, member, reason):
+    locked = throttle.fail(attempt)
     audit.record("code.failed", actor=user, space_id=member.space_id, reason=reason)
-    if throttle.is_locked(key):  # this failure was the 100th in a row (later ones never get here)
+    if locked:  # this failure was the 100th in a row (later ones never get here)
         audit.record("code.locked", actor=user, space_id=member.space_id)
     raise InvalidCode()
 
@@ -155,17 +154,29 @@ def _refuse(user, member, reason):
 def _redeem(member, user, code, kind, administration=None):
     require(member, "manage_certifications")
     _professional(member)
-    throttle.check(auth.code_entry_key(user))
+    attempt = throttle.reserve(auth.code_entry_key(user))  # counted before the code is looked up
+    try:
+        certification = _use_code(attempt, member, user, code, kind, administration)
+    except InvalidCode:  # a wrong code: _refuse counted it
+        raise
+    except DomainError:  # a right code refused for another reason is no wrong try
+        throttle.release(attempt)
+        raise
+    throttle.succeed(attempt)
+    return certification
+
+
+def _use_code(attempt, member, user, code, kind, administration):
     normalized = crypto.normalize_code(code)
     if len(normalized) != CODE_LENGTH or set(normalized) - set(crypto.CODE_ALPHABET):
-        _refuse(user, member, "format")
+        _refuse(attempt, user, member, "format")
     found = (AccessCode.select(AccessCode, Service).join(Service)
              .where(AccessCode.code_hash == _hash(normalized), AccessCode.kind == kind).first())
     now = clock.now()
     if found is None or (administration is not None and found.service.administration_id != administration.id):
-        _refuse(user, member, "unknown")
+        _refuse(attempt, user, member, "unknown")
     if kind == "holder" and found.company_identifier != member.space.identifier:
-        _refuse(user, member, "company")
+        _refuse(attempt, user, member, "company")
     try:
         with db.atomic():
             used = (
@@ -197,10 +208,9 @@ def _redeem(member, user, code, kind, administration=None):
                               _l("L'espace %(space)s a utilisé le code du mandat pour %(company)s (%(service)s).",
                                  space=member.space.name, company=found.company_name, service=found.service.name))
     except InvalidCode:
-        _refuse(user, member, "used-or-expired")
+        _refuse(attempt, user, member, "used-or-expired")
     except IntegrityError:
         raise AlreadyCertified(found.service.name) from None
-    throttle.succeed(auth.code_entry_key(user))
     return certification
 
 

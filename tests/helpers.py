@@ -1,6 +1,7 @@
 """Test helpers shared by the suite."""
 import logging
 import re
+import threading
 from contextlib import contextmanager
 
 
@@ -91,3 +92,33 @@ def agent_log_in(client, userid="agent.alva", password=None):
     page = client.get(step)
     secret = auth.totp_secret(Agent.get(Agent.userid_key == userid.lower()))
     return client.post(step, data={"otp": factories.otp(secret), "csrf_token": csrf_token(page.get_data(as_text=True))})
+
+
+def at_once(app, calls):
+    """Run each call in its own thread and database connection, all released together;
+    returns each call's outcome: "ok" or the exception raised."""
+    from models import db
+
+    db.close()  # each thread opens its own connection
+    barrier = threading.Barrier(len(calls))
+    outcomes = [None] * len(calls)
+
+    def run(index, call):
+        with app.test_request_context():
+            db.connect(reuse_if_open=True)
+            try:
+                barrier.wait()
+                call()
+                outcomes[index] = "ok"
+            except Exception as error:  # noqa: BLE001 - the test asserts on what was raised
+                outcomes[index] = error
+            finally:
+                db.close()
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    db.connect(reuse_if_open=True)
+    return outcomes

@@ -4,8 +4,8 @@ from datetime import timedelta
 
 import pytest
 
-from models import AuditEntry, AuthProduct, Letter, OutboxMail, User
-from services import DomainError, accounts, auth, links
+from models import AuditEntry, AuthProduct, Letter, OutboxMail, PendingTotpSecret, User
+from services import DomainError, accounts, auth, links, throttle
 
 import factories
 
@@ -130,6 +130,56 @@ def test_wrong_purpose_link_is_invalid(app, clock):
         accounts.read_confirmation(token)
 
 
+def mail_code(mail):
+    return re.search(r"Code de sécurité : ([2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{4})", mail.body_text).group(1)
+
+
+def test_the_security_code_confirms_like_the_link(app, clock):
+    """Typed on the confirmation page instead of following the link: once, within 72 h."""
+    user = register(app, new_person(app))
+    code = mail_code(last_mail())
+    clock.advance(hours=72)
+    with app.test_request_context():
+        confirmed = accounts.confirm_email_code(user, code.lower().replace("-", " "))
+    assert confirmed.email_confirmed_at == clock.now() and accounts.next_registration_step(confirmed) == "terms"
+    assert Letter.select().count() == 1
+    with pytest.raises(accounts.AlreadyConfirmed):
+        accounts.confirm_email_code(user, code)
+    with pytest.raises(links.LinkUsed):  # and the link of the same mail is used up
+        accounts.read_confirmation(link_token(last_mail()))
+
+
+def test_the_security_code_expires_with_the_link(app, clock):
+    user = register(app, new_person(app))
+    code = mail_code(last_mail())
+    clock.advance(hours=72, seconds=1)
+    with pytest.raises(accounts.ConfirmationCodeExpired) as expired:
+        accounts.confirm_email_code(user, code)
+    assert expired.value.status == 410
+    assert User.get_by_id(user.id).email_confirmed_at is None and Letter.select().count() == 0
+
+
+def test_a_wrong_security_code_changes_nothing_and_is_throttled(app, clock):
+    user = register(app, new_person(app))
+    code = mail_code(last_mail())
+    with app.test_request_context():
+        accounts.send_confirmation(User.get_by_id(user.id))  # a new mail: the first code dies
+    for wrong in [code, "ABCD-EFGH-JKMN", "not even a code", "", "ABCD-EFGH-JKMN-PQRS", "2345-6789-ABC"]:
+        with pytest.raises(accounts.WrongConfirmationCode) as refused:
+            accounts.confirm_email_code(user, wrong)
+        assert refused.value.status == 422
+    assert User.get_by_id(user.id).email_confirmed_at is None and Letter.select().count() == 0
+    for _ in range(4):
+        with pytest.raises(accounts.WrongConfirmationCode):
+            accounts.confirm_email_code(user, "ABCD-EFGH-JKMN")
+    with pytest.raises(throttle.Throttled):  # like the person's other codes
+        accounts.confirm_email_code(user, mail_code(last_mail()))
+    assert AuditEntry.select().where(AuditEntry.action == "account.confirmation_code_failed").count() == 10
+    clock.advance(minutes=15)
+    with app.test_request_context():
+        assert accounts.confirm_email_code(user, mail_code(last_mail())).email_confirmed_at == clock.now()
+
+
 def test_invalid_matricule_changes_nothing(app, clock):
     import validators
 
@@ -194,10 +244,10 @@ def test_lost_token_needs_password_and_mail_link(app, clock):
     with app.test_request_context():
         accounts.request_token_reset("lea", factories.PASSWORD, "10.0.0.1")
     token = reset_link(last_mail(), "token-perdu")
-    new_secret = auth.new_totp_secret()
+    _user, new_secret = accounts.pending_token_secret(token)
     with pytest.raises(auth.InvalidOTP):
-        accounts.reset_token(token, new_secret, factories.otp())  # a code of the old token
-    accounts.reset_token(token, new_secret, factories.otp(new_secret))
+        accounts.reset_token(token, factories.otp())  # a code of the old token
+    accounts.reset_token(token, factories.otp(new_secret))
     product = AuthProduct.get(AuthProduct.user == user)
     assert auth.totp_secret(product) == new_secret
     with pytest.raises(links.LinkUsed):
@@ -205,3 +255,35 @@ def test_lost_token_needs_password_and_mail_link(app, clock):
     clock.advance(seconds=30)
     assert auth.check_otp(user, factories.otp(new_secret), "10.0.0.1")
     assert timedelta(hours=1) == accounts.RECOVERY_VALIDITY
+
+
+def test_the_new_token_secret_waits_on_the_server_encrypted(app, clock):
+    """The secret of a token reset is kept encrypted in the database for the link's hour,
+    the same on every visit, and gone once the new token is confirmed."""
+    factories.user()
+    with app.test_request_context():
+        accounts.request_token_reset("lea", factories.PASSWORD, "10.0.0.1")
+    token = reset_link(last_mail(), "token-perdu")
+    _user, secret = accounts.pending_token_secret(token)
+    assert accounts.pending_token_secret(token)[1] == secret
+    [pending] = PendingTotpSecret.select()
+    assert secret not in pending.secret_encrypted and token not in pending.flow_hash
+    clock.advance(minutes=30)
+    accounts.reset_token(token, factories.otp(secret))
+    assert PendingTotpSecret.select().count() == 0
+
+
+def test_pending_token_secrets_expire_with_their_link(app, clock):
+    factories.user()
+    with app.test_request_context():
+        accounts.request_token_reset("lea", factories.PASSWORD, "10.0.0.1")
+    token = reset_link(last_mail(), "token-perdu")
+    accounts.pending_token_secret(token)
+    clock.advance(hours=1, seconds=1)
+    with pytest.raises(links.LinkExpired):
+        accounts.pending_token_secret(token)
+    factories.user("tom")
+    with app.test_request_context():
+        accounts.request_token_reset("tom", factories.PASSWORD, "10.0.0.1")
+    accounts.pending_token_secret(reset_link(last_mail(), "token-perdu"))
+    assert [p.user.userid for p in PendingTotpSecret.select()] == ["tom"]  # lea's expired one is gone

@@ -78,6 +78,19 @@ def test_security_headers_on_server_errors(app, client):
     _assert_security_headers(response)
 
 
+@pytest.mark.parametrize("seconds, wait", [("60", "dans 1 minute."), ("900", "dans 15 minutes.")])
+def test_the_429_page_says_minute_or_minutes(app, client, seconds, wait):
+    from flask import Response
+    from werkzeug.exceptions import TooManyRequests
+
+    @app.get("/busy")
+    def busy():
+        raise TooManyRequests(response=Response(headers={"Retry-After": seconds}))
+
+    response = client.get("/busy")
+    assert response.status_code == 429 and f"Vous pourrez réessayer {wait}" in response.get_data(as_text=True)
+
+
 def test_hsts_and_secure_cookie_in_production(database_url, monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "x" * 64)
     app = create_app({"ESPACE_ENV": "production", "DATABASE_URL": database_url, "SECRET_KEY": "x" * 64})
@@ -86,6 +99,20 @@ def test_hsts_and_secure_cookie_in_production(database_url, monkeypatch):
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["SESSION_COOKIE_HTTPONLY"]
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
     assert "dev" not in app.blueprints  # the outbox viewer is development-only
+
+
+def test_production_session_cookie_has_the_host_prefix(database_url, monkeypatch):
+    """__Host-: Secure, Path=/, no Domain, so no subdomain or http page can plant or shadow it."""
+    monkeypatch.setenv("SECRET_KEY", "x" * 64)
+    app = create_app({"ESPACE_ENV": "production", "DATABASE_URL": database_url, "SECRET_KEY": "x" * 64})
+    cookie = app.test_client().get("/connexion?next=/compte").headers["Set-Cookie"]
+    assert cookie.startswith("__Host-espace_session=")
+    attributes = [part.strip().lower() for part in cookie.split(";")[1:]]
+    assert "secure" in attributes and "path=/" in attributes and "httponly" in attributes
+    assert not any(part.startswith("domain") for part in attributes)
+    from config import DevelopmentConfig
+
+    assert DevelopmentConfig.SESSION_COOKIE_NAME == "espace_session"  # plain http would drop a __Host- cookie
 
 
 def test_production_refuses_to_start_without_secret_key(database_url, monkeypatch):

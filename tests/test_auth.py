@@ -9,6 +9,7 @@ from models import AuditEntry, AuthProduct, Throttle, UserSession
 from services import auth, throttle
 
 import factories
+from helpers import at_once
 
 
 def product_of(user):
@@ -133,12 +134,18 @@ def test_unknown_userids_are_throttled_the_same_way(app, clock):
 
 
 def test_client_address_is_throttled_across_accounts(app, clock):
-    for i in range(10):
+    """Passwords sprayed over 100 UserIDs from one address make the address wait."""
+    for i in range(99):
         fail_password(1, userid=f"someone{i}", ip="10.0.0.66")
     factories.user()
-    with pytest.raises(throttle.Throttled):
+    assert auth.check_password("lea", factories.PASSWORD, "10.0.0.66")  # 99 accounts: not yet
+    fail_password(1, userid="someone99", ip="10.0.0.66")
+    with pytest.raises(throttle.Throttled) as waited:
         auth.check_password("lea", factories.PASSWORD, "10.0.0.66")
+    assert waited.value.retry_after == 15 * 60
     assert auth.check_password("lea", factories.PASSWORD, "10.0.0.67")
+    clock.advance(minutes=15)
+    assert auth.check_password("lea", factories.PASSWORD, "10.0.0.66")
 
 
 def test_hundred_consecutive_failures_lock_until_the_helpdesk_unlocks(app, clock, runner):
@@ -175,6 +182,112 @@ def test_wrong_otps_count_like_wrong_passwords(app, clock):
         auth.check_otp(user, factories.otp(), "10.0.0.1")
 
 
+def test_one_persons_typos_do_not_block_the_others_at_the_same_address(app, clock):
+    factories.user()
+    factories.user("tom")
+    fail_password(10, ip="10.0.0.66")
+    with pytest.raises(throttle.Throttled):
+        auth.check_password("lea", factories.PASSWORD, "10.0.0.66")
+    assert auth.check_password("tom", factories.PASSWORD, "10.0.0.66").userid == "tom"
+
+
+def test_unlock_account_lifts_everything_that_blocks_the_account(app, clock, runner):
+    """Its waits and lock, its code entry, and the address it failed from, which no longer
+    counts it."""
+    user = factories.user()
+    fail_password(10, ip="10.0.0.66")  # the account waits
+    for i in range(99):  # and the address, with 100 accounts
+        fail_password(1, userid=f"someone{i}", ip="10.0.0.66")
+    key = auth.code_entry_key(user)
+    for _ in range(10):
+        throttle.fail(throttle.reserve(key))
+    with pytest.raises(throttle.Throttled):
+        throttle.check("login:ip:10.0.0.66", key)
+    result = runner.invoke(args=["unlock-account", "lea"])
+    assert result.exit_code == 0 and "débloqué" in result.output
+    assert auth.check_password("lea", factories.PASSWORD, "10.0.0.66")
+    throttle.check(key)
+    fail_password(1, userid="someone-else", ip="10.0.0.66")  # 100 accounts again
+    with pytest.raises(throttle.Throttled):
+        auth.check_password("lea", factories.PASSWORD, "10.0.0.66")
+
+
+def test_a_success_clears_only_the_accounts_counter(app, clock):
+    """An address spraying passwords over many UserIDs gains nothing by logging into its own
+    account between batches."""
+    user = factories.user()
+    for batch in range(4):
+        for i in range(25):
+            fail_password(1, userid=f"sprayed{batch}-{i}", ip="10.0.0.66")
+        if batch < 3:
+            auth.check_password("lea", factories.PASSWORD, "10.0.0.66")
+            auth.check_otp(user, factories.otp(), "10.0.0.66")
+            clock.advance(seconds=30)
+    with pytest.raises(throttle.Throttled):
+        auth.check_password("lea", factories.PASSWORD, "10.0.0.66")
+
+
+def test_the_wait_is_told_in_minutes_singular_or_plural(app):
+    assert throttle.Throttled(timedelta(minutes=15)).message.endswith("réessayer dans 15 minutes.")
+    assert throttle.Throttled(timedelta(seconds=30)).message.endswith("réessayer dans 1 minute.")
+    assert throttle.Throttled(timedelta(seconds=61)).message.endswith("réessayer dans 2 minutes.")
+
+
+def test_forty_wrong_passwords_at_once_check_only_ten(app, clock, monkeypatch):
+    """Each try is counted before the password is checked, in one statement: 40 requests in
+    parallel, in as many connections, check 10 passwords and the others wait."""
+    factories.user()
+    checked = []
+    verify = auth.verify_password
+
+    def counting_verify(password_hash, password):
+        checked.append(password)
+        return verify(password_hash, password)
+
+    monkeypatch.setattr(auth, "verify_password", counting_verify)
+    outcomes = at_once(app, [lambda: auth.check_password("lea", "not the password", "10.0.0.1")] * 40)
+    assert len(checked) == 10
+    assert sorted(type(o).__name__ for o in outcomes) == ["InvalidCredentials"] * 10 + ["Throttled"] * 30
+    row = Throttle.get(Throttle.key == "login:user:lea")
+    assert (row.window_failures, row.consecutive_failures, row.blocked_until) == (10, 10, clock.now() + throttle.WAIT)
+
+
+def test_a_right_password_gives_its_try_back(app, clock):
+    """The 10th and the 100th try, counted in advance, impose nothing when they were right."""
+    user = factories.user()
+    fail_password(9)
+    auth.check_password("lea", factories.PASSWORD, "10.0.0.1")
+    row = Throttle.get(Throttle.key == "login:user:lea")
+    assert (row.window_failures, row.consecutive_failures, row.blocked_until) == (9, 9, None)
+    fail_password(1, ip="10.0.0.2")
+    with pytest.raises(throttle.Throttled):
+        auth.check_password("lea", factories.PASSWORD, "10.0.0.1")
+    for waits in range(9):
+        clock.advance(minutes=15)
+        fail_password(10 if waits < 8 else 9)
+    assert Throttle.get(Throttle.key == "login:user:lea").consecutive_failures == 99
+    clock.advance(minutes=15)
+    auth.check_otp(user, factories.otp(), "10.0.0.1")  # the 100th in a row, right: no lock
+    row = Throttle.get(Throttle.key == "login:user:lea")
+    assert (row.consecutive_failures, row.locked_at, row.blocked_until) == (0, None, None)
+
+
+def test_account_page_password_check_is_throttled_and_audited(app, clock):
+    user = factories.user()
+    here = auth.open_session(user, "10.0.0.1")
+    for _ in range(10):
+        with pytest.raises(auth.InvalidCredentials):
+            auth.change_password(user, "wrong password!", "a brand new passphrase", here, "10.0.0.1")
+    with pytest.raises(throttle.Throttled):
+        auth.change_password(user, factories.PASSWORD, "a brand new passphrase", here, "10.0.0.1")
+    assert AuditEntry.select().where(AuditEntry.action == "account.password_change_failure").count() == 10
+    with pytest.raises(throttle.Throttled):  # the same counter as the login's
+        auth.check_password("lea", factories.PASSWORD, "10.0.0.2")
+    clock.advance(minutes=15)
+    auth.change_password(user, factories.PASSWORD, "a brand new passphrase", here, "10.0.0.1")
+    assert auth.check_password("lea", "a brand new passphrase", "10.0.0.2")
+
+
 # --- Sessions ---------------------------------------------------------------------------
 
 
@@ -206,8 +319,8 @@ def test_password_change_revokes_other_sessions(app, clock):
     user = factories.user()
     here, elsewhere = auth.open_session(user, "10.0.0.1"), auth.open_session(user, "10.0.0.2")
     with pytest.raises(auth.InvalidCredentials):
-        auth.change_password(user, "wrong password!", "a brand new passphrase", here)
-    auth.change_password(user, factories.PASSWORD, "a brand new passphrase", here)
+        auth.change_password(user, "wrong password!", "a brand new passphrase", here, "10.0.0.1")
+    auth.change_password(user, factories.PASSWORD, "a brand new passphrase", here, "10.0.0.1")
     assert auth.load_session(here) is not None and auth.load_session(elsewhere) is None
     assert auth.check_password("lea", "a brand new passphrase", "10.0.0.1")
 

@@ -78,7 +78,7 @@ def test_wrong_otp_then_429_with_time_to_wait(client, clock):
     response = post(client, "/connexion/token/otp", {"otp": factories.otp()}, HTMX)
     assert response.status_code == 429
     assert response.headers["Retry-After"] == "900"
-    assert "réessayer dans 15 minute(s)" in response.get_data(as_text=True)
+    assert "réessayer dans 15 minutes." in response.get_data(as_text=True)
 
 
 def test_otp_step_expires_after_five_minutes(client, clock):
@@ -188,3 +188,77 @@ def test_forgot_password_answers_alike(client, clock):
     strip = lambda html: re.sub(r'value="[^"]+"|"X-CSRFToken": "[^"]+"', "", html)  # noqa: E731
     assert strip(known) == strip(unknown)
     assert OutboxMail.select().count() == 1
+
+
+def registered_and_logged_in(client):
+    """A person who filled in Enregistrement and waits for the mail: the code's page."""
+    factories.user(registered=False)
+    login(client)
+    post(client, "/inscription/enregistrement", {
+        "first_name": "Léa", "last_name": "Guichet", "email": "lea@example.lu", "matricule": "1983081974925",
+        "street": "rue", "postcode": "L-1", "city": "Lux", "country": ""})
+    return re.search(r"Code de sécurité : (\S+)", OutboxMail.get().body_text).group(1)
+
+
+@pytest.mark.parametrize("headers, full_page", [({}, True), (HTMX, False), (BOOSTED, True)], ids=["plain", "htmx", "boosted"])
+def test_a_wrong_security_code_on_the_confirmation_page(client, clock, headers, full_page):
+    registered_and_logged_in(client)
+    page = client.get("/inscription/courriel").get_data(as_text=True)
+    assert 'action="/inscription/courriel/code"' in page and "Code de sécurité" in page
+    response = post(client, "/inscription/courriel/code", {"code": "ABCD-EFGH-JKMN"}, headers)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Ce code de sécurité est incorrect." in html and 'id="auth-card"' in html
+    assert ("<!doctype html>" in html) is full_page
+    assert User.get().email_confirmed_at is None
+
+
+@pytest.mark.parametrize("headers", [{}, HTMX, BOOSTED], ids=["plain", "htmx", "boosted"])
+def test_the_security_code_confirms_on_the_confirmation_page(client, clock, headers):
+    code = registered_and_logged_in(client)
+    response = post(client, "/inscription/courriel/code", {"code": code}, headers)
+    if headers:
+        assert response.status_code == 200 and response.headers["HX-Redirect"] == "/cgu"
+    else:
+        assert response.status_code == 303 and response.headers["Location"] == "/cgu"
+    assert User.get().email_confirmed_at is not None
+    assert "Votre adresse e-mail est confirmée." in client.get("/cgu").get_data(as_text=True)
+
+
+def test_wrong_security_codes_are_throttled(client, clock):
+    code = registered_and_logged_in(client)
+    for _ in range(10):
+        assert post(client, "/inscription/courriel/code", {"code": "ABCD-EFGH-JKMN"}, HTMX).status_code == 422
+    response = post(client, "/inscription/courriel/code", {"code": code}, HTMX)
+    assert response.status_code == 429 and response.headers["Retry-After"] == "900"
+    assert "réessayer dans 15 minutes." in response.get_data(as_text=True)
+    empty = post(client, "/inscription/courriel/code", {"code": ""})
+    assert empty.status_code == 422 and "Saisissez le code de sécurité" in empty.get_data(as_text=True)
+
+
+def test_the_new_token_secret_never_travels_in_the_cookie(client, clock):
+    factories.user()
+    post(client, "/token-perdu", {"userid": "lea", "password": factories.PASSWORD})
+    link = re.search(r"http://localhost(/token-perdu/\S+)", OutboxMail.get().body_text).group(1)
+    page = client.get(link).get_data(as_text=True)
+    secret = re.search(r'id="totp-secret">([A-Z2-7-]+)<', page).group(1).replace("-", "")
+    with client.session_transaction() as session:
+        assert secret not in repr(dict(session))
+    assert client.get(link + "/qr.svg").headers["Content-Type"] == "image/svg+xml"
+    assert secret.encode() not in client.get(link).headers.get("Set-Cookie", "").encode()
+    assert post(client, link, {"otp": "000000"}, HTMX).status_code == 401
+    done = post(client, link, {"otp": factories.otp(secret)})
+    assert done.status_code == 303 and done.headers["Location"] == "/connexion/token"
+    assert client.get(link).status_code == 410  # used
+
+
+def test_account_page_throttles_the_current_password(client, clock):
+    factories.user()
+    login(client)
+    change = {"current_password": "wrong password!", "password": "a brand new passphrase",
+              "password_confirm": "a brand new passphrase"}
+    for _ in range(10):
+        assert post(client, "/compte", change, HTMX).status_code == 401
+    response = post(client, "/compte", {**change, "current_password": factories.PASSWORD}, HTMX)
+    assert response.status_code == 429 and response.headers["Retry-After"] == "900"
+    assert "réessayer dans 15 minutes." in response.get_data(as_text=True)

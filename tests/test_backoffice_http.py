@@ -165,7 +165,7 @@ def test_wrong_codes_wait_then_lock(client, world, clock):
         assert post(client, LOGIN + "/code", {"otp": "000000"}).status_code == 401
     waited = post(client, LOGIN + "/code", {"otp": factories.otp()})
     assert waited.status_code == 429 and waited.headers["Retry-After"] == "900"
-    assert "réessayer dans 15 minute(s)" in text(waited)
+    assert "réessayer dans 15 minutes" in text(waited)
     for _ in range(9):
         clock.advance(minutes=15)
         for _ in range(10):

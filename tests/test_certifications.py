@@ -3,15 +3,15 @@ codes issued and redeemed once, throttled code entry, mandates granted, taken up
 and expiring, the guard of certified services, online requests decided by agents, reminders."""
 import os
 import re
-import threading
 from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
 
 import factories
+from helpers import at_once
 from models import (
-    MODELS, AccessCode, Agent, AuditEntry, Certification, CertificationRequest, Letter, Mandate, OutboxMail, db,
+    MODELS, AccessCode, Agent, AuditEntry, Certification, CertificationRequest, Letter, Mandate, OutboxMail,
 )
 from services import agents, auth, catalogue as catalogue_module, certifications, crypto, letters, spaces, throttle
 
@@ -302,34 +302,6 @@ def test_private_space_cannot_be_certified(app, clock, catalogue):
 
 
 # --- Concurrency -------------------------------------------------------------------------------
-
-
-def at_once(app, calls):
-    """Run each call in its own thread and database connection, all released together;
-    returns each call's outcome: "ok" or the exception raised."""
-    db.close()  # each thread opens its own connection
-    barrier = threading.Barrier(len(calls))
-    outcomes = [None] * len(calls)
-
-    def run(index, call):
-        with app.test_request_context():
-            db.connect(reuse_if_open=True)
-            try:
-                barrier.wait()
-                call()
-                outcomes[index] = "ok"
-            except Exception as error:  # noqa: BLE001 - the test asserts on what was raised
-                outcomes[index] = error
-            finally:
-                db.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    db.connect(reuse_if_open=True)
-    return outcomes
 
 
 def kinds(outcomes):

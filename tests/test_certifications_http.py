@@ -209,7 +209,7 @@ def test_ten_wrong_holder_codes_then_429_with_the_wait_in_the_card(holder, clock
     assert response.headers["Retry-After"] == "900"
     body = text(response)
     assert is_partial(body, "holder-code-card")
-    assert "Trop de tentatives erronées. Veuillez réessayer dans 15 minute(s)." in card(body, "holder-code-card")
+    assert "Trop de tentatives erronées. Veuillez réessayer dans 15 minutes." in card(body, "holder-code-card")
     assert holder_certifications(holder.guichet) == []
 
     clock.advance(minutes=15, seconds=1)
@@ -223,7 +223,7 @@ def test_ten_wrong_holder_codes_then_429_plain_page_with_the_wait(holder):
     assert response.status_code == 429
     body = text(response)
     assert "<html" in body
-    assert "Veuillez réessayer dans 15 minute(s)." in card(body, "holder-code-card")
+    assert "Veuillez réessayer dans 15 minutes." in card(body, "holder-code-card")
 
 
 @pytest.mark.parametrize("card_fixture", ["holder", "proxy"])
@@ -376,7 +376,7 @@ def test_ten_wrong_proxy_codes_then_429_in_the_card(proxy):
     response = proxy.post(proxy.code, HTMX)
     assert response.status_code == 429
     assert response.headers["Retry-After"] == "900"
-    assert "Veuillez réessayer dans 15 minute(s)." in card(text(response), "proxy-code-card")
+    assert "Veuillez réessayer dans 15 minutes." in card(text(response), "proxy-code-card")
     assert proxy_certifications(proxy.fidu) == []
 
 

@@ -226,7 +226,7 @@ NOT_STORED = {
     "ResetPasswordForm.password", "ResetPasswordForm.password_confirm", "LostTokenForm.userid",
     "LostTokenForm.password", "ChangePasswordForm.current_password", "ChangePasswordForm.password",
     "ChangePasswordForm.password_confirm", "AgentLoginForm.userid", "AgentLoginForm.password", "CodeForm.code",
-    "LanguageForm.lang", "LanguageForm.next", "DeleteForm.name",
+    "ConfirmationCodeForm.code", "LanguageForm.lang", "LanguageForm.next", "DeleteForm.name",
     "RegistrationForm.matricule",  # stored once reduced to its 13 digits by the validator
 }
 

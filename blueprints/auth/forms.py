@@ -54,6 +54,10 @@ class RegistrationForm(Form):
             raise ValidationError(str(exc)) from None
 
 
+class ConfirmationCodeForm(Form):
+    code = StringField(_l("Code de sécurité"), validators=[DataRequired(_l("Saisissez le code de sécurité de l'e-mail."))])
+
+
 class TermsForm(Form):
     accept = BooleanField(_l("Accepter les CGU"), validators=[DataRequired(_l("Il faut accepter les conditions générales d'utilisation."))])
 

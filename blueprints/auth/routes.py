@@ -8,6 +8,7 @@ import segno
 from blueprints.auth import bp
 from blueprints.auth.forms import (
     ChangePasswordForm,
+    ConfirmationCodeForm,
     EnrolmentForm,
     ForgotPasswordForm,
     LostTokenForm,
@@ -84,8 +85,8 @@ def start_session(user):
     return next_url
 
 
-def after_login_url(next_url=None):
-    step = accounts.next_registration_step(current_user)
+def after_login_url(next_url=None, user=None):
+    step = accounts.next_registration_step(user or current_user)
     if step:
         return url_for(STEP_ENDPOINTS[step])
     return safe_next(next_url) or url_for("spaces.landing")
@@ -94,8 +95,8 @@ def after_login_url(next_url=None):
 STEP_ENDPOINTS = {"details": "auth.register", "email": "auth.confirm_pending", "terms": "auth.terms"}
 # What a logged-in person who has not finished registering may still open.
 OPEN_DURING_REGISTRATION = {
-    "auth.register", "auth.confirm_pending", "auth.terms", "auth.logout", "auth.confirm_email",
-    "auth.confirm_email_resend", "main.set_language", "static", "dev.outbox", "dev.outbox_mail",
+    "auth.register", "auth.confirm_pending", "auth.confirm_email_code", "auth.terms", "auth.logout",
+    "auth.confirm_email", "auth.confirm_email_resend", "main.set_language", "static", "dev.outbox", "dev.outbox_mail",
 }
 
 
@@ -294,7 +295,28 @@ def confirm_pending():
         accounts.send_confirmation(current_user)
         flash(_("Un nouveau lien vous a été envoyé. Le lien précédent ne fonctionne plus."), "success")
         return htmx_redirect(url_for("auth.confirm_pending"))
-    return page("confirm_pending", user=current_user, deadline=accounts.confirmation_deadline(current_user))
+    return page("confirm_pending", form=ConfirmationCodeForm(), **confirm_pending_context())
+
+
+def confirm_pending_context():
+    return {"user": current_user, "deadline": accounts.confirmation_deadline(current_user)}
+
+
+@bp.post("/inscription/courriel/code")
+@login_required
+def confirm_email_code():
+    """The security code of the mail, typed instead of following the link."""
+    if current_user.email_confirmed_at is not None or current_user.registered_at is None:
+        return htmx_redirect(after_login_url())
+    form = ConfirmationCodeForm()
+    if not form.validate_on_submit():
+        return invalid(form, "confirm_pending", **confirm_pending_context())
+    try:
+        user = accounts.confirm_email_code(current_user, form.code.data)
+    except DomainError as error:
+        return invalid(form, "confirm_pending", error, **confirm_pending_context())
+    flash(_("Votre adresse e-mail est confirmée. Un courrier postal de confirmation vous sera envoyé."), "success")
+    return htmx_redirect(after_login_url(user=user))
 
 
 @bp.route("/inscription/confirmer/<token>", methods=["GET", "POST"])
@@ -382,19 +404,17 @@ def lost_token():
 @bp.route("/token-perdu/<token>", methods=["GET", "POST"])
 def reset_token(token):
     try:
-        user = accounts.read_token_reset(token)
+        user, secret = accounts.pending_token_secret(token)
     except DomainError as error:
         return link_error(error)
-    secret = pending_totp_secret(user, create=True)
     form = OTPForm()
     context = {"secret": crypto.group(secret), "userid": user.userid, "token": token}
     if not form.validate_on_submit():
         return show(form, "reset_token", **context)
     try:
-        accounts.reset_token(token, secret, form.otp.data)
+        accounts.reset_token(token, form.otp.data)
     except DomainError as error:
         return invalid(form, "reset_token", error, **context)
-    session.pop("new_totp", None)
     flash(_("Votre nouveau token est enregistré. Connectez-vous avec le code de votre application."), "success")
     return htmx_redirect(url_for("auth.login_userid"))
 
@@ -402,22 +422,10 @@ def reset_token(token):
 @bp.get("/token-perdu/<token>/qr.svg")
 def reset_token_qr(token):
     try:
-        user = accounts.read_token_reset(token)
+        user, secret = accounts.pending_token_secret(token)
     except DomainError:
         abort(404)
-    secret = pending_totp_secret(user) or abort(404)
     return qr_response(auth.provisioning_uri(secret, user.userid))
-
-
-def pending_totp_secret(user, create=False):
-    """The new secret waits in the (signed) session until a code from it is confirmed."""
-    pending = session.get("new_totp")
-    if pending and pending.get("u") == user.id:
-        return pending["s"]
-    if not create:
-        return None
-    session["new_totp"] = {"u": user.id, "s": auth.new_totp_secret()}
-    return session["new_totp"]["s"]
 
 
 @bp.route("/compte", methods=["GET", "POST"])
@@ -427,7 +435,8 @@ def account():
     if not form.validate_on_submit():
         return show(form, "account")
     try:
-        auth.change_password(current_user, form.current_password.data, form.password.data, current_user.session_token)
+        auth.change_password(current_user, form.current_password.data, form.password.data, current_user.session_token,
+                             client_ip())
     except DomainError as error:
         return invalid(form, "account", error)
     flash(_("Votre mot de passe a été changé. Vos autres sessions sont fermées."), "success")

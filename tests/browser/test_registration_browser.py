@@ -97,3 +97,34 @@ def test_wrong_otp_at_login(app, live_server, clock, page, console_errors):
     page.get_by_role("button", name="S'authentifier").click()
     expect(page.locator(".user-menu summary")).to_have_text("Léa Guichet")
     assert unexpected(console_errors) == []
+
+
+def test_security_code_typed_on_the_confirmation_page(app, live_server, clock, page, console_errors):
+    from models import OutboxMail, User
+    from services import accounts
+
+    person = factories.user(registered=False)
+    with app.test_request_context():
+        accounts.register(person, "Léa", "Guichet", "lea@example.lu", "1983081974925", "11, allée du Guichet",
+                          "L-0000", "Luxembourg", "")
+    code = re.search(r"Code de sécurité : (\S+)", OutboxMail.get().body_text).group(1)
+    page.goto(live_server.url + "/connexion/token")
+    page.get_by_label("UserID").fill("lea")
+    page.get_by_role("button", name="Suivant").click()
+    page.get_by_label("Mot de passe").fill(factories.PASSWORD)
+    page.get_by_role("button", name="Suivant").click()
+    page.get_by_label("OTP").fill(factories.otp())
+    page.get_by_role("button", name="S'authentifier").click()
+
+    expect(page.get_by_role("heading", name="Ou saisissez le code de sécurité")).to_be_visible()
+    assert Axe().run(page).violations_count == 0
+    page.get_by_label("Code de sécurité").fill("ABCD-EFGH-JKMN")
+    page.get_by_role("button", name="Confirmer mon adresse").click()
+    expect(page.locator(".error-summary")).to_contain_text("Ce code de sécurité est incorrect.")
+    assert page.url.endswith("/inscription/courriel")  # swapped in place
+    page.get_by_label("Code de sécurité").fill(code)
+    page.get_by_role("button", name="Confirmer mon adresse").click()
+    expect(page.get_by_role("heading", name="Conditions générales d'utilisation", exact=True)).to_be_visible()
+    expect(page.get_by_text("Votre adresse e-mail est confirmée.")).to_be_visible()
+    assert User.get().email_confirmed_at is not None
+    assert unexpected(console_errors) == []
