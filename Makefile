@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app app
 PORT ?= 5000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run serve test test-postgres browser clean
+.PHONY: run serve test test-postgres probe browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ test: $(VENV)/.dev browser
 ## test-postgres: the whole suite against a throwaway PostgreSQL cluster started here
 test-postgres: $(VENV)/.dev browser
 	./scripts/with-postgres.sh $(MAKE) test
+
+## probe: the security probes (control characters, line breaks, maximum lengths, a copied agent
+## cookie, password spraying) against gunicorn with 4 workers on a throwaway PostgreSQL cluster
+probe: $(VENV)/.runtime
+	./scripts/probe.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
