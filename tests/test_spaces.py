@@ -404,6 +404,39 @@ def test_merge_is_refused_on_holder_certifications_for_the_same_service(two_spac
     assert Certification.select().where(Certification.space == source).count() == 1
 
 
+def test_merge_is_refused_between_spaces_of_two_companies(two_spaces):
+    """Seed 000: a holder code is "destiné à être utilisé dans un espace professionnel de la
+    personne morale elle-même"; merging another company's space would move its holder
+    certification to the wrong company."""
+    source, target, lea = two_spaces["source"], two_spaces["target"], two_spaces["lea"]
+    Space.update(identifier="B654321", company_name="Autre SA").where(Space.id == source.id).execute()
+    Certification.create(space=source, service=two_spaces["service"], kind="holder", company_identifier="B654321")
+    plan = merge.preview(lea, source.id, target.id)
+    [company] = plan.blocking
+    assert company.kind == "company"
+    assert "B654321" in company.label and "B123456" in company.label and "entreprises différentes" in company.label
+    with pytest.raises(merge.MergeRefused) as refused:
+        merge.merge(lea, source.id, target.id)
+    assert refused.value.status == 409 and "entreprises différentes" in refused.value.message
+    assert Space.get_by_id(source.id).is_live and Space.get_by_id(source.id).merged_into_id is None
+    assert Certification.get().space_id == source.id
+    assert Membership.select().where(Membership.space == target).count() == 3
+
+
+@pytest.mark.parametrize("source_identifier,target_identifier,refused", [
+    ("B654321", "b 654321", False),  # the same number, written differently
+    ("732829320", "732 829 320", False),
+    ("B123456", "732829320", True),  # RCS and SIREN: two companies
+    ("", "B123456", False),  # a space without an identifier says nothing about its company
+    ("B123456", "", False),
+])
+def test_merge_compares_normalised_identifiers(two_spaces, source_identifier, target_identifier, refused):
+    source, target, lea = two_spaces["source"], two_spaces["target"], two_spaces["lea"]
+    Space.update(identifier=source_identifier).where(Space.id == source.id).execute()
+    Space.update(identifier=target_identifier).where(Space.id == target.id).execute()
+    assert bool(merge.preview(lea, source.id, target.id).blocking) is refused
+
+
 def test_merge_needs_admin_of_both_professional_spaces(two_spaces):
     source, target = two_spaces["source"], two_spaces["target"]
     with pytest.raises(spaces.NotAllowed):  # zoe is admin of the source, reader in the target

@@ -409,6 +409,29 @@ def test_merge_preview_and_confirm(client, app, clock):
     assert Space.get_by_id(other.id).is_live
 
 
+def test_merge_of_two_companies_is_refused_in_the_preview(client, app, clock):
+    from models import Certification
+
+    lea = factories.user("lea")
+    target = factories.space(lea, name="Cible")
+    source = factories.space(lea, name="Autre société", company_name="Autre SA", identifier="B654321")
+    Certification.create(space=source, service=factories.service(), kind="holder", company_identifier="B654321")
+    log_in(client, lea)
+    for headers in ({}, HTMX):
+        preview = client.get(f"/espaces/fusionner?source={source.id}&target={target.id}", headers=headers)
+        html = preview.get_data(as_text=True)
+        assert preview.status_code == 200
+        assert "La fusion est impossible" in html and "deux entreprises différentes" in html
+        assert "B654321" in html and "B123456" in html
+        assert "Confirmer la fusion" not in html  # nothing is asked
+    refused = client.post("/espaces/fusionner", data={
+        "csrf_token": csrf_token(client.get("/espaces/fusionner").get_data(as_text=True)),
+        "source": source.id, "target": target.id})
+    assert refused.status_code == 409 and "deux entreprises différentes" in refused.get_data(as_text=True)
+    assert Space.get_by_id(source.id).merged_into_id is None
+    assert Certification.get().space_id == source.id
+
+
 def test_oversized_ids_and_pages_are_not_server_errors(client, world):
     log_in(client, world["people"]["admin"])
     huge = "99999999999999999999999"
