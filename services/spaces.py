@@ -299,8 +299,14 @@ def accept_space_terms(user):
 
 
 def draft_for(user):
+    """The person's wizard in progress, or None: reading never starts one (a GET changes
+    nothing), `start_draft` does on the first step posted."""
+    return SpaceDraft.get_or_none(SpaceDraft.user == user.id)
+
+
+def start_draft(user):
     """The person's wizard in progress, started if there is none."""
-    draft = SpaceDraft.get_or_none(SpaceDraft.user == user.id)
+    draft = draft_for(user)
     if draft is None:
         try:
             with db.atomic():
@@ -339,8 +345,8 @@ def check_space_limit(product):
 
 
 def next_step(draft):
-    """The first step still to do: "name", "company", then "review"."""
-    done = set(draft.data.get("done", []))
+    """The first step still to do: "name", "company", then "review" (None: not started)."""
+    done = set(draft.data.get("done", [])) if draft else set()
     for step in ("name", "company"):
         if step not in done:
             return step

@@ -25,7 +25,7 @@ def request_context(app):
 
 def finished_draft(user, name="Guichet", **company):
     spaces.accept_space_terms(user)
-    draft = spaces.draft_for(user)
+    draft = spaces.start_draft(user)
     spaces.save_step(draft, {"name": name}, done="name")
     spaces.save_step(draft, spaces.clean_company({**COMPANY, **company}), done="company")
     return draft
@@ -40,8 +40,10 @@ def create(user, **kwargs):
 
 def test_wizard_creates_the_space_with_its_creator_as_admin(app, clock):
     lea = factories.user("lea")
-    draft = spaces.draft_for(lea)
+    assert spaces.draft_for(lea) is None and spaces.next_step(None) == "name"  # reading starts nothing
+    draft = spaces.start_draft(lea)
     assert draft.data["name"] == "Espace pro de Léa" and spaces.next_step(draft) == "name"
+    assert spaces.start_draft(lea).id == draft.id
     space = create(lea)
     assert (space.kind, space.name, space.identifier_kind, space.identifier) == ("professional", "Guichet", "rcs", "B123456")
     assert Membership.get(space=space, user=lea).role == "admin"

@@ -319,7 +319,29 @@ def test_wizard_without_javascript_with_back_refresh_and_resume(wizard_client, a
     assert "déjà terminée" in c.get("/espaces").get_data(as_text=True)
     # The terms are asked the first time only.
     assert c.get("/espaces/nouveau").headers["Location"] == "/espaces/nouveau/nom"
-    assert SpaceDraft.select().count() == 1
+    assert SpaceDraft.select().count() == 0  # opening the wizard again starts nothing yet
+
+
+def test_wizard_gets_change_nothing(wizard_client):
+    """Opening, refreshing or going back to a step creates no draft: the first POST does."""
+    c = wizard_client
+    urls = ["/espaces/nouveau", "/espaces/nouveau/cgu", "/espaces/nouveau/nom", "/espaces/nouveau/entreprise",
+            "/espaces/nouveau/verification"]
+    for _terms in ("to accept", "accepted"):
+        for url in urls:
+            for headers in ({}, HTMX):
+                assert c.get(url, headers=headers).status_code in (200, 302), url
+        assert SpaceDraft.select().count() == 0
+        post(c, "/espaces/nouveau/cgu", {"accept": "y"})
+    step1 = c.get("/espaces/nouveau/nom")
+    assert step1.status_code == 200 and 'value="Espace pro de Léa"' in step1.get_data(as_text=True)
+    assert c.get("/espaces/nouveau/entreprise").headers["Location"] == "/espaces/nouveau/nom"
+    assert SpaceDraft.select().count() == 0
+    assert post(c, "/espaces/nouveau/nom", {"name": ""}).status_code == 422
+    assert SpaceDraft.select().count() == 0
+    assert post(c, "/espaces/nouveau/nom", {"name": "Guichet"}).headers["Location"] == "/espaces/nouveau/entreprise"
+    assert SpaceDraft.get().data["name"] == "Guichet"
+    assert c.get("/espaces/nouveau").headers["Location"] == "/espaces/nouveau/entreprise"  # resume
 
 
 def test_wizard_refuses_at_once_when_the_limit_is_reached(wizard_client):
