@@ -464,3 +464,54 @@ def test_oversized_ids_and_pages_are_not_server_errors(client, world):
     assert client.post(f"/espaces/{world['space'].id}/membres/{huge}/retirer", data={"csrf_token": token}).status_code == 404
     assert client.post("/espaces/nouveau/verification", data={"csrf_token": token, "draft": huge}).status_code == 303
     assert client.get(f"/espaces/fusionner?source={huge}&target=1").status_code == 422
+
+
+# --- The private space ------------------------------------------------------------------------
+
+
+def test_private_space_shows_only_what_applies(client, app, clock):
+    """A private space has no certifications, mandates, professional data or colleagues: its
+    tabs do not offer them and their URLs answer 404 saying why, never "ask an administrator"."""
+    catalogue.load()
+    lea = factories.user("lea")
+    private = factories.space(lea, name="Espace privé de Léa", kind="private")
+    log_in(client, lea)
+    token = csrf_token(client.get(f"/espaces/{private.id}").get_data(as_text=True))
+    for url in (f"/espaces/{private.id}", f"/espaces/{private.id}/profil", f"/espaces/{private.id}/communications"):
+        for headers in ({}, HTMX):
+            response = client.get(url, headers=headers)
+            html = response.get_data(as_text=True)
+            assert response.status_code == 200, url
+            for absent in ("Mes données professionnelles", "Certifications", "Mandats", "Utilisateurs",
+                           "Seul un administrateur", f"/espaces/{private.id}/services/"):
+                assert absent not in html, (url, absent)
+    acd = Service.get(slug="fiches-retenue")
+    before = (Certification.select().count(), Mandate.select().count(), CertificationRequest.select().count())
+    for method, path, data in [
+        ("GET", "/donnees", None), ("GET", "/utilisateurs", None), ("GET", "/certifications", None),
+        ("GET", "/certifications/administrations", None), ("GET", "/certifications/administrations/ACD", None),
+        ("GET", "/mandats-obtenus", None), ("GET", "/mandats-dispenses", None),
+        ("POST", "/certifications/administrations/ACD/code", {"code": "2222-2222-2222-2222-2222"}),
+        ("POST", "/certifications/administrations/ALVA/demande",
+         {"service": Service.get(slug="securite-alimentaire").id, "reason": "Boulangerie"}),
+        ("POST", "/mandats-obtenus", {"code": "2222-2222-2222-2222-2222"}),
+        ("POST", "/mandats-dispenses", {"service": acd.id, "ends_on": "2026-06-30"}),
+        ("POST", "/utilisateurs/inviter", {"email": "marc@example.lu", "role": "reader"}),
+    ]:
+        for headers in ({}, HTMX):
+            url = f"/espaces/{private.id}{path}"
+            if method == "GET":
+                response = client.get(url, headers=headers)
+            else:
+                response = client.post(url, data={**data, "csrf_token": token}, headers=headers)
+            html = response.get_data(as_text=True)
+            assert response.status_code == 404, (method, path, response.status_code)
+            assert "Un espace privé" in html, (method, path)
+            assert "administrateur" not in html and "Votre rôle" not in html, (method, path)
+    assert (Certification.select().count(), Mandate.select().count(), CertificationRequest.select().count()) == before
+    assert Invitation.select().count() == 0
+    # A service that needs a certified space says that a private space cannot be one.
+    refused = client.get(f"/espaces/{private.id}/services/fiches-retenue")
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 403 and "Un espace privé" in html
+    assert "code d'accès" not in html and "administrateur" not in html

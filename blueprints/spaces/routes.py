@@ -263,7 +263,8 @@ def created(member):
 @bp.get("/espaces/<id:space_id>")
 @space_view
 def home(member):
-    return space_page(member, "home", services=catalogue.search_services("")[:5], news=catalogue.latest_news())
+    services = catalogue.search_services(limit=5, without_certification=member.space.is_private)
+    return space_page(member, "home", services=services, news=catalogue.latest_news())
 
 
 @bp.get("/espaces/<id:space_id>/donnees")
