@@ -50,14 +50,13 @@ class NotCertified(DomainError):
     status = 403
 
     def __init__(self, service, private=False):
-        self.service, self.private = service, private
-        if private:  # no way to get certified from here: say so rather than list them
-            super().__init__(_l("Le service « %(service)s » n'est accessible qu'à un espace professionnel certifié. "
-                                "Un espace privé ne peut pas être certifié : utilisez l'espace professionnel de "
-                                "votre entreprise.", service=service.name))
-        else:
-            super().__init__(_l("Le service « %(service)s » n'est accessible qu'à un espace professionnel certifié.",
-                                service=service.name))
+        self.service = service
+        message = str(_l("Le service « %(service)s » n'est accessible qu'à un espace professionnel certifié.",
+                         service=service.name))
+        if private:  # no way to get certified from there: say so rather than list the ways
+            message += " " + str(_l("Un espace privé ne peut pas être certifié : utilisez l'espace professionnel "
+                                    "de votre entreprise."))
+        super().__init__(message)
 
 
 class InvalidMandate(DomainError):
