@@ -80,11 +80,22 @@ def format_matricule(value):
     return f"{number[:4]} {number[4:8]} {number[8:11]} {number[11:]}"
 
 
+# The sections of the Luxembourg Registre de commerce et des sociétés (Luxembourg Business
+# Registers): A commerçants personnes physiques, B sociétés commerciales, C groupements
+# d'intérêt économique, D groupements européens d'intérêt économique, E sociétés civiles,
+# F associations sans but lucratif, G fondations, H associations d'épargne-pension,
+# J other legal persons the law registers (établissements publics, associations agricoles,
+# mutuelles…), K fonds communs de placement. There is no section I.
+RCS_SECTIONS = "ABCDEFGHJK"
+RCS_FORMAT = ("une lettre de section du registre (A, B, C, D, E, F, G, H, J ou K) suivie de 1 à 6 chiffres, "
+              "sans zéro au début, par exemple B123456")
+
+
 def lu_rcs(value):
-    """Luxembourg RCS number: section letter (B, A, E, F, G, J...) + 1-6 digits."""
+    """Luxembourg RCS number: a section letter + 1-6 digits, the first not 0."""
     number = re.sub(r"\s+", "", _text(value)).upper()
-    if not re.fullmatch(r"[A-Z][0-9]{1,6}", number):
-        raise InvalidIdentifier("Numéro RCS invalide (ex. B123456).")
+    if not re.fullmatch(rf"[{RCS_SECTIONS}][1-9][0-9]{{0,5}}", number):
+        raise InvalidIdentifier(f"Numéro RCS invalide : il se compose d'{RCS_FORMAT}.")
     return number
 
 
@@ -139,7 +150,7 @@ def company_identifier(value):
         except InvalidIdentifier:
             pass
     raise InvalidIdentifier(
-        "Saisissez un numéro RCS luxembourgeois (ex. B123456) ou un SIREN français (9 chiffres).")
+        f"Saisissez un numéro RCS luxembourgeois ({RCS_FORMAT}) ou un SIREN français (9 chiffres).")
 
 
 def iban(value):

@@ -7,9 +7,12 @@ from models import Administration, NewsItem, Service, db
 CATALOGUE_FILE = Path(__file__).resolve().parent.parent / "data" / "catalogue.json"
 
 
-def search_services(query="", limit=50):
-    """Services with their administration in one query, filtered by name or administration."""
+def search_services(query="", limit=50, without_certification=False):
+    """Services with their administration in one query, filtered by name or administration;
+    `without_certification` keeps those open to any space (a private space cannot be certified)."""
     services = Service.select(Service, Administration).join(Administration)
+    if without_certification:
+        services = services.where(Service.requires_certification == False)  # noqa: E712
     if query:
         like = f"%{query}%"
         services = services.where(

@@ -20,7 +20,7 @@ from models import (
 from services import DomainError, audit, auth, clock, crypto, letters, merge, throttle
 from services.mail import queue_mail
 from services.urls import external_url
-from services.spaces import PAGE_SIZE, lock_row, require
+from services.spaces import PAGE_SIZE, lock_row, require, require_professional
 
 CODE_LENGTH = 20
 DEFAULT_ACTIVATION = timedelta(days=30)
@@ -49,10 +49,14 @@ class AlreadyCertified(DomainError):
 class NotCertified(DomainError):
     status = 403
 
-    def __init__(self, service):
+    def __init__(self, service, private=False):
         self.service = service
-        super().__init__(_l("Le service « %(service)s » n'est accessible qu'à un espace professionnel certifié.",
-                            service=service.name))
+        message = str(_l("Le service « %(service)s » n'est accessible qu'à un espace professionnel certifié.",
+                         service=service.name))
+        if private:  # no way to get certified from there: say so rather than list the ways
+            message += " " + str(_l("Un espace privé ne peut pas être certifié : utilisez l'espace professionnel "
+                                    "de votre entreprise."))
+        super().__init__(message)
 
 
 class InvalidMandate(DomainError):
@@ -64,11 +68,6 @@ class NotFound(DomainError):
 
     def __init__(self):
         super().__init__(_l("Cet élément n'existe pas dans cet espace."))
-
-
-def _professional(member):
-    if member.space.is_private:
-        raise DomainError(_l("Les certifications concernent les espaces professionnels."))
 
 
 def _hash(code):
@@ -153,7 +152,7 @@ def _refuse(attempt, user, member, reason):
 
 def _redeem(member, user, code, kind, administration=None):
     require(member, "manage_certifications")
-    _professional(member)
+    require_professional(member)
     attempt = throttle.reserve(auth.code_entry_key(user))  # counted before the code is looked up
     try:
         certification = _use_code(attempt, member, user, code, kind, administration)
@@ -228,6 +227,7 @@ def holder_certification(space_id, service_id):
 def administration_services(member, administration):
     """The Gestion page: an administration's certifiable services and, for each, the space's
     live holder certification or None (two queries)."""
+    require_professional(member)
     services = list(Service.select()
                     .where(Service.administration == administration.id, Service.accepts_code | Service.accepts_request)
                     .order_by(Service.name))
@@ -249,7 +249,7 @@ def grant_mandate(member, user, service_id, ends_on, note="", activation_days=30
     """Dispenser un mandat: returns (Mandate, code). The end date may not pass the holder's
     own; the code is shown once and carried by a printable letter until it is used."""
     require(member, "manage_mandates")
-    _professional(member)
+    require_professional(member)
     holder = holder_certification(member.space_id, service_id)
     if holder is None:
         raise InvalidMandate(_l("Seul un espace certifié comme titulaire pour ce service peut dispenser un mandat."))
@@ -338,6 +338,7 @@ def _search(select, query, *fields):
 
 
 def mandates_granted(member, query="", page=1):
+    require_professional(member)
     Mandatary = Space.alias()
     select = (Mandate.select(Mandate, Service, Mandatary)
               .join(Service).switch(Mandate)
@@ -349,6 +350,7 @@ def mandates_granted(member, query="", page=1):
 
 def mandates_obtained(member, query="", page=1):
     """Proxy certifications of the space (from mandates and from administrations' codes)."""
+    require_professional(member)
     select = (Certification.select(Certification, Service, Administration)
               .join(Service).join(Administration)
               .where(Certification.space == member.space_id, Certification.kind == "proxy"))
@@ -357,6 +359,7 @@ def mandates_obtained(member, query="", page=1):
 
 
 def space_certifications(member, query="", page=1):
+    require_professional(member)
     select = (Certification.select(Certification, Service, Administration)
               .join(Service).join(Administration)
               .where(Certification.space == member.space_id))
@@ -366,8 +369,9 @@ def space_certifications(member, query="", page=1):
     return list(select.order_by(*order).paginate(page, PAGE_SIZE)), select.count()
 
 
-def code_administrations():
+def code_administrations(member):
     """The administrations offering certification by code, with their services."""
+    require_professional(member)
     rows = (Service.select(Service, Administration).join(Administration)
             .where(Service.accepts_code | Service.accepts_request).order_by(Administration.code, Service.name))
     grouped = {}
@@ -400,7 +404,7 @@ def requires_certification(member, slug):
                        Certification.live(now))
                 .order_by(Certification.kind.desc(), Certification.company_name))
     if not live:
-        raise NotCertified(service)
+        raise NotCertified(service, private=member.space.is_private)
     return service, live
 
 
@@ -426,7 +430,7 @@ def attachment_type(data):
 
 def file_request(member, user, service_id, reason, attachment=None, attachment_name=""):
     require(member, "manage_certifications")
-    _professional(member)
+    require_professional(member)
     service = Service.get_or_none(Service.id == service_id, Service.accepts_request == True)  # noqa: E712
     if service is None:
         raise NotFound()

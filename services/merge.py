@@ -6,6 +6,7 @@ operations): what will move (`count`), what clashes (`conflicts`; a blocking one
 merge) and how it moves (`move`, set-based statements, no query per row). A model that owns
 rows of a space and registers no mover would stay behind in the archived source: add one.
 """
+import re
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -70,11 +71,31 @@ def _spaces(user, source_id, target_id):
     return members[0].space, members[1].space
 
 
+def _company(space):
+    """The space's company identifier, compared without spaces, dots or case."""
+    return re.sub(r"[^0-9A-Z]", "", (space.identifier or "").upper())
+
+
+def _company_conflicts(source, target):
+    """Seed 000: a holder certification is "destiné à être utilisé dans un espace
+    professionnel de la personne morale elle-même", so spaces of two companies never merge.
+    A space without an identifier says nothing about its company and is not compared."""
+    if not (_company(source) and _company(target)) or _company(source) == _company(target):
+        return []
+    return [Conflict("company", "identifier", str(_l(
+        "« %(source)s » (%(source_id)s) et « %(target)s » (%(target_id)s) sont les espaces de deux entreprises "
+        "différentes. Seuls des espaces d'une même entreprise peuvent être fusionnés : les certifications d'une "
+        "entreprise ne peuvent être utilisées que dans ses propres espaces professionnels.",
+        source=source.name, source_id=source.identifier, target=target.name, target_id=target.identifier)),
+        blocking=True)]
+
+
 def preview(user, source_id, target_id):
     """What the merge would move and the conflicts, for the person to confirm."""
     source, target = _spaces(user, source_id, target_id)
     moves = [(mover.label, mover.count(source.id)) for mover in MOVERS.values()]
-    conflicts = [c for mover in MOVERS.values() for c in mover.conflicts(source.id, target.id)]
+    conflicts = _company_conflicts(source, target)
+    conflicts += [c for mover in MOVERS.values() for c in mover.conflicts(source.id, target.id)]
     return Plan(source, target, moves, conflicts)
 
 

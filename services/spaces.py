@@ -124,10 +124,20 @@ class TermsNotAccepted(DomainError):
 
 
 class NotCollaborative(DomainError):
-    status = 409
+    """A private space has no members to manage: not found, and why."""
+    status = 404
 
     def __init__(self):
         super().__init__(_l("Un espace privé est personnel : on ne peut pas y inviter d'autres personnes."))
+
+
+class ProfessionalOnly(DomainError):
+    """What only a company's space has, asked of a private space: not found, and why."""
+    status = 404
+
+    def __init__(self):
+        super().__init__(_l("Un espace privé n'a pas de certifications, de mandats ni de données professionnelles : "
+                            "ils appartiennent aux espaces professionnels des entreprises."))
 
 
 class WizardGone(DomainError):
@@ -164,6 +174,11 @@ def require(member, action):
         raise NotCollaborative()
     if not can(member, action):
         raise NotAllowed(member.role)
+
+
+def require_professional(member):
+    if member.space.is_private:
+        raise ProfessionalOnly()
 
 
 def lock_row(model, row_id):
@@ -235,6 +250,8 @@ def pending_invitations_for(user):
 
 def members(member, page=1):
     """(memberships with their users, total) of the member's space, admins first."""
+    if member.space.is_private:
+        raise NotCollaborative()
     select = Membership.select(Membership, User).join(User).where(Membership.space == member.space_id)
     total = select.count()
     order = [Membership.role == "admin", Membership.role == "manager"]
@@ -263,6 +280,7 @@ def accept_my_invitation(user, invitation_id):
 
 
 def vault_entries(member):
+    require_professional(member)
     return list(VaultEntry.select().where(VaultEntry.space == member.space_id).order_by(VaultEntry.label, VaultEntry.key))
 
 
@@ -299,8 +317,14 @@ def accept_space_terms(user):
 
 
 def draft_for(user):
+    """The person's wizard in progress, or None: reading never starts one (a GET changes
+    nothing), `start_draft` does on the first step posted."""
+    return SpaceDraft.get_or_none(SpaceDraft.user == user.id)
+
+
+def start_draft(user):
     """The person's wizard in progress, started if there is none."""
-    draft = SpaceDraft.get_or_none(SpaceDraft.user == user.id)
+    draft = draft_for(user)
     if draft is None:
         try:
             with db.atomic():
@@ -339,8 +363,8 @@ def check_space_limit(product):
 
 
 def next_step(draft):
-    """The first step still to do: "name", "company", then "review"."""
-    done = set(draft.data.get("done", []))
+    """The first step still to do: "name", "company", then "review" (None: not started)."""
+    done = set(draft.data.get("done", [])) if draft else set()
     for step in ("name", "company"):
         if step not in done:
             return step

@@ -881,3 +881,31 @@ def test_request_with_a_supporting_document_the_agent_downloads(client, agent_cl
     assert download.headers["Content-Type"] == "application/pdf"
     assert download.headers["Content-Disposition"].startswith("attachment;")
     assert client.get(f"/back-office/demandes/{request_.id}/piece-jointe").status_code == 303  # people are not agents
+
+
+# --- Tabs ----------------------------------------------------------------------------------------
+
+
+def tab_row(body, label):
+    """The links of the tab row named `label`: [(text, is current)]."""
+    row = re.search(rf'<nav class="[^"]*" aria-label="{label}">(.*?)</nav>', body, re.S)
+    assert row, f"no tab row {label!r}"
+    return [(name.strip(), "aria-current=\"page\"" in attributes)
+            for attributes, name in re.findall(r"<a ([^>]*)>([^<]*)</a>", row.group(1))]
+
+
+@pytest.mark.parametrize("path, current", [
+    ("/certifications", "Vue d'ensemble"),
+    ("/certifications/administrations", "Vue d'ensemble"),
+    ("/certifications/administrations/ACD", "Vue d'ensemble"),  # Gestion
+    ("/mandats-obtenus", "Mandats obtenus"),
+    ("/mandats-dispenses", "Mandats dispensés"),
+])
+def test_each_certification_page_marks_its_tabs_current(client, world, path, current):
+    log_in(client, world.lea)
+    for headers in ({}, HTMX):
+        body = text(client.get(f"/espaces/{world.guichet.id}{path}", headers=headers))
+        profile, sections = tab_row(body, "Mon profil d'espace"), tab_row(body, "Certifications et mandats")
+        assert [name for name, is_current in profile if is_current] == ["Certifications"]
+        assert [name for name, is_current in sections if is_current] == [current]
+        assert "Certifications" not in [name for name, _ in sections]  # not twice in a row

@@ -25,7 +25,7 @@ def request_context(app):
 
 def finished_draft(user, name="Guichet", **company):
     spaces.accept_space_terms(user)
-    draft = spaces.draft_for(user)
+    draft = spaces.start_draft(user)
     spaces.save_step(draft, {"name": name}, done="name")
     spaces.save_step(draft, spaces.clean_company({**COMPANY, **company}), done="company")
     return draft
@@ -40,8 +40,10 @@ def create(user, **kwargs):
 
 def test_wizard_creates_the_space_with_its_creator_as_admin(app, clock):
     lea = factories.user("lea")
-    draft = spaces.draft_for(lea)
+    assert spaces.draft_for(lea) is None and spaces.next_step(None) == "name"  # reading starts nothing
+    draft = spaces.start_draft(lea)
     assert draft.data["name"] == "Espace pro de Léa" and spaces.next_step(draft) == "name"
+    assert spaces.start_draft(lea).id == draft.id
     space = create(lea)
     assert (space.kind, space.name, space.identifier_kind, space.identifier) == ("professional", "Guichet", "rcs", "B123456")
     assert Membership.get(space=space, user=lea).role == "admin"
@@ -402,6 +404,39 @@ def test_merge_is_refused_on_holder_certifications_for_the_same_service(two_spac
     assert refused.value.status == 409
     assert Space.get_by_id(source.id).is_live
     assert Certification.select().where(Certification.space == source).count() == 1
+
+
+def test_merge_is_refused_between_spaces_of_two_companies(two_spaces):
+    """Seed 000: a holder code is "destiné à être utilisé dans un espace professionnel de la
+    personne morale elle-même"; merging another company's space would move its holder
+    certification to the wrong company."""
+    source, target, lea = two_spaces["source"], two_spaces["target"], two_spaces["lea"]
+    Space.update(identifier="B654321", company_name="Autre SA").where(Space.id == source.id).execute()
+    Certification.create(space=source, service=two_spaces["service"], kind="holder", company_identifier="B654321")
+    plan = merge.preview(lea, source.id, target.id)
+    [company] = plan.blocking
+    assert company.kind == "company"
+    assert "B654321" in company.label and "B123456" in company.label and "entreprises différentes" in company.label
+    with pytest.raises(merge.MergeRefused) as refused:
+        merge.merge(lea, source.id, target.id)
+    assert refused.value.status == 409 and "entreprises différentes" in refused.value.message
+    assert Space.get_by_id(source.id).is_live and Space.get_by_id(source.id).merged_into_id is None
+    assert Certification.get().space_id == source.id
+    assert Membership.select().where(Membership.space == target).count() == 3
+
+
+@pytest.mark.parametrize("source_identifier,target_identifier,refused", [
+    ("B654321", "b 654321", False),  # the same number, written differently
+    ("732829320", "732 829 320", False),
+    ("B123456", "732829320", True),  # RCS and SIREN: two companies
+    ("", "B123456", False),  # a space without an identifier says nothing about its company
+    ("B123456", "", False),
+])
+def test_merge_compares_normalised_identifiers(two_spaces, source_identifier, target_identifier, refused):
+    source, target, lea = two_spaces["source"], two_spaces["target"], two_spaces["lea"]
+    Space.update(identifier=source_identifier).where(Space.id == source.id).execute()
+    Space.update(identifier=target_identifier).where(Space.id == target.id).execute()
+    assert bool(merge.preview(lea, source.id, target.id).blocking) is refused
 
 
 def test_merge_needs_admin_of_both_professional_spaces(two_spaces):

@@ -319,7 +319,29 @@ def test_wizard_without_javascript_with_back_refresh_and_resume(wizard_client, a
     assert "déjà terminée" in c.get("/espaces").get_data(as_text=True)
     # The terms are asked the first time only.
     assert c.get("/espaces/nouveau").headers["Location"] == "/espaces/nouveau/nom"
-    assert SpaceDraft.select().count() == 1
+    assert SpaceDraft.select().count() == 0  # opening the wizard again starts nothing yet
+
+
+def test_wizard_gets_change_nothing(wizard_client):
+    """Opening, refreshing or going back to a step creates no draft: the first POST does."""
+    c = wizard_client
+    urls = ["/espaces/nouveau", "/espaces/nouveau/cgu", "/espaces/nouveau/nom", "/espaces/nouveau/entreprise",
+            "/espaces/nouveau/verification"]
+    for _terms in ("to accept", "accepted"):
+        for url in urls:
+            for headers in ({}, HTMX):
+                assert c.get(url, headers=headers).status_code in (200, 302), url
+        assert SpaceDraft.select().count() == 0
+        post(c, "/espaces/nouveau/cgu", {"accept": "y"})
+    step1 = c.get("/espaces/nouveau/nom")
+    assert step1.status_code == 200 and 'value="Espace pro de Léa"' in step1.get_data(as_text=True)
+    assert c.get("/espaces/nouveau/entreprise").headers["Location"] == "/espaces/nouveau/nom"
+    assert SpaceDraft.select().count() == 0
+    assert post(c, "/espaces/nouveau/nom", {"name": ""}).status_code == 422
+    assert SpaceDraft.select().count() == 0
+    assert post(c, "/espaces/nouveau/nom", {"name": "Guichet"}).headers["Location"] == "/espaces/nouveau/entreprise"
+    assert SpaceDraft.get().data["name"] == "Guichet"
+    assert c.get("/espaces/nouveau").headers["Location"] == "/espaces/nouveau/entreprise"  # resume
 
 
 def test_wizard_refuses_at_once_when_the_limit_is_reached(wizard_client):
@@ -409,6 +431,29 @@ def test_merge_preview_and_confirm(client, app, clock):
     assert Space.get_by_id(other.id).is_live
 
 
+def test_merge_of_two_companies_is_refused_in_the_preview(client, app, clock):
+    from models import Certification
+
+    lea = factories.user("lea")
+    target = factories.space(lea, name="Cible")
+    source = factories.space(lea, name="Autre société", company_name="Autre SA", identifier="B654321")
+    Certification.create(space=source, service=factories.service(), kind="holder", company_identifier="B654321")
+    log_in(client, lea)
+    for headers in ({}, HTMX):
+        preview = client.get(f"/espaces/fusionner?source={source.id}&target={target.id}", headers=headers)
+        html = preview.get_data(as_text=True)
+        assert preview.status_code == 200
+        assert "La fusion est impossible" in html and "deux entreprises différentes" in html
+        assert "B654321" in html and "B123456" in html
+        assert "Confirmer la fusion" not in html  # nothing is asked
+    refused = client.post("/espaces/fusionner", data={
+        "csrf_token": csrf_token(client.get("/espaces/fusionner").get_data(as_text=True)),
+        "source": source.id, "target": target.id})
+    assert refused.status_code == 409 and "deux entreprises différentes" in refused.get_data(as_text=True)
+    assert Space.get_by_id(source.id).merged_into_id is None
+    assert Certification.get().space_id == source.id
+
+
 def test_oversized_ids_and_pages_are_not_server_errors(client, world):
     log_in(client, world["people"]["admin"])
     huge = "99999999999999999999999"
@@ -419,3 +464,54 @@ def test_oversized_ids_and_pages_are_not_server_errors(client, world):
     assert client.post(f"/espaces/{world['space'].id}/membres/{huge}/retirer", data={"csrf_token": token}).status_code == 404
     assert client.post("/espaces/nouveau/verification", data={"csrf_token": token, "draft": huge}).status_code == 303
     assert client.get(f"/espaces/fusionner?source={huge}&target=1").status_code == 422
+
+
+# --- The private space ------------------------------------------------------------------------
+
+
+def test_private_space_shows_only_what_applies(client, app, clock):
+    """A private space has no certifications, mandates, professional data or colleagues: its
+    tabs do not offer them and their URLs answer 404 saying why, never "ask an administrator"."""
+    catalogue.load()
+    lea = factories.user("lea")
+    private = factories.space(lea, name="Espace privé de Léa", kind="private")
+    log_in(client, lea)
+    token = csrf_token(client.get(f"/espaces/{private.id}").get_data(as_text=True))
+    for url in (f"/espaces/{private.id}", f"/espaces/{private.id}/profil", f"/espaces/{private.id}/communications"):
+        for headers in ({}, HTMX):
+            response = client.get(url, headers=headers)
+            html = response.get_data(as_text=True)
+            assert response.status_code == 200, url
+            for absent in ("Mes données professionnelles", "Certifications", "Mandats", "Utilisateurs",
+                           "Seul un administrateur", f"/espaces/{private.id}/services/"):
+                assert absent not in html, (url, absent)
+    acd = Service.get(slug="fiches-retenue")
+    before = (Certification.select().count(), Mandate.select().count(), CertificationRequest.select().count())
+    for method, path, data in [
+        ("GET", "/donnees", None), ("GET", "/utilisateurs", None), ("GET", "/certifications", None),
+        ("GET", "/certifications/administrations", None), ("GET", "/certifications/administrations/ACD", None),
+        ("GET", "/mandats-obtenus", None), ("GET", "/mandats-dispenses", None),
+        ("POST", "/certifications/administrations/ACD/code", {"code": "2222-2222-2222-2222-2222"}),
+        ("POST", "/certifications/administrations/ALVA/demande",
+         {"service": Service.get(slug="securite-alimentaire").id, "reason": "Boulangerie"}),
+        ("POST", "/mandats-obtenus", {"code": "2222-2222-2222-2222-2222"}),
+        ("POST", "/mandats-dispenses", {"service": acd.id, "ends_on": "2026-06-30"}),
+        ("POST", "/utilisateurs/inviter", {"email": "marc@example.lu", "role": "reader"}),
+    ]:
+        for headers in ({}, HTMX):
+            url = f"/espaces/{private.id}{path}"
+            if method == "GET":
+                response = client.get(url, headers=headers)
+            else:
+                response = client.post(url, data={**data, "csrf_token": token}, headers=headers)
+            html = response.get_data(as_text=True)
+            assert response.status_code == 404, (method, path, response.status_code)
+            assert "Un espace privé" in html, (method, path)
+            assert "administrateur" not in html and "Votre rôle" not in html, (method, path)
+    assert (Certification.select().count(), Mandate.select().count(), CertificationRequest.select().count()) == before
+    assert Invitation.select().count() == 0
+    # A service that needs a certified space says that a private space cannot be one.
+    refused = client.get(f"/espaces/{private.id}/services/fiches-retenue")
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 403 and "Un espace privé" in html
+    assert "code d'accès" not in html and "administrateur" not in html

@@ -108,16 +108,46 @@ def test_matricule_property_single_digit_change_rejected(number, position, delta
 
 @pytest.mark.parametrize("value,expected", [
     ("B123456", "B123456"), ("b 12345", "B12345"), ("A1", "A1"),
-    ("E 5678", "E5678"), ("F12", "F12"), ("G 123", "G123"), ("j999999", "J999999"),
+    ("E 5678", "E5678"), ("F12", "F12"), ("G 123", "G123"), ("j999999", "J999999"), ("K 1", "K1"),
 ])
 def test_lu_rcs_valid(value, expected):
     assert validators.lu_rcs(value) == expected
 
 
-@pytest.mark.parametrize("value", ["B", "B1234567", "123456", "BB12345", "B12A45", "", "B-12345"])
+@pytest.mark.parametrize("value", ["B", "B1234567", "123456", "BB12345", "B12A45", "", "B-12345",
+                                   "X12", "I123", "L123", "Z1", "B0", "B012345", "É123"])
 def test_lu_rcs_invalid(value):
     with pytest.raises(InvalidIdentifier, match="RCS"):
         validators.lu_rcs(value)
+
+
+def test_lu_rcs_error_explains_the_format():
+    with pytest.raises(InvalidIdentifier) as refused:
+        validators.lu_rcs("X12")
+    message = str(refused.value)
+    assert "A, B, C, D, E, F, G, H, J ou K" in message and "6 chiffres" in message and "B123456" in message
+
+
+RCS_SECTIONS = "ABCDEFGHJK"  # the sections of the Luxembourg register
+
+
+@given(st.sampled_from(RCS_SECTIONS), st.integers(min_value=1, max_value=999_999), st.booleans(), st.booleans())
+def test_lu_rcs_property_section_and_number_accepted(section, number, lower, spaced):
+    value = (section.lower() if lower else section) + (" " if spaced else "") + str(number)
+    assert validators.lu_rcs(value) == f"{section}{number}"
+
+
+@given(st.characters(min_codepoint=0x41, max_codepoint=0x5A).filter(lambda c: c not in RCS_SECTIONS),
+       st.integers(min_value=1, max_value=999_999))
+def test_lu_rcs_property_other_letters_refused(letter, number):
+    with pytest.raises(InvalidIdentifier, match="RCS"):
+        validators.lu_rcs(f"{letter}{number}")
+
+
+@given(st.sampled_from(RCS_SECTIONS), st.from_regex(r"\A(0[0-9]{0,5}|[1-9][0-9]{6,9})\Z"))
+def test_lu_rcs_property_leading_zero_or_too_long_refused(section, digits):
+    with pytest.raises(InvalidIdentifier, match="RCS"):
+        validators.lu_rcs(section + digits)
 
 
 @pytest.mark.parametrize("value", ["732829320", "732 829 320", "732.829.320"])
@@ -158,12 +188,13 @@ def test_company_identifier_valid(value, expected):
     assert validators.company_identifier(value) == expected
 
 
-@pytest.mark.parametrize("value", ["732829321", "B1234567", "12345", "", "LU15027442"])
+@pytest.mark.parametrize("value", ["732829321", "B1234567", "12345", "", "LU15027442", "X12", "B012"])
 def test_company_identifier_invalid(value):
     with pytest.raises(InvalidIdentifier) as excinfo:
         validators.company_identifier(value)
-    assert str(excinfo.value) == (
-        "Saisissez un numéro RCS luxembourgeois (ex. B123456) ou un SIREN français (9 chiffres).")
+    message = str(excinfo.value)
+    assert "RCS" in message and "SIREN" in message
+    assert "A, B, C, D, E, F, G, H, J ou K" in message  # the format is explained, not only an example
 
 
 # --- VAT --------------------------------------------------------------------

@@ -32,7 +32,7 @@ def index(member):
 @space_view
 def administrations(member):
     return space_page(member, "certifications", partial="certifications/_administrations.html",
-                      catalogue=certifications.code_administrations())
+                      catalogue=certifications.code_administrations(member))
 
 
 def gestion_page(member, code, status=200, **context):

@@ -154,14 +154,17 @@ def _draft_or_terms():
 @bp.route("/espaces/nouveau/nom", methods=["GET", "POST"])
 @login_required
 def wizard_name():
-    draft = _draft_or_terms()
-    if draft is None:
+    if spaces.space_terms_needed(current_user):
         return _wizard_redirect()
-    form = SpaceNameForm(data=draft.data) if request.method == "GET" else SpaceNameForm()
-    if request.method == "POST" and form.validate_on_submit():
-        spaces.save_step(draft, {"name": form.name.data.strip()}, done="name")
+    if request.method == "GET":  # before the first POST there is no draft: the proposed name
+        draft = spaces.draft_for(current_user)
+        data = draft.data if draft else {"name": spaces.default_space_name(current_user)}
+        return wizard_page("name", form=SpaceNameForm(data=data))
+    form = SpaceNameForm()
+    if form.validate_on_submit():
+        spaces.save_step(spaces.start_draft(current_user), {"name": form.name.data.strip()}, done="name")
         return go_to_step("company")
-    return wizard_page("name", status=422 if request.method == "POST" else 200, form=form, draft=draft)
+    return wizard_page("name", status=422, form=form)
 
 
 @bp.route("/espaces/nouveau/entreprise", methods=["GET", "POST"])
@@ -260,7 +263,8 @@ def created(member):
 @bp.get("/espaces/<id:space_id>")
 @space_view
 def home(member):
-    return space_page(member, "home", services=catalogue.search_services("")[:5], news=catalogue.latest_news())
+    services = catalogue.search_services(limit=5, without_certification=member.space.is_private)
+    return space_page(member, "home", services=services, news=catalogue.latest_news())
 
 
 @bp.get("/espaces/<id:space_id>/donnees")
