@@ -1,3 +1,5 @@
+import io
+
 from flask import abort, flash, make_response, redirect, request, session, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
@@ -250,7 +252,11 @@ def enrol_qr():
 
 
 def qr_response(uri):
-    response = make_response(segno.make(uri, error="m").svg_inline(scale=5, title=_("Code QR à scanner")))
+    """A standalone SVG document (XML declaration, SVG namespace): what an <img> loads. The
+    inline flavour has no namespace, so browsers show it as a broken image."""
+    svg = io.BytesIO()
+    segno.make(uri, error="m").save(svg, kind="svg", scale=5, title=_("Code QR à scanner"))
+    response = make_response(svg.getvalue())
     response.headers["Content-Type"] = "image/svg+xml"
     response.headers["Cache-Control"] = "no-store"
     return response
