@@ -84,8 +84,9 @@ def purge_deleted_command():
 @click.option("--kind", type=click.Choice(["holder", "proxy"]), required=True)
 @click.option("--activation-days", type=click.IntRange(min=1), default=30, show_default=True)
 @click.option("--valid-days", type=click.IntRange(min=1), default=365, show_default=True)
-@click.option("--name", "company_name", default="", help="the company's registered name, for the letter")
-@click.option("--address", "address_lines", multiple=True, help="a line of the company's registered address (repeat)")
+@click.option("--name", "company_name", required=True, help="the company's registered name, for the letter")
+@click.option("--address", "address_lines", multiple=True, required=True,
+              help="a line of the company's registered address, for the letter (repeat for each line)")
 def issue_code_command(administration_code, service_slug, company, kind, activation_days, valid_days, company_name,
                        address_lines):
     """An administration issues an access code; the code is printed alone on the last line

@@ -59,6 +59,14 @@ class InvalidMandate(DomainError):
     status = 422
 
 
+class NoCompanyAddress(DomainError):
+    status = 422
+
+    def __init__(self):
+        super().__init__(_l("Le code part par courrier postal : indiquez le nom et l'adresse enregistrés de "
+                            "l'entreprise."))
+
+
 class NotFound(DomainError):
     status = 404
 
@@ -82,8 +90,8 @@ def issue_code(administration_code, service_slug, company_identifier, kind, acti
                company_name="", address_lines=(), actor=None):
     """An administration issues a code for a company: returns (AccessCode, code). The code
     leaves only in the return value and on the letter to the company, addressed with what
-    the administration knows (`company_name`, `address_lines`), never with what someone
-    typed into a space: anyone can open a space claiming any identifier."""
+    the administration knows (`company_name`, `address_lines`, both required), never with
+    what someone typed into a space: anyone can open a space claiming any identifier."""
     service = (Service.select(Service, Administration).join(Administration)
                .where(Service.slug == service_slug, Administration.code == administration_code).first())
     if service is None:
@@ -95,8 +103,11 @@ def issue_code(administration_code, service_slug, company_identifier, kind, acti
         _kind, identifier = validators.company_identifier(company_identifier)
     except validators.InvalidIdentifier as error:
         raise DomainError(str(error)) from None
-    now = clock.now()
     company_name = (company_name or "").strip()
+    address_lines = [line.strip() for line in address_lines if line and line.strip()]
+    if not company_name or not address_lines:
+        raise NoCompanyAddress()
+    now = clock.now()
     code = crypto.random_code(CODE_LENGTH)
     with db.atomic():
         access_code = AccessCode.create(
@@ -106,7 +117,7 @@ def issue_code(administration_code, service_slug, company_identifier, kind, acti
             ends_at=now + timedelta(days=valid_days) if valid_days else now + DEFAULT_VALIDITY,
         )
         letters.queue_letter(
-            company_name or identifier, [line for line in address_lines if line.strip()] or [identifier],
+            company_name, address_lines,
             str(_l("Votre code d'accès %(kind)s : %(service)s", kind=KIND_LABELS[kind], service=service.name)),
             _letter_body(access_code, service, service.administration.name),
             code=crypto.group(code),
@@ -264,8 +275,8 @@ def grant_mandate(member, user, service_id, ends_on, note="", activation_days=30
             company_name=holder.company_name, issued_by_space=member.space_id,
             activation_deadline=min(now + timedelta(days=activation_days), ends_on), ends_at=ends_on,
         )
-        letter = letters.queue_letter(
-            (note or "").strip() or str(_l("Le mandataire")), [],
+        letter = letters.printable_letter(
+            (note or "").strip() or str(_l("Le mandataire")),
             str(_l("Votre code d'accès mandataire : %(service)s", service=service.name)),
             _letter_body(access_code, service, member.space.company_name or member.space.name),
             code=crypto.group(code),

@@ -67,7 +67,7 @@ def member(user, space):
 
 def make_holder(world, admin="ACD", slug="fiches-retenue"):
     """Guichet becomes holder for the service, through the service layer."""
-    _code_row, code = certifications.issue_code(admin, slug, "B123456", "holder")
+    _code_row, code = factories.access_code(admin, slug, "B123456", "holder")
     return certifications.redeem_holder_code(member(world.lea, world.guichet), world.lea, code)
 
 
@@ -96,7 +96,7 @@ def gestion_url(space, code="ACD"):
 @pytest.fixture
 def holder(client, world):
     """Léa logged in on the Gestion page of the ACD, a holder code for her company at hand."""
-    _row, code = certifications.issue_code("ACD", "fiches-retenue", "B123456", "holder")
+    _row, code = factories.access_code("ACD", "fiches-retenue", "B123456", "holder")
     log_in(client, world.lea)
     page = client.get(gestion_url(world.guichet))
     assert page.status_code == 200
@@ -128,9 +128,9 @@ def test_holder_code_htmx_swaps_the_card_with_the_success(holder):
 WRONG_CODES = {
     "too-short": lambda: "1234",
     "unknown": lambda: "2222-2222-2222-2222-2222",
-    "another-company": lambda: certifications.issue_code("ACD", "fiches-retenue", "B654321", "holder")[1],
-    "another-administration": lambda: certifications.issue_code("LBR", "sources-authentiques", "B123456", "holder")[1],
-    "proxy-code": lambda: certifications.issue_code("ACD", "fiches-retenue", "B123456", "proxy")[1],
+    "another-company": lambda: factories.access_code("ACD", "fiches-retenue", "B654321", "holder")[1],
+    "another-administration": lambda: factories.access_code("LBR", "sources-authentiques", "B123456", "holder")[1],
+    "proxy-code": lambda: factories.access_code("ACD", "fiches-retenue", "B123456", "proxy")[1],
 }
 
 
@@ -181,7 +181,7 @@ def test_holder_code_is_single_use_and_one_holder_per_service(holder):
     assert holder.post(holder.code, HTMX).status_code == 200
     again = holder.post(holder.code, HTMX)
     assert again.status_code == 422 and GENERIC in card(text(again), "holder-code-card")
-    _row, second = certifications.issue_code("ACD", "fiches-retenue", "B123456", "holder")
+    _row, second = factories.access_code("ACD", "fiches-retenue", "B123456", "holder")
     twice = holder.post(second, HTMX)
     assert twice.status_code == 409
     assert "déjà certifié comme titulaire" in card(text(twice), "holder-code-card")
@@ -250,7 +250,7 @@ def test_a_hundred_consecutive_wrong_codes_lock_code_entry(client, holder, clock
 
 
 def test_a_reader_cannot_enter_a_holder_code(client, world):
-    _row, code = certifications.issue_code("ACD", "fiches-retenue", "B123456", "holder")
+    _row, code = factories.access_code("ACD", "fiches-retenue", "B123456", "holder")
     zoe = factories.user("zoe", email="zoe@example.lu")
     factories.member(world.guichet, zoe, "reader")
     log_in(client, zoe)
@@ -328,7 +328,7 @@ def test_proxy_code_boosted(client, proxy):
 @pytest.mark.parametrize("wrong", ["too-short", "unknown", "holder-code"])
 def test_wrong_proxy_code_htmx_shows_the_one_message_inside_the_card(proxy, wrong):
     code = {"too-short": "1234", "unknown": "2222-2222-2222-2222-2222",
-            "holder-code": certifications.issue_code("ACD", "fiches-retenue", "B654321", "holder")[1]}[wrong]
+            "holder-code": factories.access_code("ACD", "fiches-retenue", "B654321", "holder")[1]}[wrong]
     before = state()
     response = proxy.post(code, HTMX)
     assert response.status_code == 422
@@ -538,7 +538,7 @@ def test_another_space_mandates_and_letters_are_not_found(client, world):
     certifications.redeem_proxy_code(member(world.fidu_user, world.fidu), world.fidu_user, code)
     eve = factories.user("eve", email="eve@example.lu")
     eve_space = factories.space(eve, name="Chez Eve", company_name="Eve SA", identifier="B111111")
-    _row, eve_code = certifications.issue_code("ACD", "fiches-retenue", "B111111", "holder")
+    _row, eve_code = factories.access_code("ACD", "fiches-retenue", "B111111", "holder")
     certifications.redeem_holder_code(member(eve, eve_space), eve, eve_code)
 
     log_in(client, eve)

@@ -38,9 +38,9 @@ def test_holder_code_mandate_and_revocation(app, live_server, clock, page, conso
                                matricule="1980010100011")
     fidu = factories.space(fidu_user, name="Fiduciaire", company_name="Fiduciaire SA", identifier="B654321")
     with app.test_request_context():
-        _row, holder_code = certifications.issue_code("ACD", "fiches-retenue", "B123456", "holder")
+        _row, holder_code = factories.access_code("ACD", "fiches-retenue", "B123456", "holder")
         # Guichet already holds the LBR's sources authentiques, whose mandate the fiduciary gets.
-        _row, lbr_code = certifications.issue_code("LBR", "sources-authentiques", "B123456", "holder")
+        _row, lbr_code = factories.access_code("LBR", "sources-authentiques", "B123456", "holder")
         certifications.redeem_holder_code(spaces.membership_for(lea, guichet.id), lea, lbr_code)
 
     # Léa: Certifications → Ajouter une certification via code d'accès → Gestion (ACD)
