@@ -18,9 +18,11 @@ def refusal_as_error():
 
 @click.command("seed-demo")
 def seed_demo_command():
-    """Load the catalogue of administrations and services and the demo content."""
-    administrations, services = catalogue.load()
-    click.echo(f"Catalogue chargé : {administrations} administrations, {services} services.")
+    """Load what the database lacks of the catalogue of administrations and services and of
+    the demo content; what it has stays as it is (make run calls it on every start)."""
+    administrations, services, added = catalogue.load()
+    news = f"{added} élément(s) ajouté(s)" if added else "rien de nouveau"
+    click.echo(f"Catalogue : {administrations} administrations, {services} services ({news}).")
 
 
 @click.command("send-mail")
