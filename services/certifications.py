@@ -300,14 +300,21 @@ def mandate_letter(member, mandate_id):
     return mandate.letter
 
 
-def revoke_mandate(member, user, mandate_id):
-    """Révoquer, by the mandant or by the mandatary: access ends at once, everywhere."""
+def mandate_of(member, mandate_id):
+    """A mandate the space dispensed or obtained, for its admins (to confirm a revocation)."""
     require(member, "manage_mandates")
-    mandate = Mandate.get_or_none(
-        (Mandate.id == mandate_id)
-        & ((Mandate.mandant_space == member.space_id) | (Mandate.mandatary_space == member.space_id)))
+    mandate = (Mandate.select(Mandate, Service).join(Service)
+               .where(Mandate.id == mandate_id,
+                      (Mandate.mandant_space == member.space_id) | (Mandate.mandatary_space == member.space_id))
+               .first())
     if mandate is None:
         raise NotFound()
+    return mandate
+
+
+def revoke_mandate(member, user, mandate_id):
+    """Révoquer, by the mandant or by the mandatary: access ends at once, everywhere."""
+    mandate = mandate_of(member, mandate_id)
     now = clock.now()
     with db.atomic():
         if not Mandate.update(revoked_at=now, revoked_by=user).where(
@@ -326,6 +333,36 @@ def revoke_mandate(member, user, mandate_id):
                           _l("Le mandat pour %(company)s (%(identifier)s) a été révoqué.",
                              company=mandate.company_name, identifier=mandate.company_identifier))
     return mandate
+
+
+def obtained_certification(member, certification_id):
+    """A proxy certification of the space (a row of Mandats obtenus), for its admins."""
+    require(member, "manage_mandates")
+    certification = (Certification.select(Certification, Service).join(Service)
+                     .where(Certification.id == certification_id, Certification.space == member.space_id,
+                            Certification.kind == "proxy")
+                     .first())
+    if certification is None:
+        raise NotFound()
+    return certification
+
+
+def revoke_obtained(member, user, certification_id):
+    """Révoquer a mandate obtained, "à tout moment" (seed 000), whatever gave it: a holder
+    space's mandate is revoked for both sides; an administration's proxy code has no mandate,
+    so the space's certification itself ends."""
+    certification = obtained_certification(member, certification_id)
+    if certification.mandate_id is not None:
+        revoke_mandate(member, user, certification.mandate_id)
+        return certification
+    with db.atomic():
+        if not Certification.update(revoked_at=clock.now()).where(
+                Certification.id == certification.id, Certification.revoked_at.is_null()).execute():
+            raise InvalidMandate(_l("Ce mandat est déjà révoqué."))
+        audit.record("certification.proxy_revoked", actor=user, space_id=member.space_id,
+                     certification_id=certification.id, service=certification.service.slug,
+                     company=certification.company_identifier)
+    return certification
 
 
 def _search(select, query, *fields):

@@ -7,7 +7,7 @@ from blueprints.certifications.forms import CodeForm, MandateForm, RequestForm
 from blueprints.htmx import htmx_redirect, is_htmx, vary
 from blueprints.spaces.forms import ActionForm, options
 from blueprints.params import page_number, search_query
-from blueprints.spaces.routes import domain_error, space_page, space_view
+from blueprints.spaces.routes import confirmation, domain_error, space_page, space_view
 from services import DomainError, certifications, clock, letters, spaces
 
 bp.register_error_handler(DomainError, domain_error)
@@ -197,13 +197,46 @@ def mandate_letter(member, mandate_id):
     return response
 
 
+def mandates_list(member, mandate):
+    side = "granted" if mandate.mandant_space_id == member.space_id else "obtained"
+    return url_for(f"certifications.{side}", space_id=member.space_id)
+
+
+@bp.get("/espaces/<id:space_id>/mandats/<id:mandate_id>/revoquer")
+@space_view
+def confirm_revoke(member, mandate_id):
+    mandate = certifications.mandate_of(member, mandate_id)
+    return confirmation(member, "certifications", f"mandate-{mandate.id}", _("Révoquer un mandat"),
+                        _("Révoquer le mandat pour %(company)s, service « %(service)s » ?",
+                          company=mandate.company_name, service=mandate.service.name),
+                        mandates_list(member, mandate), _("L'accès du mandataire prend fin immédiatement."))
+
+
 @bp.post("/espaces/<id:space_id>/mandats/<id:mandate_id>/revoquer")
 @space_view
 def revoke(member, mandate_id):
     mandate = certifications.revoke_mandate(member, current_user, mandate_id)
     flash(_("Le mandat pour %(company)s est révoqué.", company=mandate.company_name), "success")
-    side = "granted" if mandate.mandant_space_id == member.space_id else "obtained"
-    return htmx_redirect(url_for(f"certifications.{side}", space_id=member.space_id))
+    return htmx_redirect(mandates_list(member, mandate))
+
+
+@bp.get("/espaces/<id:space_id>/mandats-obtenus/<id:certification_id>/revoquer")
+@space_view
+def confirm_revoke_obtained(member, certification_id):
+    certification = certifications.obtained_certification(member, certification_id)
+    return confirmation(member, "certifications", f"obtained-{certification.id}", _("Révoquer un mandat obtenu"),
+                        _("Révoquer le mandat pour %(company)s, service « %(service)s » ?",
+                          company=certification.company_name, service=certification.service.name),
+                        url_for("certifications.obtained", space_id=member.space_id),
+                        _("Cet espace n'aura plus accès au service pour cette entreprise."))
+
+
+@bp.post("/espaces/<id:space_id>/mandats-obtenus/<id:certification_id>/revoquer")
+@space_view
+def revoke_obtained(member, certification_id):
+    certification = certifications.revoke_obtained(member, current_user, certification_id)
+    flash(_("Le mandat pour %(company)s est révoqué.", company=certification.company_name), "success")
+    return htmx_redirect(url_for("certifications.obtained", space_id=member.space_id))
 
 
 # --- Certified services -------------------------------------------------------------------------
