@@ -459,5 +459,6 @@ def test_oversized_ids_and_pages_are_not_server_errors(client, world):
     assert client.get(f"/espaces?page={huge}").status_code == 200
     assert client.get(f"/espaces/{world['space'].id}/utilisateurs?page={huge}").status_code == 200
     assert client.post(f"/espaces/{world['space'].id}/membres/{huge}/retirer", data={"csrf_token": token}).status_code == 404
+    assert client.get(f"/espaces/{world['space'].id}/membres/{huge}/retirer").status_code == 404
     assert client.post("/espaces/nouveau/verification", data={"csrf_token": token, "draft": huge}).status_code == 303
     assert client.get(f"/espaces/fusionner?source={huge}&target=1").status_code == 422

@@ -202,38 +202,32 @@ def mandates_list(member, mandate):
     return url_for(f"certifications.{side}", space_id=member.space_id)
 
 
-@bp.get("/espaces/<id:space_id>/mandats/<id:mandate_id>/revoquer")
-@space_view
-def confirm_revoke(member, mandate_id):
-    mandate = certifications.mandate_of(member, mandate_id)
-    return confirmation(member, "certifications", f"mandate-{mandate.id}", _("Révoquer un mandat"),
-                        _("Révoquer le mandat pour %(company)s, service « %(service)s » ?",
-                          company=mandate.company_name, service=mandate.service.name),
-                        mandates_list(member, mandate), _("L'accès du mandataire prend fin immédiatement."))
-
-
-@bp.post("/espaces/<id:space_id>/mandats/<id:mandate_id>/revoquer")
+# A revocation's URL answers GET with its confirmation and POST by doing it (one rule for
+# both methods: an oversized id is then a 404, not a 405).
+@bp.route("/espaces/<id:space_id>/mandats/<id:mandate_id>/revoquer", methods=["GET", "POST"])
 @space_view
 def revoke(member, mandate_id):
+    if request.method == "GET":
+        mandate = certifications.mandate_of(member, mandate_id)
+        return confirmation(member, "certifications", f"mandate-{mandate.id}", _("Révoquer un mandat"),
+                            _("Révoquer le mandat pour %(company)s, service « %(service)s » ?",
+                              company=mandate.company_name, service=mandate.service.name),
+                            mandates_list(member, mandate), _("L'accès du mandataire prend fin immédiatement."))
     mandate = certifications.revoke_mandate(member, current_user, mandate_id)
     flash(_("Le mandat pour %(company)s est révoqué.", company=mandate.company_name), "success")
     return htmx_redirect(mandates_list(member, mandate))
 
 
-@bp.get("/espaces/<id:space_id>/mandats-obtenus/<id:certification_id>/revoquer")
-@space_view
-def confirm_revoke_obtained(member, certification_id):
-    certification = certifications.obtained_certification(member, certification_id)
-    return confirmation(member, "certifications", f"obtained-{certification.id}", _("Révoquer un mandat obtenu"),
-                        _("Révoquer le mandat pour %(company)s, service « %(service)s » ?",
-                          company=certification.company_name, service=certification.service.name),
-                        url_for("certifications.obtained", space_id=member.space_id),
-                        _("Cet espace n'aura plus accès au service pour cette entreprise."))
-
-
-@bp.post("/espaces/<id:space_id>/mandats-obtenus/<id:certification_id>/revoquer")
+@bp.route("/espaces/<id:space_id>/mandats-obtenus/<id:certification_id>/revoquer", methods=["GET", "POST"])
 @space_view
 def revoke_obtained(member, certification_id):
+    if request.method == "GET":
+        certification = certifications.obtained_certification(member, certification_id)
+        return confirmation(member, "certifications", f"obtained-{certification.id}", _("Révoquer un mandat obtenu"),
+                            _("Révoquer le mandat pour %(company)s, service « %(service)s » ?",
+                              company=certification.company_name, service=certification.service.name),
+                            url_for("certifications.obtained", space_id=member.space_id),
+                            _("Cet espace n'aura plus accès au service pour cette entreprise."))
     certification = certifications.revoke_obtained(member, current_user, certification_id)
     flash(_("Le mandat pour %(company)s est révoqué.", company=certification.company_name), "success")
     return htmx_redirect(url_for("certifications.obtained", space_id=member.space_id))

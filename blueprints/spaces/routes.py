@@ -352,19 +352,17 @@ def resend_invitation(member, invitation_id):
         "Une nouvelle invitation a été envoyée à %(email)s ; le lien précédent ne fonctionne plus."))
 
 
-@bp.get("/espaces/<id:space_id>/invitations/<id:invitation_id>/revoquer")
-@space_view
-def confirm_revoke_invitation(member, invitation_id):
-    invitation = spaces.invitation_to_revoke(member, invitation_id)
-    return confirmation(member, "users", f"invitation-{invitation.id}", _("Révoquer une invitation"),
-                        _("Révoquer l'invitation de %(email)s ?", email=invitation.email),
-                        url_for("spaces.users", space_id=member.space_id),
-                        _("Le lien de l'invitation ne fonctionnera plus."))
-
-
-@bp.post("/espaces/<id:space_id>/invitations/<id:invitation_id>/revoquer")
+# A destructive action's URL answers GET with its confirmation and POST by doing it (one
+# rule for both methods: an oversized id is then a 404, not a 405).
+@bp.route("/espaces/<id:space_id>/invitations/<id:invitation_id>/revoquer", methods=["GET", "POST"])
 @space_view
 def revoke_invitation(member, invitation_id):
+    if request.method == "GET":
+        invitation = spaces.invitation_to_revoke(member, invitation_id)
+        return confirmation(member, "users", f"invitation-{invitation.id}", _("Révoquer une invitation"),
+                            _("Révoquer l'invitation de %(email)s ?", email=invitation.email),
+                            url_for("spaces.users", space_id=member.space_id),
+                            _("Le lien de l'invitation ne fonctionnera plus."))
     return invitation_action(member, spaces.revoke_invitation, invitation_id, _l(
         "L'invitation de %(email)s est révoquée."))
 
@@ -393,19 +391,15 @@ def change_role(member, membership_id):
                                 role=spaces.ROLES[target.role]))
 
 
-@bp.get("/espaces/<id:space_id>/membres/<id:membership_id>/retirer")
-@space_view
-def confirm_remove_member(member, membership_id):
-    target = spaces.member_to_remove(member, membership_id)
-    return confirmation(member, "users", f"member-{target.id}", _("Retirer un membre"),
-                        _("Retirer %(name)s de l'espace ?", name=target.user.display_name),
-                        url_for("spaces.users", space_id=member.space_id),
-                        _("Cette personne n'aura plus accès à l'espace %(space)s.", space=member.space.name))
-
-
-@bp.post("/espaces/<id:space_id>/membres/<id:membership_id>/retirer")
+@bp.route("/espaces/<id:space_id>/membres/<id:membership_id>/retirer", methods=["GET", "POST"])
 @space_view
 def remove_member(member, membership_id):
+    if request.method == "GET":
+        target = spaces.member_to_remove(member, membership_id)
+        return confirmation(member, "users", f"member-{target.id}", _("Retirer un membre"),
+                            _("Retirer %(name)s de l'espace ?", name=target.user.display_name),
+                            url_for("spaces.users", space_id=member.space_id),
+                            _("Cette personne n'aura plus accès à l'espace %(space)s.", space=member.space.name))
     try:
         target = spaces.remove_member(member, current_user, membership_id)
     except (spaces.LastAdmin, spaces.InvalidInput) as error:
