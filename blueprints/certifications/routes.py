@@ -5,7 +5,7 @@ from flask_login import current_user
 from blueprints.certifications import bp
 from blueprints.certifications.forms import CodeForm, MandateForm, RequestForm
 from blueprints.htmx import htmx_redirect, is_htmx, vary
-from blueprints.spaces.forms import ActionForm, options
+from blueprints.spaces.forms import options
 from blueprints.params import page_number, search_query
 from blueprints.spaces.routes import confirmation, domain_error, space_page, space_view
 from services import DomainError, certifications, clock, letters, spaces
@@ -16,8 +16,7 @@ bp.register_error_handler(DomainError, domain_error)
 def listing(member, tab, partial, rows_and_total, **context):
     rows, total = rows_and_total
     return space_page(member, tab, partial=partial, rows=rows, total=total, query=search_query(), page=page_number(),
-                      per_page=certifications.PAGE_SIZE, statuses=certifications.STATUSES, now=clock.now(),
-                      action_form=ActionForm(formdata=None), **context)
+                      per_page=certifications.PAGE_SIZE, statuses=certifications.STATUSES, now=clock.now(), **context)
 
 
 @bp.get("/espaces/<id:space_id>/certifications")
