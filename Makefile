@@ -22,9 +22,10 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	touch $@ $(VENV)/.runtime
 
 ## run: the app on http://127.0.0.1:$(PORT) with SQLite under instance/, demo data and the local outbox
+# seed-demo on every start: it adds what the database of DATABASE_URL lacks (a new one gets the catalogue)
 run: $(VENV)/.runtime
 	$(FLASK) init-db
-	@[ -f instance/.seeded ] || { $(FLASK) seed-demo && touch instance/.seeded; }
+	$(FLASK) seed-demo
 	ESPACE_ENV=development $(FLASK) run --host 127.0.0.1 --port $(PORT) --no-debugger --no-reload
 
 ## serve: production-style, gunicorn with several workers (needs SECRET_KEY, see README)

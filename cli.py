@@ -18,9 +18,11 @@ def refusal_as_error():
 
 @click.command("seed-demo")
 def seed_demo_command():
-    """Load the catalogue of administrations and services and the demo content."""
-    administrations, services = catalogue.load()
-    click.echo(f"Catalogue chargé : {administrations} administrations, {services} services.")
+    """Load what the database lacks of the catalogue of administrations and services and of
+    the demo content; what it has stays as it is (make run calls it on every start)."""
+    administrations, services, added = catalogue.load()
+    news = f"{added} élément(s) ajouté(s)" if added else "rien de nouveau"
+    click.echo(f"Catalogue : {administrations} administrations, {services} services ({news}).")
 
 
 @click.command("send-mail")
@@ -114,8 +116,9 @@ def purge_deleted_command():
 @click.option("--kind", type=click.Choice(["holder", "proxy"]), required=True)
 @click.option("--activation-days", type=click.IntRange(min=1), default=30, show_default=True)
 @click.option("--valid-days", type=click.IntRange(min=1), default=365, show_default=True)
-@click.option("--name", "company_name", default="", help="the company's registered name, for the letter")
-@click.option("--address", "address_lines", multiple=True, help="a line of the company's registered address (repeat)")
+@click.option("--name", "company_name", required=True, help="the company's registered name, for the letter")
+@click.option("--address", "address_lines", multiple=True, required=True,
+              help="a line of the company's registered address, for the letter (repeat for each line)")
 def issue_code_command(administration_code, service_slug, company, kind, activation_days, valid_days, company_name,
                        address_lines):
     """An administration issues an access code; the code is printed alone on the last line

@@ -26,29 +26,30 @@ def latest_news(limit=5):
 
 
 def load(path=CATALOGUE_FILE):
-    """Create or update administrations, services and news from the file (idempotent)."""
+    """Add the administrations, services and news of the file that the database lacks
+    (keyed on code, slug and title) and leave those it has as they are, edits included:
+    running it again, or on every start, changes nothing. Returns the numbers of
+    administrations and services, and how many rows it added."""
     data = json.loads(Path(path).read_text(encoding="utf-8"))
+    added = 0
     with db.atomic():
         for adm in data["administrations"]:
-            administration, _ = Administration.get_or_create(code=adm["code"], defaults={"name": adm["name"]})
-            administration.name = adm["name"]
-            administration.certification_text = adm.get("certification_text", "")
-            administration.save()
+            administration, created = Administration.get_or_create(code=adm["code"], defaults={
+                "name": adm["name"], "certification_text": adm.get("certification_text", "")})
+            added += created
             for svc in adm.get("services", []):
-                fields = {
+                _service, created = Service.get_or_create(slug=svc["slug"], defaults={
                     "administration": administration,
                     "name": svc["name"],
                     "description": svc.get("description", ""),
                     "requires_certification": svc.get("requires_certification", False),
                     "accepts_code": "code" in svc.get("methods", []),
                     "accepts_request": "request" in svc.get("methods", []),
-                }
-                service, created = Service.get_or_create(slug=svc["slug"], defaults=fields)
-                if not created:
-                    Service.update(**fields).where(Service.id == service.id).execute()
+                })
+                added += created
         for title in data.get("news", []):
-            NewsItem.get_or_create(title=title)
-    return Administration.select().count(), Service.select().count()
+            added += NewsItem.get_or_create(title=title)[1]
+    return Administration.select().count(), Service.select().count(), added
 
 
 def demo_company_record(identifier, name, kind):

@@ -63,6 +63,14 @@ class InvalidMandate(DomainError):
     status = 422
 
 
+class NoCompanyAddress(DomainError):
+    status = 422
+
+    def __init__(self):
+        super().__init__(_l("Le code part par courrier postal : indiquez le nom et l'adresse enregistrés de "
+                            "l'entreprise."))
+
+
 class NotFound(DomainError):
     status = 404
 
@@ -81,8 +89,8 @@ def issue_code(administration_code, service_slug, company_identifier, kind, acti
                company_name="", address_lines=(), actor=None):
     """An administration issues a code for a company: returns (AccessCode, code). The code
     leaves only in the return value and on the letter to the company, addressed with what
-    the administration knows (`company_name`, `address_lines`), never with what someone
-    typed into a space: anyone can open a space claiming any identifier."""
+    the administration knows (`company_name`, `address_lines`, both required), never with
+    what someone typed into a space: anyone can open a space claiming any identifier."""
     service = (Service.select(Service, Administration).join(Administration)
                .where(Service.slug == service_slug, Administration.code == administration_code).first())
     if service is None:
@@ -94,8 +102,11 @@ def issue_code(administration_code, service_slug, company_identifier, kind, acti
         _kind, identifier = validators.company_identifier(company_identifier)
     except validators.InvalidIdentifier as error:
         raise DomainError(str(error)) from None
-    now = clock.now()
     company_name = (company_name or "").strip()
+    address_lines = [line.strip() for line in address_lines if line and line.strip()]
+    if not company_name or not address_lines:
+        raise NoCompanyAddress()
+    now = clock.now()
     code = crypto.random_code(CODE_LENGTH)
     with db.atomic():
         access_code = AccessCode.create(
@@ -105,7 +116,7 @@ def issue_code(administration_code, service_slug, company_identifier, kind, acti
             ends_at=now + timedelta(days=valid_days) if valid_days else now + DEFAULT_VALIDITY,
         )
         letters.queue_letter(
-            company_name or identifier, [line for line in address_lines if line.strip()] or [identifier],
+            company_name, address_lines,
             str(_l("Votre code d'accès %(kind)s : %(service)s", kind=KIND_LABELS[kind], service=service.name)),
             _letter_body(access_code, service, service.administration.name),
             code=crypto.group(code),
@@ -274,8 +285,8 @@ def grant_mandate(member, user, service_id, ends_on, note="", activation_days=30
             company_name=holder.company_name, issued_by_space=member.space_id,
             activation_deadline=min(now + timedelta(days=activation_days), ends_on), ends_at=ends_on,
         )
-        letter = letters.queue_letter(
-            (note or "").strip() or str(_l("Le mandataire")), [],
+        letter = letters.printable_letter(
+            (note or "").strip() or str(_l("Le mandataire")),
             str(_l("Votre code d'accès mandataire : %(service)s", service=service.name)),
             _letter_body(access_code, service, member.space.company_name or member.space.name),
             code=crypto.group(code),
@@ -299,14 +310,21 @@ def mandate_letter(member, mandate_id):
     return mandate.letter
 
 
-def revoke_mandate(member, user, mandate_id):
-    """Révoquer, by the mandant or by the mandatary: access ends at once, everywhere."""
+def mandate_of(member, mandate_id):
+    """A mandate the space dispensed or obtained, for its admins (to confirm a revocation)."""
     require(member, "manage_mandates")
-    mandate = Mandate.get_or_none(
-        (Mandate.id == mandate_id)
-        & ((Mandate.mandant_space == member.space_id) | (Mandate.mandatary_space == member.space_id)))
+    mandate = (Mandate.select(Mandate, Service).join(Service)
+               .where(Mandate.id == mandate_id,
+                      (Mandate.mandant_space == member.space_id) | (Mandate.mandatary_space == member.space_id))
+               .first())
     if mandate is None:
         raise NotFound()
+    return mandate
+
+
+def revoke_mandate(member, user, mandate_id):
+    """Révoquer, by the mandant or by the mandatary: access ends at once, everywhere."""
+    mandate = mandate_of(member, mandate_id)
     now = clock.now()
     with db.atomic():
         if not Mandate.update(revoked_at=now, revoked_by=user).where(
@@ -325,6 +343,36 @@ def revoke_mandate(member, user, mandate_id):
                           _l("Le mandat pour %(company)s (%(identifier)s) a été révoqué.",
                              company=mandate.company_name, identifier=mandate.company_identifier))
     return mandate
+
+
+def obtained_certification(member, certification_id):
+    """A proxy certification of the space (a row of Mandats obtenus), for its admins."""
+    require(member, "manage_mandates")
+    certification = (Certification.select(Certification, Service).join(Service)
+                     .where(Certification.id == certification_id, Certification.space == member.space_id,
+                            Certification.kind == "proxy")
+                     .first())
+    if certification is None:
+        raise NotFound()
+    return certification
+
+
+def revoke_obtained(member, user, certification_id):
+    """Révoquer a mandate obtained, "à tout moment" (seed 000), whatever gave it: a holder
+    space's mandate is revoked for both sides; an administration's proxy code has no mandate,
+    so the space's certification itself ends."""
+    certification = obtained_certification(member, certification_id)
+    if certification.mandate_id is not None:
+        revoke_mandate(member, user, certification.mandate_id)
+        return certification
+    with db.atomic():
+        if not Certification.update(revoked_at=clock.now()).where(
+                Certification.id == certification.id, Certification.revoked_at.is_null()).execute():
+            raise InvalidMandate(_l("Ce mandat est déjà révoqué."))
+        audit.record("certification.proxy_revoked", actor=user, space_id=member.space_id,
+                     certification_id=certification.id, service=certification.service.slug,
+                     company=certification.company_identifier)
+    return certification
 
 
 def _search(select, query, *fields):

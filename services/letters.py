@@ -3,11 +3,12 @@ registration confirmations), printed as A4 PDFs for window envelopes, then marke
 from pathlib import Path
 
 from flask import current_app
-from flask_babel import format_date, gettext as _
+from flask_babel import format_date, gettext as _, lazy_gettext as _l
 from fpdf import FPDF
+from peewee import JOIN
 
-from models import Letter, clip
-from services import clock, crypto
+from models import Letter, Mandate, clip
+from services import DomainError, clock, crypto
 
 FONTS = Path(__file__).resolve().parent.parent / "static" / "fonts"
 
@@ -17,13 +18,32 @@ ADDRESS_X, ADDRESS_Y, ADDRESS_W = 25, 50, 85
 SENDER_Y = 45
 
 
+class NoPostalAddress(DomainError):
+    status = 422
+
+    def __init__(self):
+        super().__init__(_l("Un courrier ne peut partir sans adresse postale : indiquez l'adresse du destinataire."))
+
+
 def queue_letter(recipient_name, address_lines, subject, body, code=None):
-    """Queue a letter; `code` is kept encrypted until the letter is posted."""
+    """Queue a letter for the post; `code` is kept encrypted until the letter is posted. A
+    letter without an address could not be posted: it is refused, nothing is queued."""
+    address = [line.strip() for line in address_lines if line and line.strip()]
+    if not address:
+        raise NoPostalAddress()
+    return _create(recipient_name, address, subject, body, code)
+
+
+def printable_letter(recipient_name, subject, body, code=None):
+    """A letter its sender prints and hands over itself (a mandate's proxy code): kept for
+    its code until that is no longer needed; being a mandate's, it is not in the postal queue."""
+    return _create(recipient_name, [], subject, body, code)
+
+
+def _create(recipient_name, address, subject, body, code):
     return Letter.create(
-        recipient_name=clip(Letter.recipient_name, recipient_name),
-        address="\n".join(line.strip() for line in address_lines if line and line.strip()),
-        subject=clip(Letter.subject, subject),
-        body=body,
+        recipient_name=clip(Letter.recipient_name, recipient_name), address="\n".join(address),
+        subject=clip(Letter.subject, subject), body=body,
         code_encrypted=crypto.encrypt("letter-code", code) if code else None,
     )
 
@@ -35,7 +55,10 @@ def carried_code(letter):
 
 
 def pending():
-    return Letter.select().where(Letter.posted_at.is_null()).order_by(Letter.id)
+    """The postal queue: letters to print and post (a mandate's letter is printed by the
+    mandant space and handed over, never posted)."""
+    return (Letter.select().join(Mandate, JOIN.LEFT_OUTER, on=(Mandate.letter == Letter.id))
+            .where(Letter.posted_at.is_null(), Mandate.id.is_null()).order_by(Letter.id))
 
 
 def mark_printed(letter_ids):

@@ -546,6 +546,12 @@ def resend_invitation(member, actor, invitation_id):
     return invitation
 
 
+def invitation_to_revoke(member, invitation_id):
+    """The pending invitation an admin is asked to confirm revoking."""
+    require(member, "manage_members")
+    return _pending_invitation(member, invitation_id)
+
+
 def revoke_invitation(member, actor, invitation_id):
     require(member, "manage_members")
     with db.atomic():
@@ -659,6 +665,12 @@ def _remove(member, target, actor, action):
             raise LastAdmin()
         audit.record(action, actor=actor, space_id=member.space_id, user_id=target.user_id)
         return target
+
+
+def member_to_remove(member, membership_id):
+    """The member an admin is asked to confirm removing."""
+    require(member, "manage_members")
+    return _other_member(member, membership_id)
 
 
 def remove_member(member, actor, membership_id):

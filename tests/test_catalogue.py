@@ -1,4 +1,9 @@
-"""The demo catalogue (SPEC §4) loaded by seed-demo, and the home page's query budget."""
+"""The demo catalogue (SPEC §4) loaded by seed-demo (and by every `make run`), and the home
+page's query budget."""
+import os
+import subprocess
+from pathlib import Path
+
 from helpers import assert_constant_queries
 from models import Administration, NewsItem, Service
 
@@ -17,6 +22,44 @@ def test_seed_demo_loads_the_spec_catalogue_idempotently(runner):
     assert services["sources-authentiques"].requires_certification
     assert "fiches de retenue" in Administration.get(code="ACD").certification_text
     assert NewsItem.select().count() == 3
+
+
+def catalogue_rows():
+    return [list(model.select().order_by(model.id).dicts()) for model in (Administration, Service, NewsItem)]
+
+
+def test_seed_demo_again_changes_nothing(runner):
+    """Seeding adds what the database lacks and leaves what is there, edits included: `make
+    run` seeds on every start."""
+    assert "4 administrations, 4 services" in runner.invoke(args=["seed-demo"]).output
+    Administration.update(name="ACD (nom modifié par le helpdesk)").where(Administration.code == "ACD").execute()
+    before = catalogue_rows()
+    again = runner.invoke(args=["seed-demo"])
+    assert catalogue_rows() == before
+    assert again.exit_code == 0 and "rien de nouveau" in again.output
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_make_run_loads_the_catalogue_into_every_new_database(tmp_path):
+    """`make run` on the same checkout with another DATABASE_URL: the new database gets the
+    catalogue too (what the Makefile runs before serving, run for real on two databases)."""
+    recipe = subprocess.run(["make", "-n", "-o", ".venv/.runtime", "run"], cwd=ROOT, capture_output=True, text=True,
+                            check=True).stdout.splitlines()
+    setup = [line for line in recipe if " --app app run " not in line]  # all but the server itself
+    for name in ("first.db", "second.db"):
+        url = f"sqlite:///{tmp_path / name}"
+        env = {**os.environ, "DATABASE_URL": url, "ESPACE_INSTANCE_DIR": str(tmp_path), "SECRET_KEY": "x" * 32}
+        for line in setup:
+            subprocess.run(["bash", "-c", line], cwd=ROOT, env=env, check=True, capture_output=True)
+        check = subprocess.run([str(ROOT / ".venv/bin/python"), "-c", COUNT_ADMINISTRATIONS, url],
+                               cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+        assert check.stdout.strip() == "4", name
+
+
+COUNT_ADMINISTRATIONS = "import sqlite3, sys; print(sqlite3.connect(sys.argv[1][10:]).execute(" \
+                        "'SELECT COUNT(*) FROM administration').fetchone()[0])"
 
 
 def test_home_page_query_count_does_not_grow(client):

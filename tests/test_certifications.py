@@ -37,9 +37,12 @@ def catalogue(app):
     return {service.slug: service for service in Service.select()}
 
 
+ADDRESS = factories.COMPANY_ADDRESS
+
+
 def issue(slug="fiches-retenue", company="B123456", kind="holder", **kwargs):
     """An administration issues a code: returns (AccessCode, code as shown)."""
-    return certifications.issue_code(ADMINISTRATION_OF[slug], slug, company, kind, **kwargs)
+    return factories.access_code(ADMINISTRATION_OF[slug], slug, company, kind, **kwargs)
 
 
 def company_space(userid, name, identifier="B123456", company_name="Guichet SARL", **fields):
@@ -108,14 +111,14 @@ def taken_up(mandate, fiduciary):
 # --- Issuing (flask issue-code) ------------------------------------------------------------
 
 
-def issue_command(runner, *extra, administration="ACD", service="fiches-retenue", company="B123456", kind="holder"):
+def issue_command(runner, *extra, administration="ACD", service="fiches-retenue", company="B123456", kind="holder",
+                  addressed=("--name", "Guichet SARL", "--address", ADDRESS[0], "--address", ADDRESS[1])):
     return runner.invoke(args=["issue-code", "--administration", administration, "--service", service,
-                               "--company", company, "--kind", kind, *extra])
+                               "--company", company, "--kind", kind, *addressed, *extra])
 
 
 def test_issue_code_prints_the_code_alone_on_its_last_line_and_queues_a_letter(runner, guichet, clock):
-    result = issue_command(runner, "--activation-days", "10", "--valid-days", "90", "--name", "Guichet SARL",
-                           "--address", "1, rue du Commerce", "--address", "L-1000 Luxembourg")
+    result = issue_command(runner, "--activation-days", "10", "--valid-days", "90")
     assert result.exit_code == 0, result.output
     code = result.output.strip().splitlines()[-1]
     assert CODE_FORMAT.fullmatch(code), code
@@ -130,7 +133,8 @@ def test_issue_code_prints_the_code_alone_on_its_last_line_and_queues_a_letter(r
     assert access_code.code_hash == crypto.keyed_hash("access-code", code.replace("-", ""))
 
     letter = Letter.get()
-    assert letter.recipient_name == "Guichet SARL" and "1, rue du Commerce" in letter.address
+    assert letter.recipient_name == "Guichet SARL" and letter.address_lines == list(ADDRESS)
+    assert [queued.id for queued in letters.pending()] == [letter.id]
     assert letter.code_encrypted and letters.carried_code(letter) == code
     assert AuditEntry.get(AuditEntry.action == "code.issued").details["company"] == "B123456"
 
@@ -145,12 +149,35 @@ def test_issued_code_is_nowhere_in_plain_text_in_the_database(runner, guichet):
 
 
 def test_issue_code_kind_proxy_for_a_company_without_space(runner, catalogue):
-    result = issue_command(runner, kind="proxy", company="b 777 777")
+    result = issue_command(runner, kind="proxy", company="b 777 777",
+                           addressed=("--name", "Boulangerie SA", "--address", "7, place du Marché"))
     assert result.exit_code == 0, result.output
     assert CODE_FORMAT.fullmatch(result.output.strip().splitlines()[-1])
     access_code = AccessCode.get()
     assert (access_code.kind, access_code.company_identifier) == ("proxy", "B777777")
-    assert Letter.get().recipient_name == "B777777"
+    assert (Letter.get().recipient_name, Letter.get().address) == ("Boulangerie SA", "7, place du Marché")
+
+
+@pytest.mark.parametrize("addressed", [
+    (),  # the README's old example
+    ("--name", "Guichet SARL"),
+    ("--address", "1, rue du Commerce"),
+], ids=["neither", "no-address", "no-name"])
+def test_issue_code_needs_the_registered_name_and_address(runner, catalogue, addressed):
+    """A letter that cannot be posted is not queued: without the company's registered name
+    and address, nothing is issued."""
+    result = issue_command(runner, addressed=addressed)
+    assert result.exit_code != 0 and "Missing option" in result.output
+    assert AccessCode.select().count() == 0 and Letter.select().count() == 0
+
+
+@pytest.mark.parametrize("name, address", [("Guichet SARL", ["", "  "]), ("  ", ADDRESS)])
+def test_issuing_a_code_without_name_or_address_is_refused_and_issues_nothing(runner, catalogue, name, address):
+    with pytest.raises(certifications.NoCompanyAddress):
+        issue(company_name=name, address_lines=address)
+    result = issue_command(runner, addressed=("--name", name, *[a for line in address for a in ("--address", line)]))
+    assert result.exit_code == 1 and "adresse" in result.output
+    assert AccessCode.select().count() == 0 and Letter.select().count() == 0
 
 
 @pytest.mark.parametrize("options", [
@@ -176,7 +203,7 @@ def test_code_letter_does_not_go_to_an_address_typed_by_any_user(runner, guichet
     company_space("mallory", "Pas Guichet", street="666, rue de l'Intrus", company_name="Guichet SARL (siège)")
     issue_command(runner)
     letter = Letter.get()
-    assert "666, rue de l'Intrus" not in letter.address and letter.recipient_name == "B123456"
+    assert (letter.recipient_name, letter.address_lines) == ("Guichet SARL", list(ADDRESS))
 
 
 # --- Holder codes ----------------------------------------------------------------------------
@@ -524,6 +551,7 @@ def test_granted_mandate_code_is_shown_once_and_carried_by_a_letter(mandate, gui
     assert access_code.code_hash == crypto.keyed_hash("access-code", mandate.code.replace("-", ""))
     assert granted.activation_deadline == clock.now() + timedelta(days=30)
     assert letters.carried_code(certifications.mandate_letter(guichet, granted.id)) == mandate.code
+    assert granted.letter_id not in [letter.id for letter in letters.pending()]  # printed by Guichet, not posted
     rows, total = certifications.mandates_granted(guichet)
     assert total == 1 and rows[0].id == granted.id and rows[0].note == "Fiduciaire SA"
     assert AuditEntry.get(AuditEntry.action == "mandate.granted").details["mandate_id"] == granted.id

@@ -13,7 +13,7 @@ from peewee import chunked
 
 import factories
 from helpers import BOOSTED, HTMX, agent_log_in, assert_constant_queries, csrf_token, log_in
-from models import AccessCode, Certification, CertificationRequest, Letter, Mandate, Service
+from models import AccessCode, AuditEntry, Certification, CertificationRequest, Letter, Mandate, Service
 from services import catalogue, certifications, clock, crypto, spaces
 
 GENERIC = "Ce code d'accès n'est pas valable pour cet espace."
@@ -67,7 +67,7 @@ def member(user, space):
 
 def make_holder(world, admin="ACD", slug="fiches-retenue"):
     """Guichet becomes holder for the service, through the service layer."""
-    _code_row, code = certifications.issue_code(admin, slug, "B123456", "holder")
+    _code_row, code = factories.access_code(admin, slug, "B123456", "holder")
     return certifications.redeem_holder_code(member(world.lea, world.guichet), world.lea, code)
 
 
@@ -96,7 +96,7 @@ def gestion_url(space, code="ACD"):
 @pytest.fixture
 def holder(client, world):
     """Léa logged in on the Gestion page of the ACD, a holder code for her company at hand."""
-    _row, code = certifications.issue_code("ACD", "fiches-retenue", "B123456", "holder")
+    _row, code = factories.access_code("ACD", "fiches-retenue", "B123456", "holder")
     log_in(client, world.lea)
     page = client.get(gestion_url(world.guichet))
     assert page.status_code == 200
@@ -128,9 +128,9 @@ def test_holder_code_htmx_swaps_the_card_with_the_success(holder):
 WRONG_CODES = {
     "too-short": lambda: "1234",
     "unknown": lambda: "2222-2222-2222-2222-2222",
-    "another-company": lambda: certifications.issue_code("ACD", "fiches-retenue", "B654321", "holder")[1],
-    "another-administration": lambda: certifications.issue_code("LBR", "sources-authentiques", "B123456", "holder")[1],
-    "proxy-code": lambda: certifications.issue_code("ACD", "fiches-retenue", "B123456", "proxy")[1],
+    "another-company": lambda: factories.access_code("ACD", "fiches-retenue", "B654321", "holder")[1],
+    "another-administration": lambda: factories.access_code("LBR", "sources-authentiques", "B123456", "holder")[1],
+    "proxy-code": lambda: factories.access_code("ACD", "fiches-retenue", "B123456", "proxy")[1],
 }
 
 
@@ -181,7 +181,7 @@ def test_holder_code_is_single_use_and_one_holder_per_service(holder):
     assert holder.post(holder.code, HTMX).status_code == 200
     again = holder.post(holder.code, HTMX)
     assert again.status_code == 422 and GENERIC in card(text(again), "holder-code-card")
-    _row, second = certifications.issue_code("ACD", "fiches-retenue", "B123456", "holder")
+    _row, second = factories.access_code("ACD", "fiches-retenue", "B123456", "holder")
     twice = holder.post(second, HTMX)
     assert twice.status_code == 409
     assert "déjà certifié comme titulaire" in card(text(twice), "holder-code-card")
@@ -250,7 +250,7 @@ def test_a_hundred_consecutive_wrong_codes_lock_code_entry(client, holder, clock
 
 
 def test_a_reader_cannot_enter_a_holder_code(client, world):
-    _row, code = certifications.issue_code("ACD", "fiches-retenue", "B123456", "holder")
+    _row, code = factories.access_code("ACD", "fiches-retenue", "B123456", "holder")
     zoe = factories.user("zoe", email="zoe@example.lu")
     factories.member(world.guichet, zoe, "reader")
     log_in(client, zoe)
@@ -328,7 +328,7 @@ def test_proxy_code_boosted(client, proxy):
 @pytest.mark.parametrize("wrong", ["too-short", "unknown", "holder-code"])
 def test_wrong_proxy_code_htmx_shows_the_one_message_inside_the_card(proxy, wrong):
     code = {"too-short": "1234", "unknown": "2222-2222-2222-2222-2222",
-            "holder-code": certifications.issue_code("ACD", "fiches-retenue", "B654321", "holder")[1]}[wrong]
+            "holder-code": factories.access_code("ACD", "fiches-retenue", "B654321", "holder")[1]}[wrong]
     before = state()
     response = proxy.post(code, HTMX)
     assert response.status_code == 422
@@ -526,6 +526,82 @@ def test_revoke_needs_the_csrf_token(client, mandant):
     assert Mandate.get_by_id(mandate.id).revoked_at is None
 
 
+def revoke_obtained_url(space, certification_id):
+    return f"{obtained_url(space)}/{certification_id}/revoquer"
+
+
+def test_the_mandatary_revokes_a_mandate_obtained_from_an_administration_s_proxy_code(client, world):
+    """Seed 000: "Vous pouvez également révoquer les mandats obtenus à tout moment", whatever
+    gave them: an administration's proxy code makes no mandate, the certification ends."""
+    _row, code = factories.access_code("LBR", "sources-authentiques", "B123456", "proxy")
+    obtained = certifications.redeem_proxy_code(member(world.fidu_user, world.fidu), world.fidu_user, code)
+    assert obtained.mandate_id is None
+    log_in(client, world.fidu_user)
+    assert client.get(service_url(world.fidu)).status_code == 200
+    page = client.get(obtained_url(world.fidu)).get_data(as_text=True)
+    assert f'href="{revoke_obtained_url(world.fidu, obtained.id)}"' in page
+
+    response = client.post(revoke_obtained_url(world.fidu, obtained.id), data={"csrf_token": csrf_token(page)})
+    assert response.status_code == 303 and response.headers["Location"] == obtained_url(world.fidu)
+    assert Certification.get_by_id(obtained.id).revoked_at is not None
+    listed = text(client.get(obtained_url(world.fidu)))
+    assert "Le mandat pour Guichet SARL est révoqué." in listed and "Révoqué" in listed
+    assert client.get(service_url(world.fidu)).status_code == 403
+    assert AuditEntry.get(AuditEntry.action == "certification.proxy_revoked").details["certification_id"] == obtained.id
+    again = client.post(revoke_obtained_url(world.fidu, obtained.id), data={"csrf_token": csrf_token(page)})
+    assert again.status_code == 422 and "déjà révoqué" in text(again)
+
+
+def test_the_mandatary_revokes_a_holder_space_s_mandate_from_its_list_for_both_sides(client, world):
+    make_holder(world)
+    mandate, code = grant(world)
+    obtained = certifications.redeem_proxy_code(member(world.fidu_user, world.fidu), world.fidu_user, code)
+    log_in(client, world.fidu_user)
+    page = client.get(obtained_url(world.fidu)).get_data(as_text=True)
+    assert f'href="{revoke_obtained_url(world.fidu, obtained.id)}"' in page
+    response = client.post(revoke_obtained_url(world.fidu, obtained.id), data={"csrf_token": csrf_token(page)},
+                           headers=HTMX)
+    assert response.status_code == 200 and response.headers["HX-Redirect"] == obtained_url(world.fidu)
+    assert Mandate.get_by_id(mandate.id).revoked_at is not None  # the mandant's list says so too
+    assert Certification.get_by_id(obtained.id).revoked_at is not None
+
+
+def test_only_the_space_s_own_proxy_certifications_can_be_revoked(client, world):
+    """Another space's certification, or one's own holder certification, is not found."""
+    holder = make_holder(world)
+    _row, code = factories.access_code("LBR", "sources-authentiques", "B123456", "proxy")
+    obtained = certifications.redeem_proxy_code(member(world.fidu_user, world.fidu), world.fidu_user, code)
+    log_in(client, world.lea)
+    token = csrf_token(client.get(obtained_url(world.guichet)).get_data(as_text=True))
+    before = state()
+    for certification in (obtained, holder):
+        assert client.get(revoke_obtained_url(world.guichet, certification.id)).status_code == 404
+        assert client.post(revoke_obtained_url(world.guichet, certification.id),
+                           data={"csrf_token": token}).status_code == 404
+    assert state() == before
+
+
+@pytest.mark.parametrize("headers, partial", [({}, False), (HTMX, True), (BOOSTED, False)],
+                         ids=["plain", "htmx", "boosted"])
+def test_revoking_asks_first_and_the_question_changes_nothing(client, mandant, headers, partial):
+    """The list links to a confirmation (a page, or the question alone for htmx, swapped in
+    place of the link); only its Confirmer posts."""
+    mandate, _code = grant(mandant)
+    listed = client.get(granted_url(mandant.guichet)).get_data(as_text=True)
+    assert f'href="{revoke_url(mandant.guichet, mandate.id)}"' in listed
+    assert f'action="{revoke_url(mandant.guichet, mandate.id)}"' not in listed  # no one-click revocation
+    before = state()
+    response = client.get(revoke_url(mandant.guichet, mandate.id), headers=headers)
+    body = text(response)
+    assert response.status_code == 200 and state() == before
+    assert "Révoquer le mandat pour Guichet SARL, service « Fiches de retenue d'impôt » ?" in body
+    assert f'<form action="{revoke_url(mandant.guichet, mandate.id)}" method="post"' in body
+    assert f'href="{granted_url(mandant.guichet)}"' in body  # Annuler
+    assert ("<html" not in body and body.strip().startswith(f'<div class="notice notice-warning" '
+                                                            f'id="confirm-mandate-{mandate.id}"')) == partial
+    assert "HX-Request" in response.headers["Vary"]
+
+
 # --- Other spaces' ids --------------------------------------------------------------------------------
 
 
@@ -538,7 +614,7 @@ def test_another_space_mandates_and_letters_are_not_found(client, world):
     certifications.redeem_proxy_code(member(world.fidu_user, world.fidu), world.fidu_user, code)
     eve = factories.user("eve", email="eve@example.lu")
     eve_space = factories.space(eve, name="Chez Eve", company_name="Eve SA", identifier="B111111")
-    _row, eve_code = certifications.issue_code("ACD", "fiches-retenue", "B111111", "holder")
+    _row, eve_code = factories.access_code("ACD", "fiches-retenue", "B111111", "holder")
     certifications.redeem_holder_code(member(eve, eve_space), eve, eve_code)
 
     log_in(client, eve)

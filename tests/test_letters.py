@@ -1,6 +1,7 @@
 """Postal letters: queued with their code encrypted, printed as A4 PDFs, posted."""
 import io
 
+import pytest
 from pypdf import PdfReader
 
 from models import Letter
@@ -63,3 +64,11 @@ def test_batch_is_one_page_per_letter_of_the_pending_ones(app, client):
     assert "C Trois" in pdf_pages(single.data)[0]
     assert letters.mark_printed([first.id, third.id]) == 2
     assert client.get("/dev/courriers/999.pdf").status_code == 404
+
+
+@pytest.mark.parametrize("address", [[], ["", "  "]])
+def test_a_letter_without_a_postal_address_is_not_queued(app, address):
+    with pytest.raises(letters.NoPostalAddress):
+        letters.queue_letter("Guichet SARL", address, "Votre code d'accès", "Corps", code="ABCD-EFGH-JKMN-PQRS-TUVW")
+    assert Letter.select().count() == 0
+

@@ -1,5 +1,6 @@
 """Spaces over HTTP: who may reach what (the permission matrix), the wizard as htmx
 fragments and as plain pages, and the query budget of the list pages."""
+import html
 import re
 
 import pytest
@@ -37,7 +38,11 @@ def world(app, clock):
                              company_name="Guichet SARL", ends_at=clock.now() + timedelta(days=365))
     mandate, _code = certifications.grant_mandate(spaces.membership_for(lea, space.id), lea,
                                                   Service.get(slug="fiches-retenue").id, clock.now() + timedelta(days=90))
-    return {"space": space, "people": people, "tom": tom, "invitation": invitation, "mandate": mandate}
+    obtained = Certification.create(space=space, service=Service.get(slug="sources-authentiques"), kind="proxy",
+                                    company_identifier="B777777", company_name="Boulangerie SA",
+                                    ends_at=clock.now() + timedelta(days=365))  # an administration's proxy code
+    return {"space": space, "people": people, "tom": tom, "invitation": invitation, "mandate": mandate,
+            "obtained": obtained}
 
 
 def fingerprint():
@@ -66,8 +71,10 @@ ENDPOINTS = [
     ("POST", "/espaces/{s}/profil", {"name": "Nouveau nom"}, "admin"),
     ("POST", "/espaces/{s}/utilisateurs/inviter", {"email": "tom2@example.lu", "role": "reader"}, "admin"),
     ("POST", "/espaces/{s}/invitations/{inv}/renvoyer", {}, "admin"),
+    ("GET", "/espaces/{s}/invitations/{inv}/revoquer", None, "admin"),
     ("POST", "/espaces/{s}/invitations/{inv}/revoquer", {}, "admin"),
     ("POST", "/espaces/{s}/membres/{tom}/role", {"role": "manager"}, "admin"),
+    ("GET", "/espaces/{s}/membres/{tom}/retirer", None, "admin"),
     ("POST", "/espaces/{s}/membres/{tom}/retirer", {}, "admin"),
     ("POST", "/espaces/{s}/quitter", {}, "leave"),
     ("POST", "/espaces/{s}/supprimer", {"name": "Guichet"}, "admin"),
@@ -82,13 +89,17 @@ ENDPOINTS = [
     ("GET", "/espaces/{s}/mandats-dispenses", None, "member"),
     ("POST", "/espaces/{s}/mandats-dispenses", {"service": "{acd}", "ends_on": "2026-06-30", "note": "Fiduciaire"}, "grant"),
     ("GET", "/espaces/{s}/mandats-dispenses/{m}/courrier.pdf", None, "admin"),
+    ("GET", "/espaces/{s}/mandats/{m}/revoquer", None, "admin"),
     ("POST", "/espaces/{s}/mandats/{m}/revoquer", {}, "admin"),
+    ("GET", "/espaces/{s}/mandats-obtenus/{c}/revoquer", None, "admin"),
+    ("POST", "/espaces/{s}/mandats-obtenus/{c}/revoquer", {}, "admin"),
     ("GET", "/espaces/{s}/services/sources-authentiques", None, "member"),
 ]
 
 
 def endpoints(w):
     ids = {"s": w["space"].id, "tom": w["tom"].id, "inv": w["invitation"].id, "m": w["mandate"].id,
+           "c": w["obtained"].id,
            "alva": Service.get(slug="securite-alimentaire").id, "acd": Service.get(slug="fiches-retenue").id}
     return [(method, url.format(**ids), data and {k: str(v).format(**ids) for k, v in data.items()}, rule)
             for method, url, data, rule in ENDPOINTS]
@@ -140,7 +151,7 @@ def test_permission_matrix(client, world, role, index, htmx):
     if role == "anonymous":
         location = response.headers.get("HX-Redirect" if htmx else "Location")
         assert location == "/connexion"
-    if status >= 400:
+    if status >= 400 or method == "GET":  # a GET never changes anything, confirmations included
         assert fingerprint() == before
         if status in (403, 409) and rule != "code":
             assert "administrateur" in response.get_data(as_text=True)
@@ -387,6 +398,37 @@ def test_invite_three_ways_and_join_by_the_link(client, app, clock):
     assert used.status_code == 410 and "plus valable" in used.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("headers, partial", [({}, False), (HTMX, True), (BOOSTED, False)],
+                         ids=["plain", "htmx", "boosted"])
+def test_removing_a_member_and_revoking_an_invitation_ask_first(client, world, headers, partial):
+    """The Utilisateurs tab links to a confirmation (a page, or the question alone for htmx);
+    asking changes nothing, Confirmer does it, Annuler goes back to the tab."""
+    space, tom, invitation = world["space"], world["tom"], world["invitation"]
+    users = f"/espaces/{space.id}/utilisateurs"
+    log_in(client, world["people"]["admin"])
+    tab = client.get(users).get_data(as_text=True)
+    asks = {f"/espaces/{space.id}/membres/{tom.id}/retirer": ("Retirer Léa Guichet de l'espace ?", f"member-{tom.id}"),
+            f"/espaces/{space.id}/invitations/{invitation.id}/revoquer": (
+                "Révoquer l'invitation de new@example.lu ?", f"invitation-{invitation.id}")}
+    before = fingerprint()
+    for url, (question, key) in asks.items():
+        assert f'href="{url}"' in tab and f'action="{url}"' not in tab  # no one-click removal
+        response = client.get(url, headers=headers)
+        body = html.unescape(response.get_data(as_text=True))
+        assert response.status_code == 200 and question in body
+        assert f'<form action="{url}" method="post"' in body and f'href="{users}"' in body
+        assert ("<html" not in body and body.strip().startswith(
+            f'<div class="notice notice-warning" id="confirm-{key}"')) == partial
+    assert fingerprint() == before
+
+    token = csrf_token(tab)
+    for url in asks:
+        response = client.post(url, data={"csrf_token": token}, headers=headers)
+        assert response.status_code == (200 if partial else 303)
+    assert Membership.get_or_none(Membership.id == tom.id) is None
+    assert Invitation.get_by_id(invitation.id).revoked_at is not None
+
+
 def test_delete_asks_for_the_name(client, app, clock):
     lea = factories.user("lea")
     space = factories.space(lea, name="Guichet")
@@ -462,6 +504,7 @@ def test_oversized_ids_and_pages_are_not_server_errors(client, world):
     assert client.get(f"/espaces?page={huge}").status_code == 200
     assert client.get(f"/espaces/{world['space'].id}/utilisateurs?page={huge}").status_code == 200
     assert client.post(f"/espaces/{world['space'].id}/membres/{huge}/retirer", data={"csrf_token": token}).status_code == 404
+    assert client.get(f"/espaces/{world['space'].id}/membres/{huge}/retirer").status_code == 404
     assert client.post("/espaces/nouveau/verification", data={"csrf_token": token, "draft": huge}).status_code == 303
     assert client.get(f"/espaces/fusionner?source={huge}&target=1").status_code == 422
 

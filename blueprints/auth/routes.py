@@ -253,11 +253,11 @@ def enrol_qr():
 
 
 def qr_response(uri):
-    """The QR code of `uri` as a standalone SVG document: with its xmlns (segno's inline SVG
-    has none, and a browser renders no <img> of an SVG file without it)."""
-    document = io.BytesIO()
-    segno.make(uri, error="m").save(document, kind="svg", xmldecl=False, scale=5, title=_("Code QR à scanner"))
-    response = make_response(document.getvalue())
+    """A standalone SVG document (XML declaration, SVG namespace): what an <img> loads. The
+    inline flavour has no namespace, so browsers show it as a broken image."""
+    svg = io.BytesIO()
+    segno.make(uri, error="m").save(svg, kind="svg", scale=5, title=_("Code QR à scanner"))
+    response = make_response(svg.getvalue())
     response.headers["Content-Type"] = "image/svg+xml"
     response.headers["Cache-Control"] = "no-store"
     return response

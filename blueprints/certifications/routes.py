@@ -5,9 +5,9 @@ from flask_login import current_user
 from blueprints.certifications import bp
 from blueprints.certifications.forms import CodeForm, MandateForm, RequestForm
 from blueprints.htmx import htmx_redirect, is_htmx, vary
-from blueprints.spaces.forms import ActionForm, options
+from blueprints.spaces.forms import options
 from blueprints.params import page_number, search_query
-from blueprints.spaces.routes import domain_error, space_page, space_view
+from blueprints.spaces.routes import confirmation, domain_error, space_page, space_view
 from services import DomainError, certifications, clock, letters, spaces
 
 bp.register_error_handler(DomainError, domain_error)
@@ -16,8 +16,7 @@ bp.register_error_handler(DomainError, domain_error)
 def listing(member, tab, partial, rows_and_total, **context):
     rows, total = rows_and_total
     return space_page(member, tab, partial=partial, rows=rows, total=total, query=search_query(), page=page_number(),
-                      per_page=certifications.PAGE_SIZE, statuses=certifications.STATUSES, now=clock.now(),
-                      action_form=ActionForm(formdata=None), **context)
+                      per_page=certifications.PAGE_SIZE, statuses=certifications.STATUSES, now=clock.now(), **context)
 
 
 @bp.get("/espaces/<id:space_id>/certifications")
@@ -197,13 +196,40 @@ def mandate_letter(member, mandate_id):
     return response
 
 
-@bp.post("/espaces/<id:space_id>/mandats/<id:mandate_id>/revoquer")
+def mandates_list(member, mandate):
+    side = "granted" if mandate.mandant_space_id == member.space_id else "obtained"
+    return url_for(f"certifications.{side}", space_id=member.space_id)
+
+
+# A revocation's URL answers GET with its confirmation and POST by doing it (one rule for
+# both methods: an oversized id is then a 404, not a 405).
+@bp.route("/espaces/<id:space_id>/mandats/<id:mandate_id>/revoquer", methods=["GET", "POST"])
 @space_view
 def revoke(member, mandate_id):
+    if request.method == "GET":
+        mandate = certifications.mandate_of(member, mandate_id)
+        return confirmation(member, "certifications", f"mandate-{mandate.id}", _("Révoquer un mandat"),
+                            _("Révoquer le mandat pour %(company)s, service « %(service)s » ?",
+                              company=mandate.company_name, service=mandate.service.name),
+                            mandates_list(member, mandate), _("L'accès du mandataire prend fin immédiatement."))
     mandate = certifications.revoke_mandate(member, current_user, mandate_id)
     flash(_("Le mandat pour %(company)s est révoqué.", company=mandate.company_name), "success")
-    side = "granted" if mandate.mandant_space_id == member.space_id else "obtained"
-    return htmx_redirect(url_for(f"certifications.{side}", space_id=member.space_id))
+    return htmx_redirect(mandates_list(member, mandate))
+
+
+@bp.route("/espaces/<id:space_id>/mandats-obtenus/<id:certification_id>/revoquer", methods=["GET", "POST"])
+@space_view
+def revoke_obtained(member, certification_id):
+    if request.method == "GET":
+        certification = certifications.obtained_certification(member, certification_id)
+        return confirmation(member, "certifications", f"obtained-{certification.id}", _("Révoquer un mandat obtenu"),
+                            _("Révoquer le mandat pour %(company)s, service « %(service)s » ?",
+                              company=certification.company_name, service=certification.service.name),
+                            url_for("certifications.obtained", space_id=member.space_id),
+                            _("Cet espace n'aura plus accès au service pour cette entreprise."))
+    certification = certifications.revoke_obtained(member, current_user, certification_id)
+    flash(_("Le mandat pour %(company)s est révoqué.", company=certification.company_name), "success")
+    return htmx_redirect(url_for("certifications.obtained", space_id=member.space_id))
 
 
 # --- Certified services -------------------------------------------------------------------------

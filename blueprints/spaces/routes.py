@@ -1,12 +1,12 @@
 from functools import wraps
 
-from flask import flash, redirect, request, url_for
+from flask import flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from blueprints.auth.forms import TermsForm
 from blueprints.errors import render_error
-from blueprints.htmx import htmx_location, htmx_redirect, is_htmx, render_page_or_partial
+from blueprints.htmx import htmx_location, htmx_redirect, is_htmx, render_page_or_partial, vary
 from blueprints.params import form_id, page_number, search_query
 from blueprints.spaces import bp
 from blueprints.spaces.forms import (
@@ -254,6 +254,17 @@ def space_page(member, tab, status=200, partial=None, **context):
     )
 
 
+def confirmation(member, tab, key, title, question, cancel, consequence=None):
+    """The GET of a destructive action: it asks first and changes nothing. htmx swaps the
+    question in place of the link that asked; without JavaScript it is a page of the space.
+    Confirmer posts to the same URL, Annuler goes back to `cancel`."""
+    context = {"confirm_id": f"confirm-{key}", "title": title, "question": question, "consequence": consequence,
+               "action": request.path, "cancel": cancel, "form": ActionForm(formdata=None)}
+    if is_htmx():
+        return vary(make_response(render_template("_confirm.html", **context)))
+    return space_page(member, tab, partial="spaces/_tab_confirm.html", **context)
+
+
 @bp.get("/espaces/<id:space_id>/bienvenue")
 @space_view
 def created(member):
@@ -345,9 +356,17 @@ def resend_invitation(member, invitation_id):
         "Une nouvelle invitation a été envoyée à %(email)s ; le lien précédent ne fonctionne plus."))
 
 
-@bp.post("/espaces/<id:space_id>/invitations/<id:invitation_id>/revoquer")
+# A destructive action's URL answers GET with its confirmation and POST by doing it (one
+# rule for both methods: an oversized id is then a 404, not a 405).
+@bp.route("/espaces/<id:space_id>/invitations/<id:invitation_id>/revoquer", methods=["GET", "POST"])
 @space_view
 def revoke_invitation(member, invitation_id):
+    if request.method == "GET":
+        invitation = spaces.invitation_to_revoke(member, invitation_id)
+        return confirmation(member, "users", f"invitation-{invitation.id}", _("Révoquer une invitation"),
+                            _("Révoquer l'invitation de %(email)s ?", email=invitation.email),
+                            url_for("spaces.users", space_id=member.space_id),
+                            _("Le lien de l'invitation ne fonctionnera plus."))
     return invitation_action(member, spaces.revoke_invitation, invitation_id, _l(
         "L'invitation de %(email)s est révoquée."))
 
@@ -376,9 +395,15 @@ def change_role(member, membership_id):
                                 role=spaces.ROLES[target.role]))
 
 
-@bp.post("/espaces/<id:space_id>/membres/<id:membership_id>/retirer")
+@bp.route("/espaces/<id:space_id>/membres/<id:membership_id>/retirer", methods=["GET", "POST"])
 @space_view
 def remove_member(member, membership_id):
+    if request.method == "GET":
+        target = spaces.member_to_remove(member, membership_id)
+        return confirmation(member, "users", f"member-{target.id}", _("Retirer un membre"),
+                            _("Retirer %(name)s de l'espace ?", name=target.user.display_name),
+                            url_for("spaces.users", space_id=member.space_id),
+                            _("Cette personne n'aura plus accès à l'espace %(space)s.", space=member.space.name))
     try:
         target = spaces.remove_member(member, current_user, membership_id)
     except (spaces.LastAdmin, spaces.InvalidInput) as error:

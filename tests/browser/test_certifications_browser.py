@@ -38,9 +38,9 @@ def test_holder_code_mandate_and_revocation(app, live_server, clock, page, conso
                                matricule="1980010100011")
     fidu = factories.space(fidu_user, name="Fiduciaire", company_name="Fiduciaire SA", identifier="B654321")
     with app.test_request_context():
-        _row, holder_code = certifications.issue_code("ACD", "fiches-retenue", "B123456", "holder")
+        _row, holder_code = factories.access_code("ACD", "fiches-retenue", "B123456", "holder")
         # Guichet already holds the LBR's sources authentiques, whose mandate the fiduciary gets.
-        _row, lbr_code = certifications.issue_code("LBR", "sources-authentiques", "B123456", "holder")
+        _row, lbr_code = factories.access_code("LBR", "sources-authentiques", "B123456", "holder")
         certifications.redeem_holder_code(spaces.membership_for(lea, guichet.id), lea, lbr_code)
 
     # Léa: Certifications → Ajouter une certification via code d'accès → Gestion (ACD)
@@ -120,10 +120,23 @@ def test_holder_code_mandate_and_revocation(app, live_server, clock, page, conso
     granted = page.locator("#space-tab table")
     expect(granted).to_contain_text("Fiduciaire")
     expect(granted).to_contain_text("Actif")
-    granted.get_by_role("button", name=re.compile("^Révoquer")).click()
+    # Révoquer asks first, in place (htmx); Annuler leaves the mandate as it was
+    mark_page(page)
+    granted.get_by_role("link", name=re.compile("^Révoquer")).click()
+    question = page.get_by_role("group", name="Révoquer le mandat pour Guichet SARL, service « Consultation des "
+                                              "sources authentiques » ?")
+    expect(question).to_be_visible()
+    expect(question.get_by_role("link", name="Annuler")).to_be_focused()
+    assert still_same_page(page)
+    assert Axe().run(page).violations_count == 0
+    question.get_by_role("link", name="Annuler").click()
+    expect(question).to_have_count(0)
+    expect(page.locator("#space-tab table")).to_contain_text("Actif")
+    page.locator("#space-tab table").get_by_role("link", name=re.compile("^Révoquer")).click()
+    question.get_by_role("button", name="Confirmer").click()
     expect(page.locator("#flashes")).to_contain_text("Le mandat pour Guichet SARL est révoqué.")
     expect(page.locator("#space-tab table")).to_contain_text("Révoqué")
-    expect(page.locator("#space-tab table").get_by_role("button", name=re.compile("^Révoquer"))).to_have_count(0)
+    expect(page.locator("#space-tab table").get_by_role("link", name=re.compile("^Révoquer"))).to_have_count(0)
 
     with fidu_page.expect_response(sources) as refused:
         fidu_page.reload()
@@ -135,3 +148,34 @@ def test_holder_code_mandate_and_revocation(app, live_server, clock, page, conso
 
     assert unexpected(console_errors) == []
     assert [e for e in unexpected(fidu_errors) if not re.search(r"status of 403 ", e)] == []
+
+
+def test_a_mandate_obtained_from_an_administration_is_revoked_without_javascript(app, live_server, clock,
+                                                                                 new_context):
+    """Seed 000: the mandatary revokes a mandate obtained with an administration's proxy code;
+    without JavaScript, Révoquer opens a confirmation page whose Confirmer does it."""
+    from services import catalogue, certifications, spaces
+
+    catalogue.load()
+    fidu_user = factories.user("fidu", email="fidu@example.lu", first_name="Fanny", last_name="Fidu",
+                               matricule="1980010100011")
+    fidu = factories.space(fidu_user, name="Fiduciaire", company_name="Fiduciaire SA", identifier="B654321")
+    with app.test_request_context():
+        _row, code = factories.access_code("LBR", "sources-authentiques", "B123456", "proxy")
+        certifications.redeem_proxy_code(spaces.membership_for(fidu_user, fidu.id), fidu_user, code)
+
+    page = new_context(java_script_enabled=False).new_page()
+    page.set_default_timeout(5000)
+    page.goto(live_server.url + "/connexion")
+    log_in(page, "fidu")
+    expect(page.get_by_role("heading", name="Gérer mes espaces", level=1)).to_be_visible()
+    page.goto(f"{live_server.url}/espaces/{fidu.id}/mandats-obtenus")
+    page.locator("#space-tab table").get_by_role("link", name=re.compile("^Révoquer")).click()
+    expect(page).to_have_url(re.compile(rf"/espaces/{fidu.id}/mandats-obtenus/\d+/revoquer$"))
+    expect(page.get_by_role("heading", name="Révoquer un mandat obtenu", level=2)).to_be_visible()
+    expect(page.get_by_role("group", name=re.compile("^Révoquer le mandat pour Guichet SARL"))).to_contain_text(
+        "Cet espace n'aura plus accès au service pour cette entreprise.")
+    page.get_by_role("button", name="Confirmer").click()
+    expect(page).to_have_url(re.compile(rf"/espaces/{fidu.id}/mandats-obtenus$"))
+    expect(page.locator("#flashes")).to_contain_text("Le mandat pour Guichet SARL est révoqué.")
+    expect(page.locator("#space-tab table")).to_contain_text("Révoqué")

@@ -334,3 +334,27 @@ def test_delete_a_space(app, live_server, clock, page, console_errors):
     expect(page.get_by_role("heading", name="Page introuvable", level=1)).to_be_visible()
     expect(page.get_by_text("Cet espace n'existe pas ou vous n'en êtes pas membre.")).to_be_visible()
     assert [e for e in unexpected(console_errors) if not re.search(r"status of 404 ", e)] == []
+
+
+def test_remove_a_member_asks_first(app, live_server, clock, page, console_errors):
+    """Retirer swaps its question in place (htmx); Confirmer updates the Utilisateurs tab."""
+    lea = factories.user()
+    space = factories.space(lea, name="Guichet Luxembourg")
+    factories.member(space, factories.user("marc", email="marc@example.lu", first_name="Marc"), "reader")
+
+    page.goto(live_server.url + "/connexion")
+    log_in(page)
+    expect(page.get_by_role("heading", name="Gérer mes espaces", level=1)).to_be_visible()
+    page.goto(f"{live_server.url}/espaces/{space.id}/utilisateurs")
+    members = page.locator("#members")
+    mark_page(page)
+    members.get_by_role("link", name="Retirer Marc Guichet").click()
+    question = page.get_by_role("group", name="Retirer Marc Guichet de l'espace ?")
+    expect(question).to_contain_text("Cette personne n'aura plus accès à l'espace Guichet Luxembourg.")
+    expect(members).to_contain_text("Marc Guichet")  # nothing done yet
+    assert Axe().run(page).violations_count == 0
+    question.get_by_role("button", name="Confirmer").click()
+    expect(page.get_by_text("Marc Guichet a été retiré de l'espace.")).to_be_visible()
+    expect(members).not_to_contain_text("Marc Guichet")
+    assert still_same_page(page)
+    assert unexpected(console_errors) == []
