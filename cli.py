@@ -4,7 +4,27 @@ from contextlib import contextmanager
 
 import click
 
+from models import AccessCode, Agent
 from services import DomainError, agents, audit, auth, catalogue, certifications, mail, spaces
+from validators import LINE_CONTROL_CHARACTERS
+
+
+class Line(click.ParamType):
+    """A single-line value of at most `max_length` characters: what the web forms accept
+    for the same column (no control character, no line break)."""
+
+    name = "text"
+
+    def __init__(self, max_length):
+        self.max_length = max_length
+
+    def convert(self, value, param, ctx):
+        value = value.strip()
+        if LINE_CONTROL_CHARACTERS.search(value):
+            self.fail("pas de caractère de contrôle ni de saut de ligne", param, ctx)
+        if len(value) > self.max_length:
+            self.fail(f"{self.max_length} caractères au plus", param, ctx)
+        return value
 
 
 @contextmanager
@@ -116,8 +136,9 @@ def purge_deleted_command():
 @click.option("--kind", type=click.Choice(["holder", "proxy"]), required=True)
 @click.option("--activation-days", type=click.IntRange(min=1), default=30, show_default=True)
 @click.option("--valid-days", type=click.IntRange(min=1), default=365, show_default=True)
-@click.option("--name", "company_name", required=True, help="the company's registered name, for the letter")
-@click.option("--address", "address_lines", multiple=True, required=True,
+@click.option("--name", "company_name", type=Line(AccessCode.company_name.max_length), required=True,
+              help="the company's registered name, for the letter")
+@click.option("--address", "address_lines", type=Line(200), multiple=True, required=True,
               help="a line of the company's registered address, for the letter (repeat for each line)")
 def issue_code_command(administration_code, service_slug, company, kind, activation_days, valid_days, company_name,
                        address_lines):
@@ -133,9 +154,9 @@ def issue_code_command(administration_code, service_slug, company, kind, activat
 
 @click.command("create-agent")
 @click.argument("administration_code")
-@click.argument("userid")
-@click.option("--name", required=True)
-@click.option("--email", default="")
+@click.argument("userid", type=Line(Agent.userid.max_length))
+@click.option("--name", type=Line(Agent.name.max_length), required=True)
+@click.option("--email", type=Line(Agent.email.max_length), default="")
 @click.password_option(envvar="AGENT_PASSWORD", help="or AGENT_PASSWORD in the environment")
 def create_agent_command(administration_code, userid, name, email, password):
     """Create an agent of an administration for the back-office (/back-office)."""

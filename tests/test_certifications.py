@@ -171,6 +171,27 @@ def test_issue_code_needs_the_registered_name_and_address(runner, catalogue, add
     assert AccessCode.select().count() == 0 and Letter.select().count() == 0
 
 
+@pytest.mark.parametrize("addressed, why", [
+    (("--name", "Guichet\x00SARL", "--address", "1, rue du Commerce"), "caractère de contrôle"),
+    (("--name", "Guichet SARL", "--address", "1, rue du Commerce\nBcc: x"), "saut de ligne"),
+    (("--name", "G" * 201, "--address", "1, rue du Commerce"), "200 caractères au plus"),
+    (("--name", "Guichet SARL", "--address", "r" * 201), "200 caractères au plus"),
+], ids=["nul", "line-break", "long-name", "long-address"])
+def test_issue_code_refuses_what_the_letter_could_not_carry(runner, catalogue, addressed, why):
+    """The command line gets the web forms' rules: one line, within the column."""
+    result = issue_command(runner, addressed=addressed)
+    assert result.exit_code == 2 and why in result.output
+    assert AccessCode.select().count() == 0 and Letter.select().count() == 0
+
+
+def test_create_agent_refuses_control_characters_and_overlong_names(runner, catalogue):
+    for args in (["ALVA", "agent\x00x", "--name", "Agnès"], ["ALVA", "agent.alva", "--name", "A" * 201],
+                 ["ALVA", "agent.alva", "--name", "Agnès\r\nAgent"]):
+        result = runner.invoke(args=["create-agent", *args], env={"AGENT_PASSWORD": "une phrase de passe d'agent"})
+        assert result.exit_code == 2, result.output
+    assert Agent.select().count() == 0
+
+
 @pytest.mark.parametrize("name, address", [("Guichet SARL", ["", "  "]), ("  ", ADDRESS)])
 def test_issuing_a_code_without_name_or_address_is_refused_and_issues_nothing(runner, catalogue, name, address):
     with pytest.raises(certifications.NoCompanyAddress):
