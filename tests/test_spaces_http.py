@@ -76,6 +76,7 @@ ENDPOINTS = [
     ("POST", "/espaces/{s}/membres/{tom}/role", {"role": "manager"}, "admin"),
     ("GET", "/espaces/{s}/membres/{tom}/retirer", None, "admin"),
     ("POST", "/espaces/{s}/membres/{tom}/retirer", {}, "admin"),
+    ("GET", "/espaces/{s}/quitter", None, "member"),
     ("POST", "/espaces/{s}/quitter", {}, "leave"),
     ("POST", "/espaces/{s}/supprimer", {"name": "Guichet"}, "admin"),
     ("GET", "/espaces/{s}/certifications", None, "member"),
@@ -427,6 +428,29 @@ def test_removing_a_member_and_revoking_an_invitation_ask_first(client, world, h
         assert response.status_code == (200 if partial else 303)
     assert Membership.get_or_none(Membership.id == tom.id) is None
     assert Invitation.get_by_id(invitation.id).revoked_at is not None
+
+
+@pytest.mark.parametrize("headers, partial", [({}, False), (HTMX, True), (BOOSTED, False)],
+                         ids=["plain", "htmx", "boosted"])
+def test_leaving_asks_first(client, world, headers, partial):
+    space, reader = world["space"], world["people"]["reader"]
+    users, leave = f"/espaces/{space.id}/utilisateurs", f"/espaces/{space.id}/quitter"
+    log_in(client, reader)
+    tab = client.get(users).get_data(as_text=True)
+    assert f'href="{leave}"' in tab and f'action="{leave}"' not in tab  # no one-click leaving
+    before = fingerprint()
+    response = client.get(leave, headers=headers)
+    body = html.unescape(response.get_data(as_text=True))
+    assert response.status_code == 200 and f"Quitter l'espace {space.name} ?" in body
+    assert f'<form action="{leave}" method="post"' in body and f'href="{users}"' in body
+    assert ("<html" not in body) == partial
+    assert fingerprint() == before
+    response = client.post(leave, data={"csrf_token": csrf_token(tab)}, headers=headers)
+    if headers:  # htmx is sent on to Gérer mes espaces
+        assert response.status_code == 200 and response.headers["HX-Redirect"] == "/espaces"
+    else:
+        assert response.status_code == 303 and response.headers["Location"] == "/espaces"
+    assert not Membership.select().where(Membership.space == space, Membership.user == reader).exists()
 
 
 def test_delete_asks_for_the_name(client, app, clock):

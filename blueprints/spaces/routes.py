@@ -414,9 +414,14 @@ def remove_member(member, membership_id):
     return users_done(member, _("%(name)s a été retiré de l'espace.", name=target.user.display_name))
 
 
-@bp.post("/espaces/<id:space_id>/quitter")
+@bp.route("/espaces/<id:space_id>/quitter", methods=["GET", "POST"])
 @space_view
 def leave(member):
+    if request.method == "GET":
+        return confirmation(member, "users", "leave", _("Quitter cet espace"),
+                            _("Quitter l'espace %(space)s ?", space=member.space.name),
+                            url_for("spaces.users", space_id=member.space_id),
+                            _("Vous n'y aurez plus accès, à moins d'y être invité à nouveau."))
     try:
         spaces.leave(member, current_user)
     except (spaces.LastAdmin, spaces.InvalidInput) as error:
