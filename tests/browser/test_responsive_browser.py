@@ -15,6 +15,7 @@ from test_spaces_browser import log_in
 pytestmark = pytest.mark.browser
 
 PHONE = {"width": 390, "height": 844}
+ADDRESS = ["1, rue du Commerce", "L-1000 Luxembourg"]
 LONG_NAME = "Société Luxembourgeoise de Participations Industrielles et Commerciales"
 
 
@@ -32,11 +33,12 @@ def busy_space(app, clock):
         admin = spaces.membership_for(lea, guichet.id)
         for administration, slug in (("ACD", "fiches-retenue"), ("ITM", "elections-sociales"),
                                      ("LBR", "sources-authentiques")):
-            _row, code = certifications.issue_code(administration, slug, "B123456", "holder", company_name=LONG_NAME)
+            _row, code = certifications.issue_code(administration, slug, "B123456", "holder", company_name=LONG_NAME,
+                                                address_lines=ADDRESS)
             certifications.redeem_holder_code(admin, lea, code)
         for number, identifier in enumerate(("B111111", "B222222", "732829320")):
             _row, code = certifications.issue_code("ACD", "fiches-retenue", identifier, "proxy",
-                                                   company_name=f"{LONG_NAME} {number}")
+                                                   company_name=f"{LONG_NAME} {number}", address_lines=ADDRESS)
             certifications.redeem_proxy_code(admin, lea, code)
         for days in (30, 60, 90):
             certifications.grant_mandate(admin, lea, Service.get(slug="fiches-retenue").id,
