@@ -117,7 +117,7 @@ def _clean_stored_input(migrator):
 MIGRATIONS = [
     ("0001", "user.space_terms_version (CGU of the spaces)", _add_space_terms_version),
     ("0002", "agent second factor (TOTP secret, last step, enrolment)", _add_agent_second_factor),
-    ("0004", "control characters out of drafts, sent mails' bodies erased, audit chain keyed",
+    ("0003", "control characters out of drafts, sent mails' bodies erased, audit chain keyed",
      _clean_stored_input),
 ]
 

@@ -8,7 +8,7 @@ of entries and the last hash), kept outside the database, catches that.
 
 Entries written before the chain was keyed (plain SHA-256) stay as they are: they are
 accepted only as the beginning of the chain, sealed by the keyed entry that follows them
-(migration 0004 writes one), whose HMAC covers their head.
+(migration 0003 writes one), whose HMAC covers their head.
 
 Never put passwords, codes or tokens in `details`.
 """
@@ -81,7 +81,7 @@ def record(action, actor=None, space_id=None, ip=None, **details):
 
 
 def seal_legacy_entries():
-    """Migration 0004: a keyed entry after the entries hashed the old way, so that theirs can
+    """Migration 0003: a keyed entry after the entries hashed the old way, so that theirs can
     no longer be rewritten either. Returns how many there were."""
     count = AuditEntry.select().count()
     if count:

@@ -83,7 +83,7 @@ def deliver_due(limit=100):
 
 
 def erase_sent_bodies():
-    """Erase the bodies of the mails sent before they were erased on sending (migration 0004)."""
+    """Erase the bodies of the mails sent before they were erased on sending (migration 0003)."""
     return (OutboxMail.update(**ERASED)
             .where(OutboxMail.sent_at.is_null(False), (OutboxMail.body_text != "") | (OutboxMail.body_html != ""))
             .execute())

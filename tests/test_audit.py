@@ -153,7 +153,7 @@ def test_entries_of_the_previous_release_are_sealed_by_the_migration(app):
 
     _legacy_entries(["a", "b", "c"])
     assert audit.verify() == (None, "unsealed", None)
-    [migration] = [function for version, _, function in database.MIGRATIONS if version == "0004"]
+    [migration] = [function for version, _, function in database.MIGRATIONS if version == "0003"]
     migration(None)
     assert audit.verify() is None
     seal = _entries()[-1]

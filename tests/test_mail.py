@@ -94,7 +94,7 @@ def test_mails_sent_before_lose_their_bodies_at_the_migration(app, clock):
 
     sent = factories.outbox_mail(sent_at=clock.now())
     waiting = factories.outbox_mail()
-    [migration] = [function for version, _, function in database.MIGRATIONS if version == "0004"]
+    [migration] = [function for version, _, function in database.MIGRATIONS if version == "0003"]
     migration(None)
     assert OutboxMail.get_by_id(sent.id).body_text == "" and OutboxMail.get_by_id(sent.id).body_html == ""
     assert OutboxMail.get_by_id(waiting.id).body_text == "texte"
