@@ -90,6 +90,26 @@ def test_double_submit_creates_one_space(app):
     assert Space.select().count() == 1
 
 
+
+def test_a_step_opens_after_the_current_terms_and_the_steps_before_it(app):
+    lea = factories.user("lea")
+    assert space_wizard.open_step(lea, "name") == ("terms", None)  # the terms come first
+    assert space_wizard.open_step(lea, "terms") == ("terms", None)
+    space_wizard.accept_space_terms(lea)
+    assert space_wizard.open_step(lea) == ("name", None)
+    assert space_wizard.open_step(lea, "review") == ("name", None)  # no skipping
+    draft = space_wizard.save_step(space_wizard.start_draft(lea), {"name": "Guichet"}, done="name")
+    step, opened = space_wizard.open_step(lea, "company")
+    assert (step, opened.id) == ("company", draft.id)
+    assert space_wizard.open_step(lea, "review")[0] == "company"
+    assert space_wizard.open_step(lea, "name")[0] == "name"  # going back is allowed
+    space_wizard.save_step(draft, space_wizard.clean_company(COMPANY), done="company")
+    assert space_wizard.open_step(lea)[0] == "review"
+    app.config["TERMS_VERSION"] = "2099-01"  # new terms, in the middle of the wizard (this test's app only)
+    assert space_wizard.open_step(lea, "review") == ("terms", None)
+    space_wizard.accept_space_terms(lea)
+    assert space_wizard.open_step(lea, "review")[0] == "review"
+
 def test_two_hundred_spaces_per_product_then_the_helpdesk_raises_it(app, runner):
     lea = factories.user("lea")
     product = auth.token_product(lea)
@@ -502,6 +522,25 @@ def test_a_private_space_is_not_collaborative(app):
         memberships.change_role(spaces.membership_for(eve, private.id), eve, member.id, "reader")
     assert Membership.get_by_id(member.id).role == "admin" and intruder.id
 
+
+
+def test_can_and_require_know_what_a_private_space_cannot_do(app):
+    lea = factories.user("lea")
+    member = spaces.membership_for(lea, spaces.create_private_space(lea).id)
+    refusals = {"manage_members": spaces.NotCollaborative, "leave": spaces.PrivateSpaceNotLeft,
+                "manage_certifications": spaces.ProfessionalOnly, "manage_mandates": spaces.ProfessionalOnly,
+                "edit_vault": spaces.ProfessionalOnly}
+    for action, refusal in refusals.items():
+        assert not spaces.can(member, action), action  # the admin of the space, yet not here
+        with pytest.raises(refusal):
+            spaces.require(member, action)
+    for action in ("read", "run_procedures", "edit_profile", "delete"):
+        assert spaces.can(member, action), action
+        spaces.require(member, action)
+    with pytest.raises(spaces.PrivateSpaceNotLeft) as refused:
+        memberships.leave(member, lea)
+    assert refused.value.status == 422 and "supprimer" in refused.value.message
+    assert Membership.select().where(Membership.id == member.id).exists()
 
 def test_purging_a_merge_target_takes_its_archived_sources_along(two_spaces, clock):
     source, target, lea = two_spaces["source"], two_spaces["target"], two_spaces["lea"]
