@@ -1,7 +1,7 @@
 """The base of every form: what holds for all fields whatever the area."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import StringField, TextAreaField
+from wtforms import SelectChoice, StringField, TextAreaField
 from wtforms.validators import ValidationError
 
 
@@ -22,3 +22,12 @@ class Form(FlaskForm):
             if isinstance(field, StringField) and not isinstance(field, TextAreaField):
                 extra.setdefault(name, []).append(single_line)
         return super().validate(extra)
+
+
+class ActionForm(Form):
+    """A button that changes something: only the CSRF token."""
+
+
+def options(pairs):
+    """The choices of a SelectField from (value, label) pairs."""
+    return [SelectChoice(value, label) for value, label in pairs]

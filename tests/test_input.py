@@ -16,7 +16,7 @@ from helpers import HTMX, csrf_token, log_in
 from models import (
     AuditEntry, CertificationRequest, Invitation, Mandate, OutboxMail, Space, SpaceDraft, User, db,
 )
-from services import mail, spaces
+from services import mail, memberships, spaces
 from services.urls import safe_next
 
 REFUSED = "caractères de contrôle"
@@ -161,7 +161,7 @@ def test_mail_subjects_stay_on_one_line(app, smtp, clock):
     lea = factories.user("lea")
     space = factories.space(lea, name="Guichet\r\nBcc: eve@example.lu")
     with app.test_request_context():
-        spaces.invite(spaces.membership_for(lea, space.id), lea, "zoe@example.lu", "reader")
+        memberships.invite(spaces.membership_for(lea, space.id), lea, "zoe@example.lu", "reader")
     assert mail.deliver_due() == (1, 0)
     [message] = smtp.messages
     assert message["Subject"] == "Invitation à rejoindre l'espace Guichet Bcc: eve@example.lu"

@@ -7,7 +7,7 @@ import pytest
 
 import factories
 from models import AuditEntry, Certification, Invitation, Membership, Space, SpaceDraft, User, VaultEntry, db
-from services import auth, clock as clock_module, links, merge, spaces
+from services import auth, clock as clock_module, links, memberships, merge, space_wizard, spaces
 
 COMPANY = {
     "company_name": "Guichet SARL", "legal_form": "SARL", "identifier": " b 123456 ", "vat_number": "",
@@ -24,15 +24,15 @@ def request_context(app):
 
 
 def finished_draft(user, name="Guichet", **company):
-    spaces.accept_space_terms(user)
-    draft = spaces.start_draft(user)
-    spaces.save_step(draft, {"name": name}, done="name")
-    spaces.save_step(draft, spaces.clean_company({**COMPANY, **company}), done="company")
+    space_wizard.accept_space_terms(user)
+    draft = space_wizard.start_draft(user)
+    space_wizard.save_step(draft, {"name": name}, done="name")
+    space_wizard.save_step(draft, space_wizard.clean_company({**COMPANY, **company}), done="company")
     return draft
 
 
 def create(user, **kwargs):
-    return spaces.create_professional_space(user, auth.token_product(user), finished_draft(user, **kwargs).id)
+    return space_wizard.create_professional_space(user, auth.token_product(user), finished_draft(user, **kwargs).id)
 
 
 # --- Wizard and limit --------------------------------------------------------------------
@@ -40,10 +40,10 @@ def create(user, **kwargs):
 
 def test_wizard_creates_the_space_with_its_creator_as_admin(app, clock):
     lea = factories.user("lea")
-    assert spaces.draft_for(lea) is None and spaces.next_step(None) == "name"  # reading starts nothing
-    draft = spaces.start_draft(lea)
-    assert draft.data["name"] == "Espace pro de Léa" and spaces.next_step(draft) == "name"
-    assert spaces.start_draft(lea).id == draft.id
+    assert space_wizard.draft_for(lea) is None and space_wizard.next_step(None) == "name"  # reading starts nothing
+    draft = space_wizard.start_draft(lea)
+    assert draft.data["name"] == "Espace pro de Léa" and space_wizard.next_step(draft) == "name"
+    assert space_wizard.start_draft(lea).id == draft.id
     space = create(lea)
     assert (space.kind, space.name, space.identifier_kind, space.identifier) == ("professional", "Guichet", "rcs", "B123456")
     assert Membership.get(space=space, user=lea).role == "admin"
@@ -61,34 +61,54 @@ def test_wizard_creates_the_space_with_its_creator_as_admin(app, clock):
 ])
 def test_company_step_refuses_wrong_formats(field, value, message):
     with pytest.raises(spaces.InvalidInput) as refused:
-        spaces.clean_company({**COMPANY, field: value})
+        space_wizard.clean_company({**COMPANY, field: value})
     assert message in refused.value.errors[field]
 
 
 def test_company_step_accepts_siren_and_vat():
-    cleaned = spaces.clean_company({**COMPANY, "identifier": "732 829 320", "vat_number": "LU 15027442"})
+    cleaned = space_wizard.clean_company({**COMPANY, "identifier": "732 829 320", "vat_number": "LU 15027442"})
     assert (cleaned["identifier_kind"], cleaned["identifier"], cleaned["vat_number"]) == ("siren", "732829320", "LU15027442")
 
 
 def test_going_back_keeps_entries_and_undoes_the_step(app):
     lea = factories.user("lea")
     draft = finished_draft(lea)
-    spaces.save_step(draft, {**COMPANY, "identifier": "wrong"}, undone="company")
-    draft = spaces.draft_for(lea)  # as on a refresh
-    assert draft.data["identifier"] == "wrong" and spaces.next_step(draft) == "company"
-    with pytest.raises(spaces.WizardGone):
-        spaces.create_professional_space(lea, auth.token_product(lea), draft.id)
+    space_wizard.save_step(draft, {**COMPANY, "identifier": "wrong"}, undone="company")
+    draft = space_wizard.draft_for(lea)  # as on a refresh
+    assert draft.data["identifier"] == "wrong" and space_wizard.next_step(draft) == "company"
+    with pytest.raises(space_wizard.WizardGone):
+        space_wizard.create_professional_space(lea, auth.token_product(lea), draft.id)
     assert Space.select().count() == 0
 
 
 def test_double_submit_creates_one_space(app):
     lea = factories.user("lea")
     draft = finished_draft(lea)
-    spaces.create_professional_space(lea, auth.token_product(lea), draft.id)
-    with pytest.raises(spaces.WizardGone):
-        spaces.create_professional_space(lea, auth.token_product(lea), draft.id)
+    space_wizard.create_professional_space(lea, auth.token_product(lea), draft.id)
+    with pytest.raises(space_wizard.WizardGone):
+        space_wizard.create_professional_space(lea, auth.token_product(lea), draft.id)
     assert Space.select().count() == 1
 
+
+
+def test_a_step_opens_after_the_current_terms_and_the_steps_before_it(app):
+    lea = factories.user("lea")
+    assert space_wizard.open_step(lea, "name") == ("terms", None)  # the terms come first
+    assert space_wizard.open_step(lea, "terms") == ("terms", None)
+    space_wizard.accept_space_terms(lea)
+    assert space_wizard.open_step(lea) == ("name", None)
+    assert space_wizard.open_step(lea, "review") == ("name", None)  # no skipping
+    draft = space_wizard.save_step(space_wizard.start_draft(lea), {"name": "Guichet"}, done="name")
+    step, opened = space_wizard.open_step(lea, "company")
+    assert (step, opened.id) == ("company", draft.id)
+    assert space_wizard.open_step(lea, "review")[0] == "company"
+    assert space_wizard.open_step(lea, "name")[0] == "name"  # going back is allowed
+    space_wizard.save_step(draft, space_wizard.clean_company(COMPANY), done="company")
+    assert space_wizard.open_step(lea)[0] == "review"
+    app.config["TERMS_VERSION"] = "2099-01"  # new terms, in the middle of the wizard (this test's app only)
+    assert space_wizard.open_step(lea, "review") == ("terms", None)
+    space_wizard.accept_space_terms(lea)
+    assert space_wizard.open_step(lea, "review")[0] == "review"
 
 def test_two_hundred_spaces_per_product_then_the_helpdesk_raises_it(app, runner):
     lea = factories.user("lea")
@@ -145,22 +165,22 @@ def test_non_members_and_deleted_spaces_are_not_found(team):
 def test_only_admins_manage_members(team, role, allowed):
     member = spaces.membership_for(team[{"admin": "lea", "manager": "marc", "reader": "zoe"}[role]], team["space"].id)
     if allowed:
-        spaces.invite(member, team["lea"], "new@example.lu", "reader")
+        memberships.invite(member, team["lea"], "new@example.lu", "reader")
     else:
         with pytest.raises(spaces.NotAllowed) as refused:
-            spaces.invite(member, team["marc"], "new@example.lu", "reader")
+            memberships.invite(member, team["marc"], "new@example.lu", "reader")
         assert refused.value.status == 403
         with pytest.raises(spaces.NotAllowed):
-            spaces.change_role(member, team["marc"], team["reader"].id, "admin")
+            memberships.change_role(member, team["marc"], team["reader"].id, "admin")
         with pytest.raises(spaces.NotAllowed):
-            spaces.remove_member(member, team["marc"], team["reader"].id)
+            memberships.remove_member(member, team["marc"], team["reader"].id)
         with pytest.raises(spaces.NotAllowed):
             spaces.delete_space(member, team["marc"], team["space"].name)
         assert Invitation.select().count() == 0 and Membership.select().count() == 3
 
 
 def test_role_change_is_notified_and_audited(team):
-    spaces.change_role(team["admin"], team["lea"], team["reader"].id, "manager")
+    memberships.change_role(team["admin"], team["lea"], team["reader"].id, "manager")
     assert Membership.get_by_id(team["reader"].id).role == "manager"
     entry = AuditEntry.get(AuditEntry.action == "space.role_changed")
     assert entry.details == {"user_id": team["zoe"].id, "old": "reader", "new": "manager"}
@@ -170,21 +190,21 @@ def test_role_change_is_notified_and_audited(team):
 
 def test_last_admin_can_neither_leave_nor_be_demoted_nor_removed(team):
     admin = team["admin"]
-    with pytest.raises(spaces.LastAdmin):
-        spaces.leave(admin, team["lea"])
-    with pytest.raises(spaces.LastAdmin):
-        spaces.change_role(admin, team["lea"], admin.id, "reader")
-    with pytest.raises(spaces.LastAdmin):
-        spaces.remove_member(admin, team["lea"], admin.id)
+    with pytest.raises(memberships.LastAdmin):
+        memberships.leave(admin, team["lea"])
+    with pytest.raises(memberships.LastAdmin):
+        memberships.change_role(admin, team["lea"], admin.id, "reader")
+    with pytest.raises(memberships.LastAdmin):
+        memberships.remove_member(admin, team["lea"], admin.id)
     assert Membership.get_by_id(admin.id).role == "admin"
-    spaces.change_role(admin, team["lea"], team["manager"].id, "admin")
-    spaces.leave(admin, team["lea"])  # now there is another admin
+    memberships.change_role(admin, team["lea"], team["manager"].id, "admin")
+    memberships.leave(admin, team["lea"])  # now there is another admin
     assert not Membership.select().where(Membership.user == team["lea"]).exists()
 
 
 def test_a_member_can_leave_and_a_removed_member_loses_access(team):
-    spaces.leave(spaces.membership_for(team["zoe"], team["space"].id), team["zoe"])
-    spaces.remove_member(team["admin"], team["lea"], team["manager"].id)
+    memberships.leave(spaces.membership_for(team["zoe"], team["space"].id), team["zoe"])
+    memberships.remove_member(team["admin"], team["lea"], team["manager"].id)
     for person in (team["marc"], team["zoe"]):
         with pytest.raises(spaces.SpaceNotFound):
             spaces.membership_for(person, team["space"].id)
@@ -194,16 +214,16 @@ def test_another_space_membership_id_is_not_found(team):
     other = factories.space(factories.user("eve"), name="Autre")
     outsider = Membership.get(space=other)
     with pytest.raises(spaces.SpaceNotFound):
-        spaces.change_role(team["admin"], team["lea"], outsider.id, "reader")
+        memberships.change_role(team["admin"], team["lea"], outsider.id, "reader")
     with pytest.raises(spaces.SpaceNotFound):
-        spaces.remove_member(team["admin"], team["lea"], outsider.id)
+        memberships.remove_member(team["admin"], team["lea"], outsider.id)
     assert Membership.get_by_id(outsider.id).role == "admin"
 
 
 def test_two_admins_demoting_each_other_at_once_leave_one_admin(team, app):
     """Two admins demote each other at the same moment, each in its own connection: one
     wins, the other is refused, the space keeps an admin."""
-    spaces.change_role(team["admin"], team["lea"], team["manager"].id, "admin")
+    memberships.change_role(team["admin"], team["lea"], team["manager"].id, "admin")
     db.close()  # each thread opens its own connection
     lea_member = spaces.membership_for(team["lea"], team["space"].id)
     marc_member = spaces.membership_for(team["marc"], team["space"].id)
@@ -216,9 +236,9 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin(team, app):
             db.connect(reuse_if_open=True)
             barrier.wait()
             try:
-                spaces.change_role(member, actor, target_id, "reader")
+                memberships.change_role(member, actor, target_id, "reader")
                 outcomes.append("ok")
-            except spaces.LastAdmin:
+            except memberships.LastAdmin:
                 outcomes.append("refused")
             finally:
                 db.close()
@@ -247,78 +267,78 @@ def invitation_token(index=-1):
 
 def test_invitation_is_accepted_once_with_its_role(team):
     newcomer = factories.user("tom", email="Tom@Example.lu")
-    spaces.invite(team["admin"], team["lea"], "tom@example.lu", "manager")
+    memberships.invite(team["admin"], team["lea"], "tom@example.lu", "manager")
     token = invitation_token()
-    invitation = spaces.read_invitation(token)
+    invitation = memberships.read_invitation(token)
     assert (invitation.email, invitation.role, invitation.space.name) == ("tom@example.lu", "manager", team["space"].name)
-    spaces.accept_invitation(newcomer, token)
+    memberships.accept_invitation(newcomer, token)
     assert spaces.membership_for(newcomer, team["space"].id).role == "manager"
     with pytest.raises(links.LinkUsed):
-        spaces.accept_invitation(newcomer, token)
+        memberships.accept_invitation(newcomer, token)
     assert Membership.select().where(Membership.user == newcomer).count() == 1
 
 
 def test_invitation_expires_after_seven_days(team, clock):
-    spaces.invite(team["admin"], team["lea"], "tom@example.lu", "reader")
+    memberships.invite(team["admin"], team["lea"], "tom@example.lu", "reader")
     token = invitation_token()
     clock.advance(days=7)
-    assert spaces.read_invitation(token)  # 7 days to the second still works
+    assert memberships.read_invitation(token)  # 7 days to the second still works
     clock.advance(seconds=1)
     with pytest.raises(links.LinkExpired):
-        spaces.accept_invitation(factories.user("tom", email="tom@example.lu"), token)
-    assert spaces.pending_invitations_for(factories.user("tim", email="tom@example.lu")) == []
+        memberships.accept_invitation(factories.user("tom", email="tom@example.lu"), token)
+    assert memberships.pending_invitations_for(factories.user("tim", email="tom@example.lu")) == []
 
 
 def test_resend_kills_the_old_link_and_restarts_the_seven_days(team, clock):
-    invitation = spaces.invite(team["admin"], team["lea"], "tom@example.lu", "reader")
+    invitation = memberships.invite(team["admin"], team["lea"], "tom@example.lu", "reader")
     old = invitation_token()
     clock.advance(days=6)
-    spaces.resend_invitation(team["admin"], team["lea"], invitation.id)
+    memberships.resend_invitation(team["admin"], team["lea"], invitation.id)
     new = invitation_token()
     with pytest.raises(links.LinkUsed):
-        spaces.read_invitation(old)
+        memberships.read_invitation(old)
     clock.advance(days=6)
-    spaces.accept_invitation(factories.user("tom", email="tom@example.lu"), new)
+    memberships.accept_invitation(factories.user("tom", email="tom@example.lu"), new)
 
 
 def test_revoked_invitation_cannot_be_used(team):
-    invitation = spaces.invite(team["admin"], team["lea"], "tom@example.lu", "reader")
+    invitation = memberships.invite(team["admin"], team["lea"], "tom@example.lu", "reader")
     token = invitation_token()
-    spaces.revoke_invitation(team["admin"], team["lea"], invitation.id)
+    memberships.revoke_invitation(team["admin"], team["lea"], invitation.id)
     with pytest.raises(links.LinkUsed):
-        spaces.accept_invitation(factories.user("tom", email="tom@example.lu"), token)
-    with pytest.raises(spaces.InvitationNotValid):
-        spaces.revoke_invitation(team["admin"], team["lea"], invitation.id)
+        memberships.accept_invitation(factories.user("tom", email="tom@example.lu"), token)
+    with pytest.raises(memberships.InvitationNotValid):
+        memberships.revoke_invitation(team["admin"], team["lea"], invitation.id)
 
 
 def test_invitation_for_another_address_is_refused(team):
-    spaces.invite(team["admin"], team["lea"], "tom@example.lu", "admin")
-    with pytest.raises(spaces.WrongAccount) as refused:
-        spaces.accept_invitation(team["zoe"], invitation_token())
+    memberships.invite(team["admin"], team["lea"], "tom@example.lu", "admin")
+    with pytest.raises(memberships.WrongAccount) as refused:
+        memberships.accept_invitation(team["zoe"], invitation_token())
     assert refused.value.status == 403 and "tom@example.lu" in refused.value.message
     assert spaces.membership_for(team["zoe"], team["space"].id).role == "reader"
 
 
 def test_invitation_waits_in_gerer_mes_espaces_for_a_new_account(team):
-    invitation = spaces.invite(team["admin"], team["lea"], "tom@example.lu", "reader")
+    invitation = memberships.invite(team["admin"], team["lea"], "tom@example.lu", "reader")
     unconfirmed = factories.user("tom", email="tom@example.lu", email_confirmed_at=None)
-    assert spaces.pending_invitations_for(unconfirmed) == []
+    assert memberships.pending_invitations_for(unconfirmed) == []
     confirmed = factories.user("tom2", email="tom@example.lu")
-    assert [i.id for i in spaces.pending_invitations_for(confirmed)] == [invitation.id]
-    spaces.accept_my_invitation(confirmed, invitation.id)
+    assert [i.id for i in memberships.pending_invitations_for(confirmed)] == [invitation.id]
+    memberships.accept_my_invitation(confirmed, invitation.id)
     assert spaces.membership_for(confirmed, team["space"].id).role == "reader"
 
 
 def test_invite_refuses_members_duplicates_and_bad_addresses(team):
     with pytest.raises(spaces.InvalidInput):
-        spaces.invite(team["admin"], team["lea"], "marc@example.lu", "reader")
+        memberships.invite(team["admin"], team["lea"], "marc@example.lu", "reader")
     with pytest.raises(spaces.InvalidInput):
-        spaces.invite(team["admin"], team["lea"], "not-an-address", "reader")
+        memberships.invite(team["admin"], team["lea"], "not-an-address", "reader")
     with pytest.raises(spaces.InvalidInput):
-        spaces.invite(team["admin"], team["lea"], "tom@example.lu", "owner")
-    spaces.invite(team["admin"], team["lea"], "tom@example.lu", "reader")
+        memberships.invite(team["admin"], team["lea"], "tom@example.lu", "owner")
+    memberships.invite(team["admin"], team["lea"], "tom@example.lu", "reader")
     with pytest.raises(spaces.InvalidInput):
-        spaces.invite(team["admin"], team["lea"], "TOM@example.lu", "reader")
+        memberships.invite(team["admin"], team["lea"], "TOM@example.lu", "reader")
     assert Invitation.select().count() == 1
 
 
@@ -494,14 +514,33 @@ def test_a_private_space_is_not_collaborative(app):
     member = spaces.membership_for(lea, private.id)
     assert not spaces.can(member, "manage_members")
     with pytest.raises(spaces.NotCollaborative):
-        spaces.invite(member, lea, "eve@example.lu", "admin")
+        memberships.invite(member, lea, "eve@example.lu", "admin")
     intruder = factories.member(private, eve, "admin")  # even if one got in somehow
     with pytest.raises(spaces.NotCollaborative):
-        spaces.remove_member(spaces.membership_for(eve, private.id), eve, member.id)
+        memberships.remove_member(spaces.membership_for(eve, private.id), eve, member.id)
     with pytest.raises(spaces.NotCollaborative):
-        spaces.change_role(spaces.membership_for(eve, private.id), eve, member.id, "reader")
+        memberships.change_role(spaces.membership_for(eve, private.id), eve, member.id, "reader")
     assert Membership.get_by_id(member.id).role == "admin" and intruder.id
 
+
+
+def test_can_and_require_know_what_a_private_space_cannot_do(app):
+    lea = factories.user("lea")
+    member = spaces.membership_for(lea, spaces.create_private_space(lea).id)
+    refusals = {"manage_members": spaces.NotCollaborative, "leave": spaces.PrivateSpaceNotLeft,
+                "manage_certifications": spaces.ProfessionalOnly, "manage_mandates": spaces.ProfessionalOnly,
+                "edit_vault": spaces.ProfessionalOnly}
+    for action, refusal in refusals.items():
+        assert not spaces.can(member, action), action  # the admin of the space, yet not here
+        with pytest.raises(refusal):
+            spaces.require(member, action)
+    for action in ("read", "run_procedures", "edit_profile", "delete"):
+        assert spaces.can(member, action), action
+        spaces.require(member, action)
+    with pytest.raises(spaces.PrivateSpaceNotLeft) as refused:
+        memberships.leave(member, lea)
+    assert refused.value.status == 422 and "supprimer" in refused.value.message
+    assert Membership.select().where(Membership.id == member.id).exists()
 
 def test_purging_a_merge_target_takes_its_archived_sources_along(two_spaces, clock):
     source, target, lea = two_spaces["source"], two_spaces["target"], two_spaces["lea"]
@@ -537,6 +576,6 @@ def test_creation_asks_again_for_terms_changed_during_the_wizard(app):
     lea = factories.user("lea")
     draft = finished_draft(lea)
     app.config["TERMS_VERSION"] = "2099-01"  # this test's app only
-    with pytest.raises(spaces.TermsNotAccepted):
-        spaces.create_professional_space(lea, auth.token_product(lea), draft.id)
+    with pytest.raises(space_wizard.TermsNotAccepted):
+        space_wizard.create_professional_space(lea, auth.token_product(lea), draft.id)
     assert Space.select().count() == 0 and SpaceDraft.select().count() == 1

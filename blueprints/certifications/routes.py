@@ -5,9 +5,9 @@ from flask_login import current_user
 from blueprints.certifications import bp
 from blueprints.certifications.forms import CodeForm, MandateForm, RequestForm
 from blueprints.htmx import htmx_redirect, is_htmx, vary
-from blueprints.spaces.forms import options
+from blueprints.forms import options
 from blueprints.params import page_number, search_query
-from blueprints.spaces.routes import confirmation, domain_error, space_page, space_view
+from blueprints.space_pages import confirmation, domain_error, space_page, space_view
 from services import DomainError, certifications, clock, letters, spaces
 
 bp.register_error_handler(DomainError, domain_error)

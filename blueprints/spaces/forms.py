@@ -1,17 +1,10 @@
 from flask_babel import lazy_gettext as _l
-from wtforms import EmailField, SelectChoice, SelectField, StringField, TelField
+from wtforms import EmailField, SelectField, StringField, TelField
 from wtforms.validators import DataRequired, Length, Optional
 
-from blueprints.forms import Form
-from services.spaces import LEGAL_FORMS, ROLES
-
-
-def options(pairs):
-    return [SelectChoice(value, label) for value, label in pairs]
-
-
-class ActionForm(Form):
-    """A button that changes something: only the CSRF token."""
+from blueprints.forms import Form, options
+from services.space_wizard import LEGAL_FORMS
+from services.spaces import ROLES
 
 
 class SpaceNameForm(Form):
@@ -19,7 +12,7 @@ class SpaceNameForm(Form):
 
 
 class CompanyForm(Form):
-    """Step 2. Formats (RCS/SIREN, VAT, e-mail) are checked by services.spaces.clean_company."""
+    """Step 2. Formats (RCS/SIREN, VAT, e-mail) are checked by services.space_wizard.clean_company."""
 
     company_name = StringField(_l("Raison sociale"), validators=[DataRequired(_l("Saisissez la raison sociale.")), Length(max=200)])
     legal_form = SelectField(_l("Forme juridique"), choices=options([("", _l("Choisissez…"))] + LEGAL_FORMS),

@@ -24,7 +24,7 @@ def busy_space(app, clock):
     """Guichet SARL, holder of three services, with mandates dispensed and obtained, and
     colleagues and invitations with long addresses."""
     from models import Service
-    from services import catalogue, certifications, spaces
+    from services import catalogue, certifications, memberships, spaces
 
     catalogue.load()
     lea = factories.user("lea", email="lea.guichet-de-la-comptabilite@fiduciaire-internationale.example.lu")
@@ -49,7 +49,7 @@ def busy_space(app, clock):
                                        last_name=f"Schmit-Weber-Hoffmann {number}",
                                        email=f"marie-christine.schmit-weber-{number}@comptabilite.example.lu")
             factories.member(guichet, colleague, ("manager", "reader", "admin")[number])
-        spaces.invite(admin, lea, "jean-philippe.de-la-fontaine@ressources-humaines.example.lu", "reader")
+        memberships.invite(admin, lea, "jean-philippe.de-la-fontaine@ressources-humaines.example.lu", "reader")
     return guichet
 
 
