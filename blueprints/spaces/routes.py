@@ -27,7 +27,6 @@ def space_context():
     return {"roles": spaces.ROLES}
 
 
-@bp.errorhandler(DomainError)
 def domain_error(error):
     """A refusal the views do not show in a form: its message, its status."""
     return render_error(error.status, error.message)
