@@ -47,16 +47,18 @@ def render_error(status, message=None, retry_after=None):
         response.headers["HX-Reswap"] = "innerHTML"
     else:
         response = make_response(render_template("errors/page.html", **context), status)
-    if retry_after:
-        response.headers["Retry-After"] = str(retry_after)
-    return vary(response)
+    return vary(retry_after_header(response, retry_after))
+
+
+def retry_after_header(response, seconds):
+    if seconds:
+        response.headers["Retry-After"] = str(seconds)
+    return response
 
 
 def with_retry_after(response, error):
     """A refusal that says when to try again (`retry_after` seconds) says it in the header too."""
-    if getattr(error, "retry_after", None):
-        response.headers["Retry-After"] = str(error.retry_after)
-    return response
+    return retry_after_header(response, getattr(error, "retry_after", None))
 
 
 def init_app(app):

@@ -105,6 +105,12 @@ def start_enrolment(userid, password, secret_image):
     return product
 
 
+def enrolling_product(product_id):
+    """The Token whose enrolment was started (the session keeps its id) and not confirmed
+    yet: its secret may still be shown. None once confirmed: a secret is never shown again."""
+    return AuthProduct.get_or_none(AuthProduct.id == product_id, AuthProduct.enrolled_at.is_null()) if product_id else None
+
+
 def confirm_enrolment(product, code):
     """The first code proves the authenticator app holds the secret."""
     if not auth.consume_otp(product, code):

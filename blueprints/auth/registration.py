@@ -11,7 +11,6 @@ from blueprints.auth.login import logout
 from blueprints.auth.pages import STEP_ENDPOINTS, after_login_url, invalid, link_error, page, show, start_session
 from blueprints.htmx import htmx_redirect
 from blueprints.responses import qr_response
-from models import AuthProduct
 from services import DomainError, accounts, auth, crypto, links
 
 # What a logged-in person who has not finished registering may still open.
@@ -56,15 +55,9 @@ def enrol():
     return htmx_redirect(url_for("auth.enrol_token"))
 
 
-def _enrolling_product():
-    product_id = session.get("enrolment")
-    product = AuthProduct.get_or_none(AuthProduct.id == product_id) if product_id else None
-    return product if product and product.enrolled_at is None else None
-
-
 @bp.route("/inscription/token", methods=["GET", "POST"])
 def enrol_token():
-    product = _enrolling_product()
+    product = accounts.enrolling_product(session.get("enrolment"))
     if product is None:
         return htmx_redirect(url_for("auth.enrol"))
     form = OTPForm()
@@ -82,7 +75,7 @@ def enrol_token():
 
 @bp.get("/inscription/token/qr.svg")
 def enrol_qr():
-    product = _enrolling_product()
+    product = accounts.enrolling_product(session.get("enrolment"))
     if product is None:
         abort(404)
     return qr_response(auth.provisioning_uri(auth.totp_secret(product), product.user.userid))
