@@ -108,7 +108,9 @@ def start_enrolment(userid, password, secret_image):
 def enrolling_product(product_id):
     """The Token whose enrolment was started (the session keeps its id) and not confirmed
     yet: its secret may still be shown. None once confirmed: a secret is never shown again."""
-    return AuthProduct.get_or_none(AuthProduct.id == product_id, AuthProduct.enrolled_at.is_null()) if product_id else None
+    if not product_id:
+        return None
+    return AuthProduct.get_or_none(AuthProduct.id == product_id, AuthProduct.enrolled_at.is_null())
 
 
 def confirm_enrolment(product, code):
