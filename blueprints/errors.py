@@ -1,4 +1,5 @@
-"""Error pages: full pages for browsers, the same message as a partial for htmx requests."""
+"""Error pages: full pages for browsers, the same message as a partial for htmx requests.
+A `DomainError` no view shows in its own form ends here too, with its message and status."""
 from flask import make_response, render_template
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -6,6 +7,7 @@ from peewee import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from blueprints.htmx import is_htmx, vary
+from services import DomainError
 
 TITLES = {
     400: _l("Requête invalide"),
@@ -45,12 +47,26 @@ def render_error(status, message=None, retry_after=None):
         response.headers["HX-Reswap"] = "innerHTML"
     else:
         response = make_response(render_template("errors/page.html", **context), status)
-    if retry_after:
-        response.headers["Retry-After"] = str(retry_after)
-    return vary(response)
+    return vary(retry_after_header(response, retry_after))
+
+
+def retry_after_header(response, seconds):
+    if seconds:
+        response.headers["Retry-After"] = str(seconds)
+    return response
+
+
+def with_retry_after(response, error):
+    """A refusal that says when to try again (`retry_after` seconds) says it in the header too."""
+    return retry_after_header(response, getattr(error, "retry_after", None))
 
 
 def init_app(app):
+    @app.errorhandler(DomainError)
+    def domain_error(error):
+        # The message already says how long to wait: the header alone adds the number.
+        return with_retry_after(render_error(error.status, error.message), error)
+
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         return render_error(

@@ -1,13 +1,13 @@
 """The pages of a space, for every area that has a tab in it (spaces, certifications): the
-`space_view` decorator, `space_page` with the tabs, the `confirmation` of a destructive
-action, and `domain_error` for refusals a view does not show in a form."""
+`space_view` decorator, `space_page` with the tabs, and the `confirmation` of a destructive
+action. Refusals a view does not show in a form are answered by the app-wide handler
+(blueprints/errors.py)."""
 from functools import wraps
 
 from flask import make_response, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from blueprints.errors import render_error
 from blueprints.forms import ActionForm
 from blueprints.htmx import is_htmx, render_page_or_partial, vary
 from services import spaces
@@ -18,11 +18,6 @@ TABS = {
     "communications": _l("Communications"),
     "profile": _l("Mon profil d'espace"),
 }
-
-
-def domain_error(error):
-    """A refusal the views do not show in a form: its message, its status."""
-    return render_error(error.status, error.message)
 
 
 def space_view(view):

@@ -21,43 +21,50 @@ USERID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$")
 
 class UserIdTaken(DomainError):
     status = 409
-
-    def __init__(self):
-        super().__init__(_l("Ce UserID est déjà utilisé : choisissez-en un autre."))
+    message = _l("Ce UserID est déjà utilisé : choisissez-en un autre.")
 
 
 class InvalidUserId(DomainError):
     status = 422
-
-    def __init__(self):
-        super().__init__(_l("Le UserID compte de 3 à 64 caractères : lettres, chiffres, point, tiret ou tiret bas."))
+    message = _l("Le UserID compte de 3 à 64 caractères : lettres, chiffres, point, tiret ou tiret bas.")
 
 
 class AlreadyConfirmed(DomainError):
     status = 409
-
-    def __init__(self):
-        super().__init__(_l("Votre adresse e-mail est déjà confirmée."))
+    message = _l("Votre adresse e-mail est déjà confirmée.")
 
 
 class WrongConfirmationCode(DomainError):
     status = 422
+    message = _l("Ce code de sécurité est incorrect. Recopiez le code du dernier e-mail reçu, de la "
+                 "forme XXXX-XXXX-XXXX.")
 
-    def __init__(self):
-        super().__init__(_l("Ce code de sécurité est incorrect. Recopiez le code du dernier e-mail reçu, de la "
-                            "forme XXXX-XXXX-XXXX."))
+
+class SecretImageRequired(DomainError):
+    message = _l("Choisissez une image secrète.")
+
+
+class ConfirmationLinkStillValid(DomainError):
+    message = _l("Ce lien est encore valable : utilisez-le pour confirmer votre adresse.")
+
+
+class TermsNotAccepted(DomainError):
+    message = _l("Il faut accepter les conditions générales d'utilisation.")
 
 
 class ConfirmationCodeExpired(DomainError):
     status = 410
-
-    def __init__(self):
-        super().__init__(_l("Ce code de sécurité a expiré. Demandez un nouveau lien : il vous parviendra avec un "
-                            "nouveau code."))
+    message = _l("Ce code de sécurité a expiré. Demandez un nouveau lien : il vous parviendra avec un "
+                 "nouveau code.")
 
 
 def current_terms_version():
     return current_app.config["TERMS_VERSION"]
+
+
+def terms_renewed(user):
+    """The person accepted terms that have changed since: the page says why it asks again."""
+    return user.terms_version is not None and user.terms_version != current_terms_version()
 
 
 def next_registration_step(user):
@@ -82,7 +89,7 @@ def start_enrolment(userid, password, secret_image):
         raise InvalidUserId()
     auth.check_password_policy(password, userid)
     if secret_image not in {image["slug"] for image in auth.secret_images()}:
-        raise DomainError(_l("Choisissez une image secrète."))
+        raise SecretImageRequired()
     try:
         with db.atomic():
             user = User.create(userid=userid, userid_key=auth.userid_key(userid))
@@ -96,6 +103,14 @@ def start_enrolment(userid, password, secret_image):
     except IntegrityError:
         raise UserIdTaken() from None
     return product
+
+
+def enrolling_product(product_id):
+    """The Token whose enrolment was started (the session keeps its id) and not confirmed
+    yet: its secret may still be shown. None once confirmed: a secret is never shown again."""
+    if not product_id:
+        return None
+    return AuthProduct.get_or_none(AuthProduct.id == product_id, AuthProduct.enrolled_at.is_null())
 
 
 def confirm_enrolment(product, code):
@@ -257,12 +272,12 @@ def resend_expired_confirmation(token):
         with db.atomic():
             send_confirmation(user)
         return user
-    raise DomainError(_l("Ce lien est encore valable : utilisez-le pour confirmer votre adresse."))
+    raise ConfirmationLinkStillValid()
 
 
 def accept_terms(user, accepted):
     if not accepted:
-        raise DomainError(_l("Il faut accepter les conditions générales d'utilisation."))
+        raise TermsNotAccepted()
     User.update(terms_version=current_terms_version(), terms_accepted_at=clock.now()).where(
         User.id == user.id
     ).execute()

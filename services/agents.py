@@ -34,11 +34,6 @@ def check_password(userid, password, ip):
     return agent
 
 
-def between_steps(agent_id):
-    """The agent whose password was just accepted (the login remembers only the id)."""
-    return _agents().where(Agent.id == agent_id).first()
-
-
 def enrolment_secret(agent):
     """The secret to show (QR code and text) until the agent confirms it; None after: an
     enrolled secret is never shown again."""

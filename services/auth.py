@@ -30,26 +30,35 @@ DATA = Path(__file__).resolve().parent.parent / "data"
 IDLE_TIMEOUT = timedelta(minutes=30)
 ABSOLUTE_TIMEOUT = timedelta(hours=12)
 TOUCH_EVERY = timedelta(minutes=1)  # how stale last_seen_at may get before it is written
+LOGIN_STEP_TIMEOUT = timedelta(minutes=5)  # from the accepted password to its one-time code
 OTP_STEP = 30
 OTP_DRIFT_STEPS = 1
 
 
 class InvalidCredentials(DomainError):
     status = 401
-
-    def __init__(self):
-        super().__init__(_l("UserID ou mot de passe incorrect."))
+    message = _l("UserID ou mot de passe incorrect.")
 
 
 class InvalidOTP(DomainError):
     status = 401
-
-    def __init__(self):
-        super().__init__(_l("Le code à 6 chiffres est incorrect ou a déjà été utilisé. Attendez le code suivant et réessayez."))
+    message = _l("Le code à 6 chiffres est incorrect ou a déjà été utilisé. Attendez le code suivant et réessayez.")
 
 
 class WeakPassword(DomainError):
     status = 422
+
+
+class PasswordTooShort(WeakPassword):
+    message = _l("Le mot de passe doit compter au moins 12 caractères.")
+
+
+class PasswordTooLong(WeakPassword):
+    message = _l("Le mot de passe ne peut pas dépasser 128 caractères.")
+
+
+class CommonPassword(WeakPassword):
+    message = _l("Ce mot de passe est trop courant : choisissez-en un autre, une phrase par exemple.")
 
 
 # --- Authentication products registry ---------------------------------------------------
@@ -121,11 +130,11 @@ def common_passwords():
 def check_password_policy(password, userid=None):
     """12–128 characters, not a common password, not the UserID; no composition rules."""
     if len(password) < 12:
-        raise WeakPassword(_l("Le mot de passe doit compter au moins 12 caractères."))
+        raise PasswordTooShort()
     if len(password) > 128:
-        raise WeakPassword(_l("Le mot de passe ne peut pas dépasser 128 caractères."))
+        raise PasswordTooLong()
     if password.lower() in common_passwords() or (userid and password.lower() == userid.lower()):
-        raise WeakPassword(_l("Ce mot de passe est trop courant : choisissez-en un autre, une phrase par exemple."))
+        raise CommonPassword()
 
 
 def hash_password(password):
@@ -262,6 +271,26 @@ def check_otp(user, code, ip, accounts=PEOPLE):
     return product
 
 
+def password_accepted(account):
+    """What a login keeps between the accepted password and the one-time code: whose
+    password, and when. Nothing secret, so it may wait in the session cookie."""
+    return {"id": account.id, "at": clock.timestamp()}
+
+
+def pending_login(step, accounts=PEOPLE):
+    """The account (User, Agent) whose password `step` (from `password_accepted`) records,
+    while its one-time code may still follow; None when there is none or it came too late:
+    the login starts again from the password."""
+    step = step or {}
+    if not step.get("id") or clock.timestamp() - step.get("at", 0) > LOGIN_STEP_TIMEOUT.total_seconds():
+        return None
+    owner = _owner_model(accounts)
+    query = owner.select(owner, *accounts.related)
+    for model in accounts.related:
+        query = query.join(model)
+    return query.where(owner.id == step["id"]).first()
+
+
 def _failed(attempt, accounts, action, user, userid):
     locked = throttle.fail(attempt)
     audit.record(action, actor=user, userid=userid_key(userid)[:64])
@@ -296,6 +325,11 @@ def open_session(user, ip, accounts=PEOPLE):
     return token
 
 
+def _owner_model(accounts):
+    """The model of the accounts' owners (User, Agent): what their sessions point at."""
+    return getattr(accounts.sessions, accounts.sessions.OWNER).rel_model
+
+
 def load_session(token, accounts=PEOPLE):
     """The User (Agent) of a live session (with `.session_token`), or None when it is
     unknown, revoked, idle for 30 minutes or older than 12 hours."""
@@ -303,7 +337,7 @@ def load_session(token, accounts=PEOPLE):
         return None
     now = clock.now()
     sessions = accounts.sessions
-    owner = getattr(sessions, sessions.OWNER).rel_model
+    owner = _owner_model(accounts)
     query = sessions.select(sessions, owner, *accounts.related).join(owner)
     for model in accounts.related:
         query = query.join(model)

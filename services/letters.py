@@ -20,9 +20,7 @@ SENDER_Y = 45
 
 class NoPostalAddress(DomainError):
     status = 422
-
-    def __init__(self):
-        super().__init__(_l("Un courrier ne peut partir sans adresse postale : indiquez l'adresse du destinataire."))
+    message = _l("Un courrier ne peut partir sans adresse postale : indiquez l'adresse du destinataire.")
 
 
 def queue_letter(recipient_name, address_lines, subject, body, code=None):

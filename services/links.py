@@ -16,24 +16,21 @@ class ClockSigner(TimestampSigner):
 
 class LinkInvalid(DomainError):
     status = 400
-
-    def __init__(self):
-        super().__init__(_l("Ce lien n'est pas valide. Vérifiez que vous avez copié l'adresse complète depuis l'e-mail."))
+    message = _l("Ce lien n'est pas valide. Vérifiez que vous avez copié l'adresse complète depuis l'e-mail.")
 
 
 class LinkExpired(DomainError):
     status = 410
+    message = _l("Ce lien a expiré.")
 
     def __init__(self, payload=None):
-        self.payload = payload
-        super().__init__(_l("Ce lien a expiré."))
+        self.payload = payload  # what the expired link carried, when it was genuine
+        super().__init__()
 
 
 class LinkUsed(DomainError):
     status = 410
-
-    def __init__(self):
-        super().__init__(_l("Ce lien a déjà été utilisé ou a été remplacé par un lien plus récent."))
+    message = _l("Ce lien a déjà été utilisé ou a été remplacé par un lien plus récent.")
 
 
 def _serializer(purpose):

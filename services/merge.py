@@ -48,6 +48,21 @@ class MergeRefused(DomainError):
     status = 409
 
 
+class SameSpaceMerge(MergeRefused):
+    message = _l("Choisissez deux espaces différents.")
+
+
+class PrivateSpaceMerge(MergeRefused):
+    message = _l("Seuls des espaces professionnels peuvent être fusionnés.")
+
+
+class MergeBlocked(MergeRefused):
+    """Blocking conflicts (`reasons`: their labels) that no choice of the person resolves."""
+
+    def __init__(self, reasons):
+        super().__init__(_l("La fusion est impossible : %(reasons)s", reasons=" ".join(reasons)))
+
+
 @dataclass
 class Plan:
     source: Space
@@ -62,12 +77,12 @@ class Plan:
 
 def _spaces(user, source_id, target_id):
     if source_id == target_id:
-        raise MergeRefused(_l("Choisissez deux espaces différents."))
+        raise SameSpaceMerge()
     members = [membership_for(user, space_id) for space_id in (source_id, target_id)]
     for member in members:
         require(member, "merge")
         if member.space.is_private:
-            raise MergeRefused(_l("Seuls des espaces professionnels peuvent être fusionnés."))
+            raise PrivateSpaceMerge()
     return members[0].space, members[1].space
 
 
@@ -108,8 +123,7 @@ def merge(user, source_id, target_id, resolutions=None):
             lock_row(Space, space_id)
         plan = preview(user, source_id, target_id)
         if plan.blocking:
-            raise MergeRefused(_l("La fusion est impossible : %(reasons)s",
-                                  reasons=" ".join(c.label for c in plan.blocking)))
+            raise MergeBlocked(c.label for c in plan.blocking)
         # Only the choices the plan offered: a forged key or value must not reach the movers.
         offered = {f"{c.kind}:{c.key}" for c in plan.conflicts}
         resolutions = {key: choice for key, choice in resolutions.items()

@@ -45,9 +45,7 @@ class Throttled(DomainError):
 
 class Locked(DomainError):
     status = 423
-
-    def __init__(self):
-        super().__init__(_l("Trop de tentatives erronées : l'accès est bloqué. Contactez le Helpdesk pour le débloquer."))
+    message = _l("Trop de tentatives erronées : l'accès est bloqué. Contactez le Helpdesk pour le débloquer.")
 
 
 @dataclass(frozen=True)

@@ -201,6 +201,14 @@ def test_terms_version_change_asks_again(app, clock):
     assert (user.terms_version, user.terms_accepted_at) == ("2099-01", clock.now())
 
 
+def test_terms_asked_again_are_said_to_have_changed(app, clock):
+    """Only a person who accepted earlier terms is told they changed; a newcomer is not."""
+    newcomer, person = factories.user("newcomer", registered=False), factories.user()
+    assert not accounts.terms_renewed(newcomer) and not accounts.terms_renewed(person)
+    app.config["TERMS_VERSION"] = "2099-01"
+    assert accounts.terms_renewed(User.get_by_id(person.id)) and not accounts.terms_renewed(newcomer)
+
+
 def reset_link(mail, path):
     return re.search(rf"/{path}/([\w.\-]+)", mail.body_text).group(1)
 

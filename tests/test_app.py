@@ -1,8 +1,11 @@
 """The foundation seen over HTTP: pages, partials, headers, CSRF, errors, languages."""
+from datetime import timedelta
+
 import pytest
 
 from app import create_app
-from helpers import BOOSTED, HTMX, csrf_token
+from helpers import BOOSTED, HTMX, csrf_token, log_in
+from services import DomainError, accounts, catalogue, throttle
 from services.urls import safe_next
 
 import factories
@@ -172,6 +175,42 @@ def test_htmx_errors_come_as_a_partial_for_the_main_area(client):
     assert response.status_code == 404
     assert "<!doctype html>" not in html and "Page introuvable" in html
     assert response.headers["HX-Retarget"] == "#main"
+
+
+class Refused(DomainError):
+    status = 409
+    message = "Refusé par la règle."
+
+
+def refuse(error):
+    def service(*args, **kwargs):
+        raise error
+
+    return service
+
+
+@pytest.mark.parametrize("headers, full_page", [({}, True), (HTMX, False)], ids=["plain", "htmx"])
+def test_a_refusal_no_view_shows_gets_its_status_and_message(client, monkeypatch, headers, full_page):
+    """A DomainError that leaves a view of any blueprint (here main) is answered by the error
+    page with its own status and message, never as a 500."""
+    monkeypatch.setattr(catalogue, "search_services", refuse(Refused()))
+    response = client.get("/", headers=headers)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 409 and "Refusé par la règle." in html
+    assert ("<!doctype html>" in html) is full_page
+    assert "Retry-After" not in response.headers
+
+
+def test_a_refusal_with_a_wait_sends_retry_after(client, clock, monkeypatch):
+    """An auth view (asking for a new confirmation link) refused with a wait: 429, the
+    message, and the wait in seconds in Retry-After."""
+    person = factories.user(registered=False, registered_at=clock.now(), confirmation_sent_at=clock.now())
+    log_in(client, person)
+    token = csrf_token(client.get("/inscription/courriel").get_data(as_text=True))
+    monkeypatch.setattr(accounts, "send_confirmation", refuse(throttle.Throttled(timedelta(minutes=2))))
+    response = client.post("/inscription/courriel", data={"csrf_token": token})
+    assert response.status_code == 429 and response.headers["Retry-After"] == "120"
+    assert "Veuillez réessayer dans 2 minutes." in response.get_data(as_text=True)
 
 
 @pytest.mark.parametrize(

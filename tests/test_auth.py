@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from models import AuditEntry, AuthProduct, Throttle, UserSession
-from services import auth, throttle
+from services import agents, auth, throttle
 
 import factories
 from helpers import at_once
@@ -313,6 +313,17 @@ def test_session_token_is_stored_hashed_and_revocable(app, clock):
     assert UserSession.select().where(UserSession.token_hash == token).count() == 0
     auth.revoke_session(token)
     assert auth.load_session(token) is None
+
+
+def test_the_one_time_code_must_follow_the_password_within_five_minutes(app, clock):
+    """People and agents alike: the login keeps whose password was accepted and when."""
+    for account, accounts in ((factories.user(), auth.PEOPLE), (factories.agent(), agents.AGENTS)):
+        step = auth.password_accepted(account)
+        clock.advance(minutes=5)
+        assert auth.pending_login(step, accounts) == account
+        clock.advance(seconds=1)
+        assert auth.pending_login(step, accounts) is None
+    assert auth.pending_login(None) is None and auth.pending_login({"at": clock.timestamp()}) is None
 
 
 def test_password_change_revokes_other_sessions(app, clock):

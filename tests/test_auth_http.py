@@ -143,6 +143,16 @@ def test_portal_stays_closed_until_email_confirmed_and_terms_accepted(app, clien
     assert client.get("/compte").status_code == 200
 
 
+def test_terms_changed_since_the_last_visit_are_asked_again_saying_so(app, client, clock):
+    factories.user()
+    CHANGED = "ont changé depuis votre dernière visite"
+    assert login(client).headers["Location"] == "/mon-espace"
+    assert CHANGED not in client.get("/cgu").get_data(as_text=True)
+    app.config["TERMS_VERSION"] = "2099-01"
+    assert client.get("/compte").headers["Location"] == "/cgu"
+    assert CHANGED in client.get("/cgu").get_data(as_text=True)
+
+
 def test_expired_link_page_offers_a_new_link(client, clock):
     factories.user(registered=False)
     login(client)

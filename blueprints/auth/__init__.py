@@ -1,5 +1,6 @@
 """Connexion, Créer un compte (enrolment, Enregistrement, e-mail confirmation, CGU),
-forgotten password, lost token, Mon compte."""
+forgotten password, lost token, Mon compte: one Blueprint, a module per journey (login,
+registration, recovery, account) and what they share (pages)."""
 from flask import Blueprint, flash, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager
@@ -31,4 +32,4 @@ def init_app(app):
     app.register_blueprint(bp)
 
 
-from blueprints.auth import routes  # noqa: E402,F401
+from blueprints.auth import account, login, recovery, registration  # noqa: E402,F401

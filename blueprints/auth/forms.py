@@ -21,13 +21,36 @@ class OTPForm(Form):
     )
 
 
-class EnrolmentForm(Form):
+# A form's fields come (and their errors are listed) in the order they were created: the
+# fields a page shows above its new password come from a mixin defined before
+# NewPasswordMixin, those below it from the form's own body.
+
+
+class ChosenUserIdMixin:
     userid = StringField(_l("UserID"), validators=[DataRequired(_l("Choisissez un UserID.")), Length(min=3, max=64)])
-    password = PasswordField(_l("Mot de passe"), validators=[DataRequired(_l("Choisissez un mot de passe.")), Length(max=128)])
+
+
+class CurrentPasswordMixin:
+    current_password = PasswordField(_l("Mot de passe actuel"), validators=[DataRequired(_l("Saisissez votre mot de passe actuel."))])
+
+
+class NewPasswordMixin:
+    """A new password typed twice; `password_label` names the first field."""
+
+    password_label = _l("Nouveau mot de passe")
+    password = PasswordField(password_label, validators=[DataRequired(_l("Choisissez un mot de passe.")), Length(max=128)])
     password_confirm = PasswordField(
         _l("Confirmez le mot de passe"),
         validators=[DataRequired(_l("Confirmez le mot de passe.")), EqualTo("password", _l("Les deux mots de passe sont différents."))],
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.password.label.text = self.password_label
+
+
+class EnrolmentForm(ChosenUserIdMixin, NewPasswordMixin, Form):
+    password_label = _l("Mot de passe")
     secret_image = RadioField(_l("Image secrète"), validators=[DataRequired(_l("Choisissez une image secrète."))])
 
 
@@ -66,22 +89,13 @@ class ForgotPasswordForm(Form):
     identifier = StringField(_l("UserID ou adresse e-mail"), validators=[DataRequired(_l("Saisissez votre UserID ou votre adresse e-mail.")), Length(max=320)])
 
 
-class ResetPasswordForm(OTPForm):
-    password = PasswordField(_l("Nouveau mot de passe"), validators=[DataRequired(_l("Choisissez un mot de passe.")), Length(max=128)])
-    password_confirm = PasswordField(
-        _l("Confirmez le mot de passe"),
-        validators=[DataRequired(_l("Confirmez le mot de passe.")), EqualTo("password", _l("Les deux mots de passe sont différents."))],
-    )
+class ResetPasswordForm(NewPasswordMixin, OTPForm):
+    pass
 
 
 class LostTokenForm(UserIdForm, PasswordForm):
     pass
 
 
-class ChangePasswordForm(Form):
-    current_password = PasswordField(_l("Mot de passe actuel"), validators=[DataRequired(_l("Saisissez votre mot de passe actuel."))])
-    password = PasswordField(_l("Nouveau mot de passe"), validators=[DataRequired(_l("Choisissez un mot de passe.")), Length(max=128)])
-    password_confirm = PasswordField(
-        _l("Confirmez le mot de passe"),
-        validators=[DataRequired(_l("Confirmez le mot de passe.")), EqualTo("password", _l("Les deux mots de passe sont différents."))],
-    )
+class ChangePasswordForm(CurrentPasswordMixin, NewPasswordMixin, Form):
+    pass

@@ -4,18 +4,17 @@ from flask import abort, flash, make_response, render_template, request, session
 from flask_babel import gettext as _
 
 from blueprints.auth.forms import OTPForm
-from blueprints.auth.routes import LOGIN_STEP_TIMEOUT, qr_response
 from blueprints.backoffice import bp
 from blueprints.backoffice.forms import AgentLoginForm, DecisionForm
-from blueprints.errors import render_error
+from blueprints.errors import with_retry_after
 from blueprints.htmx import htmx_redirect
 from blueprints.params import page_number
-from services import DomainError, agents, auth, certifications, clock, crypto
+from blueprints.responses import file_response, qr_response
+from blueprints.sessions import fresh_session
+from services import DomainError, agents, auth, certifications, crypto
 
-
-@bp.errorhandler(DomainError)
-def domain_error(error):
-    return render_error(error.status, error.message)
+# The extension of a request's attachment, by its type (services.certifications.ATTACHMENT_TYPES).
+ATTACHMENT_EXTENSIONS = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg"}
 
 
 def agent_required(view):
@@ -36,10 +35,9 @@ def agent_required(view):
 def login_page(template, form, error, **context):
     """A login page again, with the refusal's message and status (422 for a bad form)."""
     status = getattr(error, "status", 422) if request.method == "POST" else 200
-    response = make_response(render_template(template, form=form, error=error and error.message, **context), status)
-    if getattr(error, "retry_after", None):
-        response.headers["Retry-After"] = str(error.retry_after)
-    return response
+    return with_retry_after(
+        make_response(render_template(template, form=form, error=error and error.message, **context), status), error
+    )
 
 
 @bp.route("/connexion", methods=["GET", "POST"])
@@ -52,22 +50,10 @@ def login():
         except DomainError as refusal:
             error = refusal
         else:
-            lang = session.get("lang")
-            session.clear()  # a new session at login
-            if lang:
-                session["lang"] = lang
-            # Half-way: the id for the next 5 minutes, no session yet (agent_required refuses).
-            session["agent_login"] = {"id": agent.id, "at": clock.timestamp()}
+            # Half-way: the agent's id for the next 5 minutes, no session yet (agent_required refuses).
+            fresh_session(agent_login=auth.password_accepted(agent))
             return htmx_redirect(url_for("backoffice.login_code" if agent.enrolled_at else "backoffice.enrol"))
     return login_page("backoffice/login.html", form, error)
-
-
-def agent_between_steps():
-    """The agent whose password was accepted less than 5 minutes ago, as for people."""
-    state = session.get("agent_login") or {}
-    if not state.get("id") or clock.timestamp() - state.get("at", 0) > LOGIN_STEP_TIMEOUT:
-        return None
-    return agents.between_steps(state["id"])
 
 
 def second_step(view):
@@ -75,7 +61,7 @@ def second_step(view):
 
     @wraps(view)
     def wrapper():
-        agent = agent_between_steps()
+        agent = auth.pending_login(session.get("agent_login"), agents.AGENTS)
         if agent is None:
             session.pop("agent_login", None)
             flash(_("Veuillez vous authentifier à nouveau."), "warning")
@@ -164,10 +150,7 @@ def decide(agent, request_id):
 @agent_required
 def attachment(agent, request_id):
     request_ = certifications.request_attachment(agent, request_id)
-    response = make_response(bytes(request_.attachment))
-    response.headers["Content-Type"] = request_.attachment_type
-    # Served as a download, never rendered in the back-office's origin.
-    extension = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg"}[request_.attachment_type]
-    response.headers["Content-Disposition"] = f'attachment; filename="piece-jointe-{request_.id}.{extension}"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    extension = ATTACHMENT_EXTENSIONS[request_.attachment_type]
+    # Sent by a person: a download, never rendered in the back-office's origin.
+    return file_response(bytes(request_.attachment), request_.attachment_type,
+                         f"piece-jointe-{request_.id}.{extension}", download=True)

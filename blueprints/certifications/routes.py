@@ -4,13 +4,13 @@ from flask_login import current_user
 
 from blueprints.certifications import bp
 from blueprints.certifications.forms import CodeForm, MandateForm, RequestForm
+from blueprints.errors import with_retry_after
+from blueprints.responses import pdf_response
 from blueprints.htmx import htmx_redirect, is_htmx, vary
 from blueprints.forms import options
 from blueprints.params import page_number, search_query
-from blueprints.space_pages import confirmation, domain_error, space_page, space_view
+from blueprints.space_pages import confirmation, space_page, space_view
 from services import DomainError, certifications, clock, letters, spaces
-
-bp.register_error_handler(DomainError, domain_error)
 
 
 def listing(member, tab, partial, rows_and_total, **context):
@@ -78,13 +78,6 @@ def redeem_holder(member, code):
 def services_table(member, administration):
     services, holders = certifications.administration_services(member, administration)
     return {"services": services, "holders": holders}
-
-
-def with_retry_after(response, error):
-    """A 429 says when to try again, in the page and in the header."""
-    if getattr(error, "retry_after", None):
-        response.headers["Retry-After"] = str(error.retry_after)
-    return response
 
 
 def code_card(member, kind, status=200, form=None, refusal=None, **context):
@@ -189,11 +182,7 @@ def grant(member):
 @space_view
 def mandate_letter(member, mandate_id):
     letter = certifications.mandate_letter(member, mandate_id)
-    response = make_response(letters.render_pdf([letter]))
-    response.headers["Content-Type"] = "application/pdf"
-    response.headers["Content-Disposition"] = f'inline; filename="mandat-{mandate_id}.pdf"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return pdf_response(letters.render_pdf([letter]), f"mandat-{mandate_id}.pdf")
 
 
 def mandates_list(member, mandate):

@@ -1,6 +1,7 @@
-from flask import abort, make_response, render_template
+from flask import abort, render_template
 
 from blueprints.dev import bp
+from blueprints.responses import pdf_response
 from models import Letter, OutboxMail
 from services import letters
 
@@ -28,7 +29,7 @@ def letters_list():
 @bp.get("/courriers/<int:letter_id>.pdf")
 def letter_pdf(letter_id):
     letter = _get_or_404(Letter, letter_id)
-    return _pdf(letters.render_pdf([letter]), f"courrier-{letter.id}.pdf")
+    return pdf_response(letters.render_pdf([letter]), f"courrier-{letter.id}.pdf")
 
 
 @bp.get("/courriers/a-imprimer.pdf")
@@ -36,11 +37,4 @@ def letters_batch_pdf():
     batch = list(letters.pending())
     if not batch:
         abort(404)
-    return _pdf(letters.render_pdf(batch), "courriers-a-imprimer.pdf")
-
-
-def _pdf(data, filename):
-    response = make_response(data)
-    response.headers["Content-Type"] = "application/pdf"
-    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
-    return response
+    return pdf_response(letters.render_pdf(batch), "courriers-a-imprimer.pdf")
