@@ -105,7 +105,7 @@ def wizard_page(step, status=200, **context):
     """The step as a full page, or the step's card alone for htmx (it swaps #wizard)."""
     partial = f"spaces/_wizard_{step}.html"
     return render_page_or_partial(
-        "spaces/wizard.html", partial, status=status, card=partial, step=step,
+        "page.html", partial, status=status, step=step,
         title=WIZARD_STEPS[step][1], steps=WIZARD_STEPS, **context,
     )
 
@@ -268,7 +268,8 @@ def confirmation(member, tab, key, title, question, cancel, consequence=None):
 @bp.get("/espaces/<id:space_id>/bienvenue")
 @space_view
 def created(member):
-    return render_page_or_partial("spaces/created.html", "spaces/_created.html", space=member.space)
+    return render_page_or_partial("page.html", "spaces/_created.html", space=member.space,
+                                  title=_("Vous venez de créer votre espace professionnel"))
 
 
 @bp.get("/espaces/<id:space_id>")
@@ -459,7 +460,7 @@ def invitation(token):
 
 
 def invitation_page(status=200, **context):
-    return render_page_or_partial("spaces/invitation.html", "spaces/_invitation.html", status=status, **context)
+    return render_page_or_partial("page.html", "spaces/_invitation.html", status=status, title=_("Invitation"), **context)
 
 
 @bp.post("/espaces/invitations/<id:invitation_id>/accepter")
@@ -480,7 +481,8 @@ def delete(member):
     spaces.require(member, "delete")
     form = DeleteForm()
     if request.method == "GET":
-        return render_page_or_partial("spaces/delete.html", "spaces/_delete.html", form=form, space=member.space)
+        return render_page_or_partial("page.html", "spaces/_delete.html", title=_("Supprimer un espace"), form=form,
+                                      space=member.space)
     error = None
     if form.validate_on_submit():
         try:
@@ -490,8 +492,8 @@ def delete(member):
         else:
             flash(_("L'espace %(space)s est supprimé.", space=member.space.name), "success")
             return htmx_redirect(url_for("spaces.manage"))
-    return render_page_or_partial("spaces/delete.html", "spaces/_delete.html", status=422, form=form,
-                                  space=member.space, error=error)
+    return render_page_or_partial("page.html", "spaces/_delete.html", status=422, title=_("Supprimer un espace"),
+                                  form=form, space=member.space, error=error)
 
 
 @bp.route("/espaces/fusionner", methods=["GET", "POST"])
@@ -518,5 +520,6 @@ def merge_spaces():
                     plan = merge.preview(current_user, form.source.data, form.target.data)
         else:
             status = 422
-    return render_page_or_partial("spaces/merge.html", "spaces/_merge.html", status=status, form=form, plan=plan,
+    return render_page_or_partial("page.html", "spaces/_merge.html", status=status,
+                                  title=_("Fusionner deux espaces professionnels"), form=form, plan=plan,
                                   error=error, confirm_form=ActionForm(formdata=None), admin_count=len(admin_of))
