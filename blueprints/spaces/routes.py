@@ -207,7 +207,7 @@ def wizard_review():
 
 
 def review_page(draft, status=200, error=None):
-    return wizard_page("review", status=status, form=ActionForm(formdata=None), draft=draft, user=current_user,
+    return wizard_page("review", status=status, draft=draft, user=current_user,
                        legal_forms=dict(spaces.LEGAL_FORMS), error=error)
 
 
@@ -259,7 +259,7 @@ def confirmation(member, tab, key, title, question, cancel, consequence=None):
     question in place of the link that asked; without JavaScript it is a page of the space.
     Confirmer posts to the same URL, Annuler goes back to `cancel`."""
     context = {"confirm_id": f"confirm-{key}", "title": title, "question": question, "consequence": consequence,
-               "action": request.path, "cancel": cancel, "form": ActionForm(formdata=None)}
+               "action": request.path, "cancel": cancel}
     if is_htmx():
         return vary(make_response(render_template("_confirm.html", **context)))
     return space_page(member, tab, partial="spaces/_tab_confirm.html", **context)
@@ -313,8 +313,7 @@ def users_tab(member, status=200, invite_form=None, error=None):
     return space_page(
         member, "users", status=status, rows=rows, total=total, page=page_number(), per_page=spaces.PAGE_SIZE,
         invitations=spaces.pending_invitations(member), invite_form=invite_form or InviteForm(formdata=None),
-        role_form=RoleForm(formdata=None), action_form=ActionForm(formdata=None), error=error,
-        expires_at=spaces.invitation_expires_at, now=clock.now(),
+        error=error, expires_at=spaces.invitation_expires_at, now=clock.now(),
         inline_flashes=is_htmx(),  # a full page shows them in the layout already
     )
 
@@ -522,4 +521,4 @@ def merge_spaces():
             status = 422
     return render_page_or_partial("page.html", "spaces/_merge.html", status=status,
                                   title=_("Fusionner deux espaces professionnels"), form=form, plan=plan,
-                                  error=error, confirm_form=ActionForm(formdata=None), admin_count=len(admin_of))
+                                  error=error, admin_count=len(admin_of))
