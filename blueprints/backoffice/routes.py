@@ -36,7 +36,8 @@ def agent_required(view):
 def login_page(template, form, error, **context):
     """A login page again, with the refusal's message and status (422 for a bad form)."""
     status = getattr(error, "status", 422) if request.method == "POST" else 200
-    response = make_response(render_template(template, form=form, error=error and error.message, **context), status)
+    response = make_response(render_template("page.html", partial=template, title=_("Back-office"), form=form,
+                                              error=error and error.message, **context), status)
     if getattr(error, "retry_after", None):
         response.headers["Retry-After"] = str(error.retry_after)
     return response
@@ -59,7 +60,7 @@ def login():
             # Half-way: the id for the next 5 minutes, no session yet (agent_required refuses).
             session["agent_login"] = {"id": agent.id, "at": clock.timestamp()}
             return htmx_redirect(url_for("backoffice.login_code" if agent.enrolled_at else "backoffice.enrol"))
-    return login_page("backoffice/login.html", form, error)
+    return login_page("backoffice/_login.html", form, error)
 
 
 def agent_between_steps():
@@ -106,7 +107,7 @@ def code_step(agent, template, **context):
 def login_code(agent):
     if agent.enrolled_at is None:
         return htmx_redirect(url_for("backoffice.enrol"))
-    return code_step(agent, "backoffice/login_code.html")
+    return code_step(agent, "backoffice/_login_code.html")
 
 
 @bp.route("/connexion/activation", methods=["GET", "POST"])
@@ -116,7 +117,7 @@ def enrol(agent):
     secret = agents.enrolment_secret(agent)
     if secret is None:
         return htmx_redirect(url_for("backoffice.login_code"))
-    return code_step(agent, "backoffice/enrol.html", secret=crypto.group(secret), userid=agent.userid)
+    return code_step(agent, "backoffice/_enrol.html", secret=crypto.group(secret), userid=agent.userid)
 
 
 @bp.get("/connexion/activation/qr.svg")
