@@ -60,7 +60,7 @@ def test_htmx_answers_carry_the_title_of_their_page(client, clock):
         page = unescape(client.get(url).get_data(as_text=True))
         partial = unescape(client.get(url, headers=HTMX).get_data(as_text=True)).strip()
         assert TITLE.findall(page) == TITLE.findall(partial) == [title], url
-        assert "<html" not in partial and partial.endswith(f"<title>{title}</title>"), url  # top-level, after the partial
+        assert "<html" not in partial and partial.endswith(f"<title>{title}</title>"), url  # top-level, last
 
 
 def test_search_without_match_says_so(client):

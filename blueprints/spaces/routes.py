@@ -459,7 +459,8 @@ def invitation(token):
 
 
 def invitation_page(status=200, **context):
-    return render_page_or_partial("page.html", "spaces/_invitation.html", status=status, title=_("Invitation"), **context)
+    return render_page_or_partial("page.html", "spaces/_invitation.html", status=status,
+                                  title=_("Invitation"), **context)
 
 
 @bp.post("/espaces/invitations/<id:invitation_id>/accepter")
@@ -480,8 +481,8 @@ def delete(member):
     spaces.require(member, "delete")
     form = DeleteForm()
     if request.method == "GET":
-        return render_page_or_partial("page.html", "spaces/_delete.html", title=_("Supprimer un espace"), form=form,
-                                      space=member.space)
+        return render_page_or_partial("page.html", "spaces/_delete.html", title=_("Supprimer un espace"),
+                                      form=form, space=member.space)
     error = None
     if form.validate_on_submit():
         try:
@@ -491,8 +492,8 @@ def delete(member):
         else:
             flash(_("L'espace %(space)s est supprimé.", space=member.space.name), "success")
             return htmx_redirect(url_for("spaces.manage"))
-    return render_page_or_partial("page.html", "spaces/_delete.html", status=422, title=_("Supprimer un espace"),
-                                  form=form, space=member.space, error=error)
+    return render_page_or_partial("page.html", "spaces/_delete.html", status=422,
+                                  title=_("Supprimer un espace"), form=form, space=member.space, error=error)
 
 
 @bp.route("/espaces/fusionner", methods=["GET", "POST"])
