@@ -6,7 +6,7 @@ from flask_wtf.csrf import CSRFError
 from peewee import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from blueprints.htmx import is_htmx, vary
+from blueprints.htmx import is_htmx, render_page_or_partial
 from services import DomainError
 
 TITLES = {
@@ -35,19 +35,17 @@ DATABASE_RETRY_AFTER = 30  # seconds: a restart or a failover, not an outage of 
 
 def render_error(status, message=None, retry_after=None):
     context = {
-        "status": status,
+        "database_unavailable": status == 503,
         "title": TITLES.get(status, TITLES[400]),
         "message": message or MESSAGES.get(status, MESSAGES[400]),
         "retry_after": retry_after,
     }
+    response = render_page_or_partial("errors/page.html", "errors/_error.html", status=status, **context)
     if is_htmx():
-        response = make_response(render_template("errors/_error.html", **context), status)
         # Show the message in the main area rather than inside whatever asked.
         response.headers["HX-Retarget"] = "#main"
         response.headers["HX-Reswap"] = "innerHTML"
-    else:
-        response = make_response(render_template("errors/page.html", **context), status)
-    return vary(retry_after_header(response, retry_after))
+    return retry_after_header(response, retry_after)
 
 
 def retry_after_header(response, seconds):

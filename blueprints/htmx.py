@@ -22,9 +22,10 @@ def vary(response):
 
 
 def render_page_or_partial(page, partial, /, status=200, **context):
-    """The full page for browsers and boosted links; the partial it includes for htmx."""
-    template = partial if is_htmx() else page
-    return vary(make_response(render_template(template, **context), status))
+    """The full page for browsers and boosted links; for htmx, the partial it includes
+    followed by the page's <title> (base.html), so that the document's title follows."""
+    html = render_template(page, partial=partial, fragment=is_htmx(), **context)
+    return vary(make_response(html, status))
 
 
 def htmx_redirect(location, code=303):

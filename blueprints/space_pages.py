@@ -8,7 +8,6 @@ from flask import make_response, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from blueprints.forms import ActionForm
 from blueprints.htmx import is_htmx, render_page_or_partial, vary
 from services import spaces
 
@@ -47,7 +46,7 @@ def confirmation(member, tab, key, title, question, cancel, consequence=None):
     question in place of the link that asked; without JavaScript it is a page of the space.
     Confirmer posts to the same URL, Annuler goes back to `cancel`."""
     context = {"confirm_id": f"confirm-{key}", "title": title, "question": question, "consequence": consequence,
-               "action": request.path, "cancel": cancel, "form": ActionForm(formdata=None)}
+               "action": request.path, "cancel": cancel}
     if is_htmx():
         return vary(make_response(render_template("_confirm.html", **context)))
     return space_page(member, tab, partial="spaces/_tab_confirm.html", **context)

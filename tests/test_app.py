@@ -1,5 +1,7 @@
 """The foundation seen over HTTP: pages, partials, headers, CSRF, errors, languages."""
+import re
 from datetime import timedelta
+from html import unescape
 
 import pytest
 
@@ -36,6 +38,31 @@ def test_partial_only_for_real_htmx_requests(client, headers, full_page):
     assert ("<!doctype html>" in html) is full_page
     assert 'id="catalogue"' in html and "Élections sociales" in html
     assert "HX-Request" in response.headers["Vary"]
+
+
+TITLE = re.compile(r"<title>(.*?)</title>")
+
+
+def test_htmx_answers_carry_the_title_of_their_page(client, clock):
+    """htmx makes a top-level <title> of what it swaps in the document's title: each htmx
+    answer ends with its page's, so the title follows tabs, steps, searches and errors."""
+    lea = factories.user()
+    space = factories.space(lea, name="Guichet")
+    log_in(client, lea)
+    for url, title in [
+        (f"/espaces/{space.id}", "Mes démarches · Guichet · Espace Pro"),
+        (f"/espaces/{space.id}/communications", "Communications · Guichet · Espace Pro"),
+        (f"/espaces/{space.id}/utilisateurs", "Mon profil d'espace · Guichet · Espace Pro"),
+        ("/espaces?q=gui", "Gérer mes espaces · Espace Pro"),
+        ("/espaces/nouveau/cgu", "Conditions générales d'utilisation · Espace Pro"),
+        ("/compte", "Mon compte · Espace Pro"),
+        ("/?q=ITM", "Espace Pro"),
+        ("/nowhere", "Page introuvable · Espace Pro"),
+    ]:
+        page = unescape(client.get(url).get_data(as_text=True))
+        partial = unescape(client.get(url, headers=HTMX).get_data(as_text=True)).strip()
+        assert TITLE.findall(page) == TITLE.findall(partial) == [title], url
+        assert "<html" not in partial and partial.endswith(f"<title>{title}</title>"), url  # top-level, last
 
 
 def test_search_without_match_says_so(client):

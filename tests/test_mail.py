@@ -1,6 +1,13 @@
 """The outbox: mails are rows first; a dead SMTP server delays them, never loses them."""
+from pathlib import Path
+
+import pytest
+from jinja2 import ChainableUndefined
+
 from models import OutboxMail
 from services import mail
+
+EMAILS = Path(__file__).parent.parent / "templates" / "emails"
 
 
 def queue(app, to="lea.guichet@example.lu"):
@@ -23,6 +30,17 @@ def test_mail_has_text_and_html_bodies(app):
     row = queue(app)
     assert "Un nouveau message vous attend." in row.body_text
     assert "<p>Un nouveau message vous attend.</p>" in row.body_html
+
+
+@pytest.mark.parametrize("name", sorted(path.stem for path in EMAILS.glob("[!_]*.txt")))
+def test_every_mail_says_not_to_reply_and_is_signed(app, name):
+    """The note and the signature come from the layouts, around each mail's own text."""
+    loose = app.jinja_env.overlay(undefined=ChainableUndefined, cache_size=0)  # any context will do
+    with app.test_request_context():
+        text = loose.get_template(f"emails/{name}.txt").render()
+        html = loose.get_template(f"emails/{name}.html").render()
+    assert text.startswith("Note : merci de ne pas répondre") and text.endswith("\n\nEspace Pro")
+    assert "merci de ne pas répondre" in html and "Espace Pro</p>" in html
 
 
 def test_server_down_then_up_nothing_lost(app, smtp, clock):

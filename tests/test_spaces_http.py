@@ -536,6 +536,18 @@ def test_oversized_ids_and_pages_are_not_server_errors(client, world):
 # --- The private space ------------------------------------------------------------------------
 
 
+def test_features_to_come_say_they_are_not_there_yet(client, clock):
+    """Procedures, the data vault and the administrations' messages are not in this version:
+    their tabs say so, rather than an empty list that looks like a working feature."""
+    lea = factories.user("lea")
+    space = factories.space(lea, name="Guichet")
+    log_in(client, lea)
+    for path, feature in [("", "Les démarches en ligne"), ("/donnees", "Les données professionnelles"),
+                          ("/communications", "Les communications des administrations")]:
+        html = client.get(f"/espaces/{space.id}{path}").get_data(as_text=True).replace("&#39;", "'")
+        assert f"{feature} ne sont pas encore disponibles dans cette version d'Espace Pro." in html, path
+
+
 def test_private_space_shows_only_what_applies(client, app, clock):
     """A private space has no certifications, mandates, professional data or colleagues: its
     tabs do not offer them and their URLs answer 404 saying why, never "ask an administrator"."""

@@ -31,9 +31,7 @@ def client_ip():
 def page(name, status=200, **context):
     """The full page around templates/auth/_<name>.html, or that card alone for htmx."""
     partial = f"auth/_{name}.html"
-    return render_page_or_partial(
-        "auth/page.html", partial, status=status, card=partial, title=TITLES[name], **context
-    )
+    return render_page_or_partial("page.html", partial, status=status, title=TITLES[name], **context)
 
 
 def invalid(form, name, error=None, **context):

@@ -35,9 +35,9 @@ def agent_required(view):
 def login_page(template, form, error, **context):
     """A login page again, with the refusal's message and status (422 for a bad form)."""
     status = getattr(error, "status", 422) if request.method == "POST" else 200
-    return with_retry_after(
-        make_response(render_template(template, form=form, error=error and error.message, **context), status), error
-    )
+    response = make_response(render_template("page.html", partial=template, title=_("Back-office"), form=form,
+                                              error=error and error.message, **context), status)
+    return with_retry_after(response, error)
 
 
 @bp.route("/connexion", methods=["GET", "POST"])
@@ -53,7 +53,7 @@ def login():
             # Half-way: the agent's id for the next 5 minutes, no session yet (agent_required refuses).
             fresh_session(agent_login=auth.password_accepted(agent))
             return htmx_redirect(url_for("backoffice.login_code" if agent.enrolled_at else "backoffice.enrol"))
-    return login_page("backoffice/login.html", form, error)
+    return login_page("backoffice/_login.html", form, error)
 
 
 def second_step(view):
@@ -92,7 +92,7 @@ def code_step(agent, template, **context):
 def login_code(agent):
     if agent.enrolled_at is None:
         return htmx_redirect(url_for("backoffice.enrol"))
-    return code_step(agent, "backoffice/login_code.html")
+    return code_step(agent, "backoffice/_login_code.html")
 
 
 @bp.route("/connexion/activation", methods=["GET", "POST"])
@@ -102,7 +102,7 @@ def enrol(agent):
     secret = agents.enrolment_secret(agent)
     if secret is None:
         return htmx_redirect(url_for("backoffice.login_code"))
-    return code_step(agent, "backoffice/enrol.html", secret=crypto.group(secret), userid=agent.userid)
+    return code_step(agent, "backoffice/_enrol.html", secret=crypto.group(secret), userid=agent.userid)
 
 
 @bp.get("/connexion/activation/qr.svg")

@@ -18,8 +18,7 @@ def users_tab(member, status=200, invite_form=None, error=None):
     return space_page(
         member, "users", status=status, rows=rows, total=total, page=page_number(), per_page=spaces.PAGE_SIZE,
         invitations=memberships.pending_invitations(member), invite_form=invite_form or InviteForm(formdata=None),
-        role_form=RoleForm(formdata=None), action_form=ActionForm(formdata=None), error=error,
-        expires_at=memberships.invitation_expires_at, now=clock.now(),
+        error=error, expires_at=memberships.invitation_expires_at, now=clock.now(),
         inline_flashes=is_htmx(),  # a full page shows them in the layout already
     )
 
@@ -165,7 +164,8 @@ def invitation(token):
 
 
 def invitation_page(status=200, **context):
-    return render_page_or_partial("spaces/invitation.html", "spaces/_invitation.html", status=status, **context)
+    return render_page_or_partial("page.html", "spaces/_invitation.html", status=status,
+                                  title=_("Invitation"), **context)
 
 
 @bp.post("/espaces/invitations/<id:invitation_id>/accepter")

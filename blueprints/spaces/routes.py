@@ -70,7 +70,8 @@ def create_private():
 @bp.get("/espaces/<id:space_id>/bienvenue")
 @space_view
 def created(member):
-    return render_page_or_partial("spaces/created.html", "spaces/_created.html", space=member.space)
+    return render_page_or_partial("page.html", "spaces/_created.html", space=member.space,
+                                  title=_("Vous venez de créer votre espace professionnel"))
 
 
 @bp.get("/espaces/<id:space_id>")
@@ -115,7 +116,8 @@ def delete(member):
     spaces.require(member, "delete")
     form = DeleteForm()
     if request.method == "GET":
-        return render_page_or_partial("spaces/delete.html", "spaces/_delete.html", form=form, space=member.space)
+        return render_page_or_partial("page.html", "spaces/_delete.html", title=_("Supprimer un espace"),
+                                      form=form, space=member.space)
     error = None
     if form.validate_on_submit():
         try:
@@ -125,8 +127,8 @@ def delete(member):
         else:
             flash(_("L'espace %(space)s est supprimé.", space=member.space.name), "success")
             return htmx_redirect(url_for("spaces.manage"))
-    return render_page_or_partial("spaces/delete.html", "spaces/_delete.html", status=422, form=form,
-                                  space=member.space, error=error)
+    return render_page_or_partial("page.html", "spaces/_delete.html", status=422,
+                                  title=_("Supprimer un espace"), form=form, space=member.space, error=error)
 
 
 @bp.route("/espaces/fusionner", methods=["GET", "POST"])
@@ -153,5 +155,6 @@ def merge_spaces():
                     plan = merge.preview(current_user, form.source.data, form.target.data)
         else:
             status = 422
-    return render_page_or_partial("spaces/merge.html", "spaces/_merge.html", status=status, form=form, plan=plan,
-                                  error=error, confirm_form=ActionForm(formdata=None), admin_count=len(admin_of))
+    return render_page_or_partial("page.html", "spaces/_merge.html", status=status,
+                                  title=_("Fusionner deux espaces professionnels"), form=form, plan=plan,
+                                  error=error, admin_count=len(admin_of))

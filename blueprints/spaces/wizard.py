@@ -6,7 +6,6 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from blueprints.auth.forms import TermsForm
-from blueprints.forms import ActionForm
 from blueprints.htmx import htmx_location, htmx_redirect, render_page_or_partial
 from blueprints.params import form_id
 from blueprints.spaces import bp
@@ -25,7 +24,7 @@ def wizard_page(step, status=200, **context):
     """The step as a full page, or the step's card alone for htmx (it swaps #wizard)."""
     partial = f"spaces/_wizard_{step}.html"
     return render_page_or_partial(
-        "spaces/wizard.html", partial, status=status, card=partial, step=step,
+        "page.html", partial, status=status, step=step,
         title=WIZARD_STEPS[step][1], steps=WIZARD_STEPS, **context,
     )
 
@@ -121,7 +120,7 @@ def wizard_review():
 
 
 def review_page(draft, status=200, error=None):
-    return wizard_page("review", status=status, form=ActionForm(formdata=None), draft=draft, user=current_user,
+    return wizard_page("review", status=status, draft=draft, user=current_user,
                        legal_forms=dict(space_wizard.LEGAL_FORMS), error=error)
 
 

@@ -166,6 +166,7 @@ def test_switch_spaces_and_tabs(app, live_server, clock, page, console_errors):
         expect(page).to_have_url(re.compile(rf"/espaces/\d+{path}$"))
         expect(page.locator("#space-tab").get_by_role("heading", name=label, level=2)).to_be_visible()
         expect(tabs.get_by_role("link", name=label)).to_have_attribute("aria-current", "page")
+        expect(page).to_have_title(f"{label} · Fiduciaire Guichet · Espace Pro")  # follows the swap
 
     tabs.get_by_role("link", name="Mon profil d'espace").click()
     expect(page.locator("#space-tab")).to_contain_text("Guichet SARL")
