@@ -22,11 +22,7 @@ ADMINISTRATION_OF = {"fiches-retenue": "ACD", "elections-sociales": "ITM", "secu
 AGENT_PASSWORD = factories.AGENT_PASSWORD
 
 
-@pytest.fixture(autouse=True)
-def request_context(app):
-    """Services build the links of their mails from the request, as in a real request."""
-    with app.test_request_context():
-        yield
+pytestmark = pytest.mark.usefixtures("request_context")
 
 
 @pytest.fixture

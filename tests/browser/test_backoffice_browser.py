@@ -8,9 +8,6 @@ from playwright.sync_api import expect
 
 import factories
 from models import CertificationRequest, Service
-from test_spaces_browser import unexpected
-
-pytestmark = pytest.mark.browser
 
 
 def test_first_login_enrols_the_second_factor_then_decides_a_request(app, live_server, clock, page, console_errors):
@@ -55,4 +52,4 @@ def test_first_login_enrols_the_second_factor_then_decides_a_request(app, live_s
     expect(page.locator("#flashes")).to_contain_text("Vous êtes déconnecté du back-office.")
     page.goto(live_server.url + "/back-office")
     expect(page).to_have_url(re.compile(r"/back-office/connexion$"))
-    assert [e for e in unexpected(console_errors) if not re.search(r"status of 401 ", e)] == []
+    assert console_errors.unexpected(401) == []

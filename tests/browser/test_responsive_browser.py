@@ -10,9 +10,6 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 import factories
-from test_spaces_browser import log_in
-
-pytestmark = pytest.mark.browser
 
 PHONE = {"width": 390, "height": 844}
 ADDRESS = ["1, rue du Commerce", "L-1000 Luxembourg"]
@@ -76,7 +73,7 @@ def assert_tabs_are_tabs(page, what):
     expect(tabs.locator('[aria-current="page"]')).to_have_count(1)
 
 
-def test_space_pages_fit_a_phone(app, live_server, busy_space, page, console_errors):
+def test_space_pages_fit_a_phone(app, live_server, busy_space, page, console_errors, log_in):
     page.set_viewport_size(PHONE)
     page.goto(live_server.url + "/connexion")
     log_in(page)
