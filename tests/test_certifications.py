@@ -118,7 +118,7 @@ def test_issue_code_prints_the_code_alone_on_its_last_line_and_queues_a_letter(r
     assert result.exit_code == 0, result.output
     code = result.output.strip().splitlines()[-1]
     assert CODE_FORMAT.fullmatch(code), code
-    assert len(set(ALPHABET)) == 31 and not set("01ILO") & set(code)
+    assert not set("01ILO") & set(code)
 
     access_code = AccessCode.get()
     assert (access_code.kind, access_code.company_identifier, access_code.service.slug) == (

@@ -17,11 +17,6 @@ def with_checks(prefix):
 
 # --- matricule -------------------------------------------------------------
 
-def test_reference_matricule_check_digits():
-    assert luhn.calc_check_digit("19830819749") == "2"
-    assert verhoeff.calc_check_digit("19830819749") == "5"
-
-
 @pytest.mark.parametrize("value", [VALID_MATRICULE, "1983 0819 749 25", " 1983081974925 "])
 def test_matricule_valid(value):
     assert validators.matricule(value) == VALID_MATRICULE
