@@ -1,11 +1,10 @@
 """The foundation seen over HTTP: pages, partials, headers, CSRF, errors, languages."""
 import pytest
 
+import factories
 from app import create_app
 from helpers import BOOSTED, HTMX, csrf_token
 from services.urls import safe_next
-
-import factories
 
 
 def test_home_lists_the_catalogue(client):
@@ -25,8 +24,11 @@ def test_home_lists_the_catalogue(client):
     ids=["plain", "htmx", "boosted", "history-restore"],
 )
 def test_partial_only_for_real_htmx_requests(client, headers, full_page):
-    factories.service(slug="elections-sociales", name="Élections sociales",
-                      administration_=factories.administration(code="ITM", name="Inspection du travail et des mines"))
+    factories.service(
+        slug="elections-sociales",
+        name="Élections sociales",
+        administration_=factories.administration(code="ITM", name="Inspection du travail et des mines"),
+    )
     response = client.get("/?q=ITM", headers=headers)
     html = response.get_data(as_text=True)
     assert response.status_code == 200
@@ -153,7 +155,9 @@ def test_post_with_csrf_header_as_htmx_sends_it(client):
 
 def test_plain_post_redirects_with_303_and_refuses_foreign_next(client):
     token = csrf_token(client.get("/").get_data(as_text=True))
-    response = client.post("/langue", data={"lang": "en", "next": "https://evil.example/", "csrf_token": token})
+    response = client.post(
+        "/langue", data={"lang": "en", "next": "https://evil.example/", "csrf_token": token}
+    )
     assert response.status_code == 303
     assert response.headers["Location"] == "/"
     assert '<html lang="en">' in client.get("/").get_data(as_text=True)
@@ -176,8 +180,17 @@ def test_htmx_errors_come_as_a_partial_for_the_main_area(client):
 
 @pytest.mark.parametrize(
     "target, expected",
-    [("/espaces", "/espaces"), ("/a?b=c", "/a?b=c"), ("https://evil.example/", None), ("//evil.example", None),
-     ("/\\evil.example", None), ("javascript:alert(1)", None), ("", None), (None, None), ("espaces", None)],
+    [
+        ("/espaces", "/espaces"),
+        ("/a?b=c", "/a?b=c"),
+        ("https://evil.example/", None),
+        ("//evil.example", None),
+        ("/\\evil.example", None),
+        ("javascript:alert(1)", None),
+        ("", None),
+        (None, None),
+        ("espaces", None),
+    ],
 )
 def test_safe_next(target, expected):
     assert safe_next(target) == expected

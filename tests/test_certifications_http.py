@@ -93,8 +93,10 @@ def holder(client, world):
     world.post = lambda code, headers=None: client.post(gestion_url(world.guichet) + "/code",
                                                         data={"code": code, "csrf_token": world.token},
                                                         headers=headers or {})
-    world.card_id, world.url, world.heading = "holder-code-card", gestion_url(world.guichet), "Mandat principal"
-    world.success, world.listed = "L'espace est certifié pour le service « Fiches de retenue d'impôt ».", "Titulaire jusqu'au"
+    world.card_id, world.heading = "holder-code-card", "Mandat principal"
+    world.url = gestion_url(world.guichet)
+    world.success = "L'espace est certifié pour le service « Fiches de retenue d'impôt »."
+    world.listed = "Titulaire jusqu'au"
     world.certifications = lambda: holder_certifications(world.guichet)
     return world
 
@@ -199,8 +201,10 @@ def proxy(client, world):
     world.post = lambda code, headers=None: client.post(obtained_url(world.fidu),
                                                         data={"code": code, "csrf_token": world.token},
                                                         headers=headers or {})
-    world.card_id, world.url, world.heading = "proxy-code-card", obtained_url(world.fidu), "Mandats obtenus"
-    world.success, world.listed = SUCCESS_PROXY, "B123456"
+    world.card_id, world.heading = "proxy-code-card", "Mandats obtenus"
+    world.url = obtained_url(world.fidu)
+    world.success = SUCCESS_PROXY
+    world.listed = "B123456"
     world.certifications = lambda: proxy_certifications(world.fidu)
     return world
 
@@ -271,7 +275,8 @@ WRONG_CODES = {
     "too-short": lambda: "1234",
     "unknown": lambda: "2222-2222-2222-2222-2222",
     "another-company": lambda: factories.access_code("ACD", "fiches-retenue", "B654321", "holder")[1],
-    "another-administration": lambda: factories.access_code("LBR", "sources-authentiques", "B123456", "holder")[1],
+    "another-administration": lambda: factories.access_code("LBR", "sources-authentiques", "B123456",
+                                                            "holder")[1],
     "proxy-code": lambda: factories.access_code("ACD", "fiches-retenue", "B123456", "proxy")[1],
 }
 
@@ -321,7 +326,8 @@ def test_ten_wrong_codes_then_429_with_the_wait_in_the_card(code_card, clock):
     assert response.headers["Retry-After"] == "900"
     body = text(response)
     assert is_partial(body, code_card.card_id)
-    assert "Trop de tentatives erronées. Veuillez réessayer dans 15 minutes." in card(body, code_card.card_id)
+    inside = card(body, code_card.card_id)
+    assert "Trop de tentatives erronées. Veuillez réessayer dans 15 minutes." in inside
     assert code_card.certifications() == []
 
     clock.advance(minutes=15, seconds=1)

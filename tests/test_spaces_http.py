@@ -9,7 +9,7 @@ import factories
 from helpers import BOOSTED, HTMX, assert_constant_queries, csrf_token, fingerprint, log_in
 from datetime import timedelta
 
-from models import Certification, CertificationRequest, Invitation, Mandate, Membership, Service, Space, SpaceDraft, User
+from models import Certification, Invitation, Membership, Service, Space, SpaceDraft, User
 from services import catalogue, certifications, clock, spaces
 
 # --- The permission matrix --------------------------------------------------------------------

@@ -126,7 +126,9 @@ def test_lu_rcs_error_explains_the_format():
 RCS_SECTIONS = "ABCDEFGHJK"  # the sections of the Luxembourg register
 
 
-@given(st.sampled_from(RCS_SECTIONS), st.integers(min_value=1, max_value=999_999), st.booleans(), st.booleans())
+@given(
+    st.sampled_from(RCS_SECTIONS), st.integers(min_value=1, max_value=999_999), st.booleans(), st.booleans()
+)
 def test_lu_rcs_property_section_and_number_accepted(section, number, lower, spaced):
     value = (section.lower() if lower else section) + (" " if spaced else "") + str(number)
     assert validators.lu_rcs(value) == f"{section}{number}"

@@ -14,8 +14,12 @@ def open_certifications(page, space_name):
     """Gérer mes espaces → the space → Mon profil d'espace → Certifications."""
     page.get_by_role("link", name=space_name, exact=True).click()
     expect(page.get_by_role("heading", name=space_name, level=1)).to_be_visible()
-    page.get_by_role("navigation", name="Sections de l'espace").get_by_role("link", name="Mon profil d'espace").click()
-    page.get_by_role("navigation", name="Mon profil d'espace").get_by_role("link", name="Certifications").click()
+    page.get_by_role("navigation", name="Sections de l'espace").get_by_role(
+        "link", name="Mon profil d'espace"
+    ).click()
+    page.get_by_role("navigation", name="Mon profil d'espace").get_by_role(
+        "link", name="Certifications"
+    ).click()
     expect(page.locator("#space-tab").get_by_role("heading", name="Certifications", level=3)).to_be_visible()
 
 
@@ -24,7 +28,9 @@ def subtab(page, label):
     expect(page.locator("#space-tab").get_by_role("heading", name=label, level=3)).to_be_visible()
 
 
-def test_holder_code_mandate_and_revocation(app, live_server, clock, page, console_errors, log_in, mark_page, still_same_page, other_page):
+def test_holder_code_mandate_and_revocation(
+    app, live_server, clock, page, console_errors, log_in, mark_page, still_same_page, other_page
+):
     from services import catalogue, certifications, spaces
 
     catalogue.load()
@@ -47,7 +53,9 @@ def test_holder_code_mandate_and_revocation(app, live_server, clock, page, conso
     page.get_by_role("link", name="Ajouter une certification via code d'accès").click()
     expect(page.get_by_role("heading", name="Ajouter une certification via code d'accès")).to_be_visible()
     page.get_by_role("link", name="Gestion ACD").click()
-    expect(page.get_by_role("heading", name="Gestion : Administration des contributions directes")).to_be_visible()
+    expect(
+        page.get_by_role("heading", name="Gestion : Administration des contributions directes")
+    ).to_be_visible()
     expect(page).to_have_url(re.compile(rf"/espaces/{guichet.id}/certifications/administrations/ACD$"))
 
     # Mandat principal: a wrong code, the error inside the card without reload, then the right one
@@ -100,7 +108,9 @@ def test_holder_code_mandate_and_revocation(app, live_server, clock, page, conso
 
     sources = f"{live_server.url}/espaces/{fidu.id}/services/sources-authentiques"
     fidu_page.goto(sources)
-    expect(fidu_page.get_by_role("heading", name="Consultation des sources authentiques", level=2)).to_be_visible()
+    expect(
+        fidu_page.get_by_role("heading", name="Consultation des sources authentiques", level=2)
+    ).to_be_visible()
     record = fidu_page.locator("article.record")
     expect(record).to_have_count(1)
     expect(record.get_by_role("heading", level=3)).to_contain_text("Guichet SARL")
@@ -115,8 +125,10 @@ def test_holder_code_mandate_and_revocation(app, live_server, clock, page, conso
     # Révoquer asks first, in place (htmx); Annuler leaves the mandate as it was
     mark_page()
     granted.get_by_role("link", name=re.compile("^Révoquer")).click()
-    question = page.get_by_role("group", name="Révoquer le mandat pour Guichet SARL, service « Consultation des "
-                                              "sources authentiques » ?")
+    question = page.get_by_role(
+        "group",
+        name="Révoquer le mandat pour Guichet SARL, service « Consultation des sources authentiques » ?",
+    )
     expect(question).to_be_visible()
     expect(question.get_by_role("link", name="Annuler")).to_be_focused()
     assert still_same_page()
@@ -128,21 +140,29 @@ def test_holder_code_mandate_and_revocation(app, live_server, clock, page, conso
     question.get_by_role("button", name="Confirmer").click()
     expect(page.locator("#flashes")).to_contain_text("Le mandat pour Guichet SARL est révoqué.")
     expect(page.locator("#space-tab table")).to_contain_text("Révoqué")
-    expect(page.locator("#space-tab table").get_by_role("link", name=re.compile("^Révoquer"))).to_have_count(0)
+    expect(page.locator("#space-tab table").get_by_role("link", name=re.compile("^Révoquer"))).to_have_count(
+        0
+    )
 
     with fidu_page.expect_response(sources) as refused:
         fidu_page.reload()
     assert refused.value.status == 403
     expect(fidu_page.get_by_role("alert")).to_contain_text(
-        "Le service « Consultation des sources authentiques » n'est accessible qu'à un espace professionnel certifié.")
+        "Le service « Consultation des sources authentiques » n'est accessible "
+        "qu'à un espace professionnel certifié."
+    )
     expect(fidu_page.locator("article.record")).to_have_count(0)
-    expect(fidu_page.get_by_role("link", name="saisir un code d'accès mandataire remis par l'entreprise")).to_be_visible()
+    expect(
+        fidu_page.get_by_role("link", name="saisir un code d'accès mandataire remis par l'entreprise")
+    ).to_be_visible()
 
     assert console_errors.unexpected() == []
     assert fidu_errors.unexpected(403) == []
 
 
-def test_a_mandate_obtained_from_an_administration_is_revoked_without_javascript(app, live_server, clock, log_in, other_page):
+def test_a_mandate_obtained_from_an_administration_is_revoked_without_javascript(
+    app, live_server, clock, log_in, other_page
+):
     """Seed 000: the mandatary revokes a mandate obtained with an administration's proxy code;
     without JavaScript, Révoquer opens a confirmation page whose Confirmer does it."""
     from services import catalogue, certifications, spaces
@@ -164,8 +184,9 @@ def test_a_mandate_obtained_from_an_administration_is_revoked_without_javascript
     page.locator("#space-tab table").get_by_role("link", name=re.compile("^Révoquer")).click()
     expect(page).to_have_url(re.compile(rf"/espaces/{fidu.id}/mandats-obtenus/\d+/revoquer$"))
     expect(page.get_by_role("heading", name="Révoquer un mandat obtenu", level=2)).to_be_visible()
-    expect(page.get_by_role("group", name=re.compile("^Révoquer le mandat pour Guichet SARL"))).to_contain_text(
-        "Cet espace n'aura plus accès au service pour cette entreprise.")
+    expect(
+        page.get_by_role("group", name=re.compile("^Révoquer le mandat pour Guichet SARL"))
+    ).to_contain_text("Cet espace n'aura plus accès au service pour cette entreprise.")
     page.get_by_role("button", name="Confirmer").click()
     expect(page).to_have_url(re.compile(rf"/espaces/{fidu.id}/mandats-obtenus$"))
     expect(page.locator("#flashes")).to_contain_text("Le mandat pour Guichet SARL est révoqué.")

@@ -62,7 +62,9 @@ def test_whole_journey(live_server, smtp, clock, page, console_errors):
     expect(page.locator(".error-summary")).to_contain_text("Matricule")
     page.get_by_label("Votre numéro d'identification (Matricule Lux.)").fill("1983081974925")
     page.get_by_role("button", name="S'enregistrer").click()
-    expect(page.get_by_text("Un e-mail de confirmation a été envoyé à l'adresse lea.guichet@example.lu.")).to_be_visible()
+    expect(
+        page.get_by_text("Un e-mail de confirmation a été envoyé à l'adresse lea.guichet@example.lu.")
+    ).to_be_visible()
 
     [mail] = smtp.wait_for(1)  # sent once the response has gone
     text = mail.get_body(("plain",)).get_content()
@@ -79,7 +81,9 @@ def test_whole_journey(live_server, smtp, clock, page, console_errors):
     page.get_by_role("link", name=re.compile("Token")).click()
     page.get_by_label("UserID").fill("LEA.GUICHET")
     page.get_by_role("button", name="Suivant").click()
-    expect(page.get_by_role("img", name="Votre image secrète")).to_have_attribute("src", re.compile("voilier"))
+    expect(page.get_by_role("img", name="Votre image secrète")).to_have_attribute(
+        "src", re.compile("voilier")
+    )
     page.get_by_label("Mot de passe").fill(factories.PASSWORD)
     page.get_by_role("button", name="Suivant").click()
     page.get_by_label("OTP").fill(factories.otp(secret))

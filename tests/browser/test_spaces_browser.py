@@ -8,7 +8,10 @@ from playwright.sync_api import expect
 
 import factories
 
-def test_create_professional_space_wizard(app, live_server, clock, page, console_errors, log_in, mark_page, still_same_page):
+
+def test_create_professional_space_wizard(
+    app, live_server, clock, page, console_errors, log_in, mark_page, still_same_page
+):
     factories.user()
     page.goto(live_server.url + "/connexion")
     log_in(page)
@@ -30,7 +33,9 @@ def test_create_professional_space_wizard(app, live_server, clock, page, console
     page.get_by_role("button", name="Suivant").click()
 
     # 2. the company, first with an identifier that is neither RCS nor SIREN
-    expect(page.get_by_role("heading", name="2. Renseignez les informations de votre entreprise")).to_be_visible()
+    expect(
+        page.get_by_role("heading", name="2. Renseignez les informations de votre entreprise")
+    ).to_be_visible()
     expect(page).to_have_url(re.compile(r"/espaces/nouveau/entreprise$"))
     page.get_by_label("Raison sociale").fill("Guichet SARL")
     page.get_by_label("Forme juridique").select_option("SARL")
@@ -71,7 +76,9 @@ def test_create_professional_space_wizard(app, live_server, clock, page, console
     # the browser's back button shows step 2 with its entries
     page.go_back()
     expect(page).to_have_url(re.compile(r"/espaces/nouveau/entreprise$"))
-    expect(page.get_by_role("heading", name="2. Renseignez les informations de votre entreprise")).to_be_visible()
+    expect(
+        page.get_by_role("heading", name="2. Renseignez les informations de votre entreprise")
+    ).to_be_visible()
     expect(page.get_by_label("Raison sociale")).to_have_value("Guichet SARL")
     expect(page.get_by_label("Forme juridique")).to_have_value("SARL")
     expect(page.get_by_label("Numéro RCS (Luxembourg) ou SIREN (France)")).to_have_value("B123456")
@@ -88,11 +95,15 @@ def test_create_professional_space_wizard(app, live_server, clock, page, console
     assert console_errors.unexpected() == []
 
 
-def test_switch_spaces_and_tabs(app, live_server, clock, page, console_errors, log_in, mark_page, still_same_page):
+def test_switch_spaces_and_tabs(
+    app, live_server, clock, page, console_errors, log_in, mark_page, still_same_page
+):
     lea = factories.user()
     factories.space(lea, name="Espace privé de Léa", kind="private")
     factories.space(lea, name="Fiduciaire Guichet")
-    factories.space(lea, name="Boulangerie du Marché", company_name="Boulangerie Lux SA", identifier="B654321")
+    factories.space(
+        lea, name="Boulangerie du Marché", company_name="Boulangerie Lux SA", identifier="B654321"
+    )
     page.goto(live_server.url + "/connexion")
     log_in(page)
     expect(page.get_by_role("heading", name="Espace privé de Léa", level=1)).to_be_visible()
@@ -150,7 +161,9 @@ def test_invite_a_colleague(app, live_server, smtp, clock, page, console_errors,
     page.get_by_label("Adresse e-mail").fill("marc@example.lu")
     page.get_by_label("Rôle", exact=True).select_option(label="Consultation")
     page.get_by_role("button", name="Inviter").click()
-    expect(page.get_by_text("Une invitation valable 7 jours a été envoyée à marc@example.lu.")).to_be_visible()
+    expect(
+        page.get_by_text("Une invitation valable 7 jours a été envoyée à marc@example.lu.")
+    ).to_be_visible()
     expect(page.locator("#space-tab table").first).to_contain_text("marc@example.lu")
     assert Axe().run(page).violations_count == 0
 
@@ -163,8 +176,10 @@ def test_invite_a_colleague(app, live_server, smtp, clock, page, console_errors,
     marc_page, marc_errors = other_page()
     marc_page.goto(link)
     invitation = marc_page.locator("#invitation")
-    expect(invitation).to_contain_text("Vous êtes invité à rejoindre l'espace professionnel « Guichet Luxembourg » "
-                                       "avec le rôle Consultation.")
+    expect(invitation).to_contain_text(
+        "Vous êtes invité à rejoindre l'espace professionnel « Guichet Luxembourg » "
+        "avec le rôle Consultation."
+    )
     invitation.get_by_role("link", name="Connexion").click()
     log_in(marc_page, "marc")
     expect(marc_page).to_have_url(link)
@@ -293,7 +308,9 @@ def test_delete_a_space(app, live_server, clock, page, console_errors, log_in, m
     assert console_errors.unexpected(404) == []
 
 
-def test_remove_a_member_asks_first(app, live_server, clock, page, console_errors, log_in, mark_page, still_same_page):
+def test_remove_a_member_asks_first(
+    app, live_server, clock, page, console_errors, log_in, mark_page, still_same_page
+):
     """Retirer swaps its question in place (htmx); Confirmer updates the Utilisateurs tab."""
     lea = factories.user()
     space = factories.space(lea, name="Guichet Luxembourg")
