@@ -1,6 +1,7 @@
 """Browser fixtures: a live server of the test app, Debian's chromium through Playwright, each
 page's console errors, and the steps the journeys share (logging in through the real pages,
 telling an htmx swap from a full load)."""
+import os
 import re
 import threading
 from pathlib import Path
@@ -10,7 +11,7 @@ from werkzeug.serving import make_server
 
 import factories
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 TIMEOUT_MS = 5000
 MARKER = "window.__noFullLoad"
 HERE = Path(__file__).resolve().parent
@@ -18,7 +19,7 @@ HERE = Path(__file__).resolve().parent
 
 def pytest_collection_modifyitems(items):
     for item in items:
-        if HERE in Path(str(item.fspath)).resolve().parents:
+        if HERE in item.path.resolve().parents:
             item.add_marker(pytest.mark.browser)
 
 
@@ -45,11 +46,9 @@ def live_server(app):
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
-    import os
-
     return {
         **browser_type_launch_args,
-        "executable_path": os.environ.get("CHROMIUM", CHROMIUM),
+        "executable_path": CHROMIUM,
         "headless": True,
         "args": [
             "--no-sandbox",
