@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app app
 PORT ?= 5000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run serve test test-postgres probe browser clean
+.PHONY: run serve lint test test-postgres probe browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,8 +37,12 @@ serve: $(VENV)/.runtime
 browser:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 
-## test: the whole suite, browser tests included (TEST_DATABASE_URL=postgresql://… for PostgreSQL)
-test: $(VENV)/.dev browser
+## lint: ruff (settings in pyproject.toml) over the whole tree; make test runs it first
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+
+## test: lint, then the whole suite, browser tests included (TEST_DATABASE_URL=postgresql://… for PostgreSQL)
+test: lint $(VENV)/.dev browser
 	$(BIN)/python -m pytest
 
 ## test-postgres: the whole suite against a throwaway PostgreSQL cluster started here

@@ -10,12 +10,9 @@ import datetime
 import re
 
 import email_validator
-from stdnum import iban as _iban
-from stdnum import luhn, verhoeff
+from stdnum import iban as _iban, luhn, verhoeff
 from stdnum.exceptions import ValidationError
-from stdnum.fr import siren as _siren
-from stdnum.fr import siret as _siret
-from stdnum.fr import tva as _fr_tva
+from stdnum.fr import siren as _siren, siret as _siret, tva as _fr_tva
 from stdnum.lu import tva as _lu_tva
 
 
@@ -40,6 +37,14 @@ def _text(value):
     if not isinstance(value, str):
         raise InvalidIdentifier("Valeur manquante ou invalide.")
     return value
+
+
+def _stdnum(module, value, message):
+    """`value` validated and made compact by python-stdnum's `module`, or `message` raised."""
+    try:
+        return module.validate(_text(value))
+    except ValidationError:
+        raise InvalidIdentifier(message) from None
 
 
 def _check_matricule_date(year, month, day):
@@ -101,18 +106,12 @@ def lu_rcs(value):
 
 def lu_vat(value):
     """Luxembourg VAT number, normalised with its ``LU`` prefix."""
-    try:
-        return "LU" + _lu_tva.validate(_text(value))
-    except ValidationError:
-        raise InvalidIdentifier("Numéro de TVA luxembourgeois invalide (ex. LU15027442).") from None
+    return "LU" + _stdnum(_lu_tva, value, "Numéro de TVA luxembourgeois invalide (ex. LU15027442).")
 
 
 def fr_vat(value):
     """French VAT number, normalised with its ``FR`` prefix."""
-    try:
-        return "FR" + _fr_tva.validate(_text(value))
-    except ValidationError:
-        raise InvalidIdentifier("Numéro de TVA français invalide (ex. FR40303265045).") from None
+    return "FR" + _stdnum(_fr_tva, value, "Numéro de TVA français invalide (ex. FR40303265045).")
 
 
 def vat_number(value):
@@ -126,17 +125,11 @@ def vat_number(value):
 
 
 def fr_siren(value):
-    try:
-        return _siren.validate(_text(value))
-    except ValidationError:
-        raise InvalidIdentifier("Numéro SIREN invalide (9 chiffres).") from None
+    return _stdnum(_siren, value, "Numéro SIREN invalide (9 chiffres).")
 
 
 def fr_siret(value):
-    try:
-        return _siret.validate(_text(value))
-    except ValidationError:
-        raise InvalidIdentifier("Numéro SIRET invalide (14 chiffres).") from None
+    return _stdnum(_siret, value, "Numéro SIRET invalide (14 chiffres).")
 
 
 def company_identifier(value):
@@ -154,10 +147,7 @@ def company_identifier(value):
 
 
 def iban(value):
-    try:
-        return _iban.validate(_text(value))
-    except ValidationError:
-        raise InvalidIdentifier("IBAN invalide.") from None
+    return _stdnum(_iban, value, "IBAN invalide.")
 
 
 def format_iban(value):

@@ -17,11 +17,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+from peewee import Value  # noqa: E402
+
 from app import create_app  # noqa: E402
 from database import upgrade  # noqa: E402
 from helpers import count_queries, log_in  # noqa: E402
 from models import Membership, Space, User, db  # noqa: E402
-from peewee import Value  # noqa: E402
 from services import clock  # noqa: E402
 
 
@@ -43,7 +44,9 @@ def build(spaces, members):
                    "email": f"u{i}@example.lu"} for i in range(members)]
         for start in range(0, len(people), 500):
             User.insert_many(people[start:start + 500]).execute()
-        Membership.insert_from(User.select(big.id, User.id, "reader", now).where(User.userid != "lea"), fields).execute()
+        Membership.insert_from(
+            User.select(big.id, User.id, "reader", now).where(User.userid != "lea"), fields
+        ).execute()
     return lea, big
 
 
@@ -62,8 +65,15 @@ def main():
         client = log_in(app.test_client(), lea)
         print(f"{args.spaces} spaces, {args.members} members in one space, {url.split('@')[-1]}")
         print(f"{'page':45} {'median ms':>10} {'queries':>8}")
-        for page in ("/espaces", "/espaces/changer", "/espaces/changer?q=0042", "/espaces/fusionner",
-                     f"/espaces/{big.id}", f"/espaces/{big.id}/utilisateurs", f"/espaces/{big.id}/utilisateurs?page=20"):
+        for page in (
+            "/espaces",
+            "/espaces/changer",
+            "/espaces/changer?q=0042",
+            "/espaces/fusionner",
+            f"/espaces/{big.id}",
+            f"/espaces/{big.id}/utilisateurs",
+            f"/espaces/{big.id}/utilisateurs?page=20",
+        ):
             times = []
             for _ in range(args.runs):
                 started = time.perf_counter()

@@ -16,14 +16,12 @@ It ends by lifting the wait it put on its own address. `scripts/probe.sh` runs i
 gunicorn with 4 workers on a throwaway PostgreSQL cluster. Exits 1 when a probe fails.
 """
 import argparse
-import calendar
 import re
 import secrets
 import sys
 import urllib.error
 import urllib.parse
 import urllib.request
-from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +31,7 @@ import pyotp  # noqa: E402
 
 from app import create_app  # noqa: E402
 from models import AddressFailure, Throttle, db  # noqa: E402
+from services import clock  # noqa: E402
 from services.auth import login_key  # noqa: E402
 
 PASSWORD = "une phrase de passe pour la sonde"
@@ -91,7 +90,7 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 
 def otp(secret, steps=0):
     """The code of `secret` now (the server accepts one step either side, each code once)."""
-    return pyotp.TOTP(secret).at(calendar.timegm(datetime.now(timezone.utc).timetuple()) + 30 * steps)
+    return pyotp.TOTP(secret).at(clock.timestamp() + 30 * steps)
 
 
 class Report:
@@ -116,7 +115,9 @@ def make_accounts(app, tag):
         person_secret, agent_secret = pyotp.random_base32(32), pyotp.random_base32(32)
         factories.user(f"probe.{tag}", password=PASSWORD, secret=person_secret, first_name=MAX, last_name=MAX,
                        email=f"probe.{tag}@example.lu")
-        factories.agent("ALVA", userid=f"probe.agent.{tag}", password=PASSWORD, secret=agent_secret, name=MAX * 2)
+        factories.agent(
+            "ALVA", userid=f"probe.agent.{tag}", password=PASSWORD, secret=agent_secret, name=MAX * 2
+        )
         db.close()
     return person_secret, agent_secret
 
@@ -132,7 +133,9 @@ def probe_control_characters(report, base):
     for path, query in (("/", "q=%00"), ("/", "q=a%07b"), ("/connexion", "next=%00"), ("/espaces", "q=%00")):
         report.check(f"GET {path}?{query}", client.get(path, query)[0], {400})
     report.check("GET a path with %00", client.get("/espaces/%00")[0], {400, 404})
-    report.check("POST a UserID with a NUL", client.post("/connexion/token", {"userid": "probe\x00"})[0], {400})
+    report.check(
+        "POST a UserID with a NUL", client.post("/connexion/token", {"userid": "probe\x00"})[0], {400}
+    )
 
 
 def probe_line_breaks(report, base):
@@ -152,10 +155,23 @@ def probe_logged_in(report, base, userid, secret):
     client.post("/espaces/nouveau/cgu", {"accept": "y"})
     report.check("POST a line break in a single-line field",
                  client.post("/espaces/nouveau/nom", {"name": "Nom\r\nBcc: x@example.org"})[0], {422})
-    report.check("wizard: a 100-character space name", client.post("/espaces/nouveau/nom", {"name": MAX})[0], {302, 303})
-    company = {"company_name": "Ê" * 200, "legal_form": "SARL", "identifier": "B123456", "vat_number": "LU15027442",
-               "street": "Ê" * 200, "postcode": "L-1000", "city": "Ê" * 100, "country": "Ê" * 100,
-               "company_email": "contact@example.lu", "phone": "+352 123 456"}
+    report.check(
+        "wizard: a 100-character space name",
+        client.post("/espaces/nouveau/nom", {"name": MAX})[0],
+        {302, 303},
+    )
+    company = {
+        "company_name": "Ê" * 200,
+        "legal_form": "SARL",
+        "identifier": "B123456",
+        "vat_number": "LU15027442",
+        "street": "Ê" * 200,
+        "postcode": "L-1000",
+        "city": "Ê" * 100,
+        "country": "Ê" * 100,
+        "company_email": "contact@example.lu",
+        "phone": "+352 123 456",
+    }
     report.check("wizard: every company field at its maximum",
                  client.post("/espaces/nouveau/entreprise", company)[0], {302, 303})
     report.check("wizard: create the space", client.post("/espaces/nouveau/verification", {})[0], {302, 303})
@@ -173,7 +189,9 @@ def probe_agent_cookie(report, base, userid, secret):
     thief.cookies = copied
     status, headers, _ = thief.get("/back-office")
     refused = status in (302, 303) and headers.get("Location", "").endswith("/back-office/connexion")
-    report.check("the agent's cookie copied before logout, replayed after it", status if refused else 200, {302, 303})
+    report.check(
+        "the agent's cookie copied before logout, replayed after it", status if refused else 200, {302, 303}
+    )
 
 
 def probe_spraying(report, base, userid, secret, tag):

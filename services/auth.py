@@ -7,7 +7,6 @@ The agents of the back-office log in under the same rules (services/agents.py): 
 password, one-time code, throttling and session functions take whose login it is
 (`PEOPLE` by default, or `agents.AGENTS`).
 """
-import calendar
 import gzip
 import json
 import secrets
@@ -198,7 +197,7 @@ def matching_step(secret, code):
     if len(code) != 6 or not code.isdigit():
         return None
     totp = pyotp.TOTP(secret, interval=OTP_STEP)
-    now_step = calendar.timegm(clock.now().timetuple()) // OTP_STEP
+    now_step = clock.timestamp() // OTP_STEP
     for step in range(now_step - OTP_DRIFT_STEPS, now_step + OTP_DRIFT_STEPS + 1):
         if secrets.compare_digest(totp.generate_otp(step), code):
             return step

@@ -1,7 +1,5 @@
 """Signed, expiring links (itsdangerous), one salt per purpose so that a link made for one
 thing never works for another. The age is measured on services.clock."""
-import calendar
-
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
@@ -11,7 +9,7 @@ from services import DomainError, clock
 
 class ClockSigner(TimestampSigner):
     def get_timestamp(self):
-        return calendar.timegm(clock.now().timetuple())
+        return clock.timestamp()
 
 
 class LinkInvalid(DomainError):

@@ -1,17 +1,16 @@
 """Fixtures: an app on a real database (a temporary SQLite file, or TEST_DATABASE_URL for
-PostgreSQL), its client and CLI runner, a controlled clock, a real SMTP server on loopback,
-and a live server for Playwright driving Debian's chromium."""
+PostgreSQL), its client and CLI runner, a request context, a controlled clock and a real SMTP
+server on loopback. The browser's are in tests/browser/conftest.py."""
 import os
 import socket
-from email import message_from_bytes, policy
 import sys
 import threading
+from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
 from flask.testing import FlaskClient
-from werkzeug.serving import make_server
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -22,8 +21,6 @@ from app import create_app  # noqa: E402
 from database import upgrade  # noqa: E402
 from models import MODELS, db  # noqa: E402
 from services import clock as clock_module  # noqa: E402
-
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 
 @pytest.fixture(scope="session")
@@ -107,6 +104,14 @@ def runner(app):
 
 
 @pytest.fixture
+def request_context(app):
+    """Services build the links of their mails and letters from the request, as in a real
+    request: modules calling them use `pytestmark = pytest.mark.usefixtures("request_context")`."""
+    with app.test_request_context():
+        yield
+
+
+@pytest.fixture
 def clock():
     """The app's clock, frozen at a known instant; move it with clock.advance(hours=…)."""
     from datetime import datetime
@@ -125,14 +130,25 @@ class SMTPSink:
 
     def __init__(self):
         self.messages = []
+        self.received = threading.Condition()
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.controller = None
 
     async def handle_DATA(self, server, session, envelope):
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        with self.received:
+            self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+            self.received.notify_all()
         return "250 OK"
+
+    def wait_for(self, count, timeout=5):
+        """The messages once `count` have arrived: a live server sends its mail after the
+        response has gone, so a browser test waits for it (woken by each arrival)."""
+        with self.received:
+            if not self.received.wait_for(lambda: len(self.messages) >= count, timeout):
+                raise AssertionError(f"{count} mail(s) expected, {len(self.messages)} received")
+            return list(self.messages)
 
     def start(self):
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
@@ -155,65 +171,3 @@ def smtp(app):
     sink.start()
     yield sink
     sink.stop()
-
-
-# --- Browser ---------------------------------------------------------------------------
-
-
-class LiveServer:
-    def __init__(self, app):
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.thread.join(timeout=5)
-
-
-@pytest.fixture
-def live_server(app):
-    with LiveServer(app) as server:
-        yield server
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    return {
-        **browser_type_launch_args,
-        "executable_path": CHROMIUM,
-        "headless": True,
-        "args": [
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-        ],
-    }
-
-
-@pytest.fixture(scope="session")
-def browser_context_args(browser_context_args):
-    return {**browser_context_args, "locale": "fr-FR", "timezone_id": "Europe/Luxembourg"}
-
-
-@pytest.fixture
-def console_errors(page):
-    """Console errors and CSP violations seen by the page during the test."""
-    errors = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    return errors
-
-
-@pytest.fixture
-def page(page):
-    page.set_default_timeout(5000)
-    return page

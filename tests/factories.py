@@ -37,8 +37,13 @@ def user(userid="lea", password=PASSWORD, secret=TOTP_SECRET, registered=True, *
     from services import auth, clock, crypto
 
     defaults = {
-        "first_name": "Léa", "last_name": "Guichet", "email": f"{userid}@example.lu",
-        "matricule": "1983081974925", "street": "11, allée du Guichet", "postcode": "L-0000", "city": "Luxembourg",
+        "first_name": "Léa",
+        "last_name": "Guichet",
+        "email": f"{userid}@example.lu",
+        "matricule": "1983081974925",
+        "street": "11, allée du Guichet",
+        "postcode": "L-0000",
+        "city": "Luxembourg",
     }
     if registered:
         now = clock.now()
@@ -53,13 +58,11 @@ def user(userid="lea", password=PASSWORD, secret=TOTP_SECRET, registered=True, *
 
 def otp(secret=TOTP_SECRET, steps=0):
     """The code of `secret` at the app's clock, `steps` time steps away."""
-    import calendar
-
     import pyotp
 
     from services import clock
 
-    return pyotp.TOTP(secret).at(calendar.timegm(clock.now().timetuple()) + 30 * steps)
+    return pyotp.TOTP(secret).at(clock.timestamp() + 30 * steps)
 
 
 # --- Agents ------------------------------------------------------------------------------
@@ -67,18 +70,32 @@ def otp(secret=TOTP_SECRET, steps=0):
 AGENT_PASSWORD = "une phrase de passe d'agent"
 
 
-def agent(administration_code="ALVA", userid="agent.alva", password=AGENT_PASSWORD, secret=TOTP_SECRET, enrolled=True,
-          **fields):
+def agent(
+    administration_code="ALVA",
+    userid="agent.alva",
+    password=AGENT_PASSWORD,
+    secret=TOTP_SECRET,
+    enrolled=True,
+    **fields,
+):
     """An agent of an administration (of the catalogue, or made here); `enrolled=False`: as
     create-agent leaves it, to enrol at the first login."""
     from models import Administration, Agent
     from services import auth, clock, crypto
 
-    administration_ = Administration.get_or_none(code=administration_code) or administration(administration_code)
+    administration_ = Administration.get_or_none(code=administration_code) or administration(
+        administration_code
+    )
     if enrolled:
         fields.update(totp_secret_encrypted=crypto.encrypt("totp", secret), enrolled_at=clock.now())
-    return Agent.create(administration=administration_, userid=userid, userid_key=userid.lower(),
-                        name=fields.pop("name", "Agnès Agent"), password_hash=auth.hash_password(password), **fields)
+    return Agent.create(
+        administration=administration_,
+        userid=userid,
+        userid_key=userid.lower(),
+        name=fields.pop("name", "Agnès Agent"),
+        password_hash=auth.hash_password(password),
+        **fields,
+    )
 
 
 # --- Spaces ------------------------------------------------------------------------------
@@ -115,7 +132,9 @@ def member(space_, person, role="reader"):
 COMPANY_ADDRESS = ("1, rue du Commerce", "L-1000 Luxembourg")
 
 
-def access_code(administration_code="ACD", service_slug="fiches-retenue", company="B123456", kind="holder", **fields):
+def access_code(
+    administration_code="ACD", service_slug="fiches-retenue", company="B123456", kind="holder", **fields
+):
     """An administration issues a code, its letter addressed to the company's registered
     name and address; returns (AccessCode, the code as shown)."""
     from services import certifications

@@ -51,6 +51,18 @@ def assert_constant_queries(client, url, grow, small=5, large=200, **request_kwa
     return counts[large]
 
 
+def fingerprint():
+    """Everything a refused request must leave as it was: every row, each column, of the
+    spaces, their members and invitations, the access codes, mandates, certifications and
+    certification requests. `before = fingerprint()`, then `assert fingerprint() == before`."""
+    from models import AccessCode, Certification, CertificationRequest, Invitation, Mandate, Membership, Space
+
+    return {
+        model.__name__: list(model.select().order_by(model._meta.primary_key).tuples())
+        for model in (Space, Membership, Invitation, AccessCode, Mandate, Certification, CertificationRequest)
+    }
+
+
 def csrf_token(html):
     match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
     assert match, "no CSRF token in the page"
@@ -91,7 +103,9 @@ def agent_log_in(client, userid="agent.alva", password=None):
     step = response.headers["Location"]  # the code, or the enrolment at the first login
     page = client.get(step)
     secret = auth.totp_secret(Agent.get(Agent.userid_key == userid.lower()))
-    return client.post(step, data={"otp": factories.otp(secret), "csrf_token": csrf_token(page.get_data(as_text=True))})
+    return client.post(
+        step, data={"otp": factories.otp(secret), "csrf_token": csrf_token(page.get_data(as_text=True))}
+    )
 
 
 def at_once(app, calls):

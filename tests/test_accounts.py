@@ -4,10 +4,9 @@ from datetime import timedelta
 
 import pytest
 
+import factories
 from models import AuditEntry, AuthProduct, Letter, OutboxMail, PendingTotpSecret, User
 from services import DomainError, accounts, auth, links, throttle
-
-import factories
 
 
 def new_person(app, **fields):
@@ -36,7 +35,10 @@ def test_enrolment_creates_user_and_token(app, clock):
         product = accounts.start_enrolment("Lea.G", factories.PASSWORD, "chat")
     assert product.user.userid == "Lea.G" and product.enrolled_at is None
     assert factories.PASSWORD not in product.password_hash
-    assert len(auth.totp_secret(product)) == 32 and auth.totp_secret(product) not in product.totp_secret_encrypted
+    assert (
+        len(auth.totp_secret(product)) == 32
+        and auth.totp_secret(product) not in product.totp_secret_encrypted
+    )
     with pytest.raises(auth.InvalidOTP):
         accounts.confirm_enrolment(product, "000000")
     accounts.confirm_enrolment(product, factories.otp(auth.totp_secret(product)))
@@ -116,7 +118,10 @@ def test_expired_link_offers_a_new_one(app, clock):
         assert accounts.confirm_email(link_token(last_mail())).id == user.id
 
 
-@pytest.mark.parametrize("tamper", [lambda t: t[:-2] + ("AA" if not t.endswith("AA") else "BB"), lambda t: "x" + t, lambda t: "garbage"])
+@pytest.mark.parametrize(
+    "tamper",
+    [lambda t: t[:-2] + ("AA" if not t.endswith("AA") else "BB"), lambda t: "x" + t, lambda t: "garbage"],
+)
 def test_tampered_links_are_invalid(app, clock, tamper):
     register(app, new_person(app))
     with pytest.raises(links.LinkInvalid):
@@ -141,7 +146,9 @@ def test_the_security_code_confirms_like_the_link(app, clock):
     clock.advance(hours=72)
     with app.test_request_context():
         confirmed = accounts.confirm_email_code(user, code.lower().replace("-", " "))
-    assert confirmed.email_confirmed_at == clock.now() and accounts.next_registration_step(confirmed) == "terms"
+    assert (
+        confirmed.email_confirmed_at == clock.now() and accounts.next_registration_step(confirmed) == "terms"
+    )
     assert Letter.select().count() == 1
     with pytest.raises(accounts.AlreadyConfirmed):
         accounts.confirm_email_code(user, code)

@@ -30,7 +30,10 @@ def test_first_login_makes_a_secret_kept_encrypted_until_a_code_confirms_it(app,
     agent = agents.check_password("agent.alva", factories.AGENT_PASSWORD, IP)
     secret = agents.enrolment_secret(agent)
     assert agent.enrolled_at is None and len(secret) == 32
-    assert secret not in agent.totp_secret_encrypted and crypto.decrypt("totp", agent.totp_secret_encrypted) == secret
+    assert (
+        secret not in agent.totp_secret_encrypted
+        and crypto.decrypt("totp", agent.totp_secret_encrypted) == secret
+    )
     again = agents.check_password("agent.alva", factories.AGENT_PASSWORD, IP)
     assert agents.enrolment_secret(again) == secret  # the QR code scanned a minute ago stays right
 
@@ -95,7 +98,10 @@ def test_hundred_consecutive_failures_lock_until_the_helpdesk_unlocks(agent, clo
     assert runner.invoke(args=["unlock-account", "agent.alva"]).output.startswith("Aucun blocage")
     result = runner.invoke(args=["unlock-account", "--agent", "Agent.Alva"])
     assert result.exit_code == 0 and "débloqué" in result.output
-    assert AuditEntry.select().order_by(AuditEntry.id.desc()).first().details == {"userid": "agent.alva", "agent": True}
+    assert AuditEntry.select().order_by(AuditEntry.id.desc()).first().details == {
+        "userid": "agent.alva",
+        "agent": True,
+    }
     assert agents.check_password("agent.alva", factories.AGENT_PASSWORD, "10.0.0.3").id == agent.id
 
 

@@ -5,12 +5,11 @@ from html import unescape
 
 import pytest
 
+import factories
 from app import create_app
 from helpers import BOOSTED, HTMX, csrf_token, log_in
 from services import DomainError, accounts, catalogue, throttle
 from services.urls import safe_next
-
-import factories
 
 
 def test_home_lists_the_catalogue(client):
@@ -30,8 +29,11 @@ def test_home_lists_the_catalogue(client):
     ids=["plain", "htmx", "boosted", "history-restore"],
 )
 def test_partial_only_for_real_htmx_requests(client, headers, full_page):
-    factories.service(slug="elections-sociales", name="Élections sociales",
-                      administration_=factories.administration(code="ITM", name="Inspection du travail et des mines"))
+    factories.service(
+        slug="elections-sociales",
+        name="Élections sociales",
+        administration_=factories.administration(code="ITM", name="Inspection du travail et des mines"),
+    )
     response = client.get("/?q=ITM", headers=headers)
     html = response.get_data(as_text=True)
     assert response.status_code == 200
@@ -140,9 +142,6 @@ def test_production_session_cookie_has_the_host_prefix(database_url, monkeypatch
     attributes = [part.strip().lower() for part in cookie.split(";")[1:]]
     assert "secure" in attributes and "path=/" in attributes and "httponly" in attributes
     assert not any(part.startswith("domain") for part in attributes)
-    from config import DevelopmentConfig
-
-    assert DevelopmentConfig.SESSION_COOKIE_NAME == "espace_session"  # plain http would drop a __Host- cookie
 
 
 def test_production_refuses_to_start_without_secret_key(database_url, monkeypatch):
@@ -161,6 +160,9 @@ def test_development_generates_and_keeps_a_secret_key(database_url, tmp_path, mo
     assert len(first.config["SECRET_KEY"]) == 64
     assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"]
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+    # Plain http (make run) would drop a __Host- cookie.
+    cookie = first.test_client().get("/connexion?next=/compte").headers["Set-Cookie"]
+    assert cookie.startswith("espace_session=")
 
 
 def test_post_without_csrf_token_is_refused(client):
@@ -183,7 +185,9 @@ def test_post_with_csrf_header_as_htmx_sends_it(client):
 
 def test_plain_post_redirects_with_303_and_refuses_foreign_next(client):
     token = csrf_token(client.get("/").get_data(as_text=True))
-    response = client.post("/langue", data={"lang": "en", "next": "https://evil.example/", "csrf_token": token})
+    response = client.post(
+        "/langue", data={"lang": "en", "next": "https://evil.example/", "csrf_token": token}
+    )
     assert response.status_code == 303
     assert response.headers["Location"] == "/"
     assert '<html lang="en">' in client.get("/").get_data(as_text=True)
@@ -242,8 +246,17 @@ def test_a_refusal_with_a_wait_sends_retry_after(client, clock, monkeypatch):
 
 @pytest.mark.parametrize(
     "target, expected",
-    [("/espaces", "/espaces"), ("/a?b=c", "/a?b=c"), ("https://evil.example/", None), ("//evil.example", None),
-     ("/\\evil.example", None), ("javascript:alert(1)", None), ("", None), (None, None), ("espaces", None)],
+    [
+        ("/espaces", "/espaces"),
+        ("/a?b=c", "/a?b=c"),
+        ("https://evil.example/", None),
+        ("//evil.example", None),
+        ("/\\evil.example", None),
+        ("javascript:alert(1)", None),
+        ("", None),
+        (None, None),
+        ("espaces", None),
+    ],
 )
 def test_safe_next(target, expected):
     assert safe_next(target) == expected

@@ -20,7 +20,12 @@ def test_entries_are_chained(app):
     second = audit.record("space.delete", actor=Person(), space_id=3, reason="test")
     assert first.prev_hash == audit.GENESIS
     assert second.prev_hash == first.hash
-    assert (second.actor, second.actor_id, second.space_id, second.details) == ("Léa Guichet", 7, 3, {"reason": "test"})
+    assert (second.actor, second.actor_id, second.space_id, second.details) == (
+        "Léa Guichet",
+        7,
+        3,
+        {"reason": "test"},
+    )
     assert audit.verify() is None
 
 
@@ -41,15 +46,15 @@ def test_models_refuse_update_and_delete(app):
 @pytest.mark.parametrize(
     "tamper, reason",
     [
-        ("UPDATE audit_entry SET action = 'nothing' WHERE id = 2", "hash"),
-        ("DELETE FROM audit_entry WHERE id = 2", "prev_hash"),
+        ("UPDATE audit_entry SET action = 'nothing' WHERE id = {p}", "hash"),
+        ("DELETE FROM audit_entry WHERE id = {p}", "prev_hash"),
     ],
 )
 def test_tampering_is_detected(app, runner, tamper, reason):
-    for action in ("a", "b", "c"):
-        audit.record(action)
+    second = [audit.record(action) for action in ("a", "b", "c")][1]
     assert runner.invoke(args=["audit-verify"]).exit_code == 0
-    db.execute_sql(tamper)  # someone with database access
+    # Someone with database access, on the second entry.
+    db.execute_sql(tamper.format(p=db.obj.param), (second.id,))
     assert audit.verify()[1] == reason
     result = runner.invoke(args=["audit-verify"])
     assert result.exit_code == 1
@@ -88,10 +93,16 @@ def _entries():
     return list(AuditEntry.select().order_by(AuditEntry.id))
 
 
-@pytest.mark.parametrize("digest", [
-    audit._legacy_digest,
-    lambda entry: hmac.new(b"a key of their own", audit._canonical(entry).encode(), hashlib.sha256).hexdigest(),
-], ids=["sha256", "another-key"])
+@pytest.mark.parametrize(
+    "digest",
+    [
+        audit._legacy_digest,
+        lambda entry: hmac.new(
+            b"a key of their own", audit._canonical(entry).encode(), hashlib.sha256
+        ).hexdigest(),
+    ],
+    ids=["sha256", "another-key"],
+)
 def test_a_rehashed_rewrite_is_detected(app, runner, digest):
     for action in ("a", "b", "c"):
         audit.record(action)
@@ -99,7 +110,9 @@ def test_a_rehashed_rewrite_is_detected(app, runner, digest):
     _rewrite(entries, digest, action="nothing")
     assert audit.verify() == (entries[1].id, "hash", None)
     result = runner.invoke(args=["audit-verify"])
-    assert result.exit_code == 1 and "Chaîne d'audit rompue" in result.output and "sans la clé" in result.output
+    assert (
+        result.exit_code == 1 and "Chaîne d'audit rompue" in result.output and "sans la clé" in result.output
+    )
 
 
 def test_removing_the_newest_entries_is_caught_by_the_checkpoint(app, runner, tmp_path):
@@ -143,7 +156,9 @@ def _legacy_entries(actions):
     """Entries as the previous release wrote them (plain SHA-256)."""
     prev = audit.GENESIS
     for action in actions:
-        entry = AuditEntry(created_at=datetime(2026, 1, 1), action=action, details={}, prev_hash=prev, actor="")
+        entry = AuditEntry(
+            created_at=datetime(2026, 1, 1), action=action, details={}, prev_hash=prev, actor=""
+        )
         entry.hash = prev = audit._legacy_digest(entry)
         entry.save(force_insert=True)
 

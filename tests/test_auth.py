@@ -343,7 +343,3 @@ def test_any_long_uncommon_password_is_accepted(password):
 
     with create_app({"ESPACE_ENV": "test", "DATABASE_URL": "sqlite:///:memory:"}).app_context():
         auth.check_password_policy(password)
-
-
-def test_timeouts_match_the_spec():
-    assert auth.IDLE_TIMEOUT == timedelta(minutes=30) and auth.ABSOLUTE_TIMEOUT == timedelta(hours=12)

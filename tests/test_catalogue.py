@@ -4,10 +4,9 @@ import os
 import subprocess
 from pathlib import Path
 
+import factories
 from helpers import assert_constant_queries
 from models import Administration, NewsItem, Service
-
-import factories
 
 
 def test_seed_demo_loads_the_spec_catalogue_idempotently(runner):
@@ -18,7 +17,9 @@ def test_seed_demo_loads_the_spec_catalogue_idempotently(runner):
     assert {a.code for a in Administration.select()} >= {"ACD", "ITM", "ALVA", "LBR"}
     assert services["fiches-retenue"].administration.code == "ACD" and services["fiches-retenue"].accepts_code
     assert services["elections-sociales"].administration.code == "ITM"
-    assert services["securite-alimentaire"].accepts_request and not services["securite-alimentaire"].accepts_code
+    assert (
+        services["securite-alimentaire"].accepts_request and not services["securite-alimentaire"].accepts_code
+    )
     assert services["sources-authentiques"].requires_certification
     assert "fiches de retenue" in Administration.get(code="ACD").certification_text
     assert NewsItem.select().count() == 3
@@ -32,7 +33,9 @@ def test_seed_demo_again_changes_nothing(runner):
     """Seeding adds what the database lacks and leaves what is there, edits included: `make
     run` seeds on every start."""
     assert "4 administrations, 4 services" in runner.invoke(args=["seed-demo"]).output
-    Administration.update(name="ACD (nom modifié par le helpdesk)").where(Administration.code == "ACD").execute()
+    Administration.update(name="ACD (nom modifié par le helpdesk)").where(
+        Administration.code == "ACD"
+    ).execute()
     before = catalogue_rows()
     again = runner.invoke(args=["seed-demo"])
     assert catalogue_rows() == before
@@ -45,12 +48,18 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_make_run_loads_the_catalogue_into_every_new_database(tmp_path):
     """`make run` on the same checkout with another DATABASE_URL: the new database gets the
     catalogue too (what the Makefile runs before serving, run for real on two databases)."""
-    recipe = subprocess.run(["make", "-n", "-o", ".venv/.runtime", "run"], cwd=ROOT, capture_output=True, text=True,
-                            check=True).stdout.splitlines()
+    recipe = subprocess.run(
+        ["make", "-n", "-o", ".venv/.runtime", "run"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
     setup = [line for line in recipe if " --app app run " not in line]  # all but the server itself
     for name in ("first.db", "second.db"):
         url = f"sqlite:///{tmp_path / name}"
-        env = {**os.environ, "DATABASE_URL": url, "ESPACE_INSTANCE_DIR": str(tmp_path), "SECRET_KEY": "x" * 32}
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "ESPACE_INSTANCE_DIR": str(tmp_path),
+            "SECRET_KEY": "x" * 32,
+        }
         for line in setup:
             subprocess.run(["bash", "-c", line], cwd=ROOT, env=env, check=True, capture_output=True)
         check = subprocess.run([str(ROOT / ".venv/bin/python"), "-c", COUNT_ADMINISTRATIONS, url],

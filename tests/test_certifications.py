@@ -22,11 +22,7 @@ ADMINISTRATION_OF = {"fiches-retenue": "ACD", "elections-sociales": "ITM", "secu
 AGENT_PASSWORD = factories.AGENT_PASSWORD
 
 
-@pytest.fixture(autouse=True)
-def request_context(app):
-    """Services build the links of their mails from the request, as in a real request."""
-    with app.test_request_context():
-        yield
+pytestmark = pytest.mark.usefixtures("request_context")
 
 
 @pytest.fixture
@@ -122,7 +118,7 @@ def test_issue_code_prints_the_code_alone_on_its_last_line_and_queues_a_letter(r
     assert result.exit_code == 0, result.output
     code = result.output.strip().splitlines()[-1]
     assert CODE_FORMAT.fullmatch(code), code
-    assert len(set(ALPHABET)) == 31 and not set("01ILO") & set(code)
+    assert not set("01ILO") & set(code)
 
     access_code = AccessCode.get()
     assert (access_code.kind, access_code.company_identifier, access_code.service.slug) == (

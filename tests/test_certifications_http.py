@@ -12,7 +12,7 @@ import pytest
 from peewee import chunked
 
 import factories
-from helpers import BOOSTED, HTMX, agent_log_in, assert_constant_queries, csrf_token, log_in
+from helpers import BOOSTED, HTMX, agent_log_in, assert_constant_queries, csrf_token, fingerprint, log_in
 from models import AccessCode, AuditEntry, Certification, CertificationRequest, Letter, Mandate, Service
 from services import catalogue, certifications, clock, crypto, spaces
 
@@ -21,11 +21,7 @@ CODE_FORMAT = re.compile(r"\b[2-9A-HJKMNP-Z]{4}(?:-[2-9A-HJKMNP-Z]{4}){4}\b")
 AGENT_PASSWORD = factories.AGENT_PASSWORD
 
 
-@pytest.fixture(autouse=True)
-def request_context(app):
-    """Services build the links of their mails and letters from the request."""
-    with app.test_request_context():
-        yield
+pytestmark = pytest.mark.usefixtures("request_context")
 
 
 def text(response):
@@ -76,16 +72,6 @@ def grant(world, service=None, days=90, note="Fiduciaire"):
                                         clock.now().date() + timedelta(days=days), note)
 
 
-def state():
-    """What a refused request must leave as it was."""
-    return (
-        sorted(Certification.select(Certification.id, Certification.space, Certification.revoked_at).tuples()),
-        sorted(AccessCode.select(AccessCode.id, AccessCode.redeemed_at, AccessCode.revoked_at).tuples()),
-        sorted(Mandate.select(Mandate.id, Mandate.mandatary_space, Mandate.revoked_at).tuples()),
-        sorted(CertificationRequest.select(CertificationRequest.id, CertificationRequest.status).tuples()),
-    )
-
-
 # --- Mandat principal: the holder code card -----------------------------------------------------
 
 
@@ -107,6 +93,11 @@ def holder(client, world):
     world.post = lambda code, headers=None: client.post(gestion_url(world.guichet) + "/code",
                                                         data={"code": code, "csrf_token": world.token},
                                                         headers=headers or {})
+    world.card_id, world.heading = "holder-code-card", "Mandat principal"
+    world.url = gestion_url(world.guichet)
+    world.success = "L'espace est certifié pour le service « Fiches de retenue d'impôt »."
+    world.listed = "Titulaire jusqu'au"
+    world.certifications = lambda: holder_certifications(world.guichet)
     return world
 
 
@@ -123,49 +114,6 @@ def test_holder_code_htmx_swaps_the_card_with_the_success(holder):
     assert "HX-Request" in response.headers["Vary"]
     [certification] = holder_certifications(holder.guichet)
     assert certification.service_id == holder.acd.id and certification.company_identifier == "B123456"
-
-
-WRONG_CODES = {
-    "too-short": lambda: "1234",
-    "unknown": lambda: "2222-2222-2222-2222-2222",
-    "another-company": lambda: factories.access_code("ACD", "fiches-retenue", "B654321", "holder")[1],
-    "another-administration": lambda: factories.access_code("LBR", "sources-authentiques", "B123456", "holder")[1],
-    "proxy-code": lambda: factories.access_code("ACD", "fiches-retenue", "B123456", "proxy")[1],
-}
-
-
-@pytest.mark.parametrize("wrong", WRONG_CODES)
-def test_wrong_holder_code_htmx_shows_the_one_message_inside_the_card(holder, wrong):
-    code = WRONG_CODES[wrong]()
-    before = state()
-    response = holder.post(code, HTMX)
-    assert response.status_code == 422
-    body = text(response)
-    assert is_partial(body, "holder-code-card")
-    inside = card(body, "holder-code-card")
-    assert GENERIC in inside and 'role="alert"' in inside
-    assert "L'espace est certifié" not in body
-    assert state() == before
-
-
-def test_holder_code_plain_post_redirects_to_gestion_with_the_flash(client, holder):
-    response = holder.post(holder.code)
-    assert response.status_code == 303
-    assert response.headers["Location"] == gestion_url(holder.guichet)
-    page = text(client.get(response.headers["Location"]))
-    assert "L'espace est certifié pour le service « Fiches de retenue d'impôt »." in page
-    assert "Titulaire jusqu'au" in page
-    assert len(holder_certifications(holder.guichet)) == 1
-
-
-def test_wrong_holder_code_plain_post_is_the_full_page_with_the_error(holder):
-    before = state()
-    response = holder.post("2222-2222-2222-2222-2222")
-    assert response.status_code == 422
-    body = text(response)
-    assert "<html" in body and "Mandat principal" in body
-    assert GENERIC in card(body, "holder-code-card")
-    assert state() == before
 
 
 def test_holder_code_boosted_gets_full_pages(client, holder):
@@ -200,39 +148,6 @@ def wrong_ten_times(post):
     for attempt in range(10):
         response = post("2222-2222-2222-2222-2222", HTMX)
         assert response.status_code == 422, attempt
-
-
-def test_ten_wrong_holder_codes_then_429_with_the_wait_in_the_card(holder, clock):
-    wrong_ten_times(holder.post)
-    response = holder.post(holder.code, HTMX)  # even the right code waits
-    assert response.status_code == 429
-    assert response.headers["Retry-After"] == "900"
-    body = text(response)
-    assert is_partial(body, "holder-code-card")
-    assert "Trop de tentatives erronées. Veuillez réessayer dans 15 minutes." in card(body, "holder-code-card")
-    assert holder_certifications(holder.guichet) == []
-
-    clock.advance(minutes=15, seconds=1)
-    assert holder.post(holder.code, HTMX).status_code == 200
-    assert len(holder_certifications(holder.guichet)) == 1
-
-
-def test_ten_wrong_holder_codes_then_429_plain_page_with_the_wait(holder):
-    wrong_ten_times(holder.post)
-    response = holder.post(holder.code)
-    assert response.status_code == 429
-    body = text(response)
-    assert "<html" in body
-    assert "Veuillez réessayer dans 15 minutes." in card(body, "holder-code-card")
-
-
-@pytest.mark.parametrize("card_fixture", ["holder", "proxy"])
-def test_ten_wrong_codes_then_429_plain_page_has_retry_after(request, card_fixture):
-    cards = request.getfixturevalue(card_fixture)
-    wrong_ten_times(cards.post)
-    response = cards.post(cards.code)
-    assert response.status_code == 429
-    assert response.headers.get("Retry-After") == "900"
 
 
 def test_a_hundred_consecutive_wrong_codes_lock_code_entry(client, holder, clock):
@@ -286,6 +201,11 @@ def proxy(client, world):
     world.post = lambda code, headers=None: client.post(obtained_url(world.fidu),
                                                         data={"code": code, "csrf_token": world.token},
                                                         headers=headers or {})
+    world.card_id, world.heading = "proxy-code-card", "Mandats obtenus"
+    world.url = obtained_url(world.fidu)
+    world.success = SUCCESS_PROXY
+    world.listed = "B123456"
+    world.certifications = lambda: proxy_certifications(world.fidu)
     return world
 
 
@@ -307,12 +227,6 @@ def test_proxy_code_htmx_redirects_to_the_list_with_the_new_mandate(client, prox
     assert Mandate.get_by_id(proxy.mandate.id).mandatary_space_id == proxy.fidu.id
 
 
-def test_proxy_code_plain_post_redirects_with_the_flash(client, proxy):
-    response = proxy.post(proxy.code)
-    assert response.status_code == 303 and response.headers["Location"] == obtained_url(proxy.fidu)
-    assert SUCCESS_PROXY in text(client.get(response.headers["Location"]))
-
-
 def test_proxy_code_boosted(client, proxy):
     refused = proxy.post("2222-2222-2222-2222-2222", BOOSTED)
     assert refused.status_code == 422
@@ -323,30 +237,6 @@ def test_proxy_code_boosted(client, proxy):
     location = accepted.headers.get("HX-Redirect") or accepted.headers["Location"]
     assert location == obtained_url(proxy.fidu)
     assert len(proxy_certifications(proxy.fidu)) == 1
-
-
-@pytest.mark.parametrize("wrong", ["too-short", "unknown", "holder-code"])
-def test_wrong_proxy_code_htmx_shows_the_one_message_inside_the_card(proxy, wrong):
-    code = {"too-short": "1234", "unknown": "2222-2222-2222-2222-2222",
-            "holder-code": factories.access_code("ACD", "fiches-retenue", "B654321", "holder")[1]}[wrong]
-    before = state()
-    response = proxy.post(code, HTMX)
-    assert response.status_code == 422
-    body = text(response)
-    assert is_partial(body, "proxy-code-card")
-    assert GENERIC in card(body, "proxy-code-card")
-    assert "HX-Redirect" not in response.headers
-    assert state() == before
-
-
-def test_wrong_proxy_code_plain_post_is_the_full_page_with_the_error(proxy):
-    before = state()
-    response = proxy.post("2222-2222-2222-2222-2222")
-    assert response.status_code == 422
-    body = text(response)
-    assert "<html" in body and "Mandats obtenus" in body
-    assert GENERIC in card(body, "proxy-code-card")
-    assert state() == before
 
 
 def test_proxy_code_is_single_use(client, proxy):
@@ -371,13 +261,88 @@ def test_the_mandant_cannot_take_its_own_mandate_and_the_code_stays_usable(clien
     assert proxy.post(proxy.code, HTMX).status_code == 200
 
 
-def test_ten_wrong_proxy_codes_then_429_in_the_card(proxy):
-    wrong_ten_times(proxy.post)
-    response = proxy.post(proxy.code, HTMX)
+# --- Both code cards ------------------------------------------------------------------------------
+
+
+@pytest.fixture(params=["holder", "proxy"])
+def code_card(request):
+    """Each code card in turn, on its page: the holder's (Mandat principal) and the proxy's
+    (Mandats obtenus). Both take `.code` and answer a wrong one in the card alike."""
+    return request.getfixturevalue(request.param)
+
+
+WRONG_CODES = {
+    "too-short": lambda: "1234",
+    "unknown": lambda: "2222-2222-2222-2222-2222",
+    "another-company": lambda: factories.access_code("ACD", "fiches-retenue", "B654321", "holder")[1],
+    "another-administration": lambda: factories.access_code("LBR", "sources-authentiques", "B123456",
+                                                            "holder")[1],
+    "proxy-code": lambda: factories.access_code("ACD", "fiches-retenue", "B123456", "proxy")[1],
+}
+
+
+
+
+# An administration's proxy code for the company is what the proxy card takes: wrong for the holder card only.
+@pytest.mark.parametrize("card_fixture, wrong", [("holder", wrong) for wrong in WRONG_CODES] + [
+    ("proxy", wrong) for wrong in WRONG_CODES if wrong != "proxy-code"])
+def test_wrong_code_htmx_shows_the_one_message_inside_the_card(request, card_fixture, wrong):
+    cards = request.getfixturevalue(card_fixture)
+    code = WRONG_CODES[wrong]()
+    before = fingerprint()
+    response = cards.post(code, HTMX)
+    assert response.status_code == 422
+    body = text(response)
+    assert is_partial(body, cards.card_id)
+    inside = card(body, cards.card_id)
+    assert GENERIC in inside and 'role="alert"' in inside
+    assert "L'espace est certifié" not in body and "HX-Redirect" not in response.headers
+    assert fingerprint() == before
+
+
+def test_code_plain_post_redirects_to_its_page_with_the_flash(client, code_card):
+    response = code_card.post(code_card.code)
+    assert response.status_code == 303
+    assert response.headers["Location"] == code_card.url
+    page = text(client.get(response.headers["Location"]))
+    assert code_card.success in page and code_card.listed in page
+    assert len(code_card.certifications()) == 1
+
+
+def test_wrong_code_plain_post_is_the_full_page_with_the_error(code_card):
+    before = fingerprint()
+    response = code_card.post("2222-2222-2222-2222-2222")
+    assert response.status_code == 422
+    body = text(response)
+    assert "<html" in body and code_card.heading in body
+    assert GENERIC in card(body, code_card.card_id)
+    assert fingerprint() == before
+
+
+def test_ten_wrong_codes_then_429_with_the_wait_in_the_card(code_card, clock):
+    wrong_ten_times(code_card.post)
+    response = code_card.post(code_card.code, HTMX)  # even the right code waits
     assert response.status_code == 429
     assert response.headers["Retry-After"] == "900"
-    assert "Veuillez réessayer dans 15 minutes." in card(text(response), "proxy-code-card")
-    assert proxy_certifications(proxy.fidu) == []
+    body = text(response)
+    assert is_partial(body, code_card.card_id)
+    inside = card(body, code_card.card_id)
+    assert "Trop de tentatives erronées. Veuillez réessayer dans 15 minutes." in inside
+    assert code_card.certifications() == []
+
+    clock.advance(minutes=15, seconds=1)
+    assert code_card.post(code_card.code, HTMX).status_code == 200
+    assert len(code_card.certifications()) == 1
+
+
+def test_ten_wrong_codes_then_429_plain_page_with_the_wait(code_card):
+    wrong_ten_times(code_card.post)
+    response = code_card.post(code_card.code)
+    assert response.status_code == 429
+    assert response.headers.get("Retry-After") == "900"
+    body = text(response)
+    assert "<html" in body
+    assert "Veuillez réessayer dans 15 minutes." in card(body, code_card.card_id)
 
 
 # --- Dispenser un mandat, its letter, Révoquer --------------------------------------------------------
@@ -573,12 +538,12 @@ def test_only_the_space_s_own_proxy_certifications_can_be_revoked(client, world)
     obtained = certifications.redeem_proxy_code(member(world.fidu_user, world.fidu), world.fidu_user, code)
     log_in(client, world.lea)
     token = csrf_token(client.get(obtained_url(world.guichet)).get_data(as_text=True))
-    before = state()
+    before = fingerprint()
     for certification in (obtained, holder):
         assert client.get(revoke_obtained_url(world.guichet, certification.id)).status_code == 404
         assert client.post(revoke_obtained_url(world.guichet, certification.id),
                            data={"csrf_token": token}).status_code == 404
-    assert state() == before
+    assert fingerprint() == before
 
 
 @pytest.mark.parametrize("headers, partial", [({}, False), (HTMX, True), (BOOSTED, False)],
@@ -590,10 +555,10 @@ def test_revoking_asks_first_and_the_question_changes_nothing(client, mandant, h
     listed = client.get(granted_url(mandant.guichet)).get_data(as_text=True)
     assert f'href="{revoke_url(mandant.guichet, mandate.id)}"' in listed
     assert f'action="{revoke_url(mandant.guichet, mandate.id)}"' not in listed  # no one-click revocation
-    before = state()
+    before = fingerprint()
     response = client.get(revoke_url(mandant.guichet, mandate.id), headers=headers)
     body = text(response)
-    assert response.status_code == 200 and state() == before
+    assert response.status_code == 200 and fingerprint() == before
     assert "Révoquer le mandat pour Guichet SARL, service « Fiches de retenue d'impôt » ?" in body
     assert f'<form action="{revoke_url(mandant.guichet, mandate.id)}" method="post"' in body
     assert f'href="{granted_url(mandant.guichet)}"' in body  # Annuler
@@ -619,21 +584,21 @@ def test_another_space_mandates_and_letters_are_not_found(client, world):
 
     log_in(client, eve)
     token = csrf_token(client.get(granted_url(eve_space)).get_data(as_text=True))
-    before = state()
+    before = fingerprint()
     for mandate in (pending, taken):
         assert client.get(letter_url(eve_space, mandate.id)).status_code == 404
         assert client.post(revoke_url(eve_space, mandate.id), data={"csrf_token": token}).status_code == 404
         assert client.post(revoke_url(eve_space, mandate.id), data={"csrf_token": token},
                            headers=HTMX).status_code == 404
         assert client.get(letter_url(world.guichet, mandate.id)).status_code == 404  # not a member
-    assert state() == before
+    assert fingerprint() == before
 
     log_in(client, world.fidu_user)
     assert client.get(letter_url(world.fidu, pending.id)).status_code == 404
     assert client.get(letter_url(world.fidu, taken.id)).status_code == 404
     token = csrf_token(client.get(obtained_url(world.fidu)).get_data(as_text=True))
     assert client.post(revoke_url(world.fidu, pending.id), data={"csrf_token": token}).status_code == 404
-    assert state() == before
+    assert fingerprint() == before
 
 
 # --- The guard of a certified service ---------------------------------------------------------------
@@ -921,12 +886,12 @@ def test_an_agent_of_another_administration_neither_sees_nor_decides(client, app
     body = text(listing)
     assert "Guichet SARL" not in body and "Aucune demande en attente." in body
     token = csrf_token(listing.get_data(as_text=True))
-    before = state()
+    before = fingerprint()
     for decision in ("approve", "reject"):
         response = acd.post(f"/back-office/demandes/{filed.id}",
                             data={"decision": decision, "reason": "Non.", "csrf_token": token})
         assert response.status_code == 404
-    assert state() == before and holder_certifications(world.guichet) == []
+    assert fingerprint() == before and holder_certifications(world.guichet) == []
 
 
 def test_request_with_a_supporting_document_the_agent_downloads(client, agent_client, world):

@@ -15,7 +15,11 @@ def test_init_db_twice_is_a_no_op(runner):
 
 def test_pending_migration_is_applied_once(app, monkeypatch):
     column = CharField(max_length=20, null=True)
-    migration = ("9001", "administration.short_name", lambda m: [m.add_column("administration", "short_name", column)])
+    migration = (
+        "9001",
+        "administration.short_name",
+        lambda m: [m.add_column("administration", "short_name", column)],
+    )
     monkeypatch.setattr(database, "MIGRATIONS", database.MIGRATIONS + [migration])
     try:
         assert database.upgrade() == ["9001"]
@@ -39,8 +43,13 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path):
 
 def test_database_urls():
     pg = database.open_database("postgresql://espace:s%40cret@db.example:5433/espace_pro")
-    assert (pg.database, pg.connect_params["user"], pg.connect_params["password"],
-            pg.connect_params["host"], pg.connect_params["port"]) == ("espace_pro", "espace", "s@cret", "db.example", 5433)
+    assert (
+        pg.database,
+        pg.connect_params["user"],
+        pg.connect_params["password"],
+        pg.connect_params["host"],
+        pg.connect_params["port"],
+    ) == ("espace_pro", "espace", "s@cret", "db.example", 5433)
     assert database.open_database("sqlite:///instance/x.db").database == "instance/x.db"
     assert database.open_database("sqlite:////abs/x.db").database == "/abs/x.db"
 
@@ -85,12 +94,16 @@ def test_a_database_of_the_previous_release_gets_the_agents_second_factor(tmp_pa
         for column in ("totp_secret_encrypted", "last_otp_step", "enrolled_at"):
             migrate(database.migrator_for(old).drop_column("agent", column))
         administration = Admin.create(code="ALVA", name="ALVA")
-        old.execute_sql('INSERT INTO "agent" (administration_id, userid, userid_key, name, email, password_hash, '
-                        "created_at) VALUES (?, 'agent.alva', 'agent.alva', 'Agnès', '', 'x', '2026-01-01')",
-                        (administration.id,))
+        old.execute_sql(
+            'INSERT INTO "agent" (administration_id, userid, userid_key, name, email, password_hash, '
+            "created_at) VALUES (?, 'agent.alva', 'agent.alva', 'Agnès', '', 'x', '2026-01-01')",
+            (administration.id,),
+        )
 
         assert database.upgrade() == ["0002", "0003"]
-        assert {"totp_secret_encrypted", "last_otp_step", "enrolled_at"} <= {c.name for c in old.get_columns("agent")}
+        assert {"totp_secret_encrypted", "last_otp_step", "enrolled_at"} <= {
+            c.name for c in old.get_columns("agent")
+        }
         agent = Agent.get()
         assert (agent.userid, agent.totp_secret_encrypted, agent.enrolled_at) == ("agent.alva", None, None)
         assert old.table_exists(AgentSession._meta.table_name) and database.upgrade() == []

@@ -14,7 +14,15 @@ from app import create_app
 from blueprints.forms import Form
 from helpers import HTMX, csrf_token, log_in
 from models import (
-    AuditEntry, CertificationRequest, Invitation, Mandate, OutboxMail, Space, SpaceDraft, User, db,
+    AuditEntry,
+    CertificationRequest,
+    Invitation,
+    Mandate,
+    OutboxMail,
+    Space,
+    SpaceDraft,
+    User,
+    db,
 )
 from services import mail, memberships, spaces
 from services.urls import safe_next
@@ -92,7 +100,9 @@ def test_stored_drafts_lose_their_control_characters(app):
     import database
 
     lea = factories.user("lea")
-    SpaceDraft.create(user=lea, data={"name": "Guichet", "company_name": "Gui\x00chet\r\nSARL", "done": ["name"]})
+    SpaceDraft.create(
+        user=lea, data={"name": "Guichet", "company_name": "Gui\x00chet\r\nSARL", "done": ["name"]}
+    )
     [clean] = [function for version, _, function in database.MIGRATIONS if version == "0003"]
     clean(None)
     assert SpaceDraft.get().data == {"name": "Guichet", "company_name": "Guichet SARL", "done": ["name"]}
@@ -142,7 +152,10 @@ def test_every_single_line_field_refuses_line_breaks(app):
                         bound.choices = []
                 form.validate()
                 refused = any(ONE_LINE in str(error) for error in form[name].errors)
-                assert refused is not issubclass(field.field_class, TextAreaField), (form_class.__name__, name)
+                assert refused is not issubclass(field.field_class, TextAreaField), (
+                    form_class.__name__,
+                    name,
+                )
 
 
 @pytest.mark.parametrize("headers", [{}, HTMX], ids=["plain", "htmx"])
@@ -150,8 +163,11 @@ def test_a_line_break_in_a_space_name_is_a_field_error(client, clock, headers):
     lea = factories.user("lea")
     space = factories.space(lea, name="Guichet")
     log_in(client, lea)
-    response = client.post(f"/espaces/{space.id}/profil", headers=headers,
-                           data={"name": "Guichet\r\nBcc: eve@example.lu", "csrf_token": token(client, "/espaces")})
+    response = client.post(
+        f"/espaces/{space.id}/profil",
+        headers=headers,
+        data={"name": "Guichet\r\nBcc: eve@example.lu", "csrf_token": token(client, "/espaces")},
+    )
     assert response.status_code == 422 and ONE_LINE in response.get_data(as_text=True)
     assert Space.get_by_id(space.id).name == "Guichet"
 
@@ -171,11 +187,22 @@ def test_mail_subjects_stay_on_one_line(app, smtp, clock):
 # --- Redirect targets ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("target, cleaned", [
-    ("/compte", "/compte"), ("  /espaces?page=2 ", "/espaces?page=2"), ("/compte\r\nSet-Cookie: x=1", None),
-    ("/\t/evil.example", None), ("//evil.example", None), ("/\\evil.example", None), ("https://evil.example/", None),
-    ("//[", None), ("compte", None), ("", None), (None, None),
-])
+@pytest.mark.parametrize(
+    "target, cleaned",
+    [
+        ("/compte", "/compte"),
+        ("  /espaces?page=2 ", "/espaces?page=2"),
+        ("/compte\r\nSet-Cookie: x=1", None),
+        ("/\t/evil.example", None),
+        ("//evil.example", None),
+        ("/\\evil.example", None),
+        ("https://evil.example/", None),
+        ("//[", None),
+        ("compte", None),
+        ("", None),
+        (None, None),
+    ],
+)
 def test_safe_next(target, cleaned):
     assert safe_next(target) == cleaned
 
@@ -221,12 +248,27 @@ STORED = {
 }
 # Compared, hashed or looked up, never stored as typed.
 NOT_STORED = {
-    "UserIdForm.userid", "PasswordForm.password", "OTPForm.otp", "EnrolmentForm.password",
-    "EnrolmentForm.password_confirm", "ForgotPasswordForm.identifier", "ResetPasswordForm.otp",
-    "ResetPasswordForm.password", "ResetPasswordForm.password_confirm", "LostTokenForm.userid",
-    "LostTokenForm.password", "ChangePasswordForm.current_password", "ChangePasswordForm.password",
-    "ChangePasswordForm.password_confirm", "AgentLoginForm.userid", "AgentLoginForm.password", "CodeForm.code",
-    "ConfirmationCodeForm.code", "LanguageForm.lang", "LanguageForm.next", "DeleteForm.name",
+    "UserIdForm.userid",
+    "PasswordForm.password",
+    "OTPForm.otp",
+    "EnrolmentForm.password",
+    "EnrolmentForm.password_confirm",
+    "ForgotPasswordForm.identifier",
+    "ResetPasswordForm.otp",
+    "ResetPasswordForm.password",
+    "ResetPasswordForm.password_confirm",
+    "LostTokenForm.userid",
+    "LostTokenForm.password",
+    "ChangePasswordForm.current_password",
+    "ChangePasswordForm.password",
+    "ChangePasswordForm.password_confirm",
+    "AgentLoginForm.userid",
+    "AgentLoginForm.password",
+    "CodeForm.code",
+    "ConfirmationCodeForm.code",
+    "LanguageForm.lang",
+    "LanguageForm.next",
+    "DeleteForm.name",
     "RegistrationForm.matricule",  # stored once reduced to its 13 digits by the validator
 }
 
@@ -248,7 +290,9 @@ def test_every_form_limit_fits_its_column(app):
             if column is not None:
                 assert max_length(field) is not None, f"{key} has no Length(max=…)"
             if limit is not None:
-                assert max_length(field) <= limit, f"{key}: the form takes {max_length(field)}, the column {limit}"
+                assert max_length(field) <= limit, (
+                    f"{key}: the form takes {max_length(field)}, the column {limit}"
+                )
     assert seen == set(STORED) | NOT_STORED
 
 
@@ -263,9 +307,20 @@ def test_forms_at_maximum_length_never_fail(client, clock):
     lea = User.get()
     log_in(client, lea)
     csrf = token(client, "/inscription/enregistrement")
-    registered = client.post("/inscription/enregistrement", data={
-        "first_name": "É" * 100, "last_name": "é" * 100, "email": LONG_EMAIL, "matricule": "1983081974925",
-        "street": "r" * 200, "postcode": "L" * 20, "city": "c" * 100, "country": "p" * 100, "csrf_token": csrf})
+    registered = client.post(
+        "/inscription/enregistrement",
+        data={
+            "first_name": "É" * 100,
+            "last_name": "é" * 100,
+            "email": LONG_EMAIL,
+            "matricule": "1983081974925",
+            "street": "r" * 200,
+            "postcode": "L" * 20,
+            "city": "c" * 100,
+            "country": "p" * 100,
+            "csrf_token": csrf,
+        },
+    )
     assert registered.status_code == 303, registered.get_data(as_text=True)[:300]
     link = re.search(r"http://localhost(/inscription/confirmer/\S+)", OutboxMail.get().body_text).group(1)
     assert client.post(link, data={"csrf_token": csrf}).status_code == 200
@@ -278,13 +333,26 @@ def test_forms_at_maximum_length_never_fail(client, clock):
     assert Space.get(Space.kind == "private").name == ("É" * 100 + " " + "é" * 100)[:100]
 
     client.post("/espaces/nouveau/cgu", data={"accept": "y", "csrf_token": csrf})
-    default_name = re.search(r'name="name"[^>]*value="([^"]*)"', client.get("/espaces/nouveau/nom").get_data(as_text=True))
+    default_name = re.search(
+        r'name="name"[^>]*value="([^"]*)"', client.get("/espaces/nouveau/nom").get_data(as_text=True)
+    )
     named = client.post("/espaces/nouveau/nom", data={"name": default_name.group(1), "csrf_token": csrf})
     assert named.status_code == 303, named.get_data(as_text=True)[:300]
-    company = {**COMPANY, "company_name": "s" * 200, "street": "r" * 200, "postcode": "p" * 20, "city": "c" * 100,
-               "country": "y" * 100, "company_email": LONG_EMAIL, "phone": "+352 " + "4" * 35, "csrf_token": csrf}
+    company = {
+        **COMPANY,
+        "company_name": "s" * 200,
+        "street": "r" * 200,
+        "postcode": "p" * 20,
+        "city": "c" * 100,
+        "country": "y" * 100,
+        "company_email": LONG_EMAIL,
+        "phone": "+352 " + "4" * 35,
+        "csrf_token": csrf,
+    }
     assert client.post("/espaces/nouveau/entreprise", data=company).status_code == 303
-    created = client.post("/espaces/nouveau/verification", data={"draft": SpaceDraft.get().id, "csrf_token": csrf})
+    created = client.post(
+        "/espaces/nouveau/verification", data={"draft": SpaceDraft.get().id, "csrf_token": csrf}
+    )
     assert created.status_code == 303
     space = Space.get(Space.kind == "professional")
 

@@ -69,6 +69,8 @@ def test_batch_is_one_page_per_letter_of_the_pending_ones(app, client):
 @pytest.mark.parametrize("address", [[], ["", "  "]])
 def test_a_letter_without_a_postal_address_is_not_queued(app, address):
     with pytest.raises(letters.NoPostalAddress):
-        letters.queue_letter("Guichet SARL", address, "Votre code d'accès", "Corps", code="ABCD-EFGH-JKMN-PQRS-TUVW")
+        letters.queue_letter(
+            "Guichet SARL", address, "Votre code d'accès", "Corps", code="ABCD-EFGH-JKMN-PQRS-TUVW"
+        )
     assert Letter.select().count() == 0
 

@@ -122,4 +122,7 @@ def test_subjects_are_one_line_and_fit_their_column(app):
     with app.test_request_context():
         row = mail.queue_mail("lea@example.lu", "Espace\r\nBcc: eve@example.lu  " + "x" * 400, "notification",
                               message="m", link="http://localhost/")
-    assert row.subject.startswith("Espace Bcc: eve@example.lu x") and len(row.subject) == OutboxMail.subject.max_length
+    assert (
+        row.subject.startswith("Espace Bcc: eve@example.lu x")
+        and len(row.subject) == OutboxMail.subject.max_length
+    )

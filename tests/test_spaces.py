@@ -16,11 +16,7 @@ COMPANY = {
 }
 
 
-@pytest.fixture(autouse=True)
-def request_context(app):
-    """Services build the links of their mails from the request, as in a real request."""
-    with app.test_request_context():
-        yield
+pytestmark = pytest.mark.usefixtures("request_context")
 
 
 def finished_draft(user, name="Guichet", **company):

@@ -6,10 +6,10 @@ import re
 import pytest
 
 import factories
-from helpers import BOOSTED, HTMX, assert_constant_queries, csrf_token, log_in
+from helpers import BOOSTED, HTMX, assert_constant_queries, csrf_token, fingerprint, log_in
 from datetime import timedelta
 
-from models import Certification, CertificationRequest, Invitation, Mandate, Membership, Service, Space, SpaceDraft, User
+from models import Certification, Invitation, Membership, Service, Space, SpaceDraft, User
 from services import catalogue, certifications, clock, spaces
 
 # --- The permission matrix --------------------------------------------------------------------
@@ -43,18 +43,6 @@ def world(app, clock):
                                     ends_at=clock.now() + timedelta(days=365))  # an administration's proxy code
     return {"space": space, "people": people, "tom": tom, "invitation": invitation, "mandate": mandate,
             "obtained": obtained}
-
-
-def fingerprint():
-    """Everything a refused request must leave as it was."""
-    return (
-        sorted(Membership.select(Membership.space, Membership.user, Membership.role).tuples()),
-        sorted(Invitation.select(Invitation.id, Invitation.revoked_at, Invitation.sent_at).tuples()),
-        sorted(Space.select(Space.id, Space.name, Space.deleted_at).tuples()),
-        sorted(Certification.select(Certification.id, Certification.revoked_at).tuples()),
-        sorted(Mandate.select(Mandate.id, Mandate.revoked_at).tuples()),
-        CertificationRequest.select().count(),
-    )
 
 
 # (method, URL, data, who may): "member" any member, "admin" admins only, "leave" (the
@@ -565,7 +553,7 @@ def test_private_space_shows_only_what_applies(client, app, clock):
                            "Seul un administrateur", f"/espaces/{private.id}/services/"):
                 assert absent not in html, (url, absent)
     acd = Service.get(slug="fiches-retenue")
-    before = (Certification.select().count(), Mandate.select().count(), CertificationRequest.select().count())
+    before = fingerprint()
     for method, path, data in [
         ("GET", "/donnees", None), ("GET", "/utilisateurs", None), ("GET", "/certifications", None),
         ("GET", "/certifications/administrations", None), ("GET", "/certifications/administrations/ACD", None),
@@ -587,7 +575,7 @@ def test_private_space_shows_only_what_applies(client, app, clock):
             assert response.status_code == 404, (method, path, response.status_code)
             assert "Un espace privé" in html, (method, path)
             assert "administrateur" not in html and "Votre rôle" not in html, (method, path)
-    assert (Certification.select().count(), Mandate.select().count(), CertificationRequest.select().count()) == before
+    assert fingerprint() == before
     assert Invitation.select().count() == 0
     # A service that needs a certified space says that a private space cannot be one.
     refused = client.get(f"/espaces/{private.id}/services/fiches-retenue")

@@ -5,8 +5,6 @@ from playwright.sync_api import expect
 
 import factories
 
-pytestmark = pytest.mark.browser
-
 
 @pytest.fixture
 def catalogue(app):

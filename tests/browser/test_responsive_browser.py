@@ -10,9 +10,6 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 import factories
-from test_spaces_browser import log_in
-
-pytestmark = pytest.mark.browser
 
 PHONE = {"width": 390, "height": 844}
 ADDRESS = ["1, rue du Commerce", "L-1000 Luxembourg"]
@@ -33,12 +30,19 @@ def busy_space(app, clock):
         admin = spaces.membership_for(lea, guichet.id)
         for administration, slug in (("ACD", "fiches-retenue"), ("ITM", "elections-sociales"),
                                      ("LBR", "sources-authentiques")):
-            _row, code = certifications.issue_code(administration, slug, "B123456", "holder", company_name=LONG_NAME,
-                                                address_lines=ADDRESS)
+            _row, code = certifications.issue_code(
+                administration, slug, "B123456", "holder", company_name=LONG_NAME, address_lines=ADDRESS
+            )
             certifications.redeem_holder_code(admin, lea, code)
         for number, identifier in enumerate(("B111111", "B222222", "732829320")):
-            _row, code = certifications.issue_code("ACD", "fiches-retenue", identifier, "proxy",
-                                                   company_name=f"{LONG_NAME} {number}", address_lines=ADDRESS)
+            _row, code = certifications.issue_code(
+                "ACD",
+                "fiches-retenue",
+                identifier,
+                "proxy",
+                company_name=f"{LONG_NAME} {number}",
+                address_lines=ADDRESS,
+            )
             certifications.redeem_proxy_code(admin, lea, code)
         for days in (30, 60, 90):
             certifications.grant_mandate(admin, lea, Service.get(slug="fiches-retenue").id,
@@ -71,12 +75,15 @@ def assert_tabs_are_tabs(page, what):
     links = tabs.get_by_role("link")
     expect(links).to_have_count(4)
     boxes = [links.nth(i).bounding_box() for i in range(4)]
-    assert all(box and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"] for box in boxes), (what, boxes)
+    assert all(box and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"] for box in boxes), (
+        what,
+        boxes,
+    )
     assert len({round(box["y"]) for box in boxes}) < 4, (what, "the tabs are stacked as a list")
     expect(tabs.locator('[aria-current="page"]')).to_have_count(1)
 
 
-def test_space_pages_fit_a_phone(app, live_server, busy_space, page, console_errors):
+def test_space_pages_fit_a_phone(app, live_server, busy_space, page, console_errors, log_in):
     page.set_viewport_size(PHONE)
     page.goto(live_server.url + "/connexion")
     log_in(page)
@@ -94,7 +101,9 @@ def test_space_pages_fit_a_phone(app, live_server, busy_space, page, console_err
         ("/utilisateurs", "Utilisateurs", 5),
     ]:
         page.goto(space + path)
-        expect(page.locator("#space-tab").get_by_role("heading", name=re.compile(heading)).first).to_be_visible()
+        expect(
+            page.locator("#space-tab").get_by_role("heading", name=re.compile(heading)).first
+        ).to_be_visible()
         if rows:
             expect(page.locator("#space-tab tbody tr")).to_have_count(rows)
         assert_fits(page, path)

@@ -3,52 +3,15 @@ htmx, Changer d'espace with its active search and the space's tabs, and inviting
 with the mail through a real SMTP server."""
 import re
 
-import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 import factories
 
-pytestmark = pytest.mark.browser
 
-MARKER = "window.__noFullLoad"
-
-
-def unexpected(console_errors):
-    """Chromium logs every 4xx it loads; the refusals the forms show are expected."""
-    return [e for e in console_errors if not re.search(r"status of 422 ", e)]
-
-
-def log_in(page, userid="lea"):
-    """From the Connexion page, through the real pages: Token → UserID → password → OTP."""
-    page.get_by_role("link", name=re.compile("Token")).click()
-    page.get_by_label("UserID").fill(userid)
-    page.get_by_role("button", name="Suivant").click()
-    page.get_by_label("Mot de passe").fill(factories.PASSWORD)
-    page.get_by_role("button", name="Suivant").click()
-    page.get_by_label("OTP").fill(factories.otp())
-    page.get_by_role("button", name="S'authentifier").click()
-
-
-def mark_page(page):
-    """Set a marker that only a full page load would wipe out."""
-    page.evaluate(f"{MARKER} = true")
-
-
-def still_same_page(page):
-    return page.evaluate(f"{MARKER} === true")
-
-
-def wait_for_mails(page, smtp, count):
-    """The app sends mail once the response has gone: poll the SMTP server for a while."""
-    for _ in range(100):
-        if len(smtp.messages) >= count:
-            return smtp.messages
-        page.wait_for_timeout(50)
-    raise AssertionError(f"{count} mail(s) expected, {len(smtp.messages)} received")
-
-
-def test_create_professional_space_wizard(app, live_server, clock, page, console_errors):
+def test_create_professional_space_wizard(
+    app, live_server, clock, page, console_errors, log_in, mark_page, still_same_page
+):
     factories.user()
     page.goto(live_server.url + "/connexion")
     log_in(page)
@@ -58,7 +21,7 @@ def test_create_professional_space_wizard(app, live_server, clock, page, console
     page.get_by_role("link", name="Créer un espace professionnel").click()
     expect(page.get_by_role("heading", name="Conditions générales d'utilisation", exact=True)).to_be_visible()
     assert page.url.endswith("/espaces/nouveau/cgu")
-    mark_page(page)
+    mark_page()
     page.get_by_label("Accepter les CGU").check()
     page.get_by_role("button", name="Valider").click()
 
@@ -70,7 +33,9 @@ def test_create_professional_space_wizard(app, live_server, clock, page, console
     page.get_by_role("button", name="Suivant").click()
 
     # 2. the company, first with an identifier that is neither RCS nor SIREN
-    expect(page.get_by_role("heading", name="2. Renseignez les informations de votre entreprise")).to_be_visible()
+    expect(
+        page.get_by_role("heading", name="2. Renseignez les informations de votre entreprise")
+    ).to_be_visible()
     expect(page).to_have_url(re.compile(r"/espaces/nouveau/entreprise$"))
     page.get_by_label("Raison sociale").fill("Guichet SARL")
     page.get_by_label("Forme juridique").select_option("SARL")
@@ -106,18 +71,20 @@ def test_create_professional_space_wizard(app, live_server, clock, page, console
     expect(review).to_contain_text("Guichet Luxembourg")
     expect(review).to_contain_text("B123456")
     expect(review).to_contain_text("Société à responsabilité limitée (SARL)")
-    assert still_same_page(page), "a wizard step was a full page load, not an htmx swap"
+    assert still_same_page(), "a wizard step was a full page load, not an htmx swap"
 
     # the browser's back button shows step 2 with its entries
     page.go_back()
     expect(page).to_have_url(re.compile(r"/espaces/nouveau/entreprise$"))
-    expect(page.get_by_role("heading", name="2. Renseignez les informations de votre entreprise")).to_be_visible()
+    expect(
+        page.get_by_role("heading", name="2. Renseignez les informations de votre entreprise")
+    ).to_be_visible()
     expect(page.get_by_label("Raison sociale")).to_have_value("Guichet SARL")
     expect(page.get_by_label("Forme juridique")).to_have_value("SARL")
     expect(page.get_by_label("Numéro RCS (Luxembourg) ou SIREN (France)")).to_have_value("B123456")
     page.get_by_role("button", name="Suivant").click()
     expect(page).to_have_url(re.compile(r"/espaces/nouveau/verification$"))
-    assert still_same_page(page), "going back reloaded the whole page"
+    assert still_same_page(), "going back reloaded the whole page"
 
     page.get_by_role("button", name="Créer l'espace").click()
     expect(page.get_by_role("heading", name="Vous venez de créer votre espace professionnel")).to_be_visible()
@@ -125,14 +92,18 @@ def test_create_professional_space_wizard(app, live_server, clock, page, console
     expect(page.get_by_role("heading", name="Guichet Luxembourg", level=1)).to_be_visible()
     expect(page.get_by_role("heading", name="Mes démarches")).to_be_visible()
     assert Axe().run(page).violations_count == 0
-    assert unexpected(console_errors) == []
+    assert console_errors.unexpected() == []
 
 
-def test_switch_spaces_and_tabs(app, live_server, clock, page, console_errors):
+def test_switch_spaces_and_tabs(
+    app, live_server, clock, page, console_errors, log_in, mark_page, still_same_page
+):
     lea = factories.user()
     factories.space(lea, name="Espace privé de Léa", kind="private")
     factories.space(lea, name="Fiduciaire Guichet")
-    factories.space(lea, name="Boulangerie du Marché", company_name="Boulangerie Lux SA", identifier="B654321")
+    factories.space(
+        lea, name="Boulangerie du Marché", company_name="Boulangerie Lux SA", identifier="B654321"
+    )
     page.goto(live_server.url + "/connexion")
     log_in(page)
     expect(page.get_by_role("heading", name="Espace privé de Léa", level=1)).to_be_visible()
@@ -147,17 +118,17 @@ def test_switch_spaces_and_tabs(app, live_server, clock, page, console_errors):
     expect(spaces_list.get_by_role("link")).to_have_text(
         ["Espace privé de Léa", "Boulangerie du Marché", "Fiduciaire Guichet"])
 
-    mark_page(page)
+    mark_page()
     page.get_by_label("Rechercher un espace").fill("Fiduc")  # typing, no submit
     expect(spaces_list.get_by_role("link")).to_have_text(["Fiduciaire Guichet"])
     expect(spaces_list.locator(".result-count")).to_have_text("1 espace pour « Fiduc »")
     expect(page).to_have_url(re.compile(r"/espaces/changer\?q=Fiduc$"))
-    assert still_same_page(page), "the search reloaded the page"
+    assert still_same_page(), "the search reloaded the page"
 
     spaces_list.get_by_role("link", name="Fiduciaire Guichet").click()
     expect(page.get_by_role("heading", name="Fiduciaire Guichet", level=1)).to_be_visible()
     expect(page.locator(".space-kind")).to_contain_text("Espace professionnel")
-    mark_page(page)
+    mark_page()
 
     tabs = page.get_by_role("navigation", name="Sections de l'espace")
     for label, path in [("Mes données professionnelles", "/donnees"), ("Communications", "/communications"),
@@ -174,11 +145,11 @@ def test_switch_spaces_and_tabs(app, live_server, clock, page, console_errors):
     expect(page).to_have_url(re.compile(r"/espaces/\d+/utilisateurs$"))
     expect(page.locator("#members")).to_contain_text("Léa Guichet")
     expect(page.locator("#members")).to_contain_text("Administrateur")
-    assert still_same_page(page), "a tab was a full page load, not an htmx swap"
-    assert unexpected(console_errors) == []
+    assert still_same_page(), "a tab was a full page load, not an htmx swap"
+    assert console_errors.unexpected() == []
 
 
-def test_invite_a_colleague(app, live_server, smtp, clock, page, console_errors, new_context):
+def test_invite_a_colleague(app, live_server, smtp, clock, page, console_errors, log_in, other_page):
     lea = factories.user()
     factories.user("marc", email="marc@example.lu", first_name="Marc")
     factories.space(lea, name="Guichet Luxembourg")
@@ -191,24 +162,25 @@ def test_invite_a_colleague(app, live_server, smtp, clock, page, console_errors,
     page.get_by_label("Adresse e-mail").fill("marc@example.lu")
     page.get_by_label("Rôle", exact=True).select_option(label="Consultation")
     page.get_by_role("button", name="Inviter").click()
-    expect(page.get_by_text("Une invitation valable 7 jours a été envoyée à marc@example.lu.")).to_be_visible()
+    expect(
+        page.get_by_text("Une invitation valable 7 jours a été envoyée à marc@example.lu.")
+    ).to_be_visible()
     expect(page.locator("#space-tab table").first).to_contain_text("marc@example.lu")
     assert Axe().run(page).violations_count == 0
 
-    [mail] = wait_for_mails(page, smtp, 1)
+    [mail] = smtp.wait_for(1)
     assert mail["To"] == "marc@example.lu"
     text = mail.get_body(("plain",)).get_content()
     assert "avec le rôle Consultation" in text
     link = re.search(r"http://127\.0\.0\.1:\d+/invitations/\S+", text).group(0)
 
-    marc_page = new_context().new_page()
-    marc_page.set_default_timeout(5000)
-    marc_errors = []
-    marc_page.on("console", lambda msg: marc_errors.append(msg.text) if msg.type == "error" else None)
+    marc_page, marc_errors = other_page()
     marc_page.goto(link)
     invitation = marc_page.locator("#invitation")
-    expect(invitation).to_contain_text("Vous êtes invité à rejoindre l'espace professionnel « Guichet Luxembourg » "
-                                       "avec le rôle Consultation.")
+    expect(invitation).to_contain_text(
+        "Vous êtes invité à rejoindre l'espace professionnel « Guichet Luxembourg » "
+        "avec le rôle Consultation."
+    )
     invitation.get_by_role("link", name="Connexion").click()
     log_in(marc_page, "marc")
     expect(marc_page).to_have_url(link)
@@ -231,8 +203,8 @@ def test_invite_a_colleague(app, live_server, smtp, clock, page, console_errors,
     expect(members).to_contain_text("Léa Guichet")
     expect(marc_page.get_by_role("button", name="Inviter")).to_have_count(0)
     expect(marc_page.get_by_label("Adresse e-mail")).to_have_count(0)
-    assert unexpected(console_errors) == []
-    assert unexpected(marc_errors) == []
+    assert console_errors.unexpected() == []
+    assert marc_errors.unexpected() == []
 
 
 def open_manage(page):
@@ -243,7 +215,7 @@ def open_manage(page):
     expect(page.get_by_role("heading", name="Gérer mes espaces", level=1)).to_be_visible()
 
 
-def test_merge_two_spaces(app, live_server, clock, page, console_errors):
+def test_merge_two_spaces(app, live_server, clock, page, console_errors, log_in, mark_page, still_same_page):
     from models import VaultEntry
 
     lea = factories.user()
@@ -259,7 +231,7 @@ def test_merge_two_spaces(app, live_server, clock, page, console_errors):
     expect(page.get_by_role("heading", name="Fusionner deux espaces professionnels", level=1)).to_be_visible()
     expect(page).to_have_url(re.compile(r"/espaces/fusionner$"))
 
-    mark_page(page)
+    mark_page()
     page.get_by_label("Espace à fusionner (source)").select_option(label="Source")
     page.get_by_label("Espace qui reçoit tout (cible)").select_option(label="Cible")
     page.get_by_role("button", name="Voir ce qui sera fusionné").click()
@@ -271,7 +243,7 @@ def test_merge_two_spaces(app, live_server, clock, page, console_errors):
     phone = merge.get_by_role("group", name="Téléphone")
     expect(phone.get_by_role("radio", name="+352 2 (Cible)")).to_be_checked()
     expect(phone.get_by_role("radio", name="+352 1 (Source)")).not_to_be_checked()
-    assert still_same_page(page), "the preview was a full page load, not an htmx swap"
+    assert still_same_page(), "the preview was a full page load, not an htmx swap"
     assert Axe().run(page).violations_count == 0
 
     phone.get_by_role("radio", name="+352 1 (Source)").check()
@@ -294,10 +266,10 @@ def test_merge_two_spaces(app, live_server, clock, page, console_errors):
     facts = page.locator("#space-tab dl.facts")
     expect(facts.locator("dt")).to_have_text(["Téléphone"])
     expect(facts.locator("dd")).to_have_text(["+352 1"])
-    assert unexpected(console_errors) == []
+    assert console_errors.unexpected() == []
 
 
-def test_delete_a_space(app, live_server, clock, page, console_errors):
+def test_delete_a_space(app, live_server, clock, page, console_errors, log_in, mark_page, still_same_page):
     lea = factories.user()
     marc = factories.user("marc", email="marc@example.lu", first_name="Marc")
     guichet = factories.space(lea, name="Guichet")
@@ -312,7 +284,7 @@ def test_delete_a_space(app, live_server, clock, page, console_errors):
     expect(page.get_by_role("heading", name="Supprimer un espace professionnel", level=1)).to_be_visible()
     expect(page).to_have_url(re.compile(rf"/espaces/{guichet.id}/supprimer$"))
 
-    mark_page(page)
+    mark_page()
     name = page.get_by_label("Pour confirmer, saisissez le nom de l'espace : Guichet")
     name.fill("Guichet SARL")
     with page.expect_response(re.compile(r"/supprimer$")) as refused:
@@ -321,7 +293,7 @@ def test_delete_a_space(app, live_server, clock, page, console_errors):
     expect(page.locator("#delete-space .error-summary")).to_contain_text(
         "Le nom saisi ne correspond pas au nom de l'espace.")
     expect(page).to_have_url(re.compile(rf"/espaces/{guichet.id}/supprimer$"))
-    assert still_same_page(page), "the refusal was a full page load, not swapped in place"
+    assert still_same_page(), "the refusal was a full page load, not swapped in place"
 
     name.fill("Guichet")
     page.get_by_role("button", name="Supprimer l'espace").click()
@@ -334,10 +306,12 @@ def test_delete_a_space(app, live_server, clock, page, console_errors):
     page.goto(f"{live_server.url}/espaces/{guichet.id}")
     expect(page.get_by_role("heading", name="Page introuvable", level=1)).to_be_visible()
     expect(page.get_by_text("Cet espace n'existe pas ou vous n'en êtes pas membre.")).to_be_visible()
-    assert [e for e in unexpected(console_errors) if not re.search(r"status of 404 ", e)] == []
+    assert console_errors.unexpected(404) == []
 
 
-def test_remove_a_member_asks_first(app, live_server, clock, page, console_errors):
+def test_remove_a_member_asks_first(
+    app, live_server, clock, page, console_errors, log_in, mark_page, still_same_page
+):
     """Retirer swaps its question in place (htmx); Confirmer updates the Utilisateurs tab."""
     lea = factories.user()
     space = factories.space(lea, name="Guichet Luxembourg")
@@ -348,7 +322,7 @@ def test_remove_a_member_asks_first(app, live_server, clock, page, console_error
     expect(page.get_by_role("heading", name="Gérer mes espaces", level=1)).to_be_visible()
     page.goto(f"{live_server.url}/espaces/{space.id}/utilisateurs")
     members = page.locator("#members")
-    mark_page(page)
+    mark_page()
     members.get_by_role("link", name="Retirer Marc Guichet").click()
     question = page.get_by_role("group", name="Retirer Marc Guichet de l'espace ?")
     expect(question).to_contain_text("Cette personne n'aura plus accès à l'espace Guichet Luxembourg.")
@@ -357,5 +331,5 @@ def test_remove_a_member_asks_first(app, live_server, clock, page, console_error
     question.get_by_role("button", name="Confirmer").click()
     expect(page.get_by_text("Marc Guichet a été retiré de l'espace.")).to_be_visible()
     expect(members).not_to_contain_text("Marc Guichet")
-    assert still_same_page(page)
-    assert unexpected(console_errors) == []
+    assert still_same_page()
+    assert console_errors.unexpected() == []
