@@ -118,8 +118,8 @@ COMPANY_ADDRESS = ("1, rue du Commerce", "L-1000 Luxembourg")
 def access_code(administration_code="ACD", service_slug="fiches-retenue", company="B123456", kind="holder", **fields):
     """An administration issues a code, its letter addressed to the company's registered
     name and address; returns (AccessCode, the code as shown)."""
-    from services import certifications
+    from services import access_codes
 
     fields.setdefault("company_name", "Guichet SARL" if company == "B123456" else f"Société {company}")
     fields.setdefault("address_lines", COMPANY_ADDRESS)
-    return certifications.issue_code(administration_code, service_slug, company, kind, **fields)
+    return access_codes.issue_code(administration_code, service_slug, company, kind, **fields)

@@ -9,8 +9,10 @@ import factories
 from helpers import BOOSTED, HTMX, assert_constant_queries, csrf_token, log_in
 from datetime import timedelta
 
-from models import Certification, CertificationRequest, Invitation, Mandate, Membership, Service, Space, SpaceDraft, User
-from services import catalogue, certifications, clock, spaces
+from models import (
+    AccessCode, Certification, CertificationRequest, Invitation, Mandate, Membership, Service, Space, SpaceDraft, User,
+)
+from services import catalogue, clock, mandates, spaces
 
 # --- The permission matrix --------------------------------------------------------------------
 
@@ -36,7 +38,7 @@ def world(app, clock):
     for slug in ("fiches-retenue", "sources-authentiques"):
         Certification.create(space=space, service=Service.get(slug=slug), kind="holder", company_identifier="B123456",
                              company_name="Guichet SARL", ends_at=clock.now() + timedelta(days=365))
-    mandate, _code = certifications.grant_mandate(spaces.membership_for(lea, space.id), lea,
+    mandate, _code = mandates.grant_mandate(spaces.membership_for(lea, space.id), lea,
                                                   Service.get(slug="fiches-retenue").id, clock.now() + timedelta(days=90))
     obtained = Certification.create(space=space, service=Service.get(slug="sources-authentiques"), kind="proxy",
                                     company_identifier="B777777", company_name="Boulangerie SA",
@@ -52,7 +54,7 @@ def fingerprint():
         sorted(Invitation.select(Invitation.id, Invitation.revoked_at, Invitation.sent_at).tuples()),
         sorted(Space.select(Space.id, Space.name, Space.deleted_at).tuples()),
         sorted(Certification.select(Certification.id, Certification.revoked_at).tuples()),
-        sorted(Mandate.select(Mandate.id, Mandate.revoked_at).tuples()),
+        sorted(Mandate.select(Mandate.id, AccessCode.revoked_at).join(AccessCode).tuples()),
         CertificationRequest.select().count(),
     )
 

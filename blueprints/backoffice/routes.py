@@ -10,7 +10,7 @@ from blueprints.backoffice.forms import AgentLoginForm, DecisionForm
 from blueprints.errors import render_error
 from blueprints.htmx import htmx_redirect
 from blueprints.params import page_number
-from services import DomainError, agents, auth, certifications, clock, crypto
+from services import DomainError, agents, auth, certification_requests, certifications, clock, crypto
 
 
 @bp.errorhandler(DomainError)
@@ -139,7 +139,7 @@ def logout(agent):
 @agent_required
 def requests(agent):
     page = page_number()
-    rows, total = certifications.pending_requests(agent, page)
+    rows, total = certification_requests.pending_requests(agent, page)
     return render_template("backoffice/requests.html", agent=agent, rows=rows, total=total, page=page,
                            per_page=certifications.PAGE_SIZE, form=DecisionForm(formdata=None))
 
@@ -152,8 +152,8 @@ def decide(agent, request_id):
         abort(400)
     approve = request.form.get("decision") == "approve"
     try:
-        certifications.decide_request(agent, request_id, approve, form.reason.data)
-    except certifications.InvalidMandate as refused:
+        certification_requests.decide_request(agent, request_id, approve, form.reason.data)
+    except certification_requests.RequestRefused as refused:
         flash(refused.message, "error")
         return htmx_redirect(url_for("backoffice.requests"))
     flash(_("Demande approuvée : l'espace est certifié.") if approve else _("Demande refusée."), "success")
@@ -163,7 +163,7 @@ def decide(agent, request_id):
 @bp.get("/demandes/<id:request_id>/piece-jointe")
 @agent_required
 def attachment(agent, request_id):
-    request_ = certifications.request_attachment(agent, request_id)
+    request_ = certification_requests.request_attachment(agent, request_id)
     response = make_response(bytes(request_.attachment))
     response.headers["Content-Type"] = request_.attachment_type
     # Served as a download, never rendered in the back-office's origin.

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_first_login_enrols_the_second_factor_then_decides_a_request(app, live_server, clock, page, console_errors):
-    from services import catalogue, certifications
+    from services import agents, catalogue
 
     catalogue.load()
     lea = factories.user("lea")
@@ -22,7 +22,7 @@ def test_first_login_enrols_the_second_factor_then_decides_a_request(app, live_s
     filed = CertificationRequest.create(space=space, service=Service.get(slug="securite-alimentaire"), requested_by=lea,
                                         reason="Nous exploitons une boulangerie à Luxembourg.")
     with app.test_request_context():
-        certifications.create_agent("ALVA", "agent.alva", "Agnès Agent", "", factories.AGENT_PASSWORD)
+        agents.create_agent("ALVA", "agent.alva", "Agnès Agent", "", factories.AGENT_PASSWORD)
 
     page.goto(live_server.url + "/back-office")
     expect(page).to_have_url(re.compile(r"/back-office/connexion$"))

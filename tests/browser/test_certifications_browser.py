@@ -29,7 +29,7 @@ def subtab(page, label):
 
 
 def test_holder_code_mandate_and_revocation(app, live_server, clock, page, console_errors, new_context):
-    from services import catalogue, certifications, spaces
+    from services import access_codes, catalogue, spaces
 
     catalogue.load()
     lea = factories.user("lea")
@@ -41,7 +41,7 @@ def test_holder_code_mandate_and_revocation(app, live_server, clock, page, conso
         _row, holder_code = factories.access_code("ACD", "fiches-retenue", "B123456", "holder")
         # Guichet already holds the LBR's sources authentiques, whose mandate the fiduciary gets.
         _row, lbr_code = factories.access_code("LBR", "sources-authentiques", "B123456", "holder")
-        certifications.redeem_holder_code(spaces.membership_for(lea, guichet.id), lea, lbr_code)
+        access_codes.redeem_holder_code(spaces.membership_for(lea, guichet.id), lea, lbr_code)
 
     # Léa: Certifications → Ajouter une certification via code d'accès → Gestion (ACD)
     page.goto(live_server.url + "/connexion")
@@ -154,7 +154,7 @@ def test_a_mandate_obtained_from_an_administration_is_revoked_without_javascript
                                                                                  new_context):
     """Seed 000: the mandatary revokes a mandate obtained with an administration's proxy code;
     without JavaScript, Révoquer opens a confirmation page whose Confirmer does it."""
-    from services import catalogue, certifications, spaces
+    from services import access_codes, catalogue, spaces
 
     catalogue.load()
     fidu_user = factories.user("fidu", email="fidu@example.lu", first_name="Fanny", last_name="Fidu",
@@ -162,7 +162,7 @@ def test_a_mandate_obtained_from_an_administration_is_revoked_without_javascript
     fidu = factories.space(fidu_user, name="Fiduciaire", company_name="Fiduciaire SA", identifier="B654321")
     with app.test_request_context():
         _row, code = factories.access_code("LBR", "sources-authentiques", "B123456", "proxy")
-        certifications.redeem_proxy_code(spaces.membership_for(fidu_user, fidu.id), fidu_user, code)
+        access_codes.redeem_proxy_code(spaces.membership_for(fidu_user, fidu.id), fidu_user, code)
 
     page = new_context(java_script_enabled=False).new_page()
     page.set_default_timeout(5000)
