@@ -246,7 +246,8 @@ def test_holder_code_certifies_a_space_of_the_company(guichet, clock, typed):
         guichet.space_id, "holder", "fiches-retenue")
     assert (certification.company_identifier, certification.company_name) == ("B123456", "Guichet SARL")
     assert certification.ends_at == clock.now() + timedelta(days=200)
-    assert mandates.mandate_of_certification(certification) is None and certification.status(clock.now()) == "active"
+    assert certification.status(clock.now()) == "active"
+    assert mandates.mandate_of_certification(certification) is None
     access_code = reload(access_code)
     assert (access_code.redeemed_at, access_code.redeemed_in_id, access_code.redeemed_by_id) == (
         clock.now(), guichet.space_id, guichet.user.id)
@@ -544,14 +545,14 @@ def test_only_admins_grant_mandates(guichet, clock):
     factories.member(guichet.space, manager, "manager")
     with pytest.raises(spaces.NotAllowed):
         mandates.grant_mandate(membership(manager, guichet.space_id), manager, service_id(),
-                                     clock.now() + timedelta(days=30))
+                               clock.now() + timedelta(days=30))
 
 
 def test_mandate_ends_no_later_than_the_holder_certification(guichet, clock):
     holder = redeem(guichet, issue(valid_days=100)[1])
     with pytest.raises(mandates.EndAfterHolder):
         mandates.grant_mandate(guichet, guichet.user, service_id(),
-                                     holder.ends_at + timedelta(seconds=1))
+                               holder.ends_at + timedelta(seconds=1))
     for past in (clock.now(), (clock.now() - timedelta(days=1)).date(), None):
         with pytest.raises(mandates.EndNotInFuture):
             mandates.grant_mandate(guichet, guichet.user, service_id(), past)

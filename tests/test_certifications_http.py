@@ -73,7 +73,7 @@ def make_holder(world, admin="ACD", slug="fiches-retenue"):
 
 def grant(world, service=None, days=90, note="Fiduciaire"):
     return mandates.grant_mandate(member(world.lea, world.guichet), world.lea, (service or world.acd).id,
-                                        clock.now().date() + timedelta(days=days), note)
+                                  clock.now().date() + timedelta(days=days), note)
 
 
 def state():
@@ -498,7 +498,8 @@ def test_the_mandant_revokes_three_ways_and_access_ends_at_once(client, app, man
         location = response.headers.get("HX-Redirect") or response.headers["Location"]
         assert location == granted_url(mandant.guichet)
         assert Mandate.get_by_id(mandate.id).revoked_at is not None
-        assert all(c.revoked_at for c in Certification.select().where(Certification.access_code == mandate.access_code_id))
+        obtained = Certification.select().where(Certification.access_code == mandate.access_code_id)
+        assert all(c.revoked_at for c in obtained)
         assert fidu_client.get(service_url).status_code == 403
     page = text(client.get(granted_url(mandant.guichet)))
     assert "Le mandat pour Guichet SARL est révoqué." in page and "Révoqué" in page
@@ -817,7 +818,8 @@ def test_lists_keep_a_constant_query_count(client, world, page, grow, headers):
     log_in(client, user)
     assert_constant_queries(client, f"/espaces/{space.id}/{page}", grow(world), small=10, large=2000, headers=headers)
     listed = {"mandats-obtenus": Certification.select().where(Certification.space == world.fidu.id),
-              "mandats-dispenses": Mandate.select().join(AccessCode).where(AccessCode.issued_by_space == world.guichet.id),
+              "mandats-dispenses": Mandate.select().join(AccessCode)
+                                   .where(AccessCode.issued_by_space == world.guichet.id),
               "certifications": Certification.select().where(Certification.space == world.guichet.id)}[page]
     assert listed.count() == 2000
 

@@ -39,7 +39,7 @@ def world(app, clock):
         Certification.create(space=space, service=Service.get(slug=slug), kind="holder", company_identifier="B123456",
                              company_name="Guichet SARL", ends_at=clock.now() + timedelta(days=365))
     mandate, _code = mandates.grant_mandate(spaces.membership_for(lea, space.id), lea,
-                                                  Service.get(slug="fiches-retenue").id, clock.now() + timedelta(days=90))
+                                            Service.get(slug="fiches-retenue").id, clock.now() + timedelta(days=90))
     obtained = Certification.create(space=space, service=Service.get(slug="sources-authentiques"), kind="proxy",
                                     company_identifier="B777777", company_name="Boulangerie SA",
                                     ends_at=clock.now() + timedelta(days=365))  # an administration's proxy code

@@ -38,12 +38,12 @@ def busy_space(app, clock):
             access_codes.redeem_holder_code(admin, lea, code)
         for number, identifier in enumerate(("B111111", "B222222", "732829320")):
             _row, code = access_codes.issue_code("ACD", "fiches-retenue", identifier, "proxy",
-                                                   company_name=f"{LONG_NAME} {number}", address_lines=ADDRESS)
+                                                 company_name=f"{LONG_NAME} {number}", address_lines=ADDRESS)
             access_codes.redeem_proxy_code(admin, lea, code)
         for days in (30, 60, 90):
             mandates.grant_mandate(admin, lea, Service.get(slug="fiches-retenue").id,
-                                         clock.now().date() + timedelta(days=days),
-                                         "Fiduciaire Internationale du Grand-Duché de Luxembourg")
+                                   clock.now().date() + timedelta(days=days),
+                                   "Fiduciaire Internationale du Grand-Duché de Luxembourg")
         for number in range(3):
             colleague = factories.user(f"collegue{number}", first_name="Marie-Christine",
                                        last_name=f"Schmit-Weber-Hoffmann {number}",
