@@ -114,7 +114,9 @@ def _clean_stored_input(migrator):
     return []
 
 
-# The columns a mandate copied from its access code, and the code's column each matches.
+# The columns a mandate copied from its access code. Those updated after the grant (redemption,
+# revocation, a merge) name the code's column they are carried to; the others (None) were
+# written once from the same values as the code's.
 MANDATE_COPIES = {"mandant_space_id": "issued_by_space_id", "mandatary_space_id": "redeemed_in_id",
                   "redeemed_at": "redeemed_at", "revoked_at": "revoked_at", "service_id": None,
                   "company_identifier": None, "company_name": None, "created_at": None,

@@ -377,7 +377,6 @@ class Mandate(BaseModel):
     service = _of_code("service")
     company_identifier = _of_code("company_identifier")
     company_name = _of_code("company_name")
-    created_at = _of_code("created_at")
     activation_deadline = _of_code("activation_deadline")
     ends_at = _of_code("ends_at")
     redeemed_at = _of_code("redeemed_at")
