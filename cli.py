@@ -5,7 +5,7 @@ from contextlib import contextmanager
 import click
 
 from models import AccessCode, Agent
-from services import DomainError, agents, audit, auth, catalogue, certifications, mail, spaces
+from services import DomainError, access_codes, agents, audit, auth, catalogue, mail, mandates, spaces
 from validators import LINE_CONTROL_CHARACTERS
 
 
@@ -145,8 +145,8 @@ def issue_code_command(administration_code, service_slug, company, kind, activat
     """An administration issues an access code; the code is printed alone on the last line
     and a letter to the company (at the address the administration gives) is queued."""
     with refusal_as_error():
-        access_code, code = certifications.issue_code(administration_code, service_slug, company, kind,
-                                                      activation_days, valid_days, company_name, address_lines)
+        access_code, code = access_codes.issue_code(administration_code, service_slug, company, kind,
+                                                    activation_days, valid_days, company_name, address_lines)
     click.echo(f"Code {kind} pour {access_code.company_identifier}, service {service_slug}, à activer avant le "
                f"{access_code.activation_deadline:%d/%m/%Y} ; courrier en file d'attente.")
     click.echo(code)
@@ -161,14 +161,14 @@ def issue_code_command(administration_code, service_slug, company, kind, activat
 def create_agent_command(administration_code, userid, name, email, password):
     """Create an agent of an administration for the back-office (/back-office)."""
     with refusal_as_error():
-        certifications.create_agent(administration_code, userid, name, email, password)
+        agents.create_agent(administration_code, userid, name, email, password)
     click.echo(f"Agent {userid} ({administration_code}) créé.")
 
 
 @click.command("send-reminders")
 def send_reminders_command():
     """Mail both sides of mandates ending in 30 and in 7 days (run it daily)."""
-    click.echo(f"{certifications.send_reminders()} rappel(s) envoyé(s).")
+    click.echo(f"{mandates.send_reminders()} rappel(s) envoyé(s).")
 
 
 def init_app(app):

@@ -114,11 +114,54 @@ def _clean_stored_input(migrator):
     return []
 
 
+# The columns a mandate copied from its access code. Those updated after the grant (redemption,
+# revocation, a merge) name the code's column they are carried to; the others (None) were
+# written once from the same values as the code's.
+MANDATE_COPIES = {"mandant_space_id": "issued_by_space_id", "mandatary_space_id": "redeemed_in_id",
+                  "redeemed_at": "redeemed_at", "revoked_at": "revoked_at", "service_id": None,
+                  "company_identifier": None, "company_name": None, "created_at": None,
+                  "activation_deadline": None, "ends_at": None}
+
+
+def _mandate_through_its_code(migrator):
+    """A mandate keeps only its own facts and reads the rest through its access code, and a
+    certification finds its mandate through its code. Both copies were written together, so
+    the code already holds them; what a code would lack (never seen) is taken from its
+    mandate first, and a certification without its code gets its mandate's."""
+    database = migrator.database
+    present = {column.name for column in database.get_columns("mandate")}
+    operations = []
+    if "mandate_id" in {column.name for column in database.get_columns("certification")}:
+        database.execute_sql(
+            'UPDATE "certification" SET "access_code_id" = (SELECT "m"."access_code_id" FROM "mandate" AS "m" '
+            'WHERE "m"."id" = "certification"."mandate_id") '
+            'WHERE "access_code_id" IS NULL AND "mandate_id" IS NOT NULL')
+        operations.append(_drop_column(migrator, "certification", "mandate_id"))
+    kept = {old: new for old, new in MANDATE_COPIES.items() if new and old in present}
+    if kept:
+        database.execute_sql(
+            'UPDATE "access_code" SET ' + ", ".join(
+                f'"{new}" = COALESCE("{new}", (SELECT "m"."{old}" FROM "mandate" AS "m" '
+                f'WHERE "m"."access_code_id" = "access_code"."id"))' for old, new in kept.items())
+            + ' WHERE "id" IN (SELECT "access_code_id" FROM "mandate")')
+    operations += [_drop_column(migrator, "mandate", name) for name in MANDATE_COPIES if name in present]
+    return operations
+
+
+def _drop_column(migrator, table, name):
+    """SQLite drops a column that has a foreign key or an index only by rebuilding the table."""
+    if isinstance(migrator, SqliteMigrator):
+        return migrator.drop_column(table, name, legacy=True)
+    return migrator.drop_column(table, name)
+
+
 MIGRATIONS = [
     ("0001", "user.space_terms_version (CGU of the spaces)", _add_space_terms_version),
     ("0002", "agent second factor (TOTP secret, last step, enrolment)", _add_agent_second_factor),
     ("0003", "control characters out of drafts, sent mails' bodies erased, audit chain keyed",
      _clean_stored_input),
+    ("0004", "a mandate reads service, company, deadlines, redemption and revocation through its access code",
+     _mandate_through_its_code),
 ]
 
 

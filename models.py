@@ -329,9 +329,9 @@ class AgentSession(LoginSession):
 
 
 class AccessCode(BaseModel):
-    """A single-use code (SPEC §4) kept only as an HMAC. A holder code certifies a space of
-    the company it was issued for; a proxy code gives any space access for that company.
-    Issued by an administration, or by a holder space (a mandate)."""
+    """A single-use code kept only as an HMAC. A holder code certifies a space of the company
+    it was issued for; a proxy code gives any space access for that company. Issued by an
+    administration, or by a holder space (then a Mandate extends it)."""
 
     code_hash = CharField(max_length=64, unique=True)
     kind = CharField(max_length=16)  # "holder" | "proxy"
@@ -348,29 +348,6 @@ class AccessCode(BaseModel):
     redeemed_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
     revoked_at = DateTimeField(null=True)
 
-
-class Mandate(BaseModel):
-    """A proxy right dispensed by a holder space (the mandant) for one service and its
-    company, taken up by the space that redeems its proxy code (the mandatary)."""
-
-    mandant_space = ForeignKeyField(Space, backref="mandates_granted", on_delete="CASCADE")
-    service = ForeignKeyField(Service, backref="+", on_delete="CASCADE")
-    company_identifier = CharField(max_length=20)
-    company_name = CharField(max_length=200, default="")
-    access_code = ForeignKeyField(AccessCode, unique=True, backref="+", on_delete="CASCADE")
-    letter = ForeignKeyField(Letter, null=True, backref="+", on_delete="SET NULL")
-    note = CharField(max_length=200, default="")  # who the mandatary is meant to be
-    granted_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
-    created_at = DateTimeField(default=clock.now)
-    activation_deadline = DateTimeField()
-    ends_at = DateTimeField()
-    mandatary_space = ForeignKeyField(Space, null=True, backref="mandates_obtained", on_delete="SET NULL")
-    redeemed_at = DateTimeField(null=True)
-    revoked_at = DateTimeField(null=True)
-    revoked_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
-    reminded_30_at = DateTimeField(null=True)
-    reminded_7_at = DateTimeField(null=True)
-
     def status(self, now):
         if self.revoked_at:
             return "revoked"
@@ -378,8 +355,38 @@ class Mandate(BaseModel):
             return "expired"
         return "active" if self.redeemed_at else "pending"
 
-    class Meta:
-        indexes = ((("mandant_space", "created_at"), False), (("mandatary_space", "redeemed_at"), False))
+
+def _of_code(name):
+    return property(lambda mandate: getattr(mandate.access_code, name), doc=f"The code's `{name}`.")
+
+
+class Mandate(BaseModel):
+    """A proxy right dispensed by a holder space (the mandant): the proxy AccessCode it issued,
+    extended with what only a mandate has. The rest is the code's (service, company, deadlines,
+    redemption by the mandatary space, revocation), read through it: select the code with the
+    mandate in listings, so that reading it costs no query per row."""
+
+    access_code = ForeignKeyField(AccessCode, unique=True, backref="+", on_delete="CASCADE")
+    letter = ForeignKeyField(Letter, null=True, backref="+", on_delete="SET NULL")
+    note = CharField(max_length=200, default="")  # who the mandatary is meant to be
+    granted_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    revoked_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    reminded_30_at = DateTimeField(null=True)
+    reminded_7_at = DateTimeField(null=True)
+
+    service = _of_code("service")
+    company_identifier = _of_code("company_identifier")
+    company_name = _of_code("company_name")
+    activation_deadline = _of_code("activation_deadline")
+    ends_at = _of_code("ends_at")
+    redeemed_at = _of_code("redeemed_at")
+    revoked_at = _of_code("revoked_at")
+    mandant_space_id = _of_code("issued_by_space_id")
+    mandatary_space_id = _of_code("redeemed_in_id")
+    mandatary = _of_code("redeemed_in")
+
+    def status(self, now):
+        return self.access_code.status(now)
 
 
 class Certification(BaseModel):
@@ -392,8 +399,7 @@ class Certification(BaseModel):
     kind = CharField(max_length=16)  # "holder" | "proxy"
     company_identifier = CharField(max_length=20, default="")
     company_name = CharField(max_length=200, default="")
-    access_code = ForeignKeyField(AccessCode, null=True, backref="+", on_delete="SET NULL")
-    mandate = ForeignKeyField(Mandate, null=True, backref="certifications", on_delete="SET NULL")
+    access_code = ForeignKeyField(AccessCode, null=True, backref="+", on_delete="SET NULL")  # a Mandate's or not
     granted_at = DateTimeField(default=clock.now)
     ends_at = DateTimeField(null=True)
     revoked_at = DateTimeField(null=True)

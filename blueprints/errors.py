@@ -1,6 +1,5 @@
 """Error pages: full pages for browsers, the same message as a partial for htmx requests.
 A `DomainError` no view shows in its own form ends here too, with its message and status."""
-from flask import make_response, render_template
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from peewee import InterfaceError, OperationalError

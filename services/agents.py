@@ -1,13 +1,26 @@
-"""The agents' login to the back-office (SPEC §7): a password, then a one-time code from an
-authenticator app enrolled at the first login, under people's rules (services/auth.py with
-`AGENTS`): the same throttling, each code accepted once, server-side sessions (30 min idle,
-12 h absolute, revoked at logout). An agent certifies companies: no way in without both.
+"""Agents of the administrations (created by `flask create-agent`) and their login to the
+back-office (SPEC §7): a password, then a one-time code from an authenticator app enrolled
+at the first login, under people's rules (services/auth.py with `AGENTS`): the same
+throttling, each code accepted once, server-side sessions (30 min idle, 12 h absolute,
+revoked at logout). An agent certifies companies: no way in without both.
 
 Until the first code is confirmed, the secret waits encrypted on the agent's row (never in
 the cookie); the agent between the two steps has no session and opens no back-office page.
 """
+from flask_babel import lazy_gettext as _l
+from peewee import IntegrityError
+
 from models import Administration, Agent, AgentSession, db
-from services import audit, auth, clock, crypto, throttle
+from services import DomainError, audit, auth, clock, crypto, throttle
+
+
+class UnknownAdministration(DomainError):
+    def __init__(self, code):
+        super().__init__(_l("Administration inconnue : %(code)s.", code=code))
+
+
+class AgentExists(DomainError):
+    message = _l("Cet identifiant d'agent existe déjà.")
 
 
 def _agents():
@@ -20,6 +33,22 @@ def _agent_of_userid(key):
 
 AGENTS = auth.Accounts("agent", "agent.login", AgentSession, credential=_agent_of_userid,
                        credential_of=lambda agent: agent, owner=lambda agent: agent, related=(Administration,))
+
+
+def create_agent(administration_code, userid, name, email, password):
+    """An agent of an administration (flask create-agent), to enrol at the first login."""
+    administration = Administration.get_or_none(Administration.code == administration_code)
+    if administration is None:
+        raise UnknownAdministration(administration_code)
+    auth.check_password_policy(password, userid)
+    try:
+        with db.atomic():
+            agent = Agent.create(administration=administration, userid=userid, userid_key=auth.userid_key(userid),
+                                 name=name, email=email, password_hash=auth.hash_password(password))
+            audit.record("agent.created", administration=administration_code, userid=userid)
+    except IntegrityError:
+        raise AgentExists() from None
+    return agent
 
 
 def check_password(userid, password, ip):

@@ -308,7 +308,7 @@ def unlock(userid):
 
 
 def code_entry_key(user):
-    """The counter of wrong access codes entered by a person (services/certifications.py)."""
+    """The counter of wrong access codes entered by a person (services/access_codes.py)."""
     return f"code:user:{user.id}"
 
 

@@ -51,22 +51,3 @@ def load(path=CATALOGUE_FILE):
             added += NewsItem.get_or_create(title=title)[1]
     return Administration.select().count(), Service.select().count(), added
 
-
-def demo_company_record(identifier, name, kind):
-    """What the demo "sources authentiques" hold about a company: derived from its
-    identifier so that each company always shows the same figures."""
-    import hashlib
-
-    seed = int(hashlib.sha256(identifier.encode()).hexdigest()[:8], 16)
-    return {
-        "identifier": identifier,
-        "name": name or identifier,
-        "kind": kind,
-        "registered_on": f"{1990 + seed % 35}-{1 + seed % 12:02d}-{1 + seed % 28:02d}",
-        "employees": 1 + seed % 250,
-        "share_capital": f"{(12 + seed % 500) * 1000:,} €".replace(",", " "),
-        "activity": ["Conseil fiscal et comptable", "Commerce de détail", "Restauration", "Construction",
-                     "Transport de marchandises"][seed % 5],
-        "sources": ["Luxembourg Business Registers (RCS)", "Centre commun de la sécurité sociale",
-                    "Administration des contributions directes"],
-    }

@@ -137,8 +137,8 @@ def access_code(
 ):
     """An administration issues a code, its letter addressed to the company's registered
     name and address; returns (AccessCode, the code as shown)."""
-    from services import certifications
+    from services import access_codes
 
     fields.setdefault("company_name", "Guichet SARL" if company == "B123456" else f"Société {company}")
     fields.setdefault("address_lines", COMPANY_ADDRESS)
-    return certifications.issue_code(administration_code, service_slug, company, kind, **fields)
+    return access_codes.issue_code(administration_code, service_slug, company, kind, **fields)

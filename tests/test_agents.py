@@ -5,7 +5,7 @@ import pytest
 
 import factories
 from models import Agent, AgentSession, AuditEntry, Throttle
-from services import agents, auth, certifications, crypto, throttle
+from services import agents, auth, crypto, throttle
 
 IP = "10.0.0.1"
 
@@ -24,7 +24,7 @@ def fail_passwords(n, userid="agent.alva", ip=IP):
 def test_first_login_makes_a_secret_kept_encrypted_until_a_code_confirms_it(app, clock):
     factories.administration("ALVA", "Administration vétérinaire")
     with app.test_request_context():
-        certifications.create_agent("ALVA", "agent.alva", "Agnès Agent", "", factories.AGENT_PASSWORD)
+        agents.create_agent("ALVA", "agent.alva", "Agnès Agent", "", factories.AGENT_PASSWORD)
     assert Agent.get().totp_secret_encrypted is None
 
     agent = agents.check_password("agent.alva", factories.AGENT_PASSWORD, IP)

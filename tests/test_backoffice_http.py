@@ -10,7 +10,7 @@ import pytest
 import factories
 from helpers import HTMX, agent_log_in, csrf_token
 from models import Agent, CertificationRequest, Service
-from services import auth, catalogue, certifications
+from services import agents, auth, catalogue
 
 LOGIN = "/back-office/connexion"
 
@@ -44,7 +44,7 @@ def world(app, clock):
 def new_agent(world, app):
     """An agent as create-agent leaves it: the second factor is enrolled at the first login."""
     with app.test_request_context():
-        return certifications.create_agent("ALVA", "agent.alva", "Agnès Agent", "", factories.AGENT_PASSWORD)
+        return agents.create_agent("ALVA", "agent.alva", "Agnès Agent", "", factories.AGENT_PASSWORD)
 
 
 def test_first_login_forces_the_enrolment_of_the_second_factor(client, new_agent, clock):

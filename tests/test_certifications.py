@@ -13,7 +13,10 @@ from helpers import at_once
 from models import (
     MODELS, AccessCode, Agent, AuditEntry, Certification, CertificationRequest, Letter, Mandate, OutboxMail,
 )
-from services import agents, auth, catalogue as catalogue_module, certifications, crypto, letters, spaces, throttle
+from services import (
+    access_codes, agents, auth, authentic_sources, catalogue as catalogue_module, certification_requests, certifications,
+    crypto, letters, mandates, spaces, throttle,
+)
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # SPEC §4: 2–9, A–Z less I, L, O
 CODE_FORMAT = re.compile(r"[{0}]{{4}}(-[{0}]{{4}}){{4}}".format(ALPHABET))
@@ -69,8 +72,8 @@ def fiduciary(app, clock, catalogue):
 
 def redeem(member, code, kind="holder"):
     if kind == "holder":
-        return certifications.redeem_holder_code(member, member.user, code)
-    return certifications.redeem_proxy_code(member, member.user, code)
+        return access_codes.redeem_holder_code(member, member.user, code)
+    return access_codes.redeem_proxy_code(member, member.user, code)
 
 
 def reload(row):
@@ -78,7 +81,7 @@ def reload(row):
 
 
 def invalid_code_message():
-    return certifications.InvalidCode().message
+    return access_codes.InvalidCode().message
 
 
 @pytest.fixture
@@ -86,7 +89,7 @@ def mandate(guichet, fiduciary, clock):
     """Guichet is holder for fiches-retenue and has granted a mandate (not yet taken up)."""
     _, code = issue()
     redeem(guichet, code)
-    granted, proxy_code = certifications.grant_mandate(
+    granted, proxy_code = mandates.grant_mandate(
         guichet, guichet.user, service_id(), clock.now() + timedelta(days=60), note="Fiduciaire SA")
     return SimpleNamespace(mandate=granted, code=proxy_code)
 
@@ -190,7 +193,7 @@ def test_create_agent_refuses_control_characters_and_overlong_names(runner, cata
 
 @pytest.mark.parametrize("name, address", [("Guichet SARL", ["", "  "]), ("  ", ADDRESS)])
 def test_issuing_a_code_without_name_or_address_is_refused_and_issues_nothing(runner, catalogue, name, address):
-    with pytest.raises(certifications.NoCompanyAddress):
+    with pytest.raises(access_codes.NoCompanyAddress):
         issue(company_name=name, address_lines=address)
     result = issue_command(runner, addressed=("--name", name, *[a for line in address for a in ("--address", line)]))
     assert result.exit_code == 1 and "adresse" in result.output
@@ -239,7 +242,8 @@ def test_holder_code_certifies_a_space_of_the_company(guichet, clock, typed):
         guichet.space_id, "holder", "fiches-retenue")
     assert (certification.company_identifier, certification.company_name) == ("B123456", "Guichet SARL")
     assert certification.ends_at == clock.now() + timedelta(days=200)
-    assert certification.mandate_id is None and certification.status(clock.now()) == "active"
+    assert certification.status(clock.now()) == "active"
+    assert mandates.mandate_of_certification(certification) is None
     access_code = reload(access_code)
     assert (access_code.redeemed_at, access_code.redeemed_in_id, access_code.redeemed_by_id) == (
         clock.now(), guichet.space_id, guichet.user.id)
@@ -251,7 +255,7 @@ def test_holder_code_is_single_use(guichet):
     _, code = issue()
     redeem(guichet, code)
     for member in (other, guichet):
-        with pytest.raises(certifications.InvalidCode) as refused:
+        with pytest.raises(access_codes.InvalidCode) as refused:
             redeem(member, code)
         assert refused.value.status == 422 and refused.value.message == invalid_code_message()
     assert Certification.select().count() == 1
@@ -259,7 +263,7 @@ def test_holder_code_is_single_use(guichet):
 
 def test_holder_code_of_another_company_is_refused_with_the_same_message(guichet, fiduciary):
     access_code, code = issue(company="B123456")
-    with pytest.raises(certifications.InvalidCode) as refused:
+    with pytest.raises(access_codes.InvalidCode) as refused:
         redeem(fiduciary, code)
     assert refused.value.status == 422 and refused.value.message == invalid_code_message()
     assert reload(access_code).redeemed_at is None and Certification.select().count() == 0
@@ -268,14 +272,14 @@ def test_holder_code_of_another_company_is_refused_with_the_same_message(guichet
 
 
 def test_unknown_code_and_wrong_administration_are_refused_alike(guichet, catalogue):
-    with pytest.raises(certifications.InvalidCode) as unknown:
+    with pytest.raises(access_codes.InvalidCode) as unknown:
         redeem(guichet, crypto.random_code(20))
-    with pytest.raises(certifications.InvalidCode) as malformed:
+    with pytest.raises(access_codes.InvalidCode) as malformed:
         redeem(guichet, "ABCD-1234")
     access_code, code = issue()
     itm = catalogue["elections-sociales"].administration
-    with pytest.raises(certifications.InvalidCode) as elsewhere:
-        certifications.redeem_holder_code(guichet, guichet.user, code, administration=itm)
+    with pytest.raises(access_codes.InvalidCode) as elsewhere:
+        access_codes.redeem_holder_code(guichet, guichet.user, code, administration=itm)
     assert unknown.value.message == malformed.value.message == elsewhere.value.message == invalid_code_message()
     assert reload(access_code).redeemed_at is None
 
@@ -283,9 +287,9 @@ def test_unknown_code_and_wrong_administration_are_refused_alike(guichet, catalo
 def test_holder_and_proxy_codes_are_not_interchangeable(guichet):
     holder_code, holder = issue(kind="holder")
     proxy_code, proxy = issue(kind="proxy")
-    with pytest.raises(certifications.InvalidCode):
+    with pytest.raises(access_codes.InvalidCode):
         redeem(guichet, holder, "proxy")
-    with pytest.raises(certifications.InvalidCode):
+    with pytest.raises(access_codes.InvalidCode):
         redeem(guichet, proxy, "holder")
     assert reload(holder_code).redeemed_at is None and reload(proxy_code).redeemed_at is None
 
@@ -298,7 +302,7 @@ def test_activation_deadline_is_the_last_moment_a_code_is_accepted(guichet, cloc
     if accepted:
         assert redeem(guichet, code).kind == "holder"
     else:
-        with pytest.raises(certifications.InvalidCode) as refused:
+        with pytest.raises(access_codes.InvalidCode) as refused:
             redeem(guichet, code)
         assert refused.value.message == invalid_code_message()
         assert reload(access_code).redeemed_at is None and Certification.select().count() == 0
@@ -307,7 +311,7 @@ def test_activation_deadline_is_the_last_moment_a_code_is_accepted(guichet, cloc
 def test_second_holder_code_for_the_same_service_is_refused_and_stays_unused(guichet):
     redeem(guichet, issue()[1])
     second, code = issue()
-    with pytest.raises(certifications.AlreadyCertified) as refused:
+    with pytest.raises(access_codes.AlreadyCertified) as refused:
         redeem(guichet, code)
     assert refused.value.status == 409 and "Fiches de retenue" in refused.value.message
     assert reload(second).redeemed_at is None
@@ -407,7 +411,7 @@ def wrong_code():
 def test_ten_wrong_codes_in_15_minutes_impose_a_15_minute_wait(guichet, clock):
     _, code = issue()
     for _attempt in range(10):
-        with pytest.raises(certifications.InvalidCode):
+        with pytest.raises(access_codes.InvalidCode):
             redeem(guichet, wrong_code())
         clock.advance(seconds=30)
     with pytest.raises(throttle.Throttled) as waiting:
@@ -427,17 +431,17 @@ def test_ten_wrong_codes_in_15_minutes_impose_a_15_minute_wait(guichet, clock):
 def test_wrong_codes_spread_over_more_than_15_minutes_do_not_wait(guichet, clock):
     _, code = issue()
     for _attempt in range(9):
-        with pytest.raises(certifications.InvalidCode):
+        with pytest.raises(access_codes.InvalidCode):
             redeem(guichet, wrong_code())
     clock.advance(minutes=15)
-    with pytest.raises(certifications.InvalidCode):
+    with pytest.raises(access_codes.InvalidCode):
         redeem(guichet, wrong_code())  # the 10th, in a new window
     assert redeem(guichet, code).kind == "holder"
 
 
 def test_throttling_counts_per_account(guichet, fiduciary):
     for _attempt in range(10):
-        with pytest.raises(certifications.InvalidCode):
+        with pytest.raises(access_codes.InvalidCode):
             redeem(guichet, wrong_code())
     with pytest.raises(throttle.Throttled):
         redeem(guichet, wrong_code())
@@ -450,7 +454,7 @@ def fail_until_locked(member, clock, failures=100):
     while counted < failures:
         try:
             redeem(member, wrong_code())
-        except certifications.InvalidCode:
+        except access_codes.InvalidCode:
             counted += 1
         except throttle.Throttled as waiting:
             clock.advance(seconds=waiting.retry_after)
@@ -460,7 +464,7 @@ def test_100_consecutive_wrong_codes_lock_code_entry(guichet, clock):
     _, code = issue(activation_days=60)
     fail_until_locked(guichet, clock, 99)  # Locked would escape the loop before the 100th
     clock.advance(minutes=15)
-    with pytest.raises(certifications.InvalidCode):
+    with pytest.raises(access_codes.InvalidCode):
         redeem(guichet, wrong_code())
     for later in (timedelta(0), timedelta(days=1)):
         clock.advance(seconds=later.total_seconds())
@@ -498,8 +502,9 @@ def test_proxy_code_from_an_administration_works_in_any_space(runner, guichet, f
     certification = redeem(fiduciary, code.lower(), "proxy")
     assert (certification.space_id, certification.kind, certification.company_identifier) == (
         fiduciary.space_id, "proxy", "B123456")
-    assert certification.mandate_id is None and certification.ends_at == clock.now() + timedelta(days=365)
-    with pytest.raises(certifications.InvalidCode):
+    assert mandates.mandate_of_certification(certification) is None
+    assert certification.ends_at == clock.now() + timedelta(days=365)
+    with pytest.raises(access_codes.InvalidCode):
         redeem(guichet, code, "proxy")  # single use too
 
 
@@ -508,13 +513,13 @@ def test_a_space_holds_several_proxy_certifications_per_service(fiduciary, manda
     redeem(fiduciary, issue(company="B222222", kind="proxy")[1], "proxy")
     redeem(fiduciary, mandate.code, "proxy")
     redeem(fiduciary, issue(company="B654321")[1])  # and its own holder certification beside them
-    rows, total = certifications.mandates_obtained(fiduciary)
+    rows, total = mandates.mandates_obtained(fiduciary)
     assert total == 3
     assert sorted(c.company_identifier for c in rows) == ["B111111", "B123456", "B222222"]
     assert {c.service.slug for c in rows} == {"fiches-retenue"}
     rows, total = certifications.space_certifications(fiduciary)
     assert total == 4 and [c.kind for c in rows][0] == "proxy" and "holder" in [c.kind for c in rows]
-    assert [c.company_identifier for c in certifications.mandates_obtained(fiduciary, "B2222")[0]] == ["B222222"]
+    assert [c.company_identifier for c in mandates.mandates_obtained(fiduciary, "B2222")[0]] == ["B222222"]
 
 
 # --- Mandates -------------------------------------------------------------------------------
@@ -524,8 +529,8 @@ def test_only_a_holder_space_grants_mandates(guichet, fiduciary, clock):
     fiches = service_id()
     redeem(fiduciary, issue(kind="proxy")[1], "proxy")  # a proxy certification is not enough
     for member in (guichet, fiduciary):
-        with pytest.raises(certifications.InvalidMandate) as refused:
-            certifications.grant_mandate(member, member.user, fiches, clock.now() + timedelta(days=30))
+        with pytest.raises(mandates.NotHolder) as refused:
+            mandates.grant_mandate(member, member.user, fiches, clock.now() + timedelta(days=30))
         assert refused.value.status == 422
     assert Mandate.select().count() == 0
 
@@ -535,28 +540,28 @@ def test_only_admins_grant_mandates(guichet, clock):
     manager = factories.user("tom")
     factories.member(guichet.space, manager, "manager")
     with pytest.raises(spaces.NotAllowed):
-        certifications.grant_mandate(membership(manager, guichet.space_id), manager, service_id(),
-                                     clock.now() + timedelta(days=30))
+        mandates.grant_mandate(membership(manager, guichet.space_id), manager, service_id(),
+                               clock.now() + timedelta(days=30))
 
 
 def test_mandate_ends_no_later_than_the_holder_certification(guichet, clock):
     holder = redeem(guichet, issue(valid_days=100)[1])
-    with pytest.raises(certifications.InvalidMandate):
-        certifications.grant_mandate(guichet, guichet.user, service_id(),
-                                     holder.ends_at + timedelta(seconds=1))
+    with pytest.raises(mandates.EndAfterHolder):
+        mandates.grant_mandate(guichet, guichet.user, service_id(),
+                               holder.ends_at + timedelta(seconds=1))
     for past in (clock.now(), (clock.now() - timedelta(days=1)).date(), None):
-        with pytest.raises(certifications.InvalidMandate):
-            certifications.grant_mandate(guichet, guichet.user, service_id(), past)
-    granted, code = certifications.grant_mandate(guichet, guichet.user, service_id(), holder.ends_at)
+        with pytest.raises(mandates.EndNotInFuture):
+            mandates.grant_mandate(guichet, guichet.user, service_id(), past)
+    granted, code = mandates.grant_mandate(guichet, guichet.user, service_id(), holder.ends_at)
     assert granted.ends_at == holder.ends_at and CODE_FORMAT.fullmatch(code)
     assert granted.status(clock.now()) == "pending"
 
 
 def test_mandate_may_end_on_the_holder_end_date_but_not_the_day_after(guichet):
     holder = redeem(guichet, issue(valid_days=100)[1])
-    with pytest.raises(certifications.InvalidMandate):
-        certifications.grant_mandate(guichet, guichet.user, service_id(), (holder.ends_at + timedelta(days=1)).date())
-    granted, _ = certifications.grant_mandate(guichet, guichet.user, service_id(), holder.ends_at.date())
+    with pytest.raises(mandates.EndAfterHolder):
+        mandates.grant_mandate(guichet, guichet.user, service_id(), (holder.ends_at + timedelta(days=1)).date())
+    granted, _ = mandates.grant_mandate(guichet, guichet.user, service_id(), holder.ends_at.date())
     assert granted.ends_at == holder.ends_at
 
 
@@ -567,16 +572,16 @@ def test_granted_mandate_code_is_shown_once_and_carried_by_a_letter(mandate, gui
         "proxy", "B123456", guichet.space_id)
     assert access_code.code_hash == crypto.keyed_hash("access-code", mandate.code.replace("-", ""))
     assert granted.activation_deadline == clock.now() + timedelta(days=30)
-    assert letters.carried_code(certifications.mandate_letter(guichet, granted.id)) == mandate.code
+    assert letters.carried_code(mandates.mandate_letter(guichet, granted.id)) == mandate.code
     assert granted.letter_id not in [letter.id for letter in letters.pending()]  # printed by Guichet, not posted
-    rows, total = certifications.mandates_granted(guichet)
+    rows, total = mandates.mandates_granted(guichet)
     assert total == 1 and rows[0].id == granted.id and rows[0].note == "Fiduciaire SA"
     assert AuditEntry.get(AuditEntry.action == "mandate.granted").details["mandate_id"] == granted.id
 
 
 def test_proxy_code_of_a_mandate_gives_the_fiduciary_access_for_the_company(guichet, fiduciary, mandate, clock):
     certification = redeem(fiduciary, mandate.code, "proxy")
-    assert (certification.space_id, certification.kind, certification.mandate_id) == (
+    assert (certification.space_id, certification.kind, mandates.mandate_of_certification(certification).id) == (
         fiduciary.space_id, "proxy", mandate.mandate.id)
     assert (certification.company_identifier, certification.company_name) == ("B123456", "Guichet SARL")
     assert certification.ends_at == mandate.mandate.ends_at
@@ -586,13 +591,13 @@ def test_proxy_code_of_a_mandate_gives_the_fiduciary_access_for_the_company(guic
     # The letter's code is erased once used, and the letter is no longer offered.
     assert Letter.get_by_id(granted.letter_id).code_encrypted is None
     with pytest.raises(certifications.NotFound):
-        certifications.mandate_letter(guichet, granted.id)
+        mandates.mandate_letter(guichet, granted.id)
     assert OutboxMail.get(OutboxMail.to == "lea@example.lu").subject.startswith("Mandat obtenu")
-    assert certifications.mandates_granted(guichet, "Fiduciaire")[1] == 1
+    assert mandates.mandates_granted(guichet, "Fiduciaire")[1] == 1
 
 
 def test_the_mandant_cannot_take_up_its_own_mandate(guichet, fiduciary, mandate):
-    with pytest.raises(certifications.InvalidMandate):
+    with pytest.raises(access_codes.OwnMandate):
         redeem(guichet, mandate.code, "proxy")
     granted = reload(mandate.mandate)
     assert granted.mandatary_space_id is None and granted.access_code.redeemed_at is None
@@ -605,7 +610,7 @@ def test_revoking_a_mandate_ends_access_at_once(guichet, fiduciary, taken_up, cl
     assert certifications.requires_certification(fiduciary, "fiches-retenue")[1] == [taken_up.certification]
     member = guichet if side == "mandant" else fiduciary
     mails_before = OutboxMail.select().count()
-    certifications.revoke_mandate(member, member.user, taken_up.mandate.id)
+    mandates.revoke_mandate(member, member.user, taken_up.mandate.id)
     granted = reload(taken_up.mandate)
     assert granted.revoked_at == clock.now() and granted.revoked_by_id == member.user.id
     assert granted.status(clock.now()) == "revoked"
@@ -618,14 +623,14 @@ def test_revoking_a_mandate_ends_access_at_once(guichet, fiduciary, taken_up, cl
     assert AuditEntry.get(AuditEntry.action == "mandate.revoked").details["side"] == side
     assert {m.to for m in OutboxMail.select().where(OutboxMail.id > mails_before)} == {
         "lea@example.lu", "fred@example.lu"}
-    with pytest.raises(certifications.InvalidMandate):
-        certifications.revoke_mandate(member, member.user, taken_up.mandate.id)
+    with pytest.raises(mandates.AlreadyRevoked):
+        mandates.revoke_mandate(member, member.user, taken_up.mandate.id)
 
 
 def test_revoking_a_pending_mandate_kills_its_code(guichet, fiduciary, mandate, clock):
-    certifications.revoke_mandate(guichet, guichet.user, mandate.mandate.id)
+    mandates.revoke_mandate(guichet, guichet.user, mandate.mandate.id)
     assert reload(mandate.mandate).status(clock.now()) == "revoked"
-    with pytest.raises(certifications.InvalidCode):
+    with pytest.raises(access_codes.InvalidCode):
         redeem(fiduciary, mandate.code, "proxy")
     assert Letter.get_by_id(mandate.mandate.letter_id).code_encrypted is None
 
@@ -656,10 +661,10 @@ def test_mandate_not_taken_up_before_its_activation_deadline_expires(guichet, fi
     assert mandate.mandate.status(clock.now()) == "pending"
     clock.advance(seconds=1)
     assert mandate.mandate.status(clock.now()) == "expired"
-    with pytest.raises(certifications.InvalidCode):
+    with pytest.raises(access_codes.InvalidCode):
         redeem(fiduciary, mandate.code, "proxy")
     with pytest.raises(certifications.NotFound):
-        certifications.mandate_letter(guichet, mandate.mandate.id)
+        mandates.mandate_letter(guichet, mandate.mandate.id)
 
 
 # --- The guard of certified services -------------------------------------------------------------
@@ -692,7 +697,7 @@ def test_holder_certification_expires_at_its_end_date(guichet, clock):
 def test_active_mandate_gives_the_service_for_the_principal_company(fiduciary, taken_up):
     service, live = certifications.requires_certification(fiduciary, "fiches-retenue")
     assert [(c.kind, c.company_identifier, c.company_name) for c in live] == [("proxy", "B123456", "Guichet SARL")]
-    records = certifications.authentic_sources(live)
+    records = authentic_sources.records(live)
     assert records[0]["identifier"] == "B123456"
 
 
@@ -735,7 +740,7 @@ def test_create_agent_refuses_a_taken_userid(runner, catalogue):
 
 
 def make_agent(administration="ALVA", userid="agent.alva"):
-    return certifications.create_agent(administration, userid, "Agnès Agent", "agnes@alva.lu", AGENT_PASSWORD)
+    return agents.create_agent(administration, userid, "Agnès Agent", "agnes@alva.lu", AGENT_PASSWORD)
 
 
 @pytest.mark.parametrize("userid, password", [("agent.alva", "pas le bon mot de passe"), ("personne", AGENT_PASSWORD)])
@@ -747,17 +752,17 @@ def test_check_agent_refuses_wrong_credentials(catalogue, userid, password):
 
 
 def alva_request(member, reason="Nous exploitons une boulangerie à Luxembourg."):
-    return certifications.file_request(member, member.user, service_id("securite-alimentaire"), reason)
+    return certification_requests.file_request(member, member.user, service_id("securite-alimentaire"), reason)
 
 
 def test_file_request_validates_the_reason_and_refuses_a_duplicate(guichet):
-    with pytest.raises(certifications.InvalidMandate):
+    with pytest.raises(certification_requests.ReasonTooShort):
         alva_request(guichet, "   court   ")
     with pytest.raises(certifications.NotFound):  # fiches-retenue is by code only
-        certifications.file_request(guichet, guichet.user, service_id(), "Une raison suffisante.")
+        certification_requests.file_request(guichet, guichet.user, service_id(), "Une raison suffisante.")
     request = alva_request(guichet)
     assert (request.status, request.requested_by_id) == ("pending", guichet.user.id)
-    with pytest.raises(certifications.InvalidMandate):
+    with pytest.raises(certification_requests.RequestPending):
         alva_request(guichet)
     assert CertificationRequest.select().count() == 1
 
@@ -775,8 +780,8 @@ def test_approved_request_certifies_the_space_and_mails_its_admins(guichet, cloc
     factories.member(guichet.space, tom, "reader")
     request = alva_request(guichet)
     agent = make_agent()
-    assert certifications.pending_requests(agent)[1] == 1
-    certifications.decide_request(agent, request.id, approve=True)
+    assert certification_requests.pending_requests(agent)[1] == 1
+    certification_requests.decide_request(agent, request.id, approve=True)
     request = reload(request)
     assert (request.status, request.decided_by_id, request.decided_at) == ("approved", agent.id, clock.now())
     certification = Certification.get()
@@ -788,16 +793,16 @@ def test_approved_request_certifies_the_space_and_mails_its_admins(guichet, cloc
     mails = list(OutboxMail.select())
     assert sorted(m.to for m in mails) == ["lea@example.lu", "marc@example.lu"]
     assert all("Sécurité alimentaire" in m.subject and "approuvée" in m.body_text for m in mails)
-    assert certifications.pending_requests(agent)[1] == 0
+    assert certification_requests.pending_requests(agent)[1] == 0
 
 
 def test_rejection_needs_a_reason(guichet):
     request = alva_request(guichet)
     agent = make_agent()
-    with pytest.raises(certifications.InvalidMandate):
-        certifications.decide_request(agent, request.id, approve=False, reason="  ")
+    with pytest.raises(certification_requests.RejectionWithoutReason):
+        certification_requests.decide_request(agent, request.id, approve=False, reason="  ")
     assert reload(request).status == "pending"
-    certifications.decide_request(agent, request.id, approve=False, reason="Aucun établissement enregistré.")
+    certification_requests.decide_request(agent, request.id, approve=False, reason="Aucun établissement enregistré.")
     request = reload(request)
     assert (request.status, request.decision_reason) == ("rejected", "Aucun établissement enregistré.")
     assert Certification.select().count() == 0
@@ -808,18 +813,18 @@ def test_agent_of_another_administration_cannot_see_the_request(guichet):
     request = alva_request(guichet)
     other = make_agent("ACD", "agent.acd")
     with pytest.raises(certifications.NotFound):
-        certifications.decide_request(other, request.id, approve=True)
-    assert certifications.pending_requests(other)[1] == 0
+        certification_requests.decide_request(other, request.id, approve=True)
+    assert certification_requests.pending_requests(other)[1] == 0
     assert reload(request).status == "pending" and Certification.select().count() == 0
 
 
 def test_decided_request_cannot_be_decided_again(guichet):
     request = alva_request(guichet)
     agent = make_agent()
-    certifications.decide_request(agent, request.id, approve=True)
+    certification_requests.decide_request(agent, request.id, approve=True)
     for approve, reason in ((True, ""), (False, "Changement d'avis.")):
-        with pytest.raises(certifications.InvalidMandate):
-            certifications.decide_request(agent, request.id, approve=approve, reason=reason)
+        with pytest.raises(certification_requests.AlreadyDecided):
+            certification_requests.decide_request(agent, request.id, approve=approve, reason=reason)
     assert reload(request).status == "approved" and Certification.select().count() == 1
 
 
@@ -828,14 +833,14 @@ def test_decided_request_cannot_be_decided_again(guichet):
 
 def test_reminders_30_and_7_days_before_the_end_are_sent_once(runner, guichet, fiduciary, taken_up, clock):
     ends_at = taken_up.mandate.ends_at  # 60 days ahead
-    pending = certifications.grant_mandate(guichet, guichet.user, service_id(), ends_at)[0]  # not taken up
-    assert certifications.send_reminders() == 0
+    pending = mandates.grant_mandate(guichet, guichet.user, service_id(), ends_at)[0]  # not taken up
+    assert mandates.send_reminders() == 0
 
     def mails_since(count):
         return [m for m in OutboxMail.select().order_by(OutboxMail.id)][count:]
 
     clock.set_now(ends_at - timedelta(days=30, hours=1))
-    assert certifications.send_reminders() == 0
+    assert mandates.send_reminders() == 0
     clock.set_now(ends_at - timedelta(days=30) + timedelta(hours=1))
     before = OutboxMail.select().count()
     result = runner.invoke(args=["send-reminders"])
@@ -844,27 +849,27 @@ def test_reminders_30_and_7_days_before_the_end_are_sent_once(runner, guichet, f
     assert sorted(m.to for m in sent) == ["fred@example.lu", "lea@example.lu"]
     assert all("30 jours" in m.body_text for m in sent)
     assert reload(taken_up.mandate).reminded_30_at == clock.now()
-    assert certifications.send_reminders() == 0
+    assert mandates.send_reminders() == 0
 
     clock.set_now(ends_at - timedelta(days=7) + timedelta(hours=1))
     before = OutboxMail.select().count()
-    assert certifications.send_reminders() == 1
+    assert mandates.send_reminders() == 1
     assert all("7 jours" in m.body_text for m in mails_since(before)) and len(mails_since(before)) == 2
-    assert certifications.send_reminders() == 0
+    assert mandates.send_reminders() == 0
     clock.set_now(ends_at + timedelta(days=1))
-    assert certifications.send_reminders() == 0
+    assert mandates.send_reminders() == 0
     assert reload(pending).reminded_30_at is None and reload(pending).reminded_7_at is None
 
 
 def test_revoked_mandates_get_no_reminder(guichet, taken_up, clock):
-    certifications.revoke_mandate(guichet, guichet.user, taken_up.mandate.id)
+    mandates.revoke_mandate(guichet, guichet.user, taken_up.mandate.id)
     clock.set_now(taken_up.mandate.ends_at - timedelta(days=5))
-    assert certifications.send_reminders() == 0
+    assert mandates.send_reminders() == 0
 
 
 def test_reminder_counts_the_days_exactly(guichet, taken_up, clock):
     clock.set_now(taken_up.mandate.ends_at - timedelta(days=30))
-    assert certifications.send_reminders() == 1
+    assert mandates.send_reminders() == 1
     assert "dans 30 jours" in OutboxMail.select().order_by(OutboxMail.id.desc()).first().body_text
 
 
@@ -874,15 +879,15 @@ def test_reminder_counts_the_days_exactly(guichet, taken_up, clock):
 def test_revoking_a_mandate_of_unrelated_spaces_is_not_found(guichet, taken_up):
     outsider = company_space("zoe", "Ailleurs", identifier="B999999", company_name="Ailleurs SA")
     with pytest.raises(certifications.NotFound) as refused:
-        certifications.revoke_mandate(outsider, outsider.user, taken_up.mandate.id)
+        mandates.revoke_mandate(outsider, outsider.user, taken_up.mandate.id)
     assert refused.value.status == 404
     assert reload(taken_up.mandate).revoked_at is None and reload(taken_up.certification).revoked_at is None
     with pytest.raises(certifications.NotFound):
-        certifications.revoke_mandate(guichet, guichet.user, 999_999)
+        mandates.revoke_mandate(guichet, guichet.user, 999_999)
 
 
 def test_mandate_letter_of_another_space_is_not_found(guichet, fiduciary, mandate):
     for member in (fiduciary, company_space("zoe", "Ailleurs", identifier="B999999")):
         with pytest.raises(certifications.NotFound):
-            certifications.mandate_letter(member, mandate.mandate.id)
-    assert certifications.mandate_letter(guichet, mandate.mandate.id).id == mandate.mandate.letter_id
+            mandates.mandate_letter(member, mandate.mandate.id)
+    assert mandates.mandate_letter(guichet, mandate.mandate.id).id == mandate.mandate.letter_id

@@ -14,7 +14,7 @@ from peewee import chunked
 import factories
 from helpers import BOOSTED, HTMX, agent_log_in, assert_constant_queries, csrf_token, fingerprint, log_in
 from models import AccessCode, AuditEntry, Certification, CertificationRequest, Letter, Mandate, Service
-from services import catalogue, certifications, clock, crypto, spaces
+from services import access_codes, agents, catalogue, certifications, clock, crypto, mandates, spaces
 
 GENERIC = "Ce code d'accès n'est pas valable pour cet espace."
 CODE_FORMAT = re.compile(r"\b[2-9A-HJKMNP-Z]{4}(?:-[2-9A-HJKMNP-Z]{4}){4}\b")
@@ -64,12 +64,12 @@ def member(user, space):
 def make_holder(world, admin="ACD", slug="fiches-retenue"):
     """Guichet becomes holder for the service, through the service layer."""
     _code_row, code = factories.access_code(admin, slug, "B123456", "holder")
-    return certifications.redeem_holder_code(member(world.lea, world.guichet), world.lea, code)
+    return access_codes.redeem_holder_code(member(world.lea, world.guichet), world.lea, code)
 
 
 def grant(world, service=None, days=90, note="Fiduciaire"):
-    return certifications.grant_mandate(member(world.lea, world.guichet), world.lea, (service or world.acd).id,
-                                        clock.now().date() + timedelta(days=days), note)
+    return mandates.grant_mandate(member(world.lea, world.guichet), world.lea, (service or world.acd).id,
+                                  clock.now().date() + timedelta(days=days), note)
 
 
 # --- Mandat principal: the holder code card -----------------------------------------------------
@@ -223,7 +223,7 @@ def test_proxy_code_htmx_redirects_to_the_list_with_the_new_mandate(client, prox
     page = text(client.get(obtained_url(proxy.fidu)))
     assert SUCCESS_PROXY in page and "B123456" in page
     [certification] = proxy_certifications(proxy.fidu)
-    assert certification.mandate_id == proxy.mandate.id
+    assert mandates.mandate_of_certification(certification).id == proxy.mandate.id
     assert Mandate.get_by_id(proxy.mandate.id).mandatary_space_id == proxy.fidu.id
 
 
@@ -445,7 +445,7 @@ def test_the_letter_is_a_pdf_while_pending_then_not_found(client, mandant):
 
 def test_the_letter_is_not_found_once_the_mandate_is_taken_up(client, mandant):
     mandate, code = grant(mandant)
-    certifications.redeem_proxy_code(member(mandant.fidu_user, mandant.fidu), mandant.fidu_user, code)
+    access_codes.redeem_proxy_code(member(mandant.fidu_user, mandant.fidu), mandant.fidu_user, code)
     assert client.get(letter_url(mandant.guichet, mandate.id)).status_code == 404
 
 
@@ -455,7 +455,7 @@ def test_the_mandant_revokes_three_ways_and_access_ends_at_once(client, app, man
     log_in(fidu_client, mandant.fidu_user)
     for headers, expected in [(HTMX, 200), ({}, 303), (BOOSTED, 200)]:
         mandate, code = grant(mandant)
-        certifications.redeem_proxy_code(member(mandant.fidu_user, mandant.fidu), mandant.fidu_user, code)
+        access_codes.redeem_proxy_code(member(mandant.fidu_user, mandant.fidu), mandant.fidu_user, code)
         assert fidu_client.get(service_url).status_code == 200
         response = client.post(revoke_url(mandant.guichet, mandate.id), data={"csrf_token": mandant.token},
                                headers=headers)
@@ -463,7 +463,8 @@ def test_the_mandant_revokes_three_ways_and_access_ends_at_once(client, app, man
         location = response.headers.get("HX-Redirect") or response.headers["Location"]
         assert location == granted_url(mandant.guichet)
         assert Mandate.get_by_id(mandate.id).revoked_at is not None
-        assert all(c.revoked_at for c in Certification.select().where(Certification.mandate == mandate.id))
+        obtained = Certification.select().where(Certification.access_code == mandate.access_code_id)
+        assert all(c.revoked_at for c in obtained)
         assert fidu_client.get(service_url).status_code == 403
     page = text(client.get(granted_url(mandant.guichet)))
     assert "Le mandat pour Guichet SARL est révoqué." in page and "Révoqué" in page
@@ -472,7 +473,7 @@ def test_the_mandant_revokes_three_ways_and_access_ends_at_once(client, app, man
 def test_the_mandatary_revokes_too(client, world):
     make_holder(world)
     mandate, code = grant(world)
-    certifications.redeem_proxy_code(member(world.fidu_user, world.fidu), world.fidu_user, code)
+    access_codes.redeem_proxy_code(member(world.fidu_user, world.fidu), world.fidu_user, code)
     log_in(client, world.fidu_user)
     page = client.get(obtained_url(world.fidu))
     assert "Révoquer" in text(page)
@@ -499,8 +500,8 @@ def test_the_mandatary_revokes_a_mandate_obtained_from_an_administration_s_proxy
     """Seed 000: "Vous pouvez également révoquer les mandats obtenus à tout moment", whatever
     gave them: an administration's proxy code makes no mandate, the certification ends."""
     _row, code = factories.access_code("LBR", "sources-authentiques", "B123456", "proxy")
-    obtained = certifications.redeem_proxy_code(member(world.fidu_user, world.fidu), world.fidu_user, code)
-    assert obtained.mandate_id is None
+    obtained = access_codes.redeem_proxy_code(member(world.fidu_user, world.fidu), world.fidu_user, code)
+    assert mandates.mandate_of_certification(obtained) is None
     log_in(client, world.fidu_user)
     assert client.get(service_url(world.fidu)).status_code == 200
     page = client.get(obtained_url(world.fidu)).get_data(as_text=True)
@@ -520,7 +521,7 @@ def test_the_mandatary_revokes_a_mandate_obtained_from_an_administration_s_proxy
 def test_the_mandatary_revokes_a_holder_space_s_mandate_from_its_list_for_both_sides(client, world):
     make_holder(world)
     mandate, code = grant(world)
-    obtained = certifications.redeem_proxy_code(member(world.fidu_user, world.fidu), world.fidu_user, code)
+    obtained = access_codes.redeem_proxy_code(member(world.fidu_user, world.fidu), world.fidu_user, code)
     log_in(client, world.fidu_user)
     page = client.get(obtained_url(world.fidu)).get_data(as_text=True)
     assert f'href="{revoke_obtained_url(world.fidu, obtained.id)}"' in page
@@ -535,7 +536,7 @@ def test_only_the_space_s_own_proxy_certifications_can_be_revoked(client, world)
     """Another space's certification, or one's own holder certification, is not found."""
     holder = make_holder(world)
     _row, code = factories.access_code("LBR", "sources-authentiques", "B123456", "proxy")
-    obtained = certifications.redeem_proxy_code(member(world.fidu_user, world.fidu), world.fidu_user, code)
+    obtained = access_codes.redeem_proxy_code(member(world.fidu_user, world.fidu), world.fidu_user, code)
     log_in(client, world.lea)
     token = csrf_token(client.get(obtained_url(world.guichet)).get_data(as_text=True))
     before = fingerprint()
@@ -576,11 +577,11 @@ def test_another_space_mandates_and_letters_are_not_found(client, world):
     make_holder(world)
     pending, _ = grant(world)
     taken, code = grant(world)
-    certifications.redeem_proxy_code(member(world.fidu_user, world.fidu), world.fidu_user, code)
+    access_codes.redeem_proxy_code(member(world.fidu_user, world.fidu), world.fidu_user, code)
     eve = factories.user("eve", email="eve@example.lu")
     eve_space = factories.space(eve, name="Chez Eve", company_name="Eve SA", identifier="B111111")
     _row, eve_code = factories.access_code("ACD", "fiches-retenue", "B111111", "holder")
-    certifications.redeem_holder_code(member(eve, eve_space), eve, eve_code)
+    access_codes.redeem_holder_code(member(eve, eve_space), eve, eve_code)
 
     log_in(client, eve)
     token = csrf_token(client.get(granted_url(eve_space)).get_data(as_text=True))
@@ -635,13 +636,13 @@ def test_through_a_mandate_the_mandatary_sees_the_principal_until_revoked(client
     log_in(client, world.fidu_user)
     assert client.get(service_url(world.fidu)).status_code == 403
     mandate, code = grant(world, service=world.lbr)
-    certifications.redeem_proxy_code(member(world.fidu_user, world.fidu), world.fidu_user, code)
+    access_codes.redeem_proxy_code(member(world.fidu_user, world.fidu), world.fidu_user, code)
     response = client.get(service_url(world.fidu))
     assert response.status_code == 200
     body = text(response)
     assert "Guichet SARL" in body and "B123456" in body and "par mandat" in body
     assert "Fiduciaire SA" not in body and "B654321" not in body  # the principal, not itself
-    certifications.revoke_mandate(member(world.lea, world.guichet), world.lea, mandate.id)
+    mandates.revoke_mandate(member(world.lea, world.guichet), world.lea, mandate.id)
     assert client.get(service_url(world.fidu)).status_code == 403
     assert "Révoqué" in text(client.get(obtained_url(world.fidu), headers=HTMX))
     assert client.get(service_url(world.fidu), headers=HTMX).status_code == 403
@@ -650,7 +651,7 @@ def test_through_a_mandate_the_mandatary_sees_the_principal_until_revoked(client
 def test_an_expired_mandate_gives_no_access(client, world, clock):
     make_holder(world, "LBR", "sources-authentiques")
     _mandate, code = grant(world, service=world.lbr, days=10)
-    certifications.redeem_proxy_code(member(world.fidu_user, world.fidu), world.fidu_user, code)
+    access_codes.redeem_proxy_code(member(world.fidu_user, world.fidu), world.fidu_user, code)
     log_in(client, world.fidu_user)
     assert client.get(service_url(world.fidu)).status_code == 200
     clock.advance(days=11)
@@ -740,23 +741,19 @@ def grow_obtained(world):
 
 def grow_granted(world):
     def grow(n):
-        have = Mandate.select().where(Mandate.mandant_space == world.guichet.id).count()
+        have = Mandate.select().join(AccessCode).where(AccessCode.issued_by_space == world.guichet.id).count()
         now = clock.now()
         prefix = f"bulk-{world.guichet.id}-"
         bulk(AccessCode, [
             {"code_hash": f"{prefix}{i}", "kind": "proxy", "service": world.acd.id, "company_identifier": "B123456",
              "company_name": "Guichet SARL", "issued_by_space": world.guichet.id,
-             "activation_deadline": now + timedelta(days=30), "ends_at": now + timedelta(days=90)}
+             "activation_deadline": now + timedelta(days=30), "ends_at": now + timedelta(days=90),
+             "redeemed_in": world.fidu.id if i % 2 else None, "redeemed_at": now if i % 2 else None,
+             "revoked_at": now if i % 5 == 0 else None}
             for i in range(have, n)])
         codes = dict(AccessCode.select(AccessCode.code_hash, AccessCode.id)
                      .where(AccessCode.code_hash.startswith(prefix)).tuples())
-        bulk(Mandate, [
-            {"mandant_space": world.guichet.id, "service": world.acd.id, "company_identifier": "B123456",
-             "company_name": "Guichet SARL", "access_code": codes[f"{prefix}{i}"], "note": f"Mandataire {i}",
-             "activation_deadline": now + timedelta(days=30), "ends_at": now + timedelta(days=90),
-             "mandatary_space": world.fidu.id if i % 2 else None, "redeemed_at": now if i % 2 else None,
-             "revoked_at": now if i % 5 == 0 else None}
-            for i in range(have, n)])
+        bulk(Mandate, [{"access_code": codes[f"{prefix}{i}"], "note": f"Mandataire {i}"} for i in range(have, n)])
     return grow
 
 
@@ -786,7 +783,8 @@ def test_lists_keep_a_constant_query_count(client, world, page, grow, headers):
     log_in(client, user)
     assert_constant_queries(client, f"/espaces/{space.id}/{page}", grow(world), small=10, large=2000, headers=headers)
     listed = {"mandats-obtenus": Certification.select().where(Certification.space == world.fidu.id),
-              "mandats-dispenses": Mandate.select().where(Mandate.mandant_space == world.guichet.id),
+              "mandats-dispenses": Mandate.select().join(AccessCode)
+                                   .where(AccessCode.issued_by_space == world.guichet.id),
               "certifications": Certification.select().where(Certification.space == world.guichet.id)}[page]
     assert listed.count() == 2000
 
@@ -796,7 +794,7 @@ def test_lists_keep_a_constant_query_count(client, world, page, grow, headers):
 
 @pytest.fixture
 def agent_client(app, world):
-    certifications.create_agent("ALVA", "agent.alva", "Agent Alva", "agent@alva.lu", AGENT_PASSWORD)
+    agents.create_agent("ALVA", "agent.alva", "Agent Alva", "agent@alva.lu", AGENT_PASSWORD)
     return app.test_client()
 
 
@@ -879,7 +877,7 @@ def test_a_request_needs_a_reason(client, world):
 def test_an_agent_of_another_administration_neither_sees_nor_decides(client, app, world, agent_client):
     file_request(client, world)
     [filed] = CertificationRequest.select()
-    certifications.create_agent("ACD", "agent.acd", "Agent ACD", "agent@acd.lu", "acd agent long password")
+    agents.create_agent("ACD", "agent.acd", "Agent ACD", "agent@acd.lu", "acd agent long password")
     acd = app.test_client()
     assert agent_log_in(acd, "agent.acd", "acd agent long password").status_code == 303
     listing = acd.get("/back-office")

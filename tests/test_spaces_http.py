@@ -10,7 +10,7 @@ from helpers import BOOSTED, HTMX, assert_constant_queries, csrf_token, fingerpr
 from datetime import timedelta
 
 from models import Certification, Invitation, Membership, Service, Space, SpaceDraft, User
-from services import catalogue, certifications, clock, spaces
+from services import catalogue, mandates, spaces
 
 # --- The permission matrix --------------------------------------------------------------------
 
@@ -36,8 +36,8 @@ def world(app, clock):
     for slug in ("fiches-retenue", "sources-authentiques"):
         Certification.create(space=space, service=Service.get(slug=slug), kind="holder", company_identifier="B123456",
                              company_name="Guichet SARL", ends_at=clock.now() + timedelta(days=365))
-    mandate, _code = certifications.grant_mandate(spaces.membership_for(lea, space.id), lea,
-                                                  Service.get(slug="fiches-retenue").id, clock.now() + timedelta(days=90))
+    mandate, _code = mandates.grant_mandate(spaces.membership_for(lea, space.id), lea,
+                                            Service.get(slug="fiches-retenue").id, clock.now() + timedelta(days=90))
     obtained = Certification.create(space=space, service=Service.get(slug="sources-authentiques"), kind="proxy",
                                     company_identifier="B777777", company_name="Boulangerie SA",
                                     ends_at=clock.now() + timedelta(days=365))  # an administration's proxy code

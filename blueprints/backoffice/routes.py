@@ -11,9 +11,9 @@ from blueprints.htmx import htmx_redirect
 from blueprints.params import page_number
 from blueprints.responses import file_response, qr_response
 from blueprints.sessions import fresh_session
-from services import DomainError, agents, auth, certifications, crypto
+from services import DomainError, agents, auth, certification_requests, certifications, crypto
 
-# The extension of a request's attachment, by its type (services.certifications.ATTACHMENT_TYPES).
+# The extension of a request's attachment, by its type (services.certification_requests.ATTACHMENT_TYPES).
 ATTACHMENT_EXTENSIONS = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg"}
 
 
@@ -125,7 +125,7 @@ def logout(agent):
 @agent_required
 def requests(agent):
     page = page_number()
-    rows, total = certifications.pending_requests(agent, page)
+    rows, total = certification_requests.pending_requests(agent, page)
     return render_template("backoffice/requests.html", agent=agent, rows=rows, total=total, page=page,
                            per_page=certifications.PAGE_SIZE, form=DecisionForm(formdata=None))
 
@@ -138,8 +138,8 @@ def decide(agent, request_id):
         abort(400)
     approve = request.form.get("decision") == "approve"
     try:
-        certifications.decide_request(agent, request_id, approve, form.reason.data)
-    except certifications.InvalidMandate as refused:
+        certification_requests.decide_request(agent, request_id, approve, form.reason.data)
+    except certification_requests.RequestRefused as refused:
         flash(refused.message, "error")
         return htmx_redirect(url_for("backoffice.requests"))
     flash(_("Demande approuvée : l'espace est certifié.") if approve else _("Demande refusée."), "success")
@@ -149,7 +149,7 @@ def decide(agent, request_id):
 @bp.get("/demandes/<id:request_id>/piece-jointe")
 @agent_required
 def attachment(agent, request_id):
-    request_ = certifications.request_attachment(agent, request_id)
+    request_ = certification_requests.request_attachment(agent, request_id)
     extension = ATTACHMENT_EXTENSIONS[request_.attachment_type]
     # Sent by a person: a download, never rendered in the back-office's origin.
     return file_response(bytes(request_.attachment), request_.attachment_type,

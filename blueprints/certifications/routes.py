@@ -10,7 +10,10 @@ from blueprints.htmx import htmx_redirect, is_htmx, vary
 from blueprints.forms import options
 from blueprints.params import page_number, search_query
 from blueprints.space_pages import confirmation, space_page, space_view
-from services import DomainError, certifications, clock, letters, spaces
+from services import (
+    DomainError, access_codes, authentic_sources, certification_requests, certifications, clock, letters, mandates,
+    spaces,
+)
 
 
 def listing(member, tab, partial, rows_and_total, **context):
@@ -24,7 +27,7 @@ def listing(member, tab, partial, rows_and_total, **context):
 def index(member):
     return listing(member, "certifications", "certifications/_list.html",
                    certifications.space_certifications(member, search_query(), page_number()),
-                   requests=certifications.space_requests(member))
+                   requests=certification_requests.space_requests(member))
 
 
 @bp.get("/espaces/<id:space_id>/certifications/administrations")
@@ -56,7 +59,7 @@ def redeem_holder(member, code):
     error = None
     if form.validate_on_submit():
         try:
-            certification = certifications.redeem_holder_code(member, current_user, form.code.data, administration)
+            certification = access_codes.redeem_holder_code(member, current_user, form.code.data, administration)
         except DomainError as refused:
             error = refused
         else:
@@ -95,9 +98,9 @@ def file_request(member, code):
     if form.validate_on_submit():
         try:
             upload = form.attachment.data
-            certifications.file_request(member, current_user, service_id, form.reason.data,
-                                        upload.read(certifications.MAX_ATTACHMENT + 1) if upload else None,
-                                        upload.filename if upload else "")
+            attachment = upload.read(certification_requests.MAX_ATTACHMENT + 1) if upload else None
+            certification_requests.file_request(member, current_user, service_id, form.reason.data, attachment,
+                                                upload.filename if upload else "")
         except DomainError as refused:
             return gestion_page(member, code, status=refused.status, request_form=form, request_error=refused.message)
         flash(_("Votre demande de certification est transmise à l'administration."), "success")
@@ -110,7 +113,7 @@ def file_request(member, code):
 
 def obtained_page(member, status=200, **context):
     return listing(member, "certifications", "certifications/_obtained.html",
-                   certifications.mandates_obtained(member, search_query(), page_number()), status=status, **context)
+                   mandates.mandates_obtained(member, search_query(), page_number()), status=status, **context)
 
 
 @bp.get("/espaces/<id:space_id>/mandats-obtenus")
@@ -126,7 +129,7 @@ def redeem_proxy(member):
     error = None
     if form.validate_on_submit():
         try:
-            certification = certifications.redeem_proxy_code(member, current_user, form.code.data)
+            certification = access_codes.redeem_proxy_code(member, current_user, form.code.data)
         except DomainError as refused:
             error = refused
         else:
@@ -146,14 +149,14 @@ def redeem_proxy(member):
 
 def mandate_form(member, submitted=False):
     form = MandateForm() if submitted else MandateForm(formdata=None)
-    holders = certifications.holder_services(member)
+    holders = mandates.holder_services(member)
     form.service.choices = options([(0, _("Choisissez…"))] + [(s.id, s.name) for s in holders])
     return form
 
 
 def granted_page(member, status=200, form=None, **context):
     return listing(member, "certifications", "certifications/_granted.html",
-                   certifications.mandates_granted(member, search_query(), page_number()), status=status,
+                   mandates.mandates_granted(member, search_query(), page_number()), status=status,
                    mandate_form=form or mandate_form(member), **context)
 
 
@@ -170,9 +173,9 @@ def grant(member):
     if not form.validate_on_submit():
         return granted_page(member, status=422, form=form)
     try:
-        mandate, code = certifications.grant_mandate(member, current_user, form.service.data, form.ends_on.data,
-                                                     form.note.data)
-    except certifications.InvalidMandate as refused:
+        mandate, code = mandates.grant_mandate(member, current_user, form.service.data, form.ends_on.data,
+                                               form.note.data)
+    except mandates.InvalidMandate as refused:
         return granted_page(member, status=refused.status, form=form, grant_error=refused.message)
     # The code is shown this once; the letter carries it until the mandate is taken up.
     return space_page(member, "certifications", partial="certifications/_granted_code.html", mandate=mandate, code=code)
@@ -181,7 +184,7 @@ def grant(member):
 @bp.get("/espaces/<id:space_id>/mandats-dispenses/<id:mandate_id>/courrier.pdf")
 @space_view
 def mandate_letter(member, mandate_id):
-    letter = certifications.mandate_letter(member, mandate_id)
+    letter = mandates.mandate_letter(member, mandate_id)
     return pdf_response(letters.render_pdf([letter]), f"mandat-{mandate_id}.pdf")
 
 
@@ -196,12 +199,12 @@ def mandates_list(member, mandate):
 @space_view
 def revoke(member, mandate_id):
     if request.method == "GET":
-        mandate = certifications.mandate_of(member, mandate_id)
+        mandate = mandates.mandate_of(member, mandate_id)
         return confirmation(member, "certifications", f"mandate-{mandate.id}", _("Révoquer un mandat"),
                             _("Révoquer le mandat pour %(company)s, service « %(service)s » ?",
                               company=mandate.company_name, service=mandate.service.name),
                             mandates_list(member, mandate), _("L'accès du mandataire prend fin immédiatement."))
-    mandate = certifications.revoke_mandate(member, current_user, mandate_id)
+    mandate = mandates.revoke_mandate(member, current_user, mandate_id)
     flash(_("Le mandat pour %(company)s est révoqué.", company=mandate.company_name), "success")
     return htmx_redirect(mandates_list(member, mandate))
 
@@ -210,13 +213,13 @@ def revoke(member, mandate_id):
 @space_view
 def revoke_obtained(member, certification_id):
     if request.method == "GET":
-        certification = certifications.obtained_certification(member, certification_id)
+        certification = mandates.obtained_certification(member, certification_id)
         return confirmation(member, "certifications", f"obtained-{certification.id}", _("Révoquer un mandat obtenu"),
                             _("Révoquer le mandat pour %(company)s, service « %(service)s » ?",
                               company=certification.company_name, service=certification.service.name),
                             url_for("certifications.obtained", space_id=member.space_id),
                             _("Cet espace n'aura plus accès au service pour cette entreprise."))
-    certification = certifications.revoke_obtained(member, current_user, certification_id)
+    certification = mandates.revoke_obtained(member, current_user, certification_id)
     flash(_("Le mandat pour %(company)s est révoqué.", company=certification.company_name), "success")
     return htmx_redirect(url_for("certifications.obtained", space_id=member.space_id))
 
@@ -232,6 +235,5 @@ def service(member, slug):
     except certifications.NotCertified as refused:
         return space_page(member, "home", status=403, partial="certifications/_not_certified.html",
                           service=refused.service, message=refused.message)
-    records = certifications.authentic_sources(live) if slug == "sources-authentiques" else []
     return space_page(member, "home", partial="certifications/_service.html", service=service,
-                      certifications=live, records=records)
+                      certifications=live, records=authentic_sources.shown_by(service, live))

@@ -12,7 +12,7 @@ from models import CertificationRequest, Service
 def test_first_login_enrols_the_second_factor_then_decides_a_request(
     app, live_server, clock, page, console_errors
 ):
-    from services import catalogue, certifications
+    from services import agents, catalogue
 
     catalogue.load()
     lea = factories.user("lea")
@@ -24,7 +24,7 @@ def test_first_login_enrols_the_second_factor_then_decides_a_request(
         reason="Nous exploitons une boulangerie à Luxembourg.",
     )
     with app.test_request_context():
-        certifications.create_agent("ALVA", "agent.alva", "Agnès Agent", "", factories.AGENT_PASSWORD)
+        agents.create_agent("ALVA", "agent.alva", "Agnès Agent", "", factories.AGENT_PASSWORD)
 
     page.goto(live_server.url + "/back-office")
     expect(page).to_have_url(re.compile(r"/back-office/connexion$"))

@@ -31,7 +31,7 @@ def subtab(page, label):
 def test_holder_code_mandate_and_revocation(
     app, live_server, clock, page, console_errors, log_in, mark_page, still_same_page, other_page
 ):
-    from services import catalogue, certifications, spaces
+    from services import access_codes, catalogue, spaces
 
     catalogue.load()
     lea = factories.user("lea")
@@ -43,7 +43,7 @@ def test_holder_code_mandate_and_revocation(
         _row, holder_code = factories.access_code("ACD", "fiches-retenue", "B123456", "holder")
         # Guichet already holds the LBR's sources authentiques, whose mandate the fiduciary gets.
         _row, lbr_code = factories.access_code("LBR", "sources-authentiques", "B123456", "holder")
-        certifications.redeem_holder_code(spaces.membership_for(lea, guichet.id), lea, lbr_code)
+        access_codes.redeem_holder_code(spaces.membership_for(lea, guichet.id), lea, lbr_code)
 
     # Léa: Certifications → Ajouter une certification via code d'accès → Gestion (ACD)
     page.goto(live_server.url + "/connexion")
@@ -165,7 +165,7 @@ def test_a_mandate_obtained_from_an_administration_is_revoked_without_javascript
 ):
     """Seed 000: the mandatary revokes a mandate obtained with an administration's proxy code;
     without JavaScript, Révoquer opens a confirmation page whose Confirmer does it."""
-    from services import catalogue, certifications, spaces
+    from services import access_codes, catalogue, spaces
 
     catalogue.load()
     fidu_user = factories.user("fidu", email="fidu@example.lu", first_name="Fanny", last_name="Fidu",
@@ -173,7 +173,7 @@ def test_a_mandate_obtained_from_an_administration_is_revoked_without_javascript
     fidu = factories.space(fidu_user, name="Fiduciaire", company_name="Fiduciaire SA", identifier="B654321")
     with app.test_request_context():
         _row, code = factories.access_code("LBR", "sources-authentiques", "B123456", "proxy")
-        certifications.redeem_proxy_code(spaces.membership_for(fidu_user, fidu.id), fidu_user, code)
+        access_codes.redeem_proxy_code(spaces.membership_for(fidu_user, fidu.id), fidu_user, code)
 
     page, _errors = other_page(java_script_enabled=False)
     page.set_default_timeout(5000)

@@ -21,7 +21,7 @@ def busy_space(app, clock):
     """Guichet SARL, holder of three services, with mandates dispensed and obtained, and
     colleagues and invitations with long addresses."""
     from models import Service
-    from services import catalogue, certifications, memberships, spaces
+    from services import access_codes, catalogue, mandates, memberships, spaces
 
     catalogue.load()
     lea = factories.user("lea", email="lea.guichet-de-la-comptabilite@fiduciaire-internationale.example.lu")
@@ -30,24 +30,17 @@ def busy_space(app, clock):
         admin = spaces.membership_for(lea, guichet.id)
         for administration, slug in (("ACD", "fiches-retenue"), ("ITM", "elections-sociales"),
                                      ("LBR", "sources-authentiques")):
-            _row, code = certifications.issue_code(
-                administration, slug, "B123456", "holder", company_name=LONG_NAME, address_lines=ADDRESS
-            )
-            certifications.redeem_holder_code(admin, lea, code)
+            _row, code = access_codes.issue_code(administration, slug, "B123456", "holder", company_name=LONG_NAME,
+                                                address_lines=ADDRESS)
+            access_codes.redeem_holder_code(admin, lea, code)
         for number, identifier in enumerate(("B111111", "B222222", "732829320")):
-            _row, code = certifications.issue_code(
-                "ACD",
-                "fiches-retenue",
-                identifier,
-                "proxy",
-                company_name=f"{LONG_NAME} {number}",
-                address_lines=ADDRESS,
-            )
-            certifications.redeem_proxy_code(admin, lea, code)
+            _row, code = access_codes.issue_code("ACD", "fiches-retenue", identifier, "proxy",
+                                                 company_name=f"{LONG_NAME} {number}", address_lines=ADDRESS)
+            access_codes.redeem_proxy_code(admin, lea, code)
         for days in (30, 60, 90):
-            certifications.grant_mandate(admin, lea, Service.get(slug="fiches-retenue").id,
-                                         clock.now().date() + timedelta(days=days),
-                                         "Fiduciaire Internationale du Grand-Duché de Luxembourg")
+            mandates.grant_mandate(admin, lea, Service.get(slug="fiches-retenue").id,
+                                   clock.now().date() + timedelta(days=days),
+                                   "Fiduciaire Internationale du Grand-Duché de Luxembourg")
         for number in range(3):
             colleague = factories.user(f"collegue{number}", first_name="Marie-Christine",
                                        last_name=f"Schmit-Weber-Hoffmann {number}",

@@ -1,0 +1,34 @@
+"""The demo of the "sources authentiques" service: what the administrations hold about each
+company a certified space may see (its own as holder, its clients' through mandates)."""
+import hashlib
+
+SLUG = "sources-authentiques"
+
+
+def shown_by(service, certifications):
+    """What a certified service's page shows of the sources: the records for the space's live
+    `certifications` of it on the "sources authentiques" page, nothing on another's."""
+    return records(certifications) if service.slug == SLUG else []
+
+
+def records(certifications):
+    """The demo records of the companies of `certifications`."""
+    return [company_record(c.company_identifier, c.company_name, c.kind) for c in certifications]
+
+
+def company_record(identifier, name, kind):
+    """What the demo holds about a company: derived from its identifier so that each company
+    always shows the same figures."""
+    seed = int(hashlib.sha256(identifier.encode()).hexdigest()[:8], 16)
+    return {
+        "identifier": identifier,
+        "name": name or identifier,
+        "kind": kind,
+        "registered_on": f"{1990 + seed % 35}-{1 + seed % 12:02d}-{1 + seed % 28:02d}",
+        "employees": 1 + seed % 250,
+        "share_capital": f"{(12 + seed % 500) * 1000:,} €".replace(",", " "),
+        "activity": ["Conseil fiscal et comptable", "Commerce de détail", "Restauration", "Construction",
+                     "Transport de marchandises"][seed % 5],
+        "sources": ["Luxembourg Business Registers (RCS)", "Centre commun de la sécurité sociale",
+                    "Administration des contributions directes"],
+    }
