@@ -5,10 +5,12 @@ back-office; approval makes the space holder for the service.
 from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
 
+import clock
+from database import PAGE_SIZE, lock_row
 from models import Certification, CertificationRequest, Service, Space, db
-from services import DomainError, audit, clock, merge
+from services import DomainError, audit, merge
 from services.certifications import DEFAULT_VALIDITY, STATUSES, NotFound, notify_space
-from services.spaces import PAGE_SIZE, lock_row, require, require_professional
+from services.spaces import require, require_professional
 
 ATTACHMENT_TYPES = {b"%PDF-": "application/pdf", b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
 MAX_ATTACHMENT = 5 * 1024 * 1024

@@ -11,10 +11,12 @@ from datetime import datetime, time, timedelta
 from flask_babel import format_date, lazy_gettext as _l, to_user_timezone, to_utc
 from peewee import JOIN
 
+import clock
+from database import PAGE_SIZE
 from models import AccessCode, Administration, Certification, Letter, Mandate, Service, Space, db
-from services import DomainError, access_codes, audit, clock, letters, merge
+from services import DomainError, access_codes, audit, letters, merge
 from services.certifications import NotFound, holder_certification, notify_space, search
-from services.spaces import PAGE_SIZE, require, require_professional
+from services.spaces import require, require_professional
 
 REMINDERS = {"reminded_30_at": timedelta(days=30), "reminded_7_at": timedelta(days=7)}
 

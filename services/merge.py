@@ -13,9 +13,11 @@ from typing import Callable
 from flask_babel import lazy_gettext as _l
 from peewee import Value
 
+import clock
+from database import lock_row
 from models import Certification, Invitation, Membership, Service, Space, VaultEntry, db
-from services import DomainError, audit, clock
-from services.spaces import RANK, SpaceNotFound, lock_row, membership_for, require
+from services import DomainError, audit
+from services.spaces import RANK, SpaceNotFound, membership_for, require
 
 
 @dataclass
