@@ -14,7 +14,7 @@ from peewee import JOIN
 import clock
 from database import PAGE_SIZE
 from models import AccessCode, Administration, Certification, Letter, Mandate, Service, Space, db
-from services import DomainError, access_codes, audit, letters, merge
+from services import DomainError, access_codes, audit, letters
 from services.certifications import NotFound, holder_certification, notify_space, search
 from services.spaces import require, require_professional
 
@@ -240,17 +240,14 @@ def send_reminders():
     return sent
 
 
-# --- How mandates and codes move in a merge (services/merge.py) -------------------------------
+# --- How mandates and codes move in a merge (listed in services/merge.py) -----------------
 
 
-def _mandates_count(source_id):
+def merge_count(source_id):
     return (Mandate.select().join(AccessCode)
             .where((AccessCode.issued_by_space == source_id) | (AccessCode.redeemed_in == source_id)).count())
 
 
-def _mandates_move(source_id, target_id, resolutions):
+def merge_move(source_id, target_id, resolutions):
     AccessCode.update(issued_by_space=target_id).where(AccessCode.issued_by_space == source_id).execute()
     AccessCode.update(redeemed_in=target_id).where(AccessCode.redeemed_in == source_id).execute()
-
-
-merge.register("mandates", _l("Mandats"), _mandates_count, _mandates_move)

@@ -489,8 +489,6 @@ def test_merge_is_all_or_nothing(two_spaces, monkeypatch):
 def test_every_model_owning_space_rows_has_a_mover():
     """A model with a foreign key to Space must say how it moves in a merge (or be one of
     the space's own bookkeeping tables)."""
-    import services.certification_requests  # noqa: F401 - registers its mover
-    import services.mandates  # noqa: F401 - registers its mover
     from models import MODELS
 
     own = {"Space", "SpaceDraft"}
