@@ -1,9 +1,10 @@
 """Flask CLI commands (`flask --app app <command>`), thin over the services; `init-db`
-lives in database.py."""
+is migrations.py's."""
 from contextlib import contextmanager
 
 import click
 
+from migrations import init_db_command
 from models import AccessCode, Agent
 from services import DomainError, access_codes, agents, audit, auth, catalogue, mail, mandates, spaces
 from validators import LINE_CONTROL_CHARACTERS
@@ -172,6 +173,7 @@ def send_reminders_command():
 
 
 def init_app(app):
-    for command in (issue_code_command, create_agent_command, send_reminders_command,seed_demo_command, send_mail_command, audit_verify_command, unlock_account_command,
-                    set_space_limit_command, restore_space_command, purge_deleted_command):
+    for command in (init_db_command, seed_demo_command, send_mail_command, audit_verify_command,
+                    unlock_account_command, set_space_limit_command, restore_space_command, purge_deleted_command,
+                    issue_code_command, create_agent_command, send_reminders_command):
         app.cli.add_command(command)

@@ -1,20 +1,13 @@
-"""Connection lifecycle, schema creation and versioned migrations.
-
-A fresh database gets the current schema from the models and is stamped with every
-migration; an existing one (a pilot's) gets the migrations it has not seen yet, in order.
-Add a migration by appending `(version, description, function)` to MIGRATIONS, where the
-function takes a `playhouse.migrate` migrator, and change the model in models.py alike.
-"""
+"""The database as infrastructure: which database a URL names, the connection of each
+request, row locks, and the size of a page of a list. The schema and its migrations are
+migrations.py."""
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-import click
-from flask import current_app, request
-from peewee import CharField, DateTimeField, Model, PostgresqlDatabase, SqliteDatabase
-from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate
+from flask import request
+from peewee import PostgresqlDatabase, SqliteDatabase
 
-from models import MODELS, db
-from services import clock
+from models import db
 
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",  # readers never block the writer
@@ -60,148 +53,12 @@ def init_app(app):
         if not db.is_closed():
             db.close()
 
-    app.cli.add_command(init_db_command)
+
+def lock_row(model, row_id):
+    """Take the row's lock for the rest of the transaction (a no-op UPDATE), so that
+    check-then-write sequences on it run one at a time across workers. PostgreSQL needs it;
+    SQLite transactions already begin IMMEDIATE (open_database) and run one at a time."""
+    return model.update({model.id: model.id}).where(model.id == row_id).execute()
 
 
-# --- Migrations -----------------------------------------------------------------------
-
-
-class SchemaMigration(Model):
-    version = CharField(max_length=32, primary_key=True)
-    description = CharField(max_length=200)
-    applied_at = DateTimeField(default=clock.now)
-
-    class Meta:
-        database = db
-        table_name = "schema_migration"
-
-
-# (version, description, function(migrator)). Versions sort as strings: keep the 4 digits.
-def _add_space_terms_version(migrator):
-    from models import User
-
-    return [migrator.add_column("user", "space_terms_version", User.space_terms_version)]
-
-
-def _add_agent_second_factor(migrator):
-    from models import Agent
-
-    return _missing_columns(migrator, Agent, "totp_secret_encrypted", "last_otp_step", "enrolled_at")
-
-
-def _missing_columns(migrator, model, *names):
-    """add_column for those of `names` the table lacks: a table that a newer release created
-    in this very upgrade (create_tables above) already has them."""
-    table = model._meta.table_name
-    present = {column.name for column in migrator.database.get_columns(table)}
-    return [migrator.add_column(table, name, model._meta.fields[name]) for name in names if name not in present]
-
-
-def _clean_stored_input(migrator):
-    """Data only. Control characters out of the wizard drafts (they were accepted once, and a
-    NUL made the space's creation fail on PostgreSQL); the bodies of the mails already sent
-    erased; the audit entries hashed before the chain was keyed sealed by a keyed entry."""
-    from models import SpaceDraft
-    from services import audit, mail
-    from validators import one_line
-
-    for draft in SpaceDraft.select():  # every value of a draft is single-line
-        data = {key: one_line(value) if isinstance(value, str) else value for key, value in draft.data.items()}
-        if data != draft.data:
-            SpaceDraft.update(data=data).where(SpaceDraft.id == draft.id).execute()
-    mail.erase_sent_bodies()
-    audit.seal_legacy_entries()
-    return []
-
-
-# The columns a mandate copied from its access code. Those updated after the grant (redemption,
-# revocation, a merge) name the code's column they are carried to; the others (None) were
-# written once from the same values as the code's.
-MANDATE_COPIES = {"mandant_space_id": "issued_by_space_id", "mandatary_space_id": "redeemed_in_id",
-                  "redeemed_at": "redeemed_at", "revoked_at": "revoked_at", "service_id": None,
-                  "company_identifier": None, "company_name": None, "created_at": None,
-                  "activation_deadline": None, "ends_at": None}
-
-
-def _mandate_through_its_code(migrator):
-    """A mandate keeps only its own facts and reads the rest through its access code, and a
-    certification finds its mandate through its code. Both copies were written together, so
-    the code already holds them; what a code would lack (never seen) is taken from its
-    mandate first, and a certification without its code gets its mandate's."""
-    database = migrator.database
-    present = {column.name for column in database.get_columns("mandate")}
-    operations = []
-    if "mandate_id" in {column.name for column in database.get_columns("certification")}:
-        database.execute_sql(
-            'UPDATE "certification" SET "access_code_id" = (SELECT "m"."access_code_id" FROM "mandate" AS "m" '
-            'WHERE "m"."id" = "certification"."mandate_id") '
-            'WHERE "access_code_id" IS NULL AND "mandate_id" IS NOT NULL')
-        operations.append(_drop_column(migrator, "certification", "mandate_id"))
-    kept = {old: new for old, new in MANDATE_COPIES.items() if new and old in present}
-    if kept:
-        database.execute_sql(
-            'UPDATE "access_code" SET ' + ", ".join(
-                f'"{new}" = COALESCE("{new}", (SELECT "m"."{old}" FROM "mandate" AS "m" '
-                f'WHERE "m"."access_code_id" = "access_code"."id"))' for old, new in kept.items())
-            + ' WHERE "id" IN (SELECT "access_code_id" FROM "mandate")')
-    operations += [_drop_column(migrator, "mandate", name) for name in MANDATE_COPIES if name in present]
-    return operations
-
-
-def _drop_column(migrator, table, name):
-    """SQLite drops a column that has a foreign key or an index only by rebuilding the table."""
-    if isinstance(migrator, SqliteMigrator):
-        return migrator.drop_column(table, name, legacy=True)
-    return migrator.drop_column(table, name)
-
-
-MIGRATIONS = [
-    ("0001", "user.space_terms_version (CGU of the spaces)", _add_space_terms_version),
-    ("0002", "agent second factor (TOTP secret, last step, enrolment)", _add_agent_second_factor),
-    ("0003", "control characters out of drafts, sent mails' bodies erased, audit chain keyed",
-     _clean_stored_input),
-    ("0004", "a mandate reads service, company, deadlines, redemption and revocation through its access code",
-     _mandate_through_its_code),
-]
-
-
-def migrator_for(database):
-    if isinstance(database, PostgresqlDatabase):
-        return PostgresqlMigrator(database)
-    return SqliteMigrator(database)
-
-
-def upgrade():
-    """Bring the schema up to date; returns the versions applied. Safe to run again."""
-    database = db.obj
-    applied = []
-    with database.atomic():
-        fresh = not database.table_exists(SchemaMigration._meta.table_name)
-        database.create_tables([SchemaMigration], safe=True)
-        if fresh:
-            database.create_tables(MODELS, safe=True)
-            for version, description, _ in MIGRATIONS:
-                SchemaMigration.create(version=version, description=description)
-            return ["schema"] if MIGRATIONS or MODELS else []
-        done = {m.version for m in SchemaMigration.select(SchemaMigration.version)}
-        # Tables added by a newer release than the database: created as they are now.
-        database.create_tables(MODELS, safe=True)
-        migrator = migrator_for(database)
-        for version, description, function in sorted(MIGRATIONS, key=lambda m: m[0]):
-            if version in done:
-                continue
-            migrate(*function(migrator))
-            SchemaMigration.create(version=version, description=description)
-            applied.append(version)
-    return applied
-
-
-@click.command("init-db")
-def init_db_command():
-    """Create the schema, or upgrade an existing database in place (idempotent)."""
-    applied = upgrade()
-    where = current_app.config["DATABASE_URL"].split("@")[-1]
-    if applied:
-        click.echo(f"Base de données à jour ({', '.join(applied)}) : {where}")
-    else:
-        click.echo(f"Base de données déjà à jour : {where}")
+PAGE_SIZE = 50  # rows on a page of any list

@@ -2,8 +2,8 @@
 import json
 
 from flask_login import UserMixin
-
 from peewee import (
+    SQL,
     BlobField,
     BooleanField,
     CharField,
@@ -12,11 +12,10 @@ from peewee import (
     ForeignKeyField,
     IntegerField,
     Model,
-    SQL,
     TextField,
 )
 
-from services import clock
+import clock
 
 db = DatabaseProxy()
 

@@ -19,11 +19,11 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from peewee import Value  # noqa: E402
 
+import clock  # noqa: E402
 from app import create_app  # noqa: E402
-from database import upgrade  # noqa: E402
 from helpers import count_queries, log_in  # noqa: E402
+from migrations import upgrade  # noqa: E402
 from models import Membership, Space, User, db  # noqa: E402
-from services import clock  # noqa: E402
 
 
 def build(spaces, members):

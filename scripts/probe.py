@@ -29,9 +29,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import pyotp  # noqa: E402
 
+import clock  # noqa: E402
 from app import create_app  # noqa: E402
 from models import AddressFailure, Throttle, db  # noqa: E402
-from services import clock  # noqa: E402
 from services.auth import login_key  # noqa: E402
 
 PASSWORD = "une phrase de passe pour la sonde"

@@ -11,9 +11,10 @@ from datetime import timedelta
 from flask_babel import format_date, lazy_gettext as _l
 from peewee import IntegrityError
 
+import clock
 import validators
 from models import AccessCode, Administration, Certification, Mandate, Service, db
-from services import DomainError, audit, auth, clock, crypto, letters, throttle
+from services import DomainError, audit, auth, crypto, letters, throttle
 from services.certifications import DEFAULT_VALIDITY, notify_space
 from services.spaces import require, require_professional
 

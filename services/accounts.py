@@ -8,9 +8,10 @@ from flask import current_app
 from flask_babel import format_datetime, lazy_gettext as _l
 from peewee import IntegrityError
 
+import clock
 import validators
 from models import AuthProduct, PendingTotpSecret, User, db
-from services import DomainError, audit, auth, clock, crypto, links, letters, throttle
+from services import DomainError, audit, auth, crypto, letters, links, throttle
 from services.mail import queue_mail
 from services.urls import external_url
 

@@ -10,8 +10,9 @@ the cookie); the agent between the two steps has no session and opens no back-of
 from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
 
+import clock
 from models import Administration, Agent, AgentSession, db
-from services import DomainError, audit, auth, clock, crypto, throttle
+from services import DomainError, audit, auth, crypto, throttle
 
 
 class UnknownAdministration(DomainError):

@@ -22,8 +22,9 @@ from typing import NamedTuple
 from flask import current_app, has_request_context, request
 from peewee import PostgresqlDatabase
 
+import clock
 from models import AuditEntry, clip, db
-from services import clock, crypto
+from services import crypto
 
 GENESIS = "0" * 64
 _CHAIN_LOCK = 7_452_001  # PostgreSQL advisory lock id serialising appends

@@ -22,8 +22,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
+import clock
 from models import AuthProduct, User, UserSession, db
-from services import DomainError, audit, clock, crypto, throttle
+from services import DomainError, audit, crypto, throttle
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 IDLE_TIMEOUT = timedelta(minutes=30)

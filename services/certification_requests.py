@@ -5,10 +5,12 @@ back-office; approval makes the space holder for the service.
 from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
 
+import clock
+from database import PAGE_SIZE, lock_row
 from models import Certification, CertificationRequest, Service, Space, db
-from services import DomainError, audit, clock, merge
+from services import DomainError, audit
 from services.certifications import DEFAULT_VALIDITY, STATUSES, NotFound, notify_space
-from services.spaces import PAGE_SIZE, lock_row, require, require_professional
+from services.spaces import require, require_professional
 
 ATTACHMENT_TYPES = {b"%PDF-": "application/pdf", b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
 MAX_ATTACHMENT = 5 * 1024 * 1024
@@ -149,15 +151,12 @@ def decide_request(agent, request_id, approve, reason=""):
     return request
 
 
-# --- How requests move in a merge (services/merge.py) -----------------------------------------
+# --- How requests move in a merge (listed in services/merge.py) -------------------------
 
 
-def _requests_count(source_id):
+def merge_count(source_id):
     return CertificationRequest.select().where(CertificationRequest.space == source_id).count()
 
 
-def _requests_move(source_id, target_id, resolutions):
+def merge_move(source_id, target_id, resolutions):
     CertificationRequest.update(space=target_id).where(CertificationRequest.space == source_id).execute()
-
-
-merge.register("requests", _l("Demandes de certification"), _requests_count, _requests_move)

@@ -10,10 +10,12 @@ from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 
+import clock
+from database import PAGE_SIZE
 from models import Administration, Certification, Membership, Service, User
-from services import DomainError, clock
+from services import DomainError
 from services.mail import queue_mail
-from services.spaces import PAGE_SIZE, require_professional
+from services.spaces import require_professional
 from services.urls import external_url
 
 DEFAULT_VALIDITY = timedelta(days=365)  # of a certification, unless its code says otherwise

@@ -7,8 +7,9 @@ from flask_babel import format_date, gettext as _, lazy_gettext as _l
 from fpdf import FPDF
 from peewee import JOIN
 
+import clock
 from models import Letter, Mandate, clip
-from services import DomainError, clock, crypto
+from services import DomainError, crypto
 
 FONTS = Path(__file__).resolve().parent.parent / "static" / "fonts"
 

@@ -1,10 +1,11 @@
 """Signed, expiring links (itsdangerous), one salt per purpose so that a link made for one
-thing never works for another. The age is measured on services.clock."""
+thing never works for another. The age is measured on clock."""
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
-from services import DomainError, clock
+import clock
+from services import DomainError
 
 
 class ClockSigner(TimestampSigner):

@@ -12,8 +12,8 @@ from datetime import timedelta
 from flask import current_app, g, has_request_context, render_template
 from flask_mail import Mail, Message
 
+import clock
 from models import OutboxMail, clip
-from services import clock
 from validators import one_line
 
 mail = Mail()

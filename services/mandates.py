@@ -11,10 +11,12 @@ from datetime import datetime, time, timedelta
 from flask_babel import format_date, lazy_gettext as _l, to_user_timezone, to_utc
 from peewee import JOIN
 
+import clock
+from database import PAGE_SIZE
 from models import AccessCode, Administration, Certification, Letter, Mandate, Service, Space, db
-from services import DomainError, access_codes, audit, clock, letters, merge
+from services import DomainError, access_codes, audit, letters
 from services.certifications import NotFound, holder_certification, notify_space, search
-from services.spaces import PAGE_SIZE, require, require_professional
+from services.spaces import require, require_professional
 
 REMINDERS = {"reminded_30_at": timedelta(days=30), "reminded_7_at": timedelta(days=7)}
 
@@ -238,17 +240,14 @@ def send_reminders():
     return sent
 
 
-# --- How mandates and codes move in a merge (services/merge.py) -------------------------------
+# --- How mandates and codes move in a merge (listed in services/merge.py) -----------------
 
 
-def _mandates_count(source_id):
+def merge_count(source_id):
     return (Mandate.select().join(AccessCode)
             .where((AccessCode.issued_by_space == source_id) | (AccessCode.redeemed_in == source_id)).count())
 
 
-def _mandates_move(source_id, target_id, resolutions):
+def merge_move(source_id, target_id, resolutions):
     AccessCode.update(issued_by_space=target_id).where(AccessCode.issued_by_space == source_id).execute()
     AccessCode.update(redeemed_in=target_id).where(AccessCode.redeemed_in == source_id).execute()
-
-
-merge.register("mandates", _l("Mandats"), _mandates_count, _mandates_move)

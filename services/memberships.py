@@ -6,13 +6,13 @@ from datetime import timedelta
 from flask_babel import lazy_gettext as _l
 from peewee import fn
 
+import clock
 import validators
+from database import PAGE_SIZE, lock_row
 from models import Invitation, Membership, Space, User, db
-from services import DomainError, audit, clock, crypto, links
+from services import DomainError, audit, crypto, links
 from services.mail import queue_mail
-from services.spaces import (
-    PAGE_SIZE, RANK, ROLES, InvalidInput, NotCollaborative, SpaceNotFound, lock_row, require,
-)
+from services.spaces import RANK, ROLES, InvalidInput, NotCollaborative, SpaceNotFound, require
 from services.urls import external_url
 
 INVITATION_VALIDITY = timedelta(days=7)

@@ -1,10 +1,12 @@
 """Fusionner deux espaces professionnels (seed 002): everything the source space owns moves
 into the target in one transaction, and the source stays archived as "fusionné dans …".
 
-Each kind of space-owned record registers a `Mover` here (`register(...)`, next to its own
-operations): what will move (`count`), what clashes (`conflicts`; a blocking one refuses the
-merge) and how it moves (`move`, set-based statements, no query per row). A model that owns
-rows of a space and registers no mover would stay behind in the archived source: add one.
+Each kind of space-owned record has a `Mover` in MOVERS, at the end of this module: what will
+move (`count`), what clashes (`conflicts`; a blocking one refuses the merge) and how it moves
+(`move`, set-based statements, no query per row). The movers of the spaces' own records are
+here; those of mandates and certification requests live with them and are listed here. A
+model that owns rows of a space and has no mover would stay behind in the archived source:
+add one to the list.
 """
 import re
 from dataclasses import dataclass, field
@@ -13,9 +15,11 @@ from typing import Callable
 from flask_babel import lazy_gettext as _l
 from peewee import Value
 
+import clock
+from database import lock_row
 from models import Certification, Invitation, Membership, Service, Space, VaultEntry, db
-from services import DomainError, audit, clock
-from services.spaces import RANK, SpaceNotFound, lock_row, membership_for, require
+from services import DomainError, audit, certification_requests, mandates
+from services.spaces import RANK, SpaceNotFound, membership_for, require
 
 
 @dataclass
@@ -35,13 +39,6 @@ class Mover:
     count: Callable  # count(source_id) -> rows that move
     move: Callable  # move(source_id, target_id, resolutions) -> None
     conflicts: Callable = field(default=lambda source_id, target_id: [])
-
-
-MOVERS = {}
-
-
-def register(key, label, count, move, conflicts=None):
-    MOVERS[key] = Mover(key, label, count, move, conflicts or (lambda source_id, target_id: []))
 
 
 class MergeRefused(DomainError):
@@ -236,8 +233,14 @@ def _vault_move(source_id, target_id, resolutions):
     VaultEntry.update(space=target_id).where(VaultEntry.space == source_id).execute()
 
 
-register("members", _l("Membres"), _members_count, _members_move)
-register("invitations", _l("Invitations en attente"), _invitations_count, _invitations_move)
-register("certifications", _l("Certifications"), _certifications_count, _certifications_move,
-         _certifications_conflicts)
-register("vault", _l("Données professionnelles"), _vault_count, _vault_move, _vault_conflicts)
+# Every kind of record a space owns, in the order they move.
+MOVERS = {mover.key: mover for mover in (
+    Mover("members", _l("Membres"), _members_count, _members_move),
+    Mover("invitations", _l("Invitations en attente"), _invitations_count, _invitations_move),
+    Mover("certifications", _l("Certifications"), _certifications_count, _certifications_move,
+          _certifications_conflicts),
+    Mover("vault", _l("Données professionnelles"), _vault_count, _vault_move, _vault_conflicts),
+    Mover("mandates", _l("Mandats"), mandates.merge_count, mandates.merge_move),
+    Mover("requests", _l("Demandes de certification"), certification_requests.merge_count,
+          certification_requests.merge_move),
+)}

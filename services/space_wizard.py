@@ -5,10 +5,12 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
 
+import clock
 import validators
+from database import lock_row
 from models import AuthProduct, Membership, Space, SpaceDraft, User, clip, db
-from services import DomainError, audit, clock
-from services.spaces import InvalidInput, check_space_limit, lock_row
+from services import DomainError, audit
+from services.spaces import InvalidInput, check_space_limit
 
 STEPS = ("terms", "name", "company", "review")
 

@@ -12,11 +12,12 @@ from datetime import timedelta
 from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError, fn
 
+import clock
+from database import PAGE_SIZE, lock_row
 from models import AuthProduct, Membership, Space, User, VaultEntry, clip, db
-from services import DomainError, audit, auth, clock
+from services import DomainError, audit, auth
 
 DELETED_RETENTION = timedelta(days=30)
-PAGE_SIZE = 50
 
 ROLES = {"admin": _l("Administrateur"), "manager": _l("Gestionnaire"), "reader": _l("Consultation")}
 RANK = {"reader": 1, "manager": 2, "admin": 3}
@@ -168,11 +169,6 @@ def require_professional(member):
         raise ProfessionalOnly()
 
 
-def lock_row(model, row_id):
-    """Take the row's lock for the rest of the transaction (a no-op UPDATE), so that
-    check-then-write sequences on it run one at a time across workers. PostgreSQL needs it;
-    SQLite transactions already begin IMMEDIATE (database.py) and run one at a time."""
-    return model.update({model.id: model.id}).where(model.id == row_id).execute()
 
 
 # --- Listing -----------------------------------------------------------------------------

@@ -23,8 +23,9 @@ from datetime import datetime, timedelta
 from flask_babel import lazy_gettext as _l, ngettext
 from peewee import Case
 
+import clock
 from models import AddressFailure, Throttle, db
-from services import DomainError, clock
+from services import DomainError
 
 WINDOW = timedelta(minutes=15)
 MAX_IN_WINDOW = 10

@@ -17,10 +17,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", "/tmp/espace-pro-hypothesis")
 
+import clock as clock_module  # noqa: E402
 from app import create_app  # noqa: E402
-from database import upgrade  # noqa: E402
+from migrations import upgrade  # noqa: E402
 from models import MODELS, db  # noqa: E402
-from services import clock as clock_module  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +49,7 @@ def _schema(database_url):
 
 
 def _migration_table():
-    from database import SchemaMigration
+    from migrations import SchemaMigration
 
     return [SchemaMigration]
 

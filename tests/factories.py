@@ -33,8 +33,9 @@ def user(userid="lea", password=PASSWORD, secret=TOTP_SECRET, registered=True, *
     accepts the current terms."""
     from flask import current_app
 
+    import clock
     from models import AuthProduct, User
-    from services import auth, clock, crypto
+    from services import auth, crypto
 
     defaults = {
         "first_name": "Léa",
@@ -60,7 +61,7 @@ def otp(secret=TOTP_SECRET, steps=0):
     """The code of `secret` at the app's clock, `steps` time steps away."""
     import pyotp
 
-    from services import clock
+    import clock
 
     return pyotp.TOTP(secret).at(clock.timestamp() + 30 * steps)
 
@@ -80,8 +81,9 @@ def agent(
 ):
     """An agent of an administration (of the catalogue, or made here); `enrolled=False`: as
     create-agent leaves it, to enrol at the first login."""
+    import clock
     from models import Administration, Agent
-    from services import auth, clock, crypto
+    from services import auth, crypto
 
     administration_ = Administration.get_or_none(code=administration_code) or administration(
         administration_code

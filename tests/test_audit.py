@@ -164,11 +164,11 @@ def _legacy_entries(actions):
 
 
 def test_entries_of_the_previous_release_are_sealed_by_the_migration(app):
-    import database
+    import migrations
 
     _legacy_entries(["a", "b", "c"])
     assert audit.verify() == (None, "unsealed", None)
-    [migration] = [function for version, _, function in database.MIGRATIONS if version == "0003"]
+    [migration] = [function for version, _, function in migrations.MIGRATIONS if version == "0003"]
     migration(None)
     assert audit.verify() is None
     seal = _entries()[-1]

@@ -5,11 +5,10 @@ from datetime import datetime, timedelta
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from models import AuditEntry, AuthProduct, Throttle, UserSession
-from services import agents, auth, throttle
-
 import factories
 from helpers import at_once
+from models import AuditEntry, AuthProduct, Throttle, UserSession
+from services import agents, auth, throttle
 
 
 def product_of(user):

@@ -3,10 +3,9 @@ import re
 
 import pytest
 
+import factories
 from helpers import BOOSTED, HTMX, csrf_token
 from models import OutboxMail, User
-
-import factories
 
 
 def token_of(client, path="/connexion/token"):

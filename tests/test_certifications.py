@@ -11,11 +11,29 @@ import pytest
 import factories
 from helpers import at_once
 from models import (
-    MODELS, AccessCode, Agent, AuditEntry, Certification, CertificationRequest, Letter, Mandate, OutboxMail,
+    MODELS,
+    AccessCode,
+    Agent,
+    AuditEntry,
+    Certification,
+    CertificationRequest,
+    Letter,
+    Mandate,
+    OutboxMail,
 )
 from services import (
-    access_codes, agents, auth, authentic_sources, catalogue as catalogue_module, certification_requests, certifications,
-    crypto, letters, mandates, spaces, throttle,
+    access_codes,
+    agents,
+    auth,
+    authentic_sources,
+    catalogue as catalogue_module,
+    certification_requests,
+    certifications,
+    crypto,
+    letters,
+    mandates,
+    spaces,
+    throttle,
 )
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # SPEC §4: 2–9, A–Z less I, L, O

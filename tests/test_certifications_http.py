@@ -11,10 +11,12 @@ from types import SimpleNamespace
 import pytest
 from peewee import chunked
 
+import clock
 import factories
+from database import PAGE_SIZE
 from helpers import BOOSTED, HTMX, agent_log_in, assert_constant_queries, csrf_token, fingerprint, log_in
 from models import AccessCode, AuditEntry, Certification, CertificationRequest, Letter, Mandate, Service
-from services import access_codes, agents, catalogue, certifications, clock, crypto, mandates, spaces
+from services import access_codes, agents, catalogue, crypto, mandates, spaces
 
 GENERIC = "Ce code d'accès n'est pas valable pour cet espace."
 CODE_FORMAT = re.compile(r"\b[2-9A-HJKMNP-Z]{4}(?:-[2-9A-HJKMNP-Z]{4}){4}\b")
@@ -710,7 +712,7 @@ def rows(body):
 
 
 def test_mandates_obtained_pagination(client, world):
-    size = certifications.PAGE_SIZE
+    size = PAGE_SIZE
     add_proxy_certifications(world.fidu, world.acd, [(f"Client {i:03d}", f"B2{i:05d}") for i in range(size + 3)])
     log_in(client, world.fidu_user)
     first = text(client.get(obtained_url(world.fidu), headers=HTMX))

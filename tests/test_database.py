@@ -4,6 +4,7 @@ from peewee import CharField
 from playhouse.migrate import migrate  # noqa: F401 - the runner's dependency
 
 import database
+import migrations
 from models import Administration, db
 
 
@@ -11,7 +12,7 @@ def test_init_db_twice_is_a_no_op(runner):
     result = runner.invoke(args=["init-db"])
     assert result.exit_code == 0
     assert "déjà à jour" in result.output
-    assert database.upgrade() == []
+    assert migrations.upgrade() == []
 
 
 def test_pending_migration_is_applied_once(app, monkeypatch):
@@ -21,15 +22,15 @@ def test_pending_migration_is_applied_once(app, monkeypatch):
         "administration.short_name",
         lambda m: [m.add_column("administration", "short_name", column)],
     )
-    monkeypatch.setattr(database, "MIGRATIONS", database.MIGRATIONS + [migration])
+    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS + [migration])
     try:
-        assert database.upgrade() == ["9001"]
+        assert migrations.upgrade() == ["9001"]
         assert "short_name" in {c.name for c in db.get_columns("administration")}
-        assert database.upgrade() == []  # applied twice: a no-op
-        assert database.SchemaMigration.get_by_id("9001").description == "administration.short_name"
+        assert migrations.upgrade() == []  # applied twice: a no-op
+        assert migrations.SchemaMigration.get_by_id("9001").description == "administration.short_name"
     finally:
-        migrate(database.migrator_for(db.obj).drop_column("administration", "short_name"))
-        database.SchemaMigration.delete().where(database.SchemaMigration.version == "9001").execute()
+        migrate(migrations.migrator_for(db.obj).drop_column("administration", "short_name"))
+        migrations.SchemaMigration.delete().where(migrations.SchemaMigration.version == "9001").execute()
     assert Administration.select().count() == 0
 
 
@@ -65,16 +66,16 @@ def test_a_database_of_the_previous_release_gets_the_spaces(tmp_path, app):
     db.initialize(old)
     try:
         old.connect()
-        old.create_tables([database.SchemaMigration] + [m for m in MODELS if m.__name__ in
+        old.create_tables([migrations.SchemaMigration] + [m for m in MODELS if m.__name__ in
                           {"Administration", "Service", "NewsItem", "User", "AuthProduct", "UserSession",
                            "Throttle", "OutboxMail", "Letter", "AuditEntry"}])
-        migrate(database.migrator_for(old).drop_column("user", "space_terms_version"))
+        migrate(migrations.migrator_for(old).drop_column("user", "space_terms_version"))
         assert "space_terms_version" not in {c.name for c in old.get_columns("user")}
 
-        assert database.upgrade() == ["0001", "0002", "0003", "0004"]  # 0002: the agent table is new, made whole
+        assert migrations.upgrade() == ["0001", "0002", "0003", "0004"]  # 0002: the agent table is new, made whole
         assert "space_terms_version" in {c.name for c in old.get_columns("user")}
         assert old.table_exists(Space._meta.table_name) and old.table_exists(SpaceDraft._meta.table_name)
-        assert User.select().count() == 0 and database.upgrade() == []
+        assert User.select().count() == 0 and migrations.upgrade() == []
         old.close()
     finally:
         db.initialize(previous)
@@ -90,10 +91,10 @@ def test_a_database_of_the_previous_release_gets_the_agents_second_factor(tmp_pa
     db.initialize(old)
     try:
         old.connect()
-        old.create_tables([database.SchemaMigration] + [m for m in MODELS if m is not AgentSession])
-        database.SchemaMigration.create(version="0001", description="user.space_terms_version")
+        old.create_tables([migrations.SchemaMigration] + [m for m in MODELS if m is not AgentSession])
+        migrations.SchemaMigration.create(version="0001", description="user.space_terms_version")
         for column in ("totp_secret_encrypted", "last_otp_step", "enrolled_at"):
-            migrate(database.migrator_for(old).drop_column("agent", column))
+            migrate(migrations.migrator_for(old).drop_column("agent", column))
         administration = Admin.create(code="ALVA", name="ALVA")
         old.execute_sql(
             'INSERT INTO "agent" (administration_id, userid, userid_key, name, email, password_hash, '
@@ -101,11 +102,11 @@ def test_a_database_of_the_previous_release_gets_the_agents_second_factor(tmp_pa
             (administration.id,),
         )
 
-        assert database.upgrade() == ["0002", "0003", "0004"]
+        assert migrations.upgrade() == ["0002", "0003", "0004"]
         assert {"totp_secret_encrypted", "last_otp_step", "enrolled_at"} <= {c.name for c in old.get_columns("agent")}
         agent = Agent.get()
         assert (agent.userid, agent.totp_secret_encrypted, agent.enrolled_at) == ("agent.alva", None, None)
-        assert old.table_exists(AgentSession._meta.table_name) and database.upgrade() == []
+        assert old.table_exists(AgentSession._meta.table_name) and migrations.upgrade() == []
         old.close()
     finally:
         db.initialize(previous)
@@ -170,7 +171,7 @@ def _drop_everything():
 
     from models import MODELS
 
-    db.drop_tables(list(reversed(MODELS)) + [database.SchemaMigration], safe=True,
+    db.drop_tables(list(reversed(MODELS)) + [migrations.SchemaMigration], safe=True,
                    cascade=isinstance(db.obj, PostgresqlDatabase))
 
 
@@ -190,11 +191,11 @@ def test_a_database_of_the_previous_release_gets_mandates_read_through_their_cod
     now = clock.now()
     try:
         _drop_everything()
-        db.create_tables([database.SchemaMigration, Old, OldCertification]
+        db.create_tables([migrations.SchemaMigration, Old, OldCertification]
                          + [m for m in MODELS if m not in (Mandate, Certification)])
-        for version, description, _ in database.MIGRATIONS:
+        for version, description, _ in migrations.MIGRATIONS:
             if version < "0004":
-                database.SchemaMigration.create(version=version, description=description)
+                migrations.SchemaMigration.create(version=version, description=description)
         catalogue.load()
         fiches = Service.get(Service.slug == "fiches-retenue")
         lea, fred = factories.user("lea"), factories.user("fred", email="fred@example.lu")
@@ -234,7 +235,7 @@ def test_a_database_of_the_previous_release_gets_mandates_read_through_their_cod
             space=fidu, service=fiches, kind="proxy", company_identifier="B777777",
             access_code=administrations, granted_at=now, ends_at=now + timedelta(days=90))
 
-        assert database.upgrade() == ["0004"]
+        assert migrations.upgrade() == ["0004"]
 
         assert {c.name for c in db.get_columns("mandate")} == {
             "id", "access_code_id", "letter_id", "note", "granted_by_id", "revoked_by_id", "reminded_30_at",
@@ -270,7 +271,7 @@ def test_a_database_of_the_previous_release_gets_mandates_read_through_their_cod
             assert total == 3 and listed[-1].mandatary is None and listed[0].mandatary.name == "Fiduciaire"
             mandates.revoke_mandate(member, lea, taken.id)
         assert Certification.get_by_id(from_taken.id).revoked_at == clock.now()
-        assert database.upgrade() == []
+        assert migrations.upgrade() == []
     finally:
         _drop_everything()
-        database.upgrade()  # the suite's schema again
+        migrations.upgrade()  # the suite's schema again

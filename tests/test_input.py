@@ -97,13 +97,13 @@ def test_a_nul_in_the_wizard_changes_nothing_and_the_space_is_created(client, cl
 
 def test_stored_drafts_lose_their_control_characters(app):
     """Migration 0003: drafts written before the edge refused them."""
-    import database
+    import migrations
 
     lea = factories.user("lea")
     SpaceDraft.create(
         user=lea, data={"name": "Guichet", "company_name": "Gui\x00chet\r\nSARL", "done": ["name"]}
     )
-    [clean] = [function for version, _, function in database.MIGRATIONS if version == "0003"]
+    [clean] = [function for version, _, function in migrations.MIGRATIONS if version == "0003"]
     clean(None)
     assert SpaceDraft.get().data == {"name": "Guichet", "company_name": "Guichet SARL", "done": ["name"]}
 

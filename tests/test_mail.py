@@ -107,12 +107,12 @@ def test_a_sent_mail_keeps_only_what_the_audit_needs(app, client, smtp, clock):
 
 
 def test_mails_sent_before_lose_their_bodies_at_the_migration(app, clock):
-    import database
     import factories
+    import migrations
 
     sent = factories.outbox_mail(sent_at=clock.now())
     waiting = factories.outbox_mail()
-    [migration] = [function for version, _, function in database.MIGRATIONS if version == "0003"]
+    [migration] = [function for version, _, function in migrations.MIGRATIONS if version == "0003"]
     migration(None)
     assert OutboxMail.get_by_id(sent.id).body_text == "" and OutboxMail.get_by_id(sent.id).body_html == ""
     assert OutboxMail.get_by_id(waiting.id).body_text == "texte"

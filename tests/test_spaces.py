@@ -4,9 +4,10 @@ import threading
 
 import pytest
 
+import clock as clock_module
 import factories
 from models import AuditEntry, Certification, Invitation, Membership, Space, SpaceDraft, User, VaultEntry, db
-from services import auth, clock as clock_module, links, memberships, merge, space_wizard, spaces
+from services import auth, links, memberships, merge, space_wizard, spaces
 
 COMPANY = {
     "company_name": "Guichet SARL", "legal_form": "SARL", "identifier": " b 123456 ", "vat_number": "",
@@ -253,8 +254,9 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin(team, app):
 
 
 def invitation_token(index=-1):
-    from models import OutboxMail
     import re
+
+    from models import OutboxMail
 
     mail = list(OutboxMail.select().order_by(OutboxMail.id))[index]
     return re.search(r"/invitations/(\S+)", mail.body_text).group(1)
@@ -487,8 +489,6 @@ def test_merge_is_all_or_nothing(two_spaces, monkeypatch):
 def test_every_model_owning_space_rows_has_a_mover():
     """A model with a foreign key to Space must say how it moves in a merge (or be one of
     the space's own bookkeeping tables)."""
-    import services.certification_requests  # noqa: F401 - registers its mover
-    import services.mandates  # noqa: F401 - registers its mover
     from models import MODELS
 
     own = {"Space", "SpaceDraft"}

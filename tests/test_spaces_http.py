@@ -2,13 +2,12 @@
 fragments and as plain pages, and the query budget of the list pages."""
 import html
 import re
+from datetime import timedelta
 
 import pytest
 
 import factories
 from helpers import BOOSTED, HTMX, assert_constant_queries, csrf_token, fingerprint, log_in
-from datetime import timedelta
-
 from models import Certification, Invitation, Membership, Service, Space, SpaceDraft, User
 from services import catalogue, mandates, spaces
 

@@ -8,7 +8,15 @@ from flask_login import current_user, login_required, logout_user
 from blueprints.auth import bp
 from blueprints.auth.forms import ConfirmationCodeForm, EnrolmentForm, OTPForm, RegistrationForm, TermsForm
 from blueprints.auth.login import logout
-from blueprints.auth.pages import STEP_ENDPOINTS, after_login_url, invalid, link_error, page, show, start_session
+from blueprints.auth.pages import (
+    STEP_ENDPOINTS,
+    after_login_url,
+    invalid,
+    link_error,
+    page,
+    show,
+    start_session,
+)
 from blueprints.htmx import htmx_redirect
 from blueprints.responses import qr_response
 from services import DomainError, accounts, auth, crypto, links

@@ -11,7 +11,8 @@ from blueprints.htmx import htmx_redirect
 from blueprints.params import page_number
 from blueprints.responses import file_response, qr_response
 from blueprints.sessions import fresh_session
-from services import DomainError, agents, auth, certification_requests, certifications, crypto
+from database import PAGE_SIZE
+from services import DomainError, agents, auth, certification_requests, crypto
 
 # The extension of a request's attachment, by its type (services.certification_requests.ATTACHMENT_TYPES).
 ATTACHMENT_EXTENSIONS = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg"}
@@ -127,7 +128,7 @@ def requests(agent):
     page = page_number()
     rows, total = certification_requests.pending_requests(agent, page)
     return render_template("backoffice/requests.html", agent=agent, rows=rows, total=total, page=page,
-                           per_page=certifications.PAGE_SIZE, form=DecisionForm(formdata=None))
+                           per_page=PAGE_SIZE, form=DecisionForm(formdata=None))
 
 
 @bp.post("/demandes/<id:request_id>")

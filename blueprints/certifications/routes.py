@@ -2,16 +2,24 @@ from flask import flash, make_response, redirect, render_template, request, url_
 from flask_babel import gettext as _
 from flask_login import current_user
 
+import clock
 from blueprints.certifications import bp
 from blueprints.certifications.forms import CodeForm, MandateForm, RequestForm
 from blueprints.errors import with_retry_after
-from blueprints.responses import pdf_response
-from blueprints.htmx import htmx_redirect, is_htmx, vary
 from blueprints.forms import options
+from blueprints.htmx import htmx_redirect, is_htmx, vary
 from blueprints.params import page_number, search_query
+from blueprints.responses import pdf_response
 from blueprints.space_pages import confirmation, space_page, space_view
+from database import PAGE_SIZE
 from services import (
-    DomainError, access_codes, authentic_sources, certification_requests, certifications, clock, letters, mandates,
+    DomainError,
+    access_codes,
+    authentic_sources,
+    certification_requests,
+    certifications,
+    letters,
+    mandates,
     spaces,
 )
 
@@ -19,7 +27,7 @@ from services import (
 def listing(member, tab, partial, rows_and_total, **context):
     rows, total = rows_and_total
     return space_page(member, tab, partial=partial, rows=rows, total=total, query=search_query(), page=page_number(),
-                      per_page=certifications.PAGE_SIZE, statuses=certifications.STATUSES, now=clock.now(), **context)
+                      per_page=PAGE_SIZE, statuses=certifications.STATUSES, now=clock.now(), **context)
 
 
 @bp.get("/espaces/<id:space_id>/certifications")

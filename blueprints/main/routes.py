@@ -3,8 +3,8 @@ from peewee import InterfaceError, OperationalError
 
 from blueprints.htmx import htmx_redirect, render_page_or_partial
 from blueprints.main import bp
-from blueprints.params import search_query
 from blueprints.main.forms import LanguageForm
+from blueprints.params import search_query
 from models import db
 from services import catalogue
 from services.urls import safe_next

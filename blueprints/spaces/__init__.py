@@ -3,7 +3,6 @@ Supprimer (routes.py); the Créer un espace professionnel wizard (wizard.py); Ut
 members, roles, invitations (members.py). The space page itself is blueprints/space_pages.py."""
 from flask import Blueprint
 
-
 bp = Blueprint("spaces", __name__)
 
 from blueprints.spaces import members, routes, wizard  # noqa: E402,F401

@@ -4,19 +4,21 @@ from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 
+import clock
 from blueprints.forms import ActionForm
 from blueprints.htmx import htmx_redirect, is_htmx, render_page_or_partial
 from blueprints.params import page_number
 from blueprints.space_pages import confirmation, space_page, space_view
 from blueprints.spaces import bp
 from blueprints.spaces.forms import InviteForm, RoleForm
-from services import clock, links, memberships, spaces
+from database import PAGE_SIZE
+from services import links, memberships, spaces
 
 
 def users_tab(member, status=200, invite_form=None, error=None):
     rows, total = memberships.members(member, page_number())
     return space_page(
-        member, "users", status=status, rows=rows, total=total, page=page_number(), per_page=spaces.PAGE_SIZE,
+        member, "users", status=status, rows=rows, total=total, page=page_number(), per_page=PAGE_SIZE,
         invitations=memberships.pending_invitations(member), invite_form=invite_form or InviteForm(formdata=None),
         error=error, expires_at=memberships.invitation_expires_at, now=clock.now(),
         inline_flashes=is_htmx(),  # a full page shows them in the layout already

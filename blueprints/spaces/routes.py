@@ -10,6 +10,7 @@ from blueprints.params import page_number, search_query
 from blueprints.space_pages import space_page, space_view
 from blueprints.spaces import bp
 from blueprints.spaces.forms import DeleteForm, MergeForm, SpaceNameForm
+from database import PAGE_SIZE
 from services import DomainError, catalogue, memberships, merge, spaces
 
 
@@ -39,7 +40,7 @@ def manage():
     return render_page_or_partial(
         "spaces/manage.html", "spaces/_space_list.html",
         private=spaces.private_space(current_user), memberships=rows, total=total, query=query,
-        page=page_number(), per_page=spaces.PAGE_SIZE, invitations=memberships.pending_invitations_for(current_user),
+        page=page_number(), per_page=PAGE_SIZE, invitations=memberships.pending_invitations_for(current_user),
         archived=spaces.archived_spaces(current_user), form=ActionForm(), list_endpoint="spaces.manage", manage=True,
     )
 
@@ -51,7 +52,7 @@ def switch():
     rows, total = spaces.my_spaces(current_user, query, page=page_number())
     return render_page_or_partial(
         "spaces/switch.html", "spaces/_space_list.html",
-        memberships=rows, total=total, query=query, page=page_number(), per_page=spaces.PAGE_SIZE,
+        memberships=rows, total=total, query=query, page=page_number(), per_page=PAGE_SIZE,
         list_endpoint="spaces.switch", grouped=True,
     )
 
