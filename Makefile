@@ -37,9 +37,10 @@ serve: $(VENV)/.runtime
 browser:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 
-## lint: ruff (settings in pyproject.toml) over the whole tree; make test runs it first
+## lint: ruff (settings in pyproject.toml) over the whole tree, rules and format; make test runs it first
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 ## test: lint, then the whole suite, browser tests included (TEST_DATABASE_URL=postgresql://… for PostgreSQL)
 test: lint $(VENV)/.dev browser

@@ -1,4 +1,5 @@
 """Espace Pro: the application factory."""
+
 from flask import Flask, current_app, has_request_context, session
 from flask_babel import Babel, format_date, format_datetime, get_locale
 from flask_wtf.csrf import CSRFProtect

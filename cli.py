@@ -1,5 +1,6 @@
 """Flask CLI commands (`flask --app app <command>`), thin over the services; `init-db`
 is migrations.py's."""
+
 from contextlib import contextmanager
 
 import click
@@ -56,20 +57,35 @@ def send_mail_command():
 
 
 BREAKS = {
-    "prev_hash": "Chaîne d'audit rompue à l'entrée {id} (prev_hash) : une entrée précédente a été supprimée ou déplacée.",
+    "prev_hash": (
+        "Chaîne d'audit rompue à l'entrée {id} (prev_hash) : "
+        "une entrée précédente a été supprimée ou déplacée."
+    ),
     "hash": "Chaîne d'audit rompue à l'entrée {id} (hash) : l'entrée a été modifiée ou réécrite sans la clé.",
-    "unsealed": "Chaîne d'audit rompue (unsealed) : aucune entrée signée ne suit les entrées anciennes ; "
-                "lancez « flask init-db », puis vérifiez à nouveau.",
-    "checkpoint": "Chaîne d'audit rompue à l'entrée {id} (checkpoint) : ce n'est plus l'entrée n° {count} du point "
-                  "de contrôle {checkpoint} ; les dernières entrées ont été supprimées, d'autres ajoutées depuis.",
-    "truncated": "Chaîne d'audit tronquée (truncated) : le point de contrôle {checkpoint} a vu {count} entrées ; "
-                 "les dernières ont été supprimées.",
+    "unsealed": (
+        "Chaîne d'audit rompue (unsealed) : aucune entrée signée ne suit les entrées anciennes ; "
+        "lancez « flask init-db », puis vérifiez à nouveau."
+    ),
+    "checkpoint": (
+        "Chaîne d'audit rompue à l'entrée {id} (checkpoint) : ce n'est plus l'entrée n° {count} "
+        "du point de contrôle {checkpoint} ; les dernières entrées ont été supprimées, "
+        "d'autres ajoutées depuis."
+    ),
+    "truncated": (
+        "Chaîne d'audit tronquée (truncated) : le point de contrôle {checkpoint} a vu {count} entrées ; "
+        "les dernières ont été supprimées."
+    ),
 }
 
 
 @click.command("audit-verify")
-@click.option("--expect", "expected", metavar="COUNT:HASH", multiple=True,
-              help="a checkpoint printed by an earlier run and kept by the operator (repeatable)")
+@click.option(
+    "--expect",
+    "expected",
+    metavar="COUNT:HASH",
+    multiple=True,
+    help="a checkpoint printed by an earlier run and kept by the operator (repeatable)",
+)
 def audit_verify_command(expected):
     """Check the audit log's HMAC chain and that it still holds the head of the last
     checkpoint (instance/audit-checkpoint) and of each --expect; exit 1 when broken, else
@@ -82,16 +98,24 @@ def audit_verify_command(expected):
         raise click.ClickException(f"Point de contrôle illisible ({path} ou --expect) : {error}") from None
     broken, head = audit.check(*checkpoints, *([kept] if kept else []))
     if broken:
-        click.echo(BREAKS[broken.reason].format(id=broken.entry_id, checkpoint=broken.checkpoint,
-                                                count=broken.checkpoint and broken.checkpoint.count), err=True)
+        click.echo(
+            BREAKS[broken.reason].format(
+                id=broken.entry_id,
+                checkpoint=broken.checkpoint,
+                count=broken.checkpoint and broken.checkpoint.count,
+            ),
+            err=True,
+        )
         raise SystemExit(1)
     click.echo(f"Chaîne d'audit intacte : {head.count} entrée(s).")
     try:
         audit.write_checkpoint(path, head)
     except OSError as error:
         raise click.ClickException(f"Point de contrôle non enregistré dans {path} : {error}") from None
-    click.echo(f"Point de contrôle (enregistré dans {path} ; gardez-en une copie hors du serveur pour "
-               "« audit-verify --expect ») :")
+    click.echo(
+        f"Point de contrôle (enregistré dans {path} ; gardez-en une copie hors du serveur pour "
+        "« audit-verify --expect ») :"
+    )
     click.echo(str(head))
 
 
@@ -137,19 +161,41 @@ def purge_deleted_command():
 @click.option("--kind", type=click.Choice(["holder", "proxy"]), required=True)
 @click.option("--activation-days", type=click.IntRange(min=1), default=30, show_default=True)
 @click.option("--valid-days", type=click.IntRange(min=1), default=365, show_default=True)
-@click.option("--name", "company_name", type=Line(AccessCode.company_name.max_length), required=True,
-              help="the company's registered name, for the letter")
-@click.option("--address", "address_lines", type=Line(200), multiple=True, required=True,
-              help="a line of the company's registered address, for the letter (repeat for each line)")
-def issue_code_command(administration_code, service_slug, company, kind, activation_days, valid_days, company_name,
-                       address_lines):
+@click.option(
+    "--name",
+    "company_name",
+    type=Line(AccessCode.company_name.max_length),
+    required=True,
+    help="the company's registered name, for the letter",
+)
+@click.option(
+    "--address",
+    "address_lines",
+    type=Line(200),
+    multiple=True,
+    required=True,
+    help="a line of the company's registered address, for the letter (repeat for each line)",
+)
+def issue_code_command(
+    administration_code, service_slug, company, kind, activation_days, valid_days, company_name, address_lines
+):
     """An administration issues an access code; the code is printed alone on the last line
     and a letter to the company (at the address the administration gives) is queued."""
     with refusal_as_error():
-        access_code, code = access_codes.issue_code(administration_code, service_slug, company, kind,
-                                                    activation_days, valid_days, company_name, address_lines)
-    click.echo(f"Code {kind} pour {access_code.company_identifier}, service {service_slug}, à activer avant le "
-               f"{access_code.activation_deadline:%d/%m/%Y} ; courrier en file d'attente.")
+        access_code, code = access_codes.issue_code(
+            administration_code,
+            service_slug,
+            company,
+            kind,
+            activation_days,
+            valid_days,
+            company_name,
+            address_lines,
+        )
+    click.echo(
+        f"Code {kind} pour {access_code.company_identifier}, service {service_slug}, à activer avant le "
+        f"{access_code.activation_deadline:%d/%m/%Y} ; courrier en file d'attente."
+    )
     click.echo(code)
 
 
@@ -173,7 +219,17 @@ def send_reminders_command():
 
 
 def init_app(app):
-    for command in (init_db_command, seed_demo_command, send_mail_command, audit_verify_command,
-                    unlock_account_command, set_space_limit_command, restore_space_command, purge_deleted_command,
-                    issue_code_command, create_agent_command, send_reminders_command):
+    for command in (
+        init_db_command,
+        seed_demo_command,
+        send_mail_command,
+        audit_verify_command,
+        unlock_account_command,
+        set_space_limit_command,
+        restore_space_command,
+        purge_deleted_command,
+        issue_code_command,
+        create_agent_command,
+        send_reminders_command,
+    ):
         app.cli.add_command(command)

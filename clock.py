@@ -1,4 +1,5 @@
 """The one source of "now" (naive UTC), so tests can move time instead of sleeping."""
+
 import calendar
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone

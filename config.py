@@ -3,6 +3,7 @@
 `ESPACE_ENV` picks the class: `development` (the default, what `make run` uses),
 `production` (what `make serve` uses) or `test`.
 """
+
 import os
 import secrets
 from datetime import timedelta

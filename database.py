@@ -1,6 +1,7 @@
 """The database as infrastructure: which database a URL names, the connection of each
 request, row locks, and the size of a page of a list. The schema and its migrations are
 migrations.py."""
+
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -24,7 +25,7 @@ def open_database(url):
         # Transactions start with BEGIN IMMEDIATE: they take the write lock first and wait
         # for it (busy_timeout), instead of failing when another writer commits between
         # their first read and their first write.
-        return SqliteDatabase(url[len("sqlite:///"):], pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE")
+        return SqliteDatabase(url[len("sqlite:///") :], pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE")
     parsed = urlparse(url)
     if parsed.scheme in {"postgres", "postgresql"}:
         return PostgresqlDatabase(

@@ -6,6 +6,7 @@ Add a migration by appending `(version, description, function)` to MIGRATIONS, w
 function takes a `playhouse.migrate` migrator, and change the model in models.py alike.
 Data migrations may use the services: this module stands above them, beside the CLI.
 """
+
 import click
 from flask import current_app
 from peewee import CharField, DateTimeField, Model, PostgresqlDatabase
@@ -43,7 +44,9 @@ def _missing_columns(migrator, model, *names):
     in this very upgrade (create_tables above) already has them."""
     table = model._meta.table_name
     present = {column.name for column in migrator.database.get_columns(table)}
-    return [migrator.add_column(table, name, model._meta.fields[name]) for name in names if name not in present]
+    return [
+        migrator.add_column(table, name, model._meta.fields[name]) for name in names if name not in present
+    ]
 
 
 def _clean_stored_input(migrator):
@@ -55,7 +58,9 @@ def _clean_stored_input(migrator):
     from validators import one_line
 
     for draft in SpaceDraft.select():  # every value of a draft is single-line
-        data = {key: one_line(value) if isinstance(value, str) else value for key, value in draft.data.items()}
+        data = {
+            key: one_line(value) if isinstance(value, str) else value for key, value in draft.data.items()
+        }
         if data != draft.data:
             SpaceDraft.update(data=data).where(SpaceDraft.id == draft.id).execute()
     mail.erase_sent_bodies()
@@ -66,10 +71,18 @@ def _clean_stored_input(migrator):
 # The columns a mandate copied from its access code. Those updated after the grant (redemption,
 # revocation, a merge) name the code's column they are carried to; the others (None) were
 # written once from the same values as the code's.
-MANDATE_COPIES = {"mandant_space_id": "issued_by_space_id", "mandatary_space_id": "redeemed_in_id",
-                  "redeemed_at": "redeemed_at", "revoked_at": "revoked_at", "service_id": None,
-                  "company_identifier": None, "company_name": None, "created_at": None,
-                  "activation_deadline": None, "ends_at": None}
+MANDATE_COPIES = {
+    "mandant_space_id": "issued_by_space_id",
+    "mandatary_space_id": "redeemed_in_id",
+    "redeemed_at": "redeemed_at",
+    "revoked_at": "revoked_at",
+    "service_id": None,
+    "company_identifier": None,
+    "company_name": None,
+    "created_at": None,
+    "activation_deadline": None,
+    "ends_at": None,
+}
 
 
 def _mandate_through_its_code(migrator):
@@ -82,17 +95,23 @@ def _mandate_through_its_code(migrator):
     operations = []
     if "mandate_id" in {column.name for column in database.get_columns("certification")}:
         database.execute_sql(
-            'UPDATE "certification" SET "access_code_id" = (SELECT "m"."access_code_id" FROM "mandate" AS "m" '
+            'UPDATE "certification" SET "access_code_id" = '
+            '(SELECT "m"."access_code_id" FROM "mandate" AS "m" '
             'WHERE "m"."id" = "certification"."mandate_id") '
-            'WHERE "access_code_id" IS NULL AND "mandate_id" IS NOT NULL')
+            'WHERE "access_code_id" IS NULL AND "mandate_id" IS NOT NULL'
+        )
         operations.append(_drop_column(migrator, "certification", "mandate_id"))
     kept = {old: new for old, new in MANDATE_COPIES.items() if new and old in present}
     if kept:
         database.execute_sql(
-            'UPDATE "access_code" SET ' + ", ".join(
+            'UPDATE "access_code" SET '
+            + ", ".join(
                 f'"{new}" = COALESCE("{new}", (SELECT "m"."{old}" FROM "mandate" AS "m" '
-                f'WHERE "m"."access_code_id" = "access_code"."id"))' for old, new in kept.items())
-            + ' WHERE "id" IN (SELECT "access_code_id" FROM "mandate")')
+                f'WHERE "m"."access_code_id" = "access_code"."id"))'
+                for old, new in kept.items()
+            )
+            + ' WHERE "id" IN (SELECT "access_code_id" FROM "mandate")'
+        )
     operations += [_drop_column(migrator, "mandate", name) for name in MANDATE_COPIES if name in present]
     return operations
 
@@ -107,10 +126,16 @@ def _drop_column(migrator, table, name):
 MIGRATIONS = [
     ("0001", "user.space_terms_version (CGU of the spaces)", _add_space_terms_version),
     ("0002", "agent second factor (TOTP secret, last step, enrolment)", _add_agent_second_factor),
-    ("0003", "control characters out of drafts, sent mails' bodies erased, audit chain keyed",
-     _clean_stored_input),
-    ("0004", "a mandate reads service, company, deadlines, redemption and revocation through its access code",
-     _mandate_through_its_code),
+    (
+        "0003",
+        "control characters out of drafts, sent mails' bodies erased, audit chain keyed",
+        _clean_stored_input,
+    ),
+    (
+        "0004",
+        "a mandate reads service, company, deadlines, redemption and revocation through its access code",
+        _mandate_through_its_code,
+    ),
 ]
 
 

@@ -1,4 +1,5 @@
 """peewee models. The database itself is chosen at start-up (`database.init_app`)."""
+
 import json
 
 from flask_login import UserMixin
@@ -252,7 +253,9 @@ class Space(BaseModel):
 
 # At most one private space per person (deleted ones aside).
 Space.add_index(
-    Space.index(Space.owner, unique=True, name="space_one_private_per_owner").where(SQL("kind = 'private' AND deleted_at IS NULL"))
+    Space.index(Space.owner, unique=True, name="space_one_private_per_owner").where(
+        SQL("kind = 'private' AND deleted_at IS NULL")
+    )
 )
 
 
@@ -398,7 +401,9 @@ class Certification(BaseModel):
     kind = CharField(max_length=16)  # "holder" | "proxy"
     company_identifier = CharField(max_length=20, default="")
     company_name = CharField(max_length=200, default="")
-    access_code = ForeignKeyField(AccessCode, null=True, backref="+", on_delete="SET NULL")  # a Mandate's or not
+    access_code = ForeignKeyField(
+        AccessCode, null=True, backref="+", on_delete="SET NULL"
+    )  # a Mandate's or not
     granted_at = DateTimeField(default=clock.now)
     ends_at = DateTimeField(null=True)
     revoked_at = DateTimeField(null=True)
@@ -417,9 +422,9 @@ class Certification(BaseModel):
 
 # One holder certification per service per space (SPEC §11), revoked ones aside.
 Certification.add_index(
-    Certification.index(Certification.space, Certification.service, unique=True,
-                        name="certification_one_holder_per_service")
-    .where(SQL("kind = 'holder' AND revoked_at IS NULL"))
+    Certification.index(
+        Certification.space, Certification.service, unique=True, name="certification_one_holder_per_service"
+    ).where(SQL("kind = 'holder' AND revoked_at IS NULL"))
 )
 
 
@@ -442,7 +447,7 @@ class CertificationRequest(BaseModel):
 
 
 class VaultEntry(BaseModel):
-    """"Mes données professionnelles": one saved value per key, used to prefill forms."""
+    """ "Mes données professionnelles": one saved value per key, used to prefill forms."""
 
     space = ForeignKeyField(Space, backref="vault_entries", on_delete="CASCADE")
     key = CharField(max_length=100)
@@ -507,9 +512,27 @@ class AuditEntry(BaseModel):
 
 # Creation order (foreign keys first). Every model belongs here.
 MODELS = [
-    Administration, Service, NewsItem,
-    User, AuthProduct, UserSession, Throttle, AddressFailure, PendingTotpSecret,
-    Letter, Space, Membership, Invitation, SpaceDraft,
-    Agent, AgentSession, AccessCode, Mandate, Certification, CertificationRequest, VaultEntry,
-    OutboxMail, AuditEntry,
+    Administration,
+    Service,
+    NewsItem,
+    User,
+    AuthProduct,
+    UserSession,
+    Throttle,
+    AddressFailure,
+    PendingTotpSecret,
+    Letter,
+    Space,
+    Membership,
+    Invitation,
+    SpaceDraft,
+    Agent,
+    AgentSession,
+    AccessCode,
+    Mandate,
+    Certification,
+    CertificationRequest,
+    VaultEntry,
+    OutboxMail,
+    AuditEntry,
 ]

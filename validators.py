@@ -73,8 +73,7 @@ def matricule(value):
     if not _check_matricule_date(int(number[:4]), int(number[4:6]), int(number[6:8])):
         raise InvalidIdentifier("La date de naissance du matricule est invalide.")
     base = number[:11]
-    if (number[11] != luhn.calc_check_digit(base)
-            or number[12] != verhoeff.calc_check_digit(base)):
+    if number[11] != luhn.calc_check_digit(base) or number[12] != verhoeff.calc_check_digit(base):
         raise InvalidIdentifier("Le matricule est invalide (chiffres de contrôle).")
     return number
 
@@ -92,8 +91,10 @@ def format_matricule(value):
 # J other legal persons the law registers (établissements publics, associations agricoles,
 # mutuelles…), K fonds communs de placement. There is no section I.
 RCS_SECTIONS = "ABCDEFGHJK"
-RCS_FORMAT = ("une lettre de section du registre (A, B, C, D, E, F, G, H, J ou K) suivie de 1 à 6 chiffres, "
-              "sans zéro au début, par exemple B123456")
+RCS_FORMAT = (
+    "une lettre de section du registre (A, B, C, D, E, F, G, H, J ou K) suivie de 1 à 6 chiffres, "
+    "sans zéro au début, par exemple B123456"
+)
 
 
 def lu_rcs(value):
@@ -143,7 +144,8 @@ def company_identifier(value):
         except InvalidIdentifier:
             pass
     raise InvalidIdentifier(
-        f"Saisissez un numéro RCS luxembourgeois ({RCS_FORMAT}) ou un SIREN français (9 chiffres).")
+        f"Saisissez un numéro RCS luxembourgeois ({RCS_FORMAT}) ou un SIREN français (9 chiffres)."
+    )
 
 
 def iban(value):

@@ -1,5 +1,6 @@
 """Error pages: full pages for browsers, the same message as a partial for htmx requests.
 A `DomainError` no view shows in its own form ends here too, with its message and status."""
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from peewee import InterfaceError, OperationalError
@@ -25,9 +26,13 @@ MESSAGES = {
     403: _l("Vous n'avez pas les droits nécessaires pour cette action."),
     404: _l("La page demandée n'existe pas ou n'est plus disponible."),
     429: _l("Trop de tentatives. Veuillez patienter avant de réessayer."),
-    500: _l("Une erreur inattendue s'est produite. Aucune modification n'a été enregistrée ; veuillez réessayer."),
-    503: _l("La base de données ne répond pas pour le moment. Aucune modification n'a été enregistrée ; "
-            "réessayez dans quelques instants."),
+    500: _l(
+        "Une erreur inattendue s'est produite. Aucune modification n'a été enregistrée ; veuillez réessayer."
+    ),
+    503: _l(
+        "La base de données ne répond pas pour le moment. Aucune modification n'a été enregistrée ; "
+        "réessayez dans quelques instants."
+    ),
 }
 DATABASE_RETRY_AFTER = 30  # seconds: a restart or a failover, not an outage of hours
 
@@ -68,7 +73,9 @@ def init_app(app):
     def csrf_error(error):
         return render_error(
             400,
-            _l("Le formulaire a expiré ou n'a pas été envoyé depuis ce site. Rechargez la page et réessayez."),
+            _l(
+                "Le formulaire a expiré ou n'a pas été envoyé depuis ce site. Rechargez la page et réessayez."
+            ),
         )
 
     @app.errorhandler(HTTPException)

@@ -1,4 +1,5 @@
 """The base of every form: what holds for all fields whatever the area."""
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice, StringField, TextAreaField

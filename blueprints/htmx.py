@@ -1,4 +1,5 @@
 """htmx helpers: one place decides between a partial and a full page."""
+
 import json
 
 from flask import make_response, redirect, render_template, request

@@ -1,5 +1,6 @@
 """Request parameters every area reads the same way: row ids in URLs, page numbers, the
 search box; and what no parameter may carry at all (control characters)."""
+
 from flask import request
 from flask_babel import lazy_gettext as _l
 from werkzeug.routing import IntegerConverter
@@ -68,6 +69,11 @@ def refuse_control_characters():
     """Before every request: a control character (a NUL byte above all, which PostgreSQL
     refuses) is answered 400 with the error page, before any view or the database sees it."""
     if carries_control_characters():
-        return render_error(400, _l("La requête contient des caractères de contrôle (comme le caractère nul), "
-                                    "qui ne sont acceptés dans aucun champ. Retirez-les et réessayez."))
+        return render_error(
+            400,
+            _l(
+                "La requête contient des caractères de contrôle (comme le caractère nul), "
+                "qui ne sont acceptés dans aucun champ. Retirez-les et réessayez."
+            ),
+        )
     return None

@@ -1,4 +1,5 @@
 """File answers (letters as PDF, request attachments, QR codes): one way to send bytes."""
+
 import io
 
 import segno
@@ -13,7 +14,9 @@ def file_response(data, content_type, filename=None, download=False):
     response = make_response(data)
     response.headers["Content-Type"] = content_type
     if filename:
-        response.headers["Content-Disposition"] = f'{"attachment" if download else "inline"}; filename="{filename}"'
+        response.headers["Content-Disposition"] = (
+            f'{"attachment" if download else "inline"}; filename="{filename}"'
+        )
     response.headers["Cache-Control"] = "no-store"
     return response
 

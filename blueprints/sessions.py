@@ -1,4 +1,5 @@
 """The session cookie across a login or a logout."""
+
 from flask import session
 
 

@@ -2,6 +2,7 @@
 `space_view` decorator, `space_page` with the tabs, and the `confirmation` of a destructive
 action. Refusals a view does not show in a form are answered by the app-wide handler
 (blueprints/errors.py)."""
+
 from functools import wraps
 
 from flask import make_response, render_template, request
@@ -36,8 +37,16 @@ def space_page(member, tab, status=200, partial=None, **context):
     `partial` is the tab's content (spaces/_tab_<tab>.html unless another area's)."""
     partial = partial or f"spaces/_tab_{tab}.html"
     return render_page_or_partial(
-        "spaces/space.html", "spaces/_space_tabs.html", status=status, member=member, space=member.space, tab=tab, tabs=TABS,
-        tab_partial=partial, can=lambda action: spaces.can(member, action), **context,
+        "spaces/space.html",
+        "spaces/_space_tabs.html",
+        status=status,
+        member=member,
+        space=member.space,
+        tab=tab,
+        tabs=TABS,
+        tab_partial=partial,
+        can=lambda action: spaces.can(member, action),
+        **context,
     )
 
 
@@ -45,8 +54,14 @@ def confirmation(member, tab, key, title, question, cancel, consequence=None):
     """The GET of a destructive action: it asks first and changes nothing. htmx swaps the
     question in place of the link that asked; without JavaScript it is a page of the space.
     Confirmer posts to the same URL, Annuler goes back to `cancel`."""
-    context = {"confirm_id": f"confirm-{key}", "title": title, "question": question, "consequence": consequence,
-               "action": request.path, "cancel": cancel}
+    context = {
+        "confirm_id": f"confirm-{key}",
+        "title": title,
+        "question": question,
+        "consequence": consequence,
+        "action": request.path,
+        "cancel": cancel,
+    }
     if is_htmx():
         return vary(make_response(render_template("_confirm.html", **context)))
     return space_page(member, tab, partial="spaces/_tab_confirm.html", **context)

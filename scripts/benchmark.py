@@ -6,6 +6,7 @@ Builds one person in many spaces and one space with many members, then prints fo
 page the median time and the number of SQL statements. The bar (SPEC §9): well under 100 ms
 on the embedded default, and a statement count that does not grow with the rows.
 """
+
 import argparse
 import os
 import statistics
@@ -31,19 +32,35 @@ def build(spaces, members):
 
     lea = factories.user("lea")
     product = lea.auth_products.get()
-    rows = [{"kind": "professional", "name": f"Client {i:04d}", "company_name": f"Société {i:04d} SARL",
-             "identifier": f"B{100000 + i}", "created_with": product.id} for i in range(spaces)]
+    rows = [
+        {
+            "kind": "professional",
+            "name": f"Client {i:04d}",
+            "company_name": f"Société {i:04d} SARL",
+            "identifier": f"B{100000 + i}",
+            "created_with": product.id,
+        }
+        for i in range(spaces)
+    ]
     with db.atomic():
         for start in range(0, len(rows), 500):
-            Space.insert_many(rows[start:start + 500]).execute()
+            Space.insert_many(rows[start : start + 500]).execute()
         now = Value(clock.now(), converter=Membership.joined_at.db_value)
         fields = [Membership.space, Membership.user, Membership.role, Membership.joined_at]
         Membership.insert_from(Space.select(Space.id, lea.id, "admin", now), fields).execute()
         big = Space.select().order_by(Space.id).first()
-        people = [{"userid": f"u{i}", "userid_key": f"u{i}", "first_name": "Jean", "last_name": f"N{i:05d}",
-                   "email": f"u{i}@example.lu"} for i in range(members)]
+        people = [
+            {
+                "userid": f"u{i}",
+                "userid_key": f"u{i}",
+                "first_name": "Jean",
+                "last_name": f"N{i:05d}",
+                "email": f"u{i}@example.lu",
+            }
+            for i in range(members)
+        ]
         for start in range(0, len(people), 500):
-            User.insert_many(people[start:start + 500]).execute()
+            User.insert_many(people[start : start + 500]).execute()
         Membership.insert_from(
             User.select(big.id, User.id, "reader", now).where(User.userid != "lea"), fields
         ).execute()

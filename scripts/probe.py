@@ -15,6 +15,7 @@ then, over HTTP only:
 It ends by lifting the wait it put on its own address. `scripts/probe.sh` runs it against
 gunicorn with 4 workers on a throwaway PostgreSQL cluster. Exits 1 when a probe fails.
 """
+
 import argparse
 import re
 import secrets
@@ -113,8 +114,14 @@ def make_accounts(app, tag):
     with app.app_context(), app.test_request_context():
         db.connect(reuse_if_open=True)
         person_secret, agent_secret = pyotp.random_base32(32), pyotp.random_base32(32)
-        factories.user(f"probe.{tag}", password=PASSWORD, secret=person_secret, first_name=MAX, last_name=MAX,
-                       email=f"probe.{tag}@example.lu")
+        factories.user(
+            f"probe.{tag}",
+            password=PASSWORD,
+            secret=person_secret,
+            first_name=MAX,
+            last_name=MAX,
+            email=f"probe.{tag}@example.lu",
+        )
         factories.agent(
             "ALVA", userid=f"probe.agent.{tag}", password=PASSWORD, secret=agent_secret, name=MAX * 2
         )
@@ -153,8 +160,11 @@ def probe_logged_in(report, base, userid, secret):
     status, _, _ = client.request("POST", "/espaces/prive", {"csrf_token": client.token})
     report.check("create the private space named after 100 + 100 characters", status, {302, 303})
     client.post("/espaces/nouveau/cgu", {"accept": "y"})
-    report.check("POST a line break in a single-line field",
-                 client.post("/espaces/nouveau/nom", {"name": "Nom\r\nBcc: x@example.org"})[0], {422})
+    report.check(
+        "POST a line break in a single-line field",
+        client.post("/espaces/nouveau/nom", {"name": "Nom\r\nBcc: x@example.org"})[0],
+        {422},
+    )
     report.check(
         "wizard: a 100-character space name",
         client.post("/espaces/nouveau/nom", {"name": MAX})[0],
@@ -172,8 +182,11 @@ def probe_logged_in(report, base, userid, secret):
         "company_email": "contact@example.lu",
         "phone": "+352 123 456",
     }
-    report.check("wizard: every company field at its maximum",
-                 client.post("/espaces/nouveau/entreprise", company)[0], {302, 303})
+    report.check(
+        "wizard: every company field at its maximum",
+        client.post("/espaces/nouveau/entreprise", company)[0],
+        {302, 303},
+    )
     report.check("wizard: create the space", client.post("/espaces/nouveau/verification", {})[0], {302, 303})
 
 

@@ -1,5 +1,6 @@
 """Domain operations. They take plain values, check the rules, write, queue their side
 effects (mails, letters) and their audit entry; views only translate `DomainError`s."""
+
 from flask_babel import lazy_gettext as _l
 
 

@@ -6,6 +6,7 @@ the transaction that inserts the certification; the one-holder-per-service rule 
 unique index. Wrong codes are counted per account (services.throttle) and all get the same
 message, which never says whether a code exists.
 """
+
 from datetime import timedelta
 
 from flask_babel import format_date, lazy_gettext as _l
@@ -25,16 +26,23 @@ KIND_LABELS = {"holder": _l("titulaire"), "proxy": _l("mandataire")}
 
 class InvalidCode(DomainError):
     status = 422
-    message = _l("Ce code d'accès n'est pas valable pour cet espace. Vérifiez le code, sa date limite "
-                 "d'activation et qu'il est destiné à l'entreprise de cet espace.")
+    message = _l(
+        "Ce code d'accès n'est pas valable pour cet espace. Vérifiez le code, sa date limite "
+        "d'activation et qu'il est destiné à l'entreprise de cet espace."
+    )
 
 
 class AlreadyCertified(DomainError):
     status = 409
 
     def __init__(self, service):
-        super().__init__(_l("Cet espace est déjà certifié comme titulaire pour le service « %(service)s » : un "
-                            "espace n'a qu'une certification de titulaire par service.", service=service))
+        super().__init__(
+            _l(
+                "Cet espace est déjà certifié comme titulaire pour le service « %(service)s » : un "
+                "espace n'a qu'une certification de titulaire par service.",
+                service=service,
+            )
+        )
 
 
 class OwnMandate(DomainError):
@@ -46,7 +54,9 @@ class OwnMandate(DomainError):
 
 class NoCompanyAddress(DomainError):
     status = 422
-    message = _l("Le code part par courrier postal : indiquez le nom et l'adresse enregistrés de l'entreprise.")
+    message = _l(
+        "Le code part par courrier postal : indiquez le nom et l'adresse enregistrés de l'entreprise."
+    )
 
 
 class CannotIssue(DomainError):
@@ -68,17 +78,35 @@ def new_code(**fields):
     return AccessCode.create(code_hash=_hash(code), **fields), crypto.group(code)
 
 
-def issue_code(administration_code, service_slug, company_identifier, kind, activation_days=None, valid_days=None,
-               company_name="", address_lines=(), actor=None):
+def issue_code(
+    administration_code,
+    service_slug,
+    company_identifier,
+    kind,
+    activation_days=None,
+    valid_days=None,
+    company_name="",
+    address_lines=(),
+    actor=None,
+):
     """An administration issues a code for a company: returns (AccessCode, code). The code
     leaves only in the return value and on the letter to the company, addressed with what
     the administration knows (`company_name`, `address_lines`, both required), never with
     what someone typed into a space: anyone can open a space claiming any identifier."""
-    service = (Service.select(Service, Administration).join(Administration)
-               .where(Service.slug == service_slug, Administration.code == administration_code).first())
+    service = (
+        Service.select(Service, Administration)
+        .join(Administration)
+        .where(Service.slug == service_slug, Administration.code == administration_code)
+        .first()
+    )
     if service is None:
-        raise CannotIssue(_l("Aucun service %(slug)s pour l'administration %(code)s.", slug=service_slug,
-                             code=administration_code))
+        raise CannotIssue(
+            _l(
+                "Aucun service %(slug)s pour l'administration %(code)s.",
+                slug=service_slug,
+                code=administration_code,
+            )
+        )
     if kind not in ("holder", "proxy"):
         raise CannotIssue(_l("Le type de code est holder ou proxy."))
     try:
@@ -92,33 +120,56 @@ def issue_code(administration_code, service_slug, company_identifier, kind, acti
     now = clock.now()
     with db.atomic():
         access_code, code = new_code(
-            kind=kind, service=service, company_identifier=identifier, company_name=company_name,
+            kind=kind,
+            service=service,
+            company_identifier=identifier,
+            company_name=company_name,
             issued_by_administration=service.administration,
-            activation_deadline=now + timedelta(days=activation_days) if activation_days else now + DEFAULT_ACTIVATION,
+            activation_deadline=now + timedelta(days=activation_days)
+            if activation_days
+            else now + DEFAULT_ACTIVATION,
             ends_at=now + timedelta(days=valid_days) if valid_days else now + DEFAULT_VALIDITY,
         )
         letters.queue_letter(
-            company_name, address_lines,
-            str(_l("Votre code d'accès %(kind)s : %(service)s", kind=KIND_LABELS[kind], service=service.name)),
+            company_name,
+            address_lines,
+            str(
+                _l("Votre code d'accès %(kind)s : %(service)s", kind=KIND_LABELS[kind], service=service.name)
+            ),
             letter_body(access_code, service.administration.name),
             code=code,
         )
-        audit.record("code.issued", actor=actor, kind=kind, service=service.slug, company=identifier,
-                     code_id=access_code.id)
+        audit.record(
+            "code.issued",
+            actor=actor,
+            kind=kind,
+            service=service.slug,
+            company=identifier,
+            code_id=access_code.id,
+        )
     return access_code, code
 
 
 def letter_body(access_code, issuer):
     """The text of the letter carrying a code (the code itself is added by services/letters.py)."""
-    return str(_l(
-        "%(issuer)s vous adresse un code d'accès %(kind)s pour le service « %(service)s » et l'entreprise "
-        "%(company)s (%(identifier)s).\n\nSaisissez-le dans votre espace professionnel avant le %(deadline)s "
-        "(date limite d'activation). La certification sera valable jusqu'au %(ends)s.\n\nCe code ne sert qu'une "
-        "fois. Ne le communiquez qu'à la personne qui doit l'utiliser.",
-        issuer=issuer, kind=KIND_LABELS[access_code.kind], service=access_code.service.name,
-        company=access_code.company_name or access_code.company_identifier,
-        identifier=access_code.company_identifier, deadline=format_date(access_code.activation_deadline),
-        ends=format_date(access_code.ends_at)))
+    return str(
+        _l(
+            "%(issuer)s vous adresse un code d'accès %(kind)s pour le service « "
+            "%(service)s » et l'entreprise "
+            "%(company)s (%(identifier)s).\n\nSaisissez-le dans votre espace "
+            "professionnel avant le %(deadline)s "
+            "(date limite d'activation). La certification sera valable jusqu'au "
+            "%(ends)s.\n\nCe code ne sert qu'une "
+            "fois. Ne le communiquez qu'à la personne qui doit l'utiliser.",
+            issuer=issuer,
+            kind=KIND_LABELS[access_code.kind],
+            service=access_code.service.name,
+            company=access_code.company_name or access_code.company_identifier,
+            identifier=access_code.company_identifier,
+            deadline=format_date(access_code.activation_deadline),
+            ends=format_date(access_code.ends_at),
+        )
+    )
 
 
 # --- Redeeming --------------------------------------------------------------------------
@@ -161,8 +212,12 @@ def _use_code(attempt, member, user, code, kind, administration):
     normalized = crypto.normalize_code(code)
     if len(normalized) != CODE_LENGTH or set(normalized) - set(crypto.CODE_ALPHABET):
         _refuse(attempt, user, member, "format")
-    found = (AccessCode.select(AccessCode, Service).join(Service)
-             .where(AccessCode.code_hash == _hash(normalized), AccessCode.kind == kind).first())
+    found = (
+        AccessCode.select(AccessCode, Service)
+        .join(Service)
+        .where(AccessCode.code_hash == _hash(normalized), AccessCode.kind == kind)
+        .first()
+    )
     now = clock.now()
     if found is None or (administration is not None and found.service.administration_id != administration.id):
         _refuse(attempt, user, member, "unknown")
@@ -172,30 +227,54 @@ def _use_code(attempt, member, user, code, kind, administration):
         with db.atomic():
             used = (
                 AccessCode.update(redeemed_at=now, redeemed_in=member.space_id, redeemed_by=user.id)
-                .where(AccessCode.id == found.id, AccessCode.redeemed_at.is_null(), AccessCode.revoked_at.is_null(),
-                       AccessCode.activation_deadline >= now)
+                .where(
+                    AccessCode.id == found.id,
+                    AccessCode.redeemed_at.is_null(),
+                    AccessCode.revoked_at.is_null(),
+                    AccessCode.activation_deadline >= now,
+                )
                 .execute()
             )
             if used != 1:
                 raise InvalidCode()
             # A holder space's code is a mandate's: the redeeming space becomes its mandatary.
-            mandate = Mandate.get_or_none(Mandate.access_code == found.id) if found.issued_by_space_id else None
+            mandate = (
+                Mandate.get_or_none(Mandate.access_code == found.id) if found.issued_by_space_id else None
+            )
             if mandate is not None and found.issued_by_space_id == member.space_id:
                 raise OwnMandate()
             # The company's name as the administration gave it, else as the holder space has it.
             company_name = found.company_name or (member.space.company_name if kind == "holder" else "")
             certification = Certification.create(
-                space=member.space_id, service=found.service_id, kind=kind, company_identifier=found.company_identifier,
-                company_name=company_name or found.company_identifier, access_code=found.id, ends_at=found.ends_at,
+                space=member.space_id,
+                service=found.service_id,
+                kind=kind,
+                company_identifier=found.company_identifier,
+                company_name=company_name or found.company_identifier,
+                access_code=found.id,
+                ends_at=found.ends_at,
             )
-            audit.record(f"certification.{kind}_redeemed", actor=user, space_id=member.space_id,
-                         service=found.service.slug, company=found.company_identifier, code_id=found.id)
+            audit.record(
+                f"certification.{kind}_redeemed",
+                actor=user,
+                space_id=member.space_id,
+                service=found.service.slug,
+                company=found.company_identifier,
+                code_id=found.id,
+            )
             if mandate is not None:
                 if mandate.letter_id:
                     letters.mark_posted([mandate.letter_id])  # the code it carried is no longer needed
-                notify_space(found.issued_by_space_id, _l("Mandat obtenu : %(service)s", service=found.service.name),
-                             _l("L'espace %(space)s a utilisé le code du mandat pour %(company)s (%(service)s).",
-                                space=member.space.name, company=found.company_name, service=found.service.name))
+                notify_space(
+                    found.issued_by_space_id,
+                    _l("Mandat obtenu : %(service)s", service=found.service.name),
+                    _l(
+                        "L'espace %(space)s a utilisé le code du mandat pour %(company)s (%(service)s).",
+                        space=member.space.name,
+                        company=found.company_name,
+                        service=found.service.name,
+                    ),
+                )
     except InvalidCode:
         _refuse(attempt, user, member, "used-or-expired")
     except IntegrityError:

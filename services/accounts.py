@@ -1,6 +1,7 @@
 """Becoming a user (seed 002): enrol a Token, fill in the Enregistrement form, confirm the
 e-mail within 72 hours (a postal letter follows), accept the terms. And getting back in:
 forgotten password, lost token."""
+
 import re
 from datetime import timedelta
 
@@ -37,8 +38,10 @@ class AlreadyConfirmed(DomainError):
 
 class WrongConfirmationCode(DomainError):
     status = 422
-    message = _l("Ce code de sécurité est incorrect. Recopiez le code du dernier e-mail reçu, de la "
-                 "forme XXXX-XXXX-XXXX.")
+    message = _l(
+        "Ce code de sécurité est incorrect. Recopiez le code du dernier e-mail reçu, de la "
+        "forme XXXX-XXXX-XXXX."
+    )
 
 
 class SecretImageRequired(DomainError):
@@ -55,8 +58,9 @@ class TermsNotAccepted(DomainError):
 
 class ConfirmationCodeExpired(DomainError):
     status = 410
-    message = _l("Ce code de sécurité a expiré. Demandez un nouveau lien : il vous parviendra avec un "
-                 "nouveau code.")
+    message = _l(
+        "Ce code de sécurité a expiré. Demandez un nouveau lien : il vous parviendra avec un nouveau code."
+    )
 
 
 def current_terms_version():
@@ -159,9 +163,9 @@ def send_confirmation(user):
         raise AlreadyConfirmed()
     code = crypto.random_code(12)
     now = clock.now()
-    User.update(confirmation_code_hash=crypto.keyed_hash("email-confirm", code), confirmation_sent_at=now).where(
-        User.id == user.id
-    ).execute()
+    User.update(
+        confirmation_code_hash=crypto.keyed_hash("email-confirm", code), confirmation_sent_at=now
+    ).where(User.id == user.id).execute()
     user.confirmation_sent_at = now
     token = links.make("email-confirm", {"u": user.id, "c": code})
     deadline = format_datetime(confirmation_deadline(user), "EEEE dd/MM/yyyy HH:mm:ss")
@@ -239,7 +243,9 @@ def _confirm(user, code):
     with db.atomic():
         done = (
             User.update(email_confirmed_at=clock.now(), confirmation_code_hash=None)
-            .where(User.id == user.id, User.confirmation_code_hash == crypto.keyed_hash("email-confirm", code))
+            .where(
+                User.id == user.id, User.confirmation_code_hash == crypto.keyed_hash("email-confirm", code)
+            )
             .execute()
         )
         if not done:  # a double click, or another tab, got there first
@@ -250,7 +256,8 @@ def _confirm(user, code):
             str(_l("Confirmation de votre enregistrement auprès d'une application Internet")),
             str(
                 _l(
-                    "Madame, Monsieur,\n\nNous vous confirmons votre enregistrement auprès d'Espace Pro sous le UserID "
+                    "Madame, Monsieur,\n\nNous vous confirmons votre enregistrement "
+                    "auprès d'Espace Pro sous le UserID "
                     "%(userid)s, avec l'adresse e-mail %(email)s.\n\nSi vous n'êtes pas à l'origine de cet "
                     "enregistrement, contactez le Helpdesk.\n\nVeuillez agréer nos salutations distinguées.",
                     userid=user.userid,
@@ -292,11 +299,15 @@ def accept_terms(user, accepted):
 RECOVERIES = {
     "password-reset": (
         lambda product: product.password_hash,
-        _l("Réinitialisation de votre mot de passe Espace Pro"), "password_reset", "auth.reset_password",
+        _l("Réinitialisation de votre mot de passe Espace Pro"),
+        "password_reset",
+        "auth.reset_password",
     ),
     "token-reset": (
         lambda product: product.totp_secret_encrypted,
-        _l("Nouveau token pour votre compte Espace Pro"), "token_reset", "auth.reset_token",
+        _l("Nouveau token pour votre compte Espace Pro"),
+        "token_reset",
+        "auth.reset_token",
     ),
 }
 
@@ -382,7 +393,10 @@ def pending_token_secret(token):
     flow_hash = _flow_hash(token)
     PendingTotpSecret.delete().where(PendingTotpSecret.created_at <= now - RECOVERY_VALIDITY).execute()
     PendingTotpSecret.insert(
-        flow_hash=flow_hash, user=user, secret_encrypted=crypto.encrypt("totp", auth.new_totp_secret()), created_at=now
+        flow_hash=flow_hash,
+        user=user,
+        secret_encrypted=crypto.encrypt("totp", auth.new_totp_secret()),
+        created_at=now,
     ).on_conflict_ignore().execute()
     pending = PendingTotpSecret.get(PendingTotpSecret.flow_hash == flow_hash)
     return user, crypto.decrypt("totp", pending.secret_encrypted)
@@ -401,7 +415,9 @@ def reset_token(token, code):
         raise auth.InvalidOTP()
     with db.atomic():
         AuthProduct.update(
-            totp_secret_encrypted=crypto.encrypt("totp", new_secret), last_otp_step=step, enrolled_at=clock.now()
+            totp_secret_encrypted=crypto.encrypt("totp", new_secret),
+            last_otp_step=step,
+            enrolled_at=clock.now(),
         ).where(AuthProduct.user == user, AuthProduct.kind == "token").execute()
         PendingTotpSecret.delete().where(PendingTotpSecret.flow_hash == _flow_hash(token)).execute()
         auth.revoke_sessions(user)

@@ -7,6 +7,7 @@ revoked at logout). An agent certifies companies: no way in without both.
 Until the first code is confirmed, the secret waits encrypted on the agent's row (never in
 the cookie); the agent between the two steps has no session and opens no back-office page.
 """
+
 from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
 
@@ -32,8 +33,15 @@ def _agent_of_userid(key):
     return _agents().where(Agent.userid_key == key).first()
 
 
-AGENTS = auth.Accounts("agent", "agent.login", AgentSession, credential=_agent_of_userid,
-                       credential_of=lambda agent: agent, owner=lambda agent: agent, related=(Administration,))
+AGENTS = auth.Accounts(
+    "agent",
+    "agent.login",
+    AgentSession,
+    credential=_agent_of_userid,
+    credential_of=lambda agent: agent,
+    owner=lambda agent: agent,
+    related=(Administration,),
+)
 
 
 def create_agent(administration_code, userid, name, email, password):
@@ -44,8 +52,14 @@ def create_agent(administration_code, userid, name, email, password):
     auth.check_password_policy(password, userid)
     try:
         with db.atomic():
-            agent = Agent.create(administration=administration, userid=userid, userid_key=auth.userid_key(userid),
-                                 name=name, email=email, password_hash=auth.hash_password(password))
+            agent = Agent.create(
+                administration=administration,
+                userid=userid,
+                userid_key=auth.userid_key(userid),
+                name=name,
+                email=email,
+                password_hash=auth.hash_password(password),
+            )
             audit.record("agent.created", administration=administration_code, userid=userid)
     except IntegrityError:
         raise AgentExists() from None
@@ -76,9 +90,11 @@ def check_code(agent, code, ip):
     auth.check_otp(agent, code, ip, AGENTS)  # outside the transaction: failures must count
     with db.atomic():
         if agent.enrolled_at is None:
-            enrolled = Agent.update(enrolled_at=clock.now()).where(
-                Agent.id == agent.id, Agent.enrolled_at.is_null()
-            ).execute()
+            enrolled = (
+                Agent.update(enrolled_at=clock.now())
+                .where(Agent.id == agent.id, Agent.enrolled_at.is_null())
+                .execute()
+            )
             if enrolled:
                 audit.record("agent.token_enrolled", actor=agent)
         return auth.open_session(agent, ip, AGENTS)

@@ -12,6 +12,7 @@ accepted only as the beginning of the chain, sealed by the keyed entry that foll
 
 Never put passwords, codes or tokens in `details`.
 """
+
 import hashlib
 import json
 import os
@@ -158,7 +159,9 @@ def verify(*checkpoints):
 def checkpoint_path():
     """Where `audit-verify` keeps the last checkpoint: outside the database, by default
     `instance/audit-checkpoint` (AUDIT_CHECKPOINT)."""
-    return Path(current_app.config.get("AUDIT_CHECKPOINT") or Path(current_app.instance_path) / "audit-checkpoint")
+    return Path(
+        current_app.config.get("AUDIT_CHECKPOINT") or Path(current_app.instance_path) / "audit-checkpoint"
+    )
 
 
 def read_checkpoint(path):

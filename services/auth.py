@@ -7,6 +7,7 @@ The agents of the back-office log in under the same rules (services/agents.py): 
 password, one-time code, throttling and session functions take whose login it is
 (`PEOPLE` by default, or `agents.AGENTS`).
 """
+
 import gzip
 import json
 import secrets
@@ -42,7 +43,9 @@ class InvalidCredentials(DomainError):
 
 class InvalidOTP(DomainError):
     status = 401
-    message = _l("Le code à 6 chiffres est incorrect ou a déjà été utilisé. Attendez le code suivant et réessayez.")
+    message = _l(
+        "Le code à 6 chiffres est incorrect ou a déjà été utilisé. Attendez le code suivant et réessayez."
+    )
 
 
 class WeakPassword(DomainError):
@@ -101,12 +104,22 @@ class Accounts:
 
 
 def _token_of_userid(key):
-    return (AuthProduct.select(AuthProduct, User).join(User)
-            .where(User.userid_key == key, AuthProduct.kind == "token").first())
+    return (
+        AuthProduct.select(AuthProduct, User)
+        .join(User)
+        .where(User.userid_key == key, AuthProduct.kind == "token")
+        .first()
+    )
 
 
-PEOPLE = Accounts("user", "login", UserSession, credential=_token_of_userid,
-                  credential_of=lambda user: token_product(user), owner=lambda product: product.user)
+PEOPLE = Accounts(
+    "user",
+    "login",
+    UserSession,
+    credential=_token_of_userid,
+    credential_of=lambda user: token_product(user),
+    owner=lambda product: product.user,
+)
 
 
 # --- Passwords --------------------------------------------------------------------------
@@ -379,6 +392,8 @@ def change_password(user, current_password, new_password, keep_token, ip):
     check_password_policy(new_password, user.userid)
     product = token_product(user)
     with db.atomic():
-        AuthProduct.update(password_hash=hash_password(new_password)).where(AuthProduct.id == product.id).execute()
+        AuthProduct.update(password_hash=hash_password(new_password)).where(
+            AuthProduct.id == product.id
+        ).execute()
         revoke_sessions(user, keep_token=keep_token)
         audit.record("account.password_changed", actor=user)

@@ -1,5 +1,6 @@
 """The demo of the "sources authentiques" service: what the administrations hold about each
 company a certified space may see (its own as holder, its clients' through mandates)."""
+
 import hashlib
 
 SLUG = "sources-authentiques"
@@ -27,8 +28,16 @@ def company_record(identifier, name, kind):
         "registered_on": f"{1990 + seed % 35}-{1 + seed % 12:02d}-{1 + seed % 28:02d}",
         "employees": 1 + seed % 250,
         "share_capital": f"{(12 + seed % 500) * 1000:,} €".replace(",", " "),
-        "activity": ["Conseil fiscal et comptable", "Commerce de détail", "Restauration", "Construction",
-                     "Transport de marchandises"][seed % 5],
-        "sources": ["Luxembourg Business Registers (RCS)", "Centre commun de la sécurité sociale",
-                    "Administration des contributions directes"],
+        "activity": [
+            "Conseil fiscal et comptable",
+            "Commerce de détail",
+            "Restauration",
+            "Construction",
+            "Transport de marchandises",
+        ][seed % 5],
+        "sources": [
+            "Luxembourg Business Registers (RCS)",
+            "Centre commun de la sécurité sociale",
+            "Administration des contributions directes",
+        ],
     }

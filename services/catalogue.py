@@ -1,4 +1,5 @@
 """The catalogue of administrations and services, loaded from data/catalogue.json."""
+
 import json
 from pathlib import Path
 
@@ -34,20 +35,24 @@ def load(path=CATALOGUE_FILE):
     added = 0
     with db.atomic():
         for adm in data["administrations"]:
-            administration, created = Administration.get_or_create(code=adm["code"], defaults={
-                "name": adm["name"], "certification_text": adm.get("certification_text", "")})
+            administration, created = Administration.get_or_create(
+                code=adm["code"],
+                defaults={"name": adm["name"], "certification_text": adm.get("certification_text", "")},
+            )
             added += created
             for svc in adm.get("services", []):
-                _service, created = Service.get_or_create(slug=svc["slug"], defaults={
-                    "administration": administration,
-                    "name": svc["name"],
-                    "description": svc.get("description", ""),
-                    "requires_certification": svc.get("requires_certification", False),
-                    "accepts_code": "code" in svc.get("methods", []),
-                    "accepts_request": "request" in svc.get("methods", []),
-                })
+                _service, created = Service.get_or_create(
+                    slug=svc["slug"],
+                    defaults={
+                        "administration": administration,
+                        "name": svc["name"],
+                        "description": svc.get("description", ""),
+                        "requires_certification": svc.get("requires_certification", False),
+                        "accepts_code": "code" in svc.get("methods", []),
+                        "accepts_request": "request" in svc.get("methods", []),
+                    },
+                )
                 added += created
         for title in data.get("news", []):
             added += NewsItem.get_or_create(title=title)[1]
     return Administration.select().count(), Service.select().count(), added
-

@@ -2,6 +2,7 @@
 optional) and an agent of the service's administration approves or rejects it in the
 back-office; approval makes the space holder for the service.
 """
+
 from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
 
@@ -12,7 +13,11 @@ from services import DomainError, audit
 from services.certifications import DEFAULT_VALIDITY, STATUSES, NotFound, notify_space
 from services.spaces import require, require_professional
 
-ATTACHMENT_TYPES = {b"%PDF-": "application/pdf", b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
+ATTACHMENT_TYPES = {
+    b"%PDF-": "application/pdf",
+    b"\x89PNG\r\n\x1a\n": "image/png",
+    b"\xff\xd8\xff": "image/jpeg",
+}
 MAX_ATTACHMENT = 5 * 1024 * 1024
 
 
@@ -76,22 +81,43 @@ def file_request(member, user, service_id, reason, attachment=None, attachment_n
             raise AttachmentRefused()
     with db.atomic():
         lock_row(Space, member.space_id)
-        if CertificationRequest.select().where(CertificationRequest.space == member.space_id,
-                                               CertificationRequest.service == service.id,
-                                               CertificationRequest.status == "pending").exists():
+        if (
+            CertificationRequest.select()
+            .where(
+                CertificationRequest.space == member.space_id,
+                CertificationRequest.service == service.id,
+                CertificationRequest.status == "pending",
+            )
+            .exists()
+        ):
             raise RequestPending()
-        request = CertificationRequest.create(space=member.space_id, service=service, requested_by=user,
-                                              reason=reason[:4000], attachment=attachment or None,
-                                              attachment_type=kind, attachment_name=(attachment_name or "")[:200])
-        audit.record("certification.requested", actor=user, space_id=member.space_id, service=service.slug,
-                     request_id=request.id)
+        request = CertificationRequest.create(
+            space=member.space_id,
+            service=service,
+            requested_by=user,
+            reason=reason[:4000],
+            attachment=attachment or None,
+            attachment_type=kind,
+            attachment_name=(attachment_name or "")[:200],
+        )
+        audit.record(
+            "certification.requested",
+            actor=user,
+            space_id=member.space_id,
+            service=service.slug,
+            request_id=request.id,
+        )
     return request
 
 
 def space_requests(member):
-    return list(CertificationRequest.select(*_request_columns(), Service).join(Service)
-                .where(CertificationRequest.space == member.space_id)
-                .order_by(CertificationRequest.created_at.desc()).limit(20))
+    return list(
+        CertificationRequest.select(*_request_columns(), Service)
+        .join(Service)
+        .where(CertificationRequest.space == member.space_id)
+        .order_by(CertificationRequest.created_at.desc())
+        .limit(20)
+    )
 
 
 # --- The agents' side (the back-office) -------------------------------------------------------
@@ -99,28 +125,42 @@ def space_requests(member):
 
 def pending_requests(agent, page=1):
     """The requests waiting for the agent's administration, oldest first."""
-    select = (CertificationRequest.select(*_request_columns(), Service, Space)
-              .join(Service).switch(CertificationRequest).join(Space)
-              .where(Service.administration == agent.administration_id, CertificationRequest.status == "pending"))
+    select = (
+        CertificationRequest.select(*_request_columns(), Service, Space)
+        .join(Service)
+        .switch(CertificationRequest)
+        .join(Space)
+        .where(Service.administration == agent.administration_id, CertificationRequest.status == "pending")
+    )
     return list(select.order_by(CertificationRequest.created_at).paginate(page, PAGE_SIZE)), select.count()
 
 
 def request_attachment(agent, request_id):
     """The supporting document of a request of the agent's administration."""
-    request = (CertificationRequest.select().join(Service)
-               .where(CertificationRequest.id == request_id, Service.administration == agent.administration_id,
-                      CertificationRequest.attachment.is_null(False))
-               .first())
+    request = (
+        CertificationRequest.select()
+        .join(Service)
+        .where(
+            CertificationRequest.id == request_id,
+            Service.administration == agent.administration_id,
+            CertificationRequest.attachment.is_null(False),
+        )
+        .first()
+    )
     if request is None:
         raise NotFound()
     return request
 
 
 def decide_request(agent, request_id, approve, reason=""):
-    request = (CertificationRequest.select(CertificationRequest, Service, Space)
-               .join(Service).switch(CertificationRequest).join(Space)
-               .where(CertificationRequest.id == request_id, Service.administration == agent.administration_id)
-               .first())
+    request = (
+        CertificationRequest.select(CertificationRequest, Service, Space)
+        .join(Service)
+        .switch(CertificationRequest)
+        .join(Space)
+        .where(CertificationRequest.id == request_id, Service.administration == agent.administration_id)
+        .first()
+    )
     if request is None:
         raise NotFound()
     reason = (reason or "").strip()
@@ -129,23 +169,40 @@ def decide_request(agent, request_id, approve, reason=""):
     status = "approved" if approve else "rejected"
     try:
         with db.atomic():
-            decided = (CertificationRequest.update(status=status, decided_by=agent, decided_at=clock.now(),
-                                                   decision_reason=reason[:4000])
-                       .where(CertificationRequest.id == request.id, CertificationRequest.status == "pending")
-                       .execute())
+            decided = (
+                CertificationRequest.update(
+                    status=status, decided_by=agent, decided_at=clock.now(), decision_reason=reason[:4000]
+                )
+                .where(CertificationRequest.id == request.id, CertificationRequest.status == "pending")
+                .execute()
+            )
             if not decided:
                 raise AlreadyDecided()
             if approve:
-                Certification.create(space=request.space_id, service=request.service_id, kind="holder",
-                                     company_identifier=request.space.identifier,
-                                     company_name=request.space.company_name,
-                                     ends_at=clock.now() + DEFAULT_VALIDITY)
-            audit.record(f"certification.request_{status}", actor=agent, space_id=request.space_id,
-                         request_id=request.id, service=request.service.slug)
-            notify_space(request.space_id,
-                         _l("Demande de certification : %(service)s", service=request.service.name),
-                         _l("Votre demande de certification pour le service « %(service)s » a été %(decision)s.",
-                            service=request.service.name, decision=STATUSES[status].lower()))
+                Certification.create(
+                    space=request.space_id,
+                    service=request.service_id,
+                    kind="holder",
+                    company_identifier=request.space.identifier,
+                    company_name=request.space.company_name,
+                    ends_at=clock.now() + DEFAULT_VALIDITY,
+                )
+            audit.record(
+                f"certification.request_{status}",
+                actor=agent,
+                space_id=request.space_id,
+                request_id=request.id,
+                service=request.service.slug,
+            )
+            notify_space(
+                request.space_id,
+                _l("Demande de certification : %(service)s", service=request.service.name),
+                _l(
+                    "Votre demande de certification pour le service « %(service)s » a été %(decision)s.",
+                    service=request.service.name,
+                    decision=STATUSES[status].lower(),
+                ),
+            )
     except IntegrityError:
         raise HolderAlready() from None
     return request

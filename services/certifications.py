@@ -6,6 +6,7 @@ A certification comes from an access code (services/access_codes.py), a mandate'
 included (services/mandates.py), or from an online request an agent approves
 (services/certification_requests.py).
 """
+
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
@@ -19,8 +20,14 @@ from services.spaces import require_professional
 from services.urls import external_url
 
 DEFAULT_VALIDITY = timedelta(days=365)  # of a certification, unless its code says otherwise
-STATUSES = {"pending": _l("En attente"), "active": _l("Actif"), "expired": _l("Expiré"), "revoked": _l("Révoqué"),
-            "approved": _l("Approuvée"), "rejected": _l("Refusée")}
+STATUSES = {
+    "pending": _l("En attente"),
+    "active": _l("Actif"),
+    "expired": _l("Expiré"),
+    "revoked": _l("Révoqué"),
+    "approved": _l("Approuvée"),
+    "rejected": _l("Refusée"),
+}
 
 
 class NotCertified(DomainError):
@@ -28,11 +35,19 @@ class NotCertified(DomainError):
 
     def __init__(self, service, private=False):
         self.service = service
-        message = str(_l("Le service « %(service)s » n'est accessible qu'à un espace professionnel certifié.",
-                         service=service.name))
+        message = str(
+            _l(
+                "Le service « %(service)s » n'est accessible qu'à un espace professionnel certifié.",
+                service=service.name,
+            )
+        )
         if private:  # no way to get certified from there: say so rather than list the ways
-            message += " " + str(_l("Un espace privé ne peut pas être certifié : utilisez l'espace professionnel "
-                                    "de votre entreprise."))
+            message += " " + str(
+                _l(
+                    "Un espace privé ne peut pas être certifié : utilisez l'espace professionnel "
+                    "de votre entreprise."
+                )
+            )
         super().__init__(message)
 
 
@@ -53,10 +68,15 @@ def requires_certification(member, slug):
     if not service.requires_certification:
         return service, []
     now = clock.now()
-    live = list(Certification.select()
-                .where(Certification.space == member.space_id, Certification.service == service.id,
-                       Certification.live(now))
-                .order_by(Certification.kind.desc(), Certification.company_name))
+    live = list(
+        Certification.select()
+        .where(
+            Certification.space == member.space_id,
+            Certification.service == service.id,
+            Certification.live(now),
+        )
+        .order_by(Certification.kind.desc(), Certification.company_name)
+    )
     if not live:
         raise NotCertified(service, private=member.space.is_private)
     return service, live
@@ -64,10 +84,16 @@ def requires_certification(member, slug):
 
 def holder_certification(space_id, service_id):
     """The space's live holder certification for the service, or None."""
-    return (Certification.select()
-            .where(Certification.space == space_id, Certification.service == service_id,
-                   Certification.kind == "holder", Certification.live(clock.now()))
-            .first())
+    return (
+        Certification.select()
+        .where(
+            Certification.space == space_id,
+            Certification.service == service_id,
+            Certification.kind == "holder",
+            Certification.live(clock.now()),
+        )
+        .first()
+    )
 
 
 # --- Listings ---------------------------------------------------------------------------
@@ -86,20 +112,32 @@ def search(select, query, *fields):
 
 def space_certifications(member, query="", page=1):
     require_professional(member)
-    select = (Certification.select(Certification, Service, Administration)
-              .join(Service).join(Administration)
-              .where(Certification.space == member.space_id))
+    select = (
+        Certification.select(Certification, Service, Administration)
+        .join(Service)
+        .join(Administration)
+        .where(Certification.space == member.space_id)
+    )
     select = search(select, query, Certification.company_name, Certification.company_identifier, Service.name)
-    order = (Certification.revoked_at.is_null(False), Certification.kind.desc(), Administration.code, Service.name,
-             Certification.id)
+    order = (
+        Certification.revoked_at.is_null(False),
+        Certification.kind.desc(),
+        Administration.code,
+        Service.name,
+        Certification.id,
+    )
     return list(select.order_by(*order).paginate(page, PAGE_SIZE)), select.count()
 
 
 def code_administrations(member):
     """The administrations offering certification by code, with their services."""
     require_professional(member)
-    rows = (Service.select(Service, Administration).join(Administration)
-            .where(Service.accepts_code | Service.accepts_request).order_by(Administration.code, Service.name))
+    rows = (
+        Service.select(Service, Administration)
+        .join(Administration)
+        .where(Service.accepts_code | Service.accepts_request)
+        .order_by(Administration.code, Service.name)
+    )
     grouped = {}
     for service in rows:
         grouped.setdefault(service.administration, []).append(service)
@@ -117,12 +155,20 @@ def administration_services(member, administration):
     """The Gestion page: an administration's certifiable services and, for each, the space's
     live holder certification or None (two queries)."""
     require_professional(member)
-    services = list(Service.select()
-                    .where(Service.administration == administration.id, Service.accepts_code | Service.accepts_request)
-                    .order_by(Service.name))
-    holders = {c.service_id: c for c in Certification.select().where(
-        Certification.space == member.space_id, Certification.service.in_([s.id for s in services]),
-        Certification.kind == "holder", Certification.live(clock.now()))}
+    services = list(
+        Service.select()
+        .where(Service.administration == administration.id, Service.accepts_code | Service.accepts_request)
+        .order_by(Service.name)
+    )
+    holders = {
+        c.service_id: c
+        for c in Certification.select().where(
+            Certification.space == member.space_id,
+            Certification.service.in_([s.id for s in services]),
+            Certification.kind == "holder",
+            Certification.live(clock.now()),
+        )
+    }
     return services, {service.id: holders.get(service.id) for service in services}
 
 
@@ -131,8 +177,11 @@ def administration_services(member, administration):
 
 def notify_space(space_id, subject, message):
     """A mail to each admin of the space: no content beyond the message, a link to log in."""
-    admins = (User.select(User.email).join(Membership)
-              .where(Membership.space == space_id, Membership.role == "admin", User.email != ""))
+    admins = (
+        User.select(User.email)
+        .join(Membership)
+        .where(Membership.space == space_id, Membership.role == "admin", User.email != "")
+    )
     link = external_url("certifications.index", space_id=space_id)
     for admin in admins:
         queue_mail(admin.email, str(subject), "notification", message=str(message), link=link)

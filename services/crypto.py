@@ -1,5 +1,6 @@
 """Keys derived from SECRET_KEY, one per purpose: HMACs for secrets we only compare
 (codes, tokens), encryption for secrets we must read back (TOTP seeds, codes on letters)."""
+
 import base64
 import hashlib
 import hmac

@@ -1,5 +1,6 @@
 """Postal letters: queued by the services that need one (activation codes, access codes,
 registration confirmations), printed as A4 PDFs for window envelopes, then marked posted."""
+
 from pathlib import Path
 
 from flask import current_app
@@ -41,8 +42,10 @@ def printable_letter(recipient_name, subject, body, code=None):
 
 def _create(recipient_name, address, subject, body, code):
     return Letter.create(
-        recipient_name=clip(Letter.recipient_name, recipient_name), address="\n".join(address),
-        subject=clip(Letter.subject, subject), body=body,
+        recipient_name=clip(Letter.recipient_name, recipient_name),
+        address="\n".join(address),
+        subject=clip(Letter.subject, subject),
+        body=body,
         code_encrypted=crypto.encrypt("letter-code", code) if code else None,
     )
 
@@ -56,12 +59,20 @@ def carried_code(letter):
 def pending():
     """The postal queue: letters to print and post (a mandate's letter is printed by the
     mandant space and handed over, never posted)."""
-    return (Letter.select().join(Mandate, JOIN.LEFT_OUTER, on=(Mandate.letter == Letter.id))
-            .where(Letter.posted_at.is_null(), Mandate.id.is_null()).order_by(Letter.id))
+    return (
+        Letter.select()
+        .join(Mandate, JOIN.LEFT_OUTER, on=(Mandate.letter == Letter.id))
+        .where(Letter.posted_at.is_null(), Mandate.id.is_null())
+        .order_by(Letter.id)
+    )
 
 
 def mark_printed(letter_ids):
-    return Letter.update(printed_at=clock.now()).where(Letter.id.in_(letter_ids), Letter.printed_at.is_null()).execute()
+    return (
+        Letter.update(printed_at=clock.now())
+        .where(Letter.id.in_(letter_ids), Letter.printed_at.is_null())
+        .execute()
+    )
 
 
 def mark_posted(letter_ids):

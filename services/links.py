@@ -1,5 +1,6 @@
 """Signed, expiring links (itsdangerous), one salt per purpose so that a link made for one
 thing never works for another. The age is measured on clock."""
+
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
@@ -33,7 +34,9 @@ class LinkUsed(DomainError):
 
 
 def _serializer(purpose):
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"link:{purpose}", signer=ClockSigner)
+    return URLSafeTimedSerializer(
+        current_app.config["SECRET_KEY"], salt=f"link:{purpose}", signer=ClockSigner
+    )
 
 
 def make(purpose, payload):

@@ -7,6 +7,7 @@ conditional UPDATE before it is sent, so several workers never send it twice. On
 a mail keeps only what the audit needs (recipient, subject, times): its bodies, which carry
 links and codes, are erased.
 """
+
 from datetime import timedelta
 
 from flask import current_app, g, has_request_context, render_template
@@ -69,24 +70,31 @@ def deliver_due(limit=100):
             continue  # another worker has it
         row = OutboxMail.get_by_id(mail_id)
         try:
-            mail.send(Message(subject=row.subject, recipients=[row.to], body=row.body_text, html=row.body_html))
+            mail.send(
+                Message(subject=row.subject, recipients=[row.to], body=row.body_text, html=row.body_html)
+            )
         except Exception as exc:  # any SMTP or network failure: retry later
             OutboxMail.update(
-                next_attempt_at=clock.now() + backoff(row.attempts), last_error=f"{type(exc).__name__}: {exc}"[:2000]
+                next_attempt_at=clock.now() + backoff(row.attempts),
+                last_error=f"{type(exc).__name__}: {exc}"[:2000],
             ).where(OutboxMail.id == mail_id).execute()
             failed += 1
             current_app.logger.warning("mail %s not sent (attempt %s): %s", mail_id, row.attempts, exc)
         else:
-            OutboxMail.update(sent_at=clock.now(), last_error=None, **ERASED).where(OutboxMail.id == mail_id).execute()
+            OutboxMail.update(sent_at=clock.now(), last_error=None, **ERASED).where(
+                OutboxMail.id == mail_id
+            ).execute()
             sent += 1
     return sent, failed
 
 
 def erase_sent_bodies():
     """Erase the bodies of the mails sent before they were erased on sending (migration 0003)."""
-    return (OutboxMail.update(**ERASED)
-            .where(OutboxMail.sent_at.is_null(False), (OutboxMail.body_text != "") | (OutboxMail.body_html != ""))
-            .execute())
+    return (
+        OutboxMail.update(**ERASED)
+        .where(OutboxMail.sent_at.is_null(False), (OutboxMail.body_text != "") | (OutboxMail.body_html != ""))
+        .execute()
+    )
 
 
 def init_app(app):

@@ -6,6 +6,7 @@ A Mandate extends its proxy AccessCode with its own facts (the letter carrying t
 note, who granted and who revoked it, the reminders sent); the rest is the code's, and
 queries select the code with the mandate.
 """
+
 from datetime import datetime, time, timedelta
 
 from flask_babel import format_date, lazy_gettext as _l, to_user_timezone, to_utc
@@ -37,8 +38,12 @@ class EndNotInFuture(InvalidMandate):
 
 class EndAfterHolder(InvalidMandate):
     def __init__(self, holder_ends_at):
-        super().__init__(_l("La date de fin du mandat ne peut pas dépasser celle de votre certification (%(date)s).",
-                            date=format_date(holder_ends_at)))
+        super().__init__(
+            _l(
+                "La date de fin du mandat ne peut pas dépasser celle de votre certification (%(date)s).",
+                date=format_date(holder_ends_at),
+            )
+        )
 
 
 class AlreadyRevoked(DomainError):
@@ -56,10 +61,16 @@ def _mandates():
 
 def holder_services(member):
     """The services the space holds a live holder certification for (it may dispense mandates)."""
-    return list(Service.select().join(Certification, on=(Certification.service == Service.id))
-                .where(Certification.space == member.space_id, Certification.kind == "holder",
-                       Certification.live(clock.now()))
-                .order_by(Service.name))
+    return list(
+        Service.select()
+        .join(Certification, on=(Certification.service == Service.id))
+        .where(
+            Certification.space == member.space_id,
+            Certification.kind == "holder",
+            Certification.live(clock.now()),
+        )
+        .order_by(Service.name)
+    )
 
 
 def grant_mandate(member, user, service_id, ends_on, note="", activation_days=30):
@@ -82,12 +93,18 @@ def grant_mandate(member, user, service_id, ends_on, note="", activation_days=30
         raise EndNotInFuture()
     if holder.ends_at and ends_on > holder.ends_at:
         raise EndAfterHolder(holder.ends_at)
-    service = Service.select(Service, Administration).join(Administration).where(Service.id == service_id).get()
+    service = (
+        Service.select(Service, Administration).join(Administration).where(Service.id == service_id).get()
+    )
     with db.atomic():
         access_code, code = access_codes.new_code(
-            kind="proxy", service=service, company_identifier=holder.company_identifier,
-            company_name=holder.company_name, issued_by_space=member.space_id,
-            activation_deadline=min(now + timedelta(days=activation_days), ends_on), ends_at=ends_on,
+            kind="proxy",
+            service=service,
+            company_identifier=holder.company_identifier,
+            company_name=holder.company_name,
+            issued_by_space=member.space_id,
+            activation_deadline=min(now + timedelta(days=activation_days), ends_on),
+            ends_at=ends_on,
         )
         letter = letters.printable_letter(
             (note or "").strip() or str(_l("Le mandataire")),
@@ -95,18 +112,31 @@ def grant_mandate(member, user, service_id, ends_on, note="", activation_days=30
             access_codes.letter_body(access_code, member.space.company_name or member.space.name),
             code=code,
         )
-        mandate = Mandate.create(access_code=access_code, letter=letter, note=(note or "").strip()[:200],
-                                 granted_by=user)
-        audit.record("mandate.granted", actor=user, space_id=member.space_id, mandate_id=mandate.id,
-                     service=service.slug, ends_at=ends_on.isoformat())
+        mandate = Mandate.create(
+            access_code=access_code, letter=letter, note=(note or "").strip()[:200], granted_by=user
+        )
+        audit.record(
+            "mandate.granted",
+            actor=user,
+            space_id=member.space_id,
+            mandate_id=mandate.id,
+            service=service.slug,
+            ends_at=ends_on.isoformat(),
+        )
     return mandate, code
 
 
 def mandate_letter(member, mandate_id):
     """The printable letter of a mandate not yet taken up (its code is erased after)."""
     require(member, "manage_mandates")
-    mandate = (Mandate.select(Mandate, AccessCode, Letter).join(AccessCode).switch(Mandate).join(Letter)
-               .where(Mandate.id == mandate_id, AccessCode.issued_by_space == member.space_id).first())
+    mandate = (
+        Mandate.select(Mandate, AccessCode, Letter)
+        .join(AccessCode)
+        .switch(Mandate)
+        .join(Letter)
+        .where(Mandate.id == mandate_id, AccessCode.issued_by_space == member.space_id)
+        .first()
+    )
     if mandate is None or mandate.status(clock.now()) != "pending":
         raise NotFound()
     return mandate.letter
@@ -118,10 +148,14 @@ def mandate_letter(member, mandate_id):
 def mandate_of(member, mandate_id):
     """A mandate the space dispensed or obtained, for its admins (to confirm a revocation)."""
     require(member, "manage_mandates")
-    mandate = (_mandates()
-               .where(Mandate.id == mandate_id,
-                      (AccessCode.issued_by_space == member.space_id) | (AccessCode.redeemed_in == member.space_id))
-               .first())
+    mandate = (
+        _mandates()
+        .where(
+            Mandate.id == mandate_id,
+            (AccessCode.issued_by_space == member.space_id) | (AccessCode.redeemed_in == member.space_id),
+        )
+        .first()
+    )
     if mandate is None:
         raise NotFound()
     return mandate
@@ -132,30 +166,48 @@ def revoke_mandate(member, user, mandate_id):
     mandate = mandate_of(member, mandate_id)
     now = clock.now()
     with db.atomic():
-        if not AccessCode.update(revoked_at=now).where(
-                AccessCode.id == mandate.access_code_id, AccessCode.revoked_at.is_null()).execute():
+        if (
+            not AccessCode.update(revoked_at=now)
+            .where(AccessCode.id == mandate.access_code_id, AccessCode.revoked_at.is_null())
+            .execute()
+        ):
             raise AlreadyRevoked()
         Mandate.update(revoked_by=user).where(Mandate.id == mandate.id).execute()
-        Certification.update(revoked_at=now).where(Certification.access_code == mandate.access_code_id,
-                                                   Certification.revoked_at.is_null()).execute()
+        Certification.update(revoked_at=now).where(
+            Certification.access_code == mandate.access_code_id, Certification.revoked_at.is_null()
+        ).execute()
         if mandate.letter_id:
             letters.mark_posted([mandate.letter_id])
         side = "mandant" if mandate.mandant_space_id == member.space_id else "mandatary"
-        audit.record("mandate.revoked", actor=user, space_id=member.space_id, mandate_id=mandate.id, side=side)
+        audit.record(
+            "mandate.revoked", actor=user, space_id=member.space_id, mandate_id=mandate.id, side=side
+        )
         for space_id in {mandate.mandant_space_id, mandate.mandatary_space_id} - {None}:
-            notify_space(space_id, _l("Mandat révoqué : %(company)s", company=mandate.company_name),
-                         _l("Le mandat pour %(company)s (%(identifier)s) a été révoqué.",
-                            company=mandate.company_name, identifier=mandate.company_identifier))
+            notify_space(
+                space_id,
+                _l("Mandat révoqué : %(company)s", company=mandate.company_name),
+                _l(
+                    "Le mandat pour %(company)s (%(identifier)s) a été révoqué.",
+                    company=mandate.company_name,
+                    identifier=mandate.company_identifier,
+                ),
+            )
     return mandate
 
 
 def obtained_certification(member, certification_id):
     """A proxy certification of the space (a row of Mandats obtenus), for its admins."""
     require(member, "manage_mandates")
-    certification = (Certification.select(Certification, Service).join(Service)
-                     .where(Certification.id == certification_id, Certification.space == member.space_id,
-                            Certification.kind == "proxy")
-                     .first())
+    certification = (
+        Certification.select(Certification, Service)
+        .join(Service)
+        .where(
+            Certification.id == certification_id,
+            Certification.space == member.space_id,
+            Certification.kind == "proxy",
+        )
+        .first()
+    )
     if certification is None:
         raise NotFound()
     return certification
@@ -178,12 +230,20 @@ def revoke_obtained(member, user, certification_id):
         revoke_mandate(member, user, mandate.id)
         return certification
     with db.atomic():
-        if not Certification.update(revoked_at=clock.now()).where(
-                Certification.id == certification.id, Certification.revoked_at.is_null()).execute():
+        if (
+            not Certification.update(revoked_at=clock.now())
+            .where(Certification.id == certification.id, Certification.revoked_at.is_null())
+            .execute()
+        ):
             raise AlreadyRevoked()
-        audit.record("certification.proxy_revoked", actor=user, space_id=member.space_id,
-                     certification_id=certification.id, service=certification.service.slug,
-                     company=certification.company_identifier)
+        audit.record(
+            "certification.proxy_revoked",
+            actor=user,
+            space_id=member.space_id,
+            certification_id=certification.id,
+            service=certification.service.slug,
+            company=certification.company_identifier,
+        )
     return certification
 
 
@@ -194,11 +254,16 @@ def mandates_granted(member, query="", page=1):
     """Mandats dispensés, with their mandatary space (one query per page)."""
     require_professional(member)
     Mandatary = Space.alias()
-    select = (_mandates().select_extend(Mandatary).switch(AccessCode)
-              .join(Mandatary, JOIN.LEFT_OUTER, on=(AccessCode.redeemed_in == Mandatary.id), attr="redeemed_in")
-              .where(AccessCode.issued_by_space == member.space_id))
-    select = search(select, query, AccessCode.company_name, AccessCode.company_identifier, Mandate.note,
-                    Mandatary.name)
+    select = (
+        _mandates()
+        .select_extend(Mandatary)
+        .switch(AccessCode)
+        .join(Mandatary, JOIN.LEFT_OUTER, on=(AccessCode.redeemed_in == Mandatary.id), attr="redeemed_in")
+        .where(AccessCode.issued_by_space == member.space_id)
+    )
+    select = search(
+        select, query, AccessCode.company_name, AccessCode.company_identifier, Mandate.note, Mandatary.name
+    )
     rows = select.order_by(AccessCode.created_at.desc(), Mandate.id.desc()).paginate(page, PAGE_SIZE)
     return list(rows), select.count()
 
@@ -206,9 +271,12 @@ def mandates_granted(member, query="", page=1):
 def mandates_obtained(member, query="", page=1):
     """Proxy certifications of the space (from mandates and from administrations' codes)."""
     require_professional(member)
-    select = (Certification.select(Certification, Service, Administration)
-              .join(Service).join(Administration)
-              .where(Certification.space == member.space_id, Certification.kind == "proxy"))
+    select = (
+        Certification.select(Certification, Service, Administration)
+        .join(Service)
+        .join(Administration)
+        .where(Certification.space == member.space_id, Certification.kind == "proxy")
+    )
     select = search(select, query, Certification.company_name, Certification.company_identifier)
     rows = select.order_by(Certification.granted_at.desc(), Certification.id.desc()).paginate(page, PAGE_SIZE)
     return list(rows), select.count()
@@ -224,18 +292,34 @@ def send_reminders():
     sent = 0
     for field_name, before in REMINDERS.items():
         field = getattr(Mandate, field_name)
-        due = list(_mandates().where(field.is_null(), AccessCode.revoked_at.is_null(),
-                                     AccessCode.redeemed_at.is_null(False), AccessCode.ends_at > now,
-                                     AccessCode.ends_at <= now + before))
+        due = list(
+            _mandates().where(
+                field.is_null(),
+                AccessCode.revoked_at.is_null(),
+                AccessCode.redeemed_at.is_null(False),
+                AccessCode.ends_at > now,
+                AccessCode.ends_at <= now + before,
+            )
+        )
         for mandate in due:
             with db.atomic():
-                if not Mandate.update({field: now}).where(Mandate.id == mandate.id, field.is_null()).execute():
+                if (
+                    not Mandate.update({field: now})
+                    .where(Mandate.id == mandate.id, field.is_null())
+                    .execute()
+                ):
                     continue
                 for space_id in (mandate.mandant_space_id, mandate.mandatary_space_id):
-                    notify_space(space_id, _l("Mandat bientôt expiré : %(company)s", company=mandate.company_name),
-                                 _l("Le mandat pour %(company)s (%(service)s) prend fin dans %(days)d jours.",
-                                    company=mandate.company_name, service=mandate.service.name,
-                                    days=-((now - mandate.ends_at) // timedelta(days=1))))
+                    notify_space(
+                        space_id,
+                        _l("Mandat bientôt expiré : %(company)s", company=mandate.company_name),
+                        _l(
+                            "Le mandat pour %(company)s (%(service)s) prend fin dans %(days)d jours.",
+                            company=mandate.company_name,
+                            service=mandate.service.name,
+                            days=-((now - mandate.ends_at) // timedelta(days=1)),
+                        ),
+                    )
                 sent += 1
     return sent
 
@@ -244,8 +328,12 @@ def send_reminders():
 
 
 def merge_count(source_id):
-    return (Mandate.select().join(AccessCode)
-            .where((AccessCode.issued_by_space == source_id) | (AccessCode.redeemed_in == source_id)).count())
+    return (
+        Mandate.select()
+        .join(AccessCode)
+        .where((AccessCode.issued_by_space == source_id) | (AccessCode.redeemed_in == source_id))
+        .count()
+    )
 
 
 def merge_move(source_id, target_id, resolutions):

@@ -1,6 +1,7 @@
 """The members of a professional space: their roles, the invitations (sent by mail, valid 7
 days, single use) and leaving. A space always keeps an admin: the condition is part of the
 UPDATE or DELETE that would remove the last one."""
+
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
@@ -20,8 +21,9 @@ INVITATION_VALIDITY = timedelta(days=7)
 
 class LastAdmin(DomainError):
     status = 409
-    message = _l("Un espace garde toujours au moins un administrateur : nommez d'abord un autre "
-                 "administrateur.")
+    message = _l(
+        "Un espace garde toujours au moins un administrateur : nommez d'abord un autre administrateur."
+    )
 
 
 class UnknownRole(InvalidInput):
@@ -48,14 +50,18 @@ class InvitationPending(InvalidInput):
 
 class InvitationNotValid(DomainError):
     status = 410
-    message = _l("Cette invitation n'est plus valable : elle a été acceptée, révoquée ou remplacée "
-                 "par une invitation plus récente.")
+    message = _l(
+        "Cette invitation n'est plus valable : elle a été acceptée, révoquée ou remplacée "
+        "par une invitation plus récente."
+    )
 
 
 class WrongAccount(DomainError):
     status = 403
-    message = _l("Cette invitation a été envoyée à %(email)s. Connectez-vous avec le compte dont "
-                 "l'adresse e-mail est %(email)s, ou demandez une nouvelle invitation.")
+    message = _l(
+        "Cette invitation a été envoyée à %(email)s. Connectez-vous avec le compte dont "
+        "l'adresse e-mail est %(email)s, ou demandez une nouvelle invitation."
+    )
 
     def __init__(self, email):
         super().__init__(str(self.message) % {"email": email})
@@ -72,8 +78,9 @@ def members(member, page=1):
     total = select.count()
     order = [Membership.role == "admin", Membership.role == "manager"]
     rows = list(
-        select.order_by(order[0].desc(), order[1].desc(), fn.LOWER(User.last_name), User.id)
-        .paginate(max(page, 1), PAGE_SIZE)
+        select.order_by(order[0].desc(), order[1].desc(), fn.LOWER(User.last_name), User.id).paginate(
+            max(page, 1), PAGE_SIZE
+        )
     )
     return rows, total
 
@@ -81,7 +88,11 @@ def members(member, page=1):
 def pending_invitations(member):
     return list(
         Invitation.select()
-        .where(Invitation.space == member.space_id, Invitation.accepted_at.is_null(), Invitation.revoked_at.is_null())
+        .where(
+            Invitation.space == member.space_id,
+            Invitation.accepted_at.is_null(),
+            Invitation.revoked_at.is_null(),
+        )
         .order_by(Invitation.sent_at.desc())
     )
 
@@ -100,8 +111,10 @@ def pending_invitations_for(user):
         .join(Space)
         .where(
             fn.LOWER(Invitation.email) == user.email.lower(),
-            Invitation.accepted_at.is_null(), Invitation.revoked_at.is_null(),
-            Invitation.sent_at >= oldest, Space.live(),
+            Invitation.accepted_at.is_null(),
+            Invitation.revoked_at.is_null(),
+            Invitation.sent_at >= oldest,
+            Space.live(),
         )
         .order_by(Invitation.sent_at.desc())
     )
@@ -124,13 +137,17 @@ def _send_invitation(invitation, space, inviter):
     nonce = crypto.random_code(16)
     now = clock.now()
     Invitation.update(nonce_hash=crypto.keyed_hash("invitation", nonce), sent_at=now).where(
-        Invitation.id == invitation.id).execute()
+        Invitation.id == invitation.id
+    ).execute()
     invitation.sent_at = now
     queue_mail(
         invitation.email,
         str(_l("Invitation à rejoindre l'espace %(space)s", space=space.name)),
         "space_invitation",
-        space=space, inviter=inviter, role=ROLES[invitation.role], link=_invitation_link(invitation, nonce),
+        space=space,
+        inviter=inviter,
+        role=ROLES[invitation.role],
+        link=_invitation_link(invitation, nonce),
         expires_at=invitation_expires_at(invitation),
     )
 
@@ -145,22 +162,32 @@ def invite(member, actor, email, role):
     with db.atomic():
         lock_row(Space, member.space_id)
         already = (
-            Membership.select().join(User)
-            .where(Membership.space == member.space_id, fn.LOWER(User.email) == email.lower(),
-                   User.email_confirmed_at.is_null(False))
+            Membership.select()
+            .join(User)
+            .where(
+                Membership.space == member.space_id,
+                fn.LOWER(User.email) == email.lower(),
+                User.email_confirmed_at.is_null(False),
+            )
             .exists()
         )
         if already:
             raise AlreadyMember(email)
         pending = (
             Invitation.select()
-            .where(Invitation.space == member.space_id, fn.LOWER(Invitation.email) == email.lower(),
-                   Invitation.accepted_at.is_null(), Invitation.revoked_at.is_null())
+            .where(
+                Invitation.space == member.space_id,
+                fn.LOWER(Invitation.email) == email.lower(),
+                Invitation.accepted_at.is_null(),
+                Invitation.revoked_at.is_null(),
+            )
             .exists()
         )
         if pending:
             raise InvitationPending(email)
-        invitation = Invitation.create(space=member.space_id, email=email, role=role, invited_by=actor, nonce_hash="")
+        invitation = Invitation.create(
+            space=member.space_id, email=email, role=role, invited_by=actor, nonce_hash=""
+        )
         _send_invitation(invitation, member.space, actor)
         audit.record("space.member_invited", actor=actor, space_id=member.space_id, email=email, role=role)
     return invitation
@@ -198,12 +225,18 @@ def revoke_invitation(member, actor, invitation_id):
         invitation = _pending_invitation(member, invitation_id)
         revoked = (
             Invitation.update(revoked_at=clock.now())
-            .where(Invitation.id == invitation.id, Invitation.accepted_at.is_null(), Invitation.revoked_at.is_null())
+            .where(
+                Invitation.id == invitation.id,
+                Invitation.accepted_at.is_null(),
+                Invitation.revoked_at.is_null(),
+            )
             .execute()
         )
         if not revoked:
             raise InvitationNotValid()
-        audit.record("space.invitation_revoked", actor=actor, space_id=member.space_id, email=invitation.email)
+        audit.record(
+            "space.invitation_revoked", actor=actor, space_id=member.space_id, email=invitation.email
+        )
     return invitation
 
 
@@ -215,12 +248,16 @@ def read_invitation(token):
     payload = links.read("invitation", token, INVITATION_VALIDITY)
     invitation = (
         Invitation.select(Invitation, Space).join(Space).where(Invitation.id == payload.get("i")).first()
-        if isinstance(payload, dict) else None
+        if isinstance(payload, dict)
+        else None
     )
     if invitation is None:
         raise links.LinkInvalid()
-    if (not invitation.is_pending or not invitation.space.is_live
-            or invitation.nonce_hash != crypto.keyed_hash("invitation", str(payload.get("n")))):
+    if (
+        not invitation.is_pending
+        or not invitation.space.is_live
+        or invitation.nonce_hash != crypto.keyed_hash("invitation", str(payload.get("n")))
+    ):
         raise links.LinkUsed()
     return invitation
 
@@ -246,8 +283,12 @@ def accept_my_invitation(user, invitation_id):
 def _join(user, invitation, nonce_hash):
     closed = (
         Invitation.update(accepted_at=clock.now(), accepted_by=user)
-        .where(Invitation.id == invitation.id, Invitation.nonce_hash == nonce_hash,
-               Invitation.accepted_at.is_null(), Invitation.revoked_at.is_null())
+        .where(
+            Invitation.id == invitation.id,
+            Invitation.nonce_hash == nonce_hash,
+            Invitation.accepted_at.is_null(),
+            Invitation.revoked_at.is_null(),
+        )
         .execute()
     )
     if not closed:
@@ -266,7 +307,8 @@ def _join(user, invitation, nonce_hash):
 
 def _other_member(member, membership_id):
     target = (
-        Membership.select(Membership, User).join(User)
+        Membership.select(Membership, User)
+        .join(User)
         .where(Membership.id == membership_id, Membership.space == member.space_id)
         .first()
     )
@@ -279,14 +321,20 @@ def _keeps_an_admin(space_id, membership_id):
     """The condition that `membership_id` is not the space's last admin, evaluated inside
     the UPDATE/DELETE itself."""
     others = Membership.select(fn.COUNT(Membership.id)).where(
-        Membership.space == space_id, Membership.role == "admin", Membership.id != membership_id)
+        Membership.space == space_id, Membership.role == "admin", Membership.id != membership_id
+    )
     return others > 0
 
 
 def _notify(user, space, message):
     if user.email:
-        queue_mail(user.email, str(_l("Espace %(space)s : votre accès a changé", space=space.name)),
-                   "notification", message=message, link=external_url("spaces.manage"))
+        queue_mail(
+            user.email,
+            str(_l("Espace %(space)s : votre accès a changé", space=space.name)),
+            "notification",
+            message=message,
+            link=external_url("spaces.manage"),
+        )
 
 
 def change_role(member, actor, membership_id, role):
@@ -302,10 +350,25 @@ def change_role(member, actor, membership_id, role):
             condition &= _keeps_an_admin(member.space_id, target.id)
         if not Membership.update(role=role).where(condition).execute():
             raise LastAdmin()
-        audit.record("space.role_changed", actor=actor, space_id=member.space_id, user_id=target.user_id,
-                     old=target.role, new=role)
-        _notify(target.user, member.space, str(_l("Votre rôle dans l'espace %(space)s est maintenant : %(role)s.",
-                                                  space=member.space.name, role=ROLES[role])))
+        audit.record(
+            "space.role_changed",
+            actor=actor,
+            space_id=member.space_id,
+            user_id=target.user_id,
+            old=target.role,
+            new=role,
+        )
+        _notify(
+            target.user,
+            member.space,
+            str(
+                _l(
+                    "Votre rôle dans l'espace %(space)s est maintenant : %(role)s.",
+                    space=member.space.name,
+                    role=ROLES[role],
+                )
+            ),
+        )
         target.role = role
     return target
 
@@ -313,8 +376,11 @@ def change_role(member, actor, membership_id, role):
 def _remove(member, target, actor, action):
     with db.atomic():
         lock_row(Space, member.space_id)
-        removed = Membership.delete().where(
-            (Membership.id == target.id) & _keeps_an_admin(member.space_id, target.id)).execute()
+        removed = (
+            Membership.delete()
+            .where((Membership.id == target.id) & _keeps_an_admin(member.space_id, target.id))
+            .execute()
+        )
         if not removed:
             raise LastAdmin()
         audit.record(action, actor=actor, space_id=member.space_id, user_id=target.user_id)
@@ -333,7 +399,11 @@ def remove_member(member, actor, membership_id):
     if target.id == member.id:
         return leave(member, actor)
     _remove(member, target, actor, "space.member_removed")
-    _notify(target.user, member.space, str(_l("Vous avez été retiré de l'espace %(space)s.", space=member.space.name)))
+    _notify(
+        target.user,
+        member.space,
+        str(_l("Vous avez été retiré de l'espace %(space)s.", space=member.space.name)),
+    )
     return target
 
 

@@ -8,6 +8,7 @@ here; those of mandates and certification requests live with them and are listed
 model that owns rows of a space and has no mover would stay behind in the archived source:
 add one to the list.
 """
+
 import re
 from dataclasses import dataclass, field
 from typing import Callable
@@ -94,12 +95,26 @@ def _company_conflicts(source, target):
     A space without an identifier says nothing about its company and is not compared."""
     if not (_company(source) and _company(target)) or _company(source) == _company(target):
         return []
-    return [Conflict("company", "identifier", str(_l(
-        "« %(source)s » (%(source_id)s) et « %(target)s » (%(target_id)s) sont les espaces de deux entreprises "
-        "différentes. Seuls des espaces d'une même entreprise peuvent être fusionnés : les certifications d'une "
-        "entreprise ne peuvent être utilisées que dans ses propres espaces professionnels.",
-        source=source.name, source_id=source.identifier, target=target.name, target_id=target.identifier)),
-        blocking=True)]
+    return [
+        Conflict(
+            "company",
+            "identifier",
+            str(
+                _l(
+                    "« %(source)s » (%(source_id)s) et « %(target)s » (%(target_id)s) sont "
+                    "les espaces de deux entreprises "
+                    "différentes. Seuls des espaces d'une même entreprise peuvent être "
+                    "fusionnés : les certifications d'une "
+                    "entreprise ne peuvent être utilisées que dans ses propres espaces professionnels.",
+                    source=source.name,
+                    source_id=source.identifier,
+                    target=target.name,
+                    target_id=target.identifier,
+                )
+            ),
+            blocking=True,
+        )
+    ]
 
 
 def preview(user, source_id, target_id):
@@ -123,8 +138,11 @@ def merge(user, source_id, target_id, resolutions=None):
             raise MergeBlocked(c.label for c in plan.blocking)
         # Only the choices the plan offered: a forged key or value must not reach the movers.
         offered = {f"{c.kind}:{c.key}" for c in plan.conflicts}
-        resolutions = {key: choice for key, choice in resolutions.items()
-                       if key in offered and choice in ("source", "target")}
+        resolutions = {
+            key: choice
+            for key, choice in resolutions.items()
+            if key in offered and choice in ("source", "target")
+        }
         archived = (
             Space.update(merged_into=target_id, merged_at=clock.now())
             .where(Space.id == source_id, Space.live())
@@ -134,9 +152,15 @@ def merge(user, source_id, target_id, resolutions=None):
             raise SpaceNotFound()
         for mover in MOVERS.values():
             mover.move(source_id, target_id, resolutions)
-        audit.record("space.merged", actor=user, space_id=target_id, source_id=source_id,
-                     source=plan.source.name, moved={m.key: n for m, (_, n) in zip(MOVERS.values(), plan.moves)},
-                     resolutions=resolutions)
+        audit.record(
+            "space.merged",
+            actor=user,
+            space_id=target_id,
+            source_id=source_id,
+            source=plan.source.name,
+            moved={m.key: n for m, (_, n) in zip(MOVERS.values(), plan.moves, strict=True)},
+            resolutions=resolutions,
+        )
     return plan
 
 
@@ -154,21 +178,33 @@ def _members_move(source_id, target_id, resolutions):
     for role in ("admin", "manager"):  # upgrade those in both whose source role is higher
         lower = [r for r in RANK if RANK[r] < RANK[role]]
         Membership.update(role=role).where(
-            Membership.space == target_id, Membership.role.in_(lower),
-            Membership.user.in_(Membership.select(Membership.user).where(
-                Membership.space == source_id, Membership.role == role)),
+            Membership.space == target_id,
+            Membership.role.in_(lower),
+            Membership.user.in_(
+                Membership.select(Membership.user).where(
+                    Membership.space == source_id, Membership.role == role
+                )
+            ),
         ).execute()
     Membership.insert_from(
-        Membership.select(Value(target_id), Membership.user, Membership.role,
-                          Value(clock.now(), converter=Membership.joined_at.db_value))
-        .where(Membership.space == source_id, Membership.user.not_in(in_target)),
+        Membership.select(
+            Value(target_id),
+            Membership.user,
+            Membership.role,
+            Value(clock.now(), converter=Membership.joined_at.db_value),
+        ).where(Membership.space == source_id, Membership.user.not_in(in_target)),
         [Membership.space, Membership.user, Membership.role, Membership.joined_at],
     ).execute()
 
 
 def _invitations_count(source_id):
-    return Invitation.select().where(Invitation.space == source_id, Invitation.accepted_at.is_null(),
-                                     Invitation.revoked_at.is_null()).count()
+    return (
+        Invitation.select()
+        .where(
+            Invitation.space == source_id, Invitation.accepted_at.is_null(), Invitation.revoked_at.is_null()
+        )
+        .count()
+    )
 
 
 def _invitations_move(source_id, target_id, resolutions):
@@ -176,7 +212,11 @@ def _invitations_move(source_id, target_id, resolutions):
 
 
 def _certifications_count(source_id):
-    return Certification.select().where(Certification.space == source_id, Certification.revoked_at.is_null()).count()
+    return (
+        Certification.select()
+        .where(Certification.space == source_id, Certification.revoked_at.is_null())
+        .count()
+    )
 
 
 def _certifications_conflicts(source_id, target_id):
@@ -186,15 +226,30 @@ def _certifications_conflicts(source_id, target_id):
         .join(Service)
         .switch(Certification)
         .join(Other, on=(Other.service == Certification.service))
-        .where(Certification.space == source_id, Certification.kind == "holder", Certification.revoked_at.is_null(),
-               Other.space == target_id, Other.kind == "holder", Other.revoked_at.is_null())
+        .where(
+            Certification.space == source_id,
+            Certification.kind == "holder",
+            Certification.revoked_at.is_null(),
+            Other.space == target_id,
+            Other.kind == "holder",
+            Other.revoked_at.is_null(),
+        )
         .tuples()
     )
     return [
-        Conflict("certifications", slug, str(_l(
-            "Les deux espaces sont certifiés comme titulaires pour le service « %(service)s ». Un espace n'a "
-            "qu'une certification de titulaire par service : faites d'abord révoquer l'une des deux.", service=name)),
-            blocking=True)
+        Conflict(
+            "certifications",
+            slug,
+            str(
+                _l(
+                    "Les deux espaces sont certifiés comme titulaires pour le service « "
+                    "%(service)s ». Un espace n'a "
+                    "qu'une certification de titulaire par service : faites d'abord révoquer l'une des deux.",
+                    service=name,
+                )
+            ),
+            blocking=True,
+        )
         for slug, name in rows
     ]
 
@@ -216,31 +271,55 @@ def _vault_conflicts(source_id, target_id):
         .order_by(VaultEntry.key)
         .dicts()
     )
-    return [Conflict("vault", row["key"], row["label"] or row["key"], source_value=row["value"],
-                     target_value=row["other"]) for row in rows]
+    return [
+        Conflict(
+            "vault",
+            row["key"],
+            row["label"] or row["key"],
+            source_value=row["value"],
+            target_value=row["other"],
+        )
+        for row in rows
+    ]
 
 
 def _vault_move(source_id, target_id, resolutions):
-    keep_source = [key.split(":", 1)[1] for key, choice in resolutions.items()
-                   if key.startswith("vault:") and choice == "source"]
+    keep_source = [
+        key.split(":", 1)[1]
+        for key, choice in resolutions.items()
+        if key.startswith("vault:") and choice == "source"
+    ]
     if keep_source:
         Source = VaultEntry.alias()
         value = Source.select(Source.value).where(Source.space == source_id, Source.key == VaultEntry.key)
         VaultEntry.update(value=value, updated_at=clock.now()).where(
-            VaultEntry.space == target_id, VaultEntry.key.in_(keep_source)).execute()
+            VaultEntry.space == target_id, VaultEntry.key.in_(keep_source)
+        ).execute()
     in_target = VaultEntry.select(VaultEntry.key).where(VaultEntry.space == target_id)
     VaultEntry.delete().where(VaultEntry.space == source_id, VaultEntry.key.in_(in_target)).execute()
     VaultEntry.update(space=target_id).where(VaultEntry.space == source_id).execute()
 
 
 # Every kind of record a space owns, in the order they move.
-MOVERS = {mover.key: mover for mover in (
-    Mover("members", _l("Membres"), _members_count, _members_move),
-    Mover("invitations", _l("Invitations en attente"), _invitations_count, _invitations_move),
-    Mover("certifications", _l("Certifications"), _certifications_count, _certifications_move,
-          _certifications_conflicts),
-    Mover("vault", _l("Données professionnelles"), _vault_count, _vault_move, _vault_conflicts),
-    Mover("mandates", _l("Mandats"), mandates.merge_count, mandates.merge_move),
-    Mover("requests", _l("Demandes de certification"), certification_requests.merge_count,
-          certification_requests.merge_move),
-)}
+MOVERS = {
+    mover.key: mover
+    for mover in (
+        Mover("members", _l("Membres"), _members_count, _members_move),
+        Mover("invitations", _l("Invitations en attente"), _invitations_count, _invitations_move),
+        Mover(
+            "certifications",
+            _l("Certifications"),
+            _certifications_count,
+            _certifications_move,
+            _certifications_conflicts,
+        ),
+        Mover("vault", _l("Données professionnelles"), _vault_count, _vault_move, _vault_conflicts),
+        Mover("mandates", _l("Mandats"), mandates.merge_count, mandates.merge_move),
+        Mover(
+            "requests",
+            _l("Demandes de certification"),
+            certification_requests.merge_count,
+            certification_requests.merge_move,
+        ),
+    )
+}

@@ -1,6 +1,7 @@
 """Créer un espace professionnel: the wizard. The spaces' terms first, then the space's name,
 the company, and the review that creates the space. Progress is kept in the person's
 `SpaceDraft`, so refresh, back and resume work; the draft is consumed by the creation."""
+
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
@@ -30,12 +31,23 @@ LEGAL_FORMS = [
     ("EI", _l("Entreprise individuelle (EI)")),
 ]
 
-COMPANY_FIELDS = ("company_name", "legal_form", "identifier", "vat_number", "street", "postcode", "city",
-                  "country", "company_email", "phone")
+COMPANY_FIELDS = (
+    "company_name",
+    "legal_form",
+    "identifier",
+    "vat_number",
+    "street",
+    "postcode",
+    "city",
+    "country",
+    "company_email",
+    "phone",
+)
 
 
 class InvalidCompany(InvalidInput):
     """Step 2 refused; `errors` has the message of each wrong field."""
+
     message = _l("Certaines informations de l'entreprise ne sont pas valides.")
 
     def __init__(self, errors):
@@ -143,14 +155,25 @@ def clean_company(values):
     with the message of each wrong field in `errors`."""
     errors = {}
     cleaned = {key: (values.get(key) or "").strip() for key in COMPANY_FIELDS}
-    for key in ("company_name", "legal_form", "identifier", "street", "postcode", "city", "country", "company_email"):
+    for key in (
+        "company_name",
+        "legal_form",
+        "identifier",
+        "street",
+        "postcode",
+        "city",
+        "country",
+        "company_email",
+    ):
         if not cleaned[key]:
             errors[key] = str(_l("Ce champ est obligatoire."))
     if cleaned["legal_form"] and cleaned["legal_form"] not in dict(LEGAL_FORMS):
         errors["legal_form"] = str(_l("Choisissez une forme juridique dans la liste."))
     if cleaned["identifier"]:
         try:
-            cleaned["identifier_kind"], cleaned["identifier"] = validators.company_identifier(cleaned["identifier"])
+            cleaned["identifier_kind"], cleaned["identifier"] = validators.company_identifier(
+                cleaned["identifier"]
+            )
         except validators.InvalidIdentifier as error:
             errors["identifier"] = str(error)
     if cleaned["company_email"]:
@@ -182,12 +205,21 @@ def create_professional_space(user, product, draft_id):
         check_space_limit(AuthProduct.get_by_id(product.id))  # the limit as it is now, under the lock
         data = draft.data
         space = Space.create(
-            kind="professional", name=data["name"], created_by=user, created_with=product,
+            kind="professional",
+            name=data["name"],
+            created_by=user,
+            created_with=product,
             **{key: data.get(key, "") for key in COMPANY_FIELDS + ("identifier_kind",)},
         )
         Membership.create(space=space, user=user, role="admin")
         if SpaceDraft.delete().where(SpaceDraft.id == draft.id).execute() != 1:
             raise WizardGone()
-        audit.record("space.created", actor=user, space_id=space.id, name=space.name,
-                     identifier=space.identifier, product_id=product.id)
+        audit.record(
+            "space.created",
+            actor=user,
+            space_id=space.id,
+            name=space.name,
+            identifier=space.identifier,
+            product_id=product.id,
+        )
     return space

@@ -7,6 +7,7 @@ not a member of a live space gets `SpaceNotFound` (404, the space's existence is
 revealed), and `require(member, action)` refuses what the role does not allow (403) and
 what a private space cannot do (404, and why).
 """
+
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
@@ -46,8 +47,10 @@ class SpaceNotFound(DomainError):
 
 class NotAllowed(DomainError):
     status = 403
-    message = _l("Votre rôle (%(role)s) ne permet pas cette action dans cet espace. "
-                 "Demandez-la à un administrateur de l'espace.")
+    message = _l(
+        "Votre rôle (%(role)s) ne permet pas cette action dans cet espace. "
+        "Demandez-la à un administrateur de l'espace."
+    )
 
     def __init__(self, role):
         super().__init__(str(self.message) % {"role": ROLES[role]})
@@ -55,20 +58,25 @@ class NotAllowed(DomainError):
 
 class InvalidInput(DomainError):
     """What the person typed or chose is refused: said in the form, nothing changed."""
+
     status = 422
 
 
 class NotCollaborative(DomainError):
     """A private space has no members to manage: not found, and why."""
+
     status = 404
     message = _l("Un espace privé est personnel : on ne peut pas y inviter d'autres personnes.")
 
 
 class ProfessionalOnly(DomainError):
     """What only a company's space has, asked of a private space: not found, and why."""
+
     status = 404
-    message = _l("Un espace privé n'a pas de certifications, de mandats ni de données professionnelles : "
-                 "ils appartiennent aux espaces professionnels des entreprises.")
+    message = _l(
+        "Un espace privé n'a pas de certifications, de mandats ni de données professionnelles : "
+        "ils appartiennent aux espaces professionnels des entreprises."
+    )
 
 
 class PrivateSpaceNotLeft(InvalidInput):
@@ -82,8 +90,10 @@ class PrivateSpaceExists(DomainError):
 
 class SpaceLimitReached(DomainError):
     status = 409
-    message = _l("Vous avez atteint la limite de %(limit)d espaces professionnels pour votre produit "
-                 "d'authentification. Pour l'augmenter, contactez le Helpdesk.")
+    message = _l(
+        "Vous avez atteint la limite de %(limit)d espaces professionnels pour votre produit "
+        "d'authentification. Pour l'augmenter, contactez le Helpdesk."
+    )
 
     def __init__(self, limit):
         super().__init__(str(self.message) % {"limit": limit})
@@ -114,8 +124,9 @@ class DeletedTooLongAgo(DomainError):
 
 
 class RestoreOverLimit(DomainError):
-    message = _l("La personne a atteint sa limite d'espaces professionnels : augmentez-la d'abord "
-                 "(set-space-limit).")
+    message = _l(
+        "La personne a atteint sa limite d'espaces professionnels : augmentez-la d'abord (set-space-limit)."
+    )
 
 
 class PrivateSpaceReplaced(DomainError):
@@ -169,19 +180,13 @@ def require_professional(member):
         raise ProfessionalOnly()
 
 
-
-
 # --- Listing -----------------------------------------------------------------------------
 
 
 def my_spaces(user, query="", kind=None, page=1, admin_only=False, per_page=PAGE_SIZE):
     """(memberships with their space, total) of the person's live spaces, private first then
     by name, paginated; `query` searches the name and the company."""
-    select = (
-        Membership.select(Membership, Space)
-        .join(Space)
-        .where(Membership.user == user.id, Space.live())
-    )
+    select = Membership.select(Membership, Space).join(Space).where(Membership.user == user.id, Space.live())
     if kind:
         select = select.where(Space.kind == kind)
     if admin_only:
@@ -216,7 +221,11 @@ def private_space(user):
 
 def vault_entries(member):
     require_professional(member)
-    return list(VaultEntry.select().where(VaultEntry.space == member.space_id).order_by(VaultEntry.label, VaultEntry.key))
+    return list(
+        VaultEntry.select()
+        .where(VaultEntry.space == member.space_id)
+        .order_by(VaultEntry.label, VaultEntry.key)
+    )
 
 
 # --- Private space -----------------------------------------------------------------------
@@ -225,7 +234,9 @@ def vault_entries(member):
 def create_private_space(user):
     try:
         with db.atomic():
-            space = Space.create(kind="private", name=clip(Space.name, user.display_name), owner=user, created_by=user)
+            space = Space.create(
+                kind="private", name=clip(Space.name, user.display_name), owner=user, created_by=user
+            )
             Membership.create(space=space, user=user, role="admin")
             audit.record("space.private_created", actor=user, space_id=space.id)
     except IntegrityError:
@@ -274,7 +285,9 @@ def set_space_limit(userid, limit):
     product = auth.token_product(user)
     with db.atomic():
         AuthProduct.update(space_limit=limit).where(AuthProduct.id == product.id).execute()
-        audit.record("helpdesk.space_limit", space_id=None, userid=user.userid, product_id=product.id, limit=limit)
+        audit.record(
+            "helpdesk.space_limit", space_id=None, userid=user.userid, product_id=product.id, limit=limit
+        )
     return product
 
 
@@ -312,8 +325,11 @@ def restore_space(space_id):
             if professional_spaces_created(product) >= product.space_limit:
                 raise RestoreOverLimit()
         try:
-            restored = Space.update(deleted_at=None, deleted_by=None).where(
-                Space.id == space.id, Space.deleted_at.is_null(False)).execute()
+            restored = (
+                Space.update(deleted_at=None, deleted_by=None)
+                .where(Space.id == space.id, Space.deleted_at.is_null(False))
+                .execute()
+            )
         except IntegrityError:
             raise PrivateSpaceReplaced() from None
         if not restored:
@@ -333,7 +349,9 @@ def purge_deleted():
         # into it and has just gone.
         found = ids
         while found:
-            found = [s.id for s in Space.select(Space.id).where(Space.merged_into.in_(found), Space.id.not_in(ids))]
+            found = [
+                s.id for s in Space.select(Space.id).where(Space.merged_into.in_(found), Space.id.not_in(ids))
+            ]
             ids += found
         Space.delete().where(Space.id.in_(ids)).execute()
         audit.record("space.purged", count=len(ids), space_ids=ids)

@@ -17,6 +17,7 @@ success clears only its account's counter.
     throttle.succeed(attempt)  # right, and the person is in: the account's run of failures ends
     throttle.release(attempt)  # right, but a step remains (the password before the OTP)
 """
+
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -40,8 +41,13 @@ class Throttled(DomainError):
     def __init__(self, retry_after):
         self.retry_after = max(int(retry_after.total_seconds()), 1)
         minutes = (self.retry_after + 59) // 60
-        super().__init__(ngettext("Trop de tentatives erronées. Veuillez réessayer dans %(num)d minute.",
-                                  "Trop de tentatives erronées. Veuillez réessayer dans %(num)d minutes.", minutes))
+        super().__init__(
+            ngettext(
+                "Trop de tentatives erronées. Veuillez réessayer dans %(num)d minute.",
+                "Trop de tentatives erronées. Veuillez réessayer dans %(num)d minutes.",
+                minutes,
+            )
+        )
 
 
 class Locked(DomainError):
@@ -90,8 +96,11 @@ def reserve(key, address=None):
             blocked_until=Case(None, [(window_failures >= MAX_IN_WINDOW, now + WAIT)], None),
             locked_at=Case(None, [(Throttle.consecutive_failures + 1 >= MAX_CONSECUTIVE, now)], None),
         )
-        .where(Throttle.key == key, Throttle.locked_at.is_null(),
-               Throttle.blocked_until.is_null() | (Throttle.blocked_until <= now))
+        .where(
+            Throttle.key == key,
+            Throttle.locked_at.is_null(),
+            Throttle.blocked_until.is_null() | (Throttle.blocked_until <= now),
+        )
         .returning(Throttle.window_started_at, Throttle.blocked_until, Throttle.locked_at)
         .dicts()
         .execute()
@@ -100,8 +109,13 @@ def reserve(key, address=None):
         check(key)
         raise Throttled(timedelta(seconds=1))  # the wait ended while we looked: try again
     row = rows[0]
-    return Attempt(key, address, _datetime(row["window_started_at"]), _datetime(row["blocked_until"]),
-                   _datetime(row["locked_at"]))
+    return Attempt(
+        key,
+        address,
+        _datetime(row["window_started_at"]),
+        _datetime(row["blocked_until"]),
+        _datetime(row["locked_at"]),
+    )
 
 
 def _datetime(value):
@@ -121,22 +135,32 @@ def release(attempt):
     """The try was right but the person is not in yet (a password before its one-time
     code): give back the failure counted in advance, and the wait or the lock it imposed."""
     same_window = Throttle.window_started_at == attempt.window_started_at
-    Throttle.update({
-        Throttle.window_failures: Case(None, [(same_window & (Throttle.window_failures > 0),
-                                               Throttle.window_failures - 1)], Throttle.window_failures),
-        Throttle.consecutive_failures: Case(None, [(Throttle.consecutive_failures > 0,
-                                                    Throttle.consecutive_failures - 1)], 0),
-        **_lift_imposed(attempt),
-    }).where(Throttle.key == attempt.key).execute()
+    Throttle.update(
+        {
+            Throttle.window_failures: Case(
+                None,
+                [(same_window & (Throttle.window_failures > 0), Throttle.window_failures - 1)],
+                Throttle.window_failures,
+            ),
+            Throttle.consecutive_failures: Case(
+                None, [(Throttle.consecutive_failures > 0, Throttle.consecutive_failures - 1)], 0
+            ),
+            **_lift_imposed(attempt),
+        }
+    ).where(Throttle.key == attempt.key).execute()
 
 
 def succeed(attempt):
     """The try was right and the person is in: the run of failures of the account ends (a
     lock imposed by another try stays until unlocked). The address's count stays."""
-    Throttle.update({
-        Throttle.consecutive_failures: 0, Throttle.window_failures: 0, Throttle.window_started_at: None,
-        **_lift_imposed(attempt),
-    }).where(
+    Throttle.update(
+        {
+            Throttle.consecutive_failures: 0,
+            Throttle.window_failures: 0,
+            Throttle.window_started_at: None,
+            **_lift_imposed(attempt),
+        }
+    ).where(
         Throttle.key == attempt.key, Throttle.locked_at.is_null() | (Throttle.locked_at == attempt.locked_at)
     ).execute()
 
@@ -144,7 +168,10 @@ def succeed(attempt):
 def _lift_imposed(attempt):
     """The wait and the lock `attempt` imposed when it was counted, if still in place."""
     changes = {}
-    for column, value in ((Throttle.blocked_until, attempt.blocked_until), (Throttle.locked_at, attempt.locked_at)):
+    for column, value in (
+        (Throttle.blocked_until, attempt.blocked_until),
+        (Throttle.locked_at, attempt.locked_at),
+    ):
         if value is not None:
             changes[column] = Case(None, [(column == value, None)], column)
     return changes
@@ -155,7 +182,8 @@ def _count_address(address, key):
     now = clock.now()
     AddressFailure.delete().where(AddressFailure.at <= now - WINDOW).execute()
     AddressFailure.insert(address_key=address, account_key=key, at=now).on_conflict(
-        conflict_target=[AddressFailure.address_key, AddressFailure.account_key], update={AddressFailure.at: now}
+        conflict_target=[AddressFailure.address_key, AddressFailure.account_key],
+        update={AddressFailure.at: now},
     ).execute()
     accounts = AddressFailure.select().where(AddressFailure.address_key == address).count()
     if accounts >= ADDRESS_MAX_ACCOUNTS:
@@ -173,10 +201,18 @@ def unlock(*keys):
         AddressFailure.delete().where(AddressFailure.account_key.in_(keys)).execute()
         return (
             Throttle.update(
-                consecutive_failures=0, window_failures=0, window_started_at=None, blocked_until=None, locked_at=None
+                consecutive_failures=0,
+                window_failures=0,
+                window_started_at=None,
+                blocked_until=None,
+                locked_at=None,
             )
-            .where(Throttle.key.in_(list(keys) + addresses),
-                   (Throttle.consecutive_failures > 0) | (Throttle.window_failures > 0)
-                   | Throttle.blocked_until.is_null(False) | Throttle.locked_at.is_null(False))
+            .where(
+                Throttle.key.in_(list(keys) + addresses),
+                (Throttle.consecutive_failures > 0)
+                | (Throttle.window_failures > 0)
+                | Throttle.blocked_until.is_null(False)
+                | Throttle.locked_at.is_null(False),
+            )
             .execute()
         )

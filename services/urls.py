@@ -1,4 +1,5 @@
 """URLs: where a redirect may go, and the absolute links that mails carry."""
+
 from flask import current_app, url_for
 
 from validators import LINE_CONTROL_CHARACTERS
@@ -12,7 +13,12 @@ def safe_next(target):
         return None
     target = target.strip()
     # "/x" has no scheme nor host; "//host", "/\\host" and "/<tab>/host" do for browsers.
-    if not target.startswith("/") or target.startswith("//") or "\\" in target or LINE_CONTROL_CHARACTERS.search(target):
+    if (
+        not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or LINE_CONTROL_CHARACTERS.search(target)
+    ):
         return None
     return target
 

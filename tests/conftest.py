@@ -1,6 +1,7 @@
 """Fixtures: an app on a real database (a temporary SQLite file, or TEST_DATABASE_URL for
 PostgreSQL), its client and CLI runner, a request context, a controlled clock and a real SMTP
 server on loopback. The browser's are in tests/browser/conftest.py."""
+
 import os
 import socket
 import sys

@@ -1,4 +1,5 @@
 """Plain factory functions: each creates one row with sensible defaults."""
+
 from models import Administration, NewsItem, OutboxMail, Service
 
 
@@ -48,12 +49,20 @@ def user(userid="lea", password=PASSWORD, secret=TOTP_SECRET, registered=True, *
     }
     if registered:
         now = clock.now()
-        defaults.update(registered_at=now, email_confirmed_at=now,
-                        terms_version=current_app.config["TERMS_VERSION"], terms_accepted_at=now)
+        defaults.update(
+            registered_at=now,
+            email_confirmed_at=now,
+            terms_version=current_app.config["TERMS_VERSION"],
+            terms_accepted_at=now,
+        )
     person = User.create(userid=userid, userid_key=userid.lower(), **{**defaults, **fields})
-    AuthProduct.create(user=person, password_hash=auth.hash_password(password),
-                       totp_secret_encrypted=crypto.encrypt("totp", secret), secret_image="voilier",
-                       enrolled_at=clock.now())
+    AuthProduct.create(
+        user=person,
+        password_hash=auth.hash_password(password),
+        totp_secret_encrypted=crypto.encrypt("totp", secret),
+        secret_image="voilier",
+        enrolled_at=clock.now(),
+    )
     return person
 
 
@@ -110,9 +119,17 @@ def space(admin=None, name="Espace pro de Léa", kind="professional", **fields):
 
     defaults = {}
     if kind == "professional":
-        defaults = {"company_name": "Guichet SARL", "legal_form": "SARL", "identifier_kind": "rcs",
-                    "identifier": "B123456", "street": "1, rue du Commerce", "postcode": "L-1000",
-                    "city": "Luxembourg", "country": "Luxembourg", "company_email": "contact@guichet.lu"}
+        defaults = {
+            "company_name": "Guichet SARL",
+            "legal_form": "SARL",
+            "identifier_kind": "rcs",
+            "identifier": "B123456",
+            "street": "1, rue du Commerce",
+            "postcode": "L-1000",
+            "city": "Luxembourg",
+            "country": "Luxembourg",
+            "company_email": "contact@guichet.lu",
+        }
         if admin is not None:
             defaults["created_with"] = auth.token_product(admin)
     else:

@@ -1,4 +1,5 @@
 """Test helpers shared by the suite."""
+
 import logging
 import re
 import threading
@@ -95,9 +96,14 @@ def agent_log_in(client, userid="agent.alva", password=None):
     from services import auth
 
     page = client.get("/back-office/connexion")
-    response = client.post("/back-office/connexion", data={
-        "userid": userid, "password": password or factories.AGENT_PASSWORD,
-        "csrf_token": csrf_token(page.get_data(as_text=True))})
+    response = client.post(
+        "/back-office/connexion",
+        data={
+            "userid": userid,
+            "password": password or factories.AGENT_PASSWORD,
+            "csrf_token": csrf_token(page.get_data(as_text=True)),
+        },
+    )
     if response.status_code != 303 or response.headers["Location"] == "/back-office/connexion":
         return response
     step = response.headers["Location"]  # the code, or the enrolment at the first login

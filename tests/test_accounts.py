@@ -1,4 +1,5 @@
 """Registration, e-mail confirmation, terms and recovery, on the services."""
+
 import re
 from datetime import timedelta
 
@@ -17,8 +18,17 @@ def new_person(app, **fields):
 
 def register(app, user, email="lea@example.lu"):
     with app.test_request_context():
-        return accounts.register(user, "Léa", "Guichet", email, "1983 0819 749 25",
-                                 "11, allée du Guichet", "L-0000", "Luxembourg", "")
+        return accounts.register(
+            user,
+            "Léa",
+            "Guichet",
+            email,
+            "1983 0819 749 25",
+            "11, allée du Guichet",
+            "L-0000",
+            "Luxembourg",
+            "",
+        )
 
 
 def link_token(mail):
@@ -45,13 +55,16 @@ def test_enrolment_creates_user_and_token(app, clock):
     assert AuthProduct.get_by_id(product.id).enrolled_at == clock.now()
 
 
-@pytest.mark.parametrize("userid, password, image, error", [
-    ("ab", factories.PASSWORD, "chat", accounts.InvalidUserId),
-    ("lea guichet", factories.PASSWORD, "chat", accounts.InvalidUserId),
-    ("lea2", "short", "chat", auth.WeakPassword),
-    ("lea2", factories.PASSWORD, "dragon", DomainError),
-    ("LEA", factories.PASSWORD, "chat", accounts.UserIdTaken),
-])
+@pytest.mark.parametrize(
+    "userid, password, image, error",
+    [
+        ("ab", factories.PASSWORD, "chat", accounts.InvalidUserId),
+        ("lea guichet", factories.PASSWORD, "chat", accounts.InvalidUserId),
+        ("lea2", "short", "chat", auth.WeakPassword),
+        ("lea2", factories.PASSWORD, "dragon", DomainError),
+        ("LEA", factories.PASSWORD, "chat", accounts.UserIdTaken),
+    ],
+)
 def test_enrolment_refusals_change_nothing(app, clock, userid, password, image, error):
     factories.user()
     with pytest.raises(error):

@@ -1,6 +1,7 @@
 """The agents' login rules (SPEC §7, issue 9), on the services: the second factor enrolled at
 the first login, each code accepted once, people's throttling and lock (lifted by
 `unlock-account --agent`), server-side sessions with people's timeouts."""
+
 import pytest
 
 import factories
@@ -46,7 +47,9 @@ def test_first_login_makes_a_secret_kept_encrypted_until_a_code_confirms_it(app,
     assert enrolled.enrolled_at == clock.now() and agents.enrolment_secret(enrolled) is None
     assert agents.load_session(token).id == enrolled.id
     assert [e.action for e in AuditEntry.select().order_by(AuditEntry.id)][-2:] == [
-        "agent.token_enrolled", "agent.login.success"]
+        "agent.token_enrolled",
+        "agent.login.success",
+    ]
 
 
 def test_each_code_is_accepted_once(agent, clock):

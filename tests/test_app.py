@@ -1,4 +1,5 @@
 """The foundation seen over HTTP: pages, partials, headers, CSRF, errors, languages."""
+
 import re
 from datetime import timedelta
 from html import unescape
@@ -80,8 +81,13 @@ SECURITY_HEADERS = {
 
 def _assert_security_headers(response):
     csp = response.headers["Content-Security-Policy"]
-    for directive in ("default-src 'self'", "object-src 'none'", "base-uri 'none'",
-                      "frame-ancestors 'none'", "form-action 'self'"):
+    for directive in (
+        "default-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+    ):
         assert directive in csp
     assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
     for name, value in SECURITY_HEADERS.items():
@@ -90,8 +96,13 @@ def _assert_security_headers(response):
 
 @pytest.mark.parametrize(
     "path, headers, status",
-    [("/", {}, 200), ("/?q=a", HTMX, 200), ("/nowhere", {}, 404), ("/nowhere", HTMX, 404),
-     ("/static/css/app.css", {}, 200)],
+    [
+        ("/", {}, 200),
+        ("/?q=a", HTMX, 200),
+        ("/nowhere", {}, 404),
+        ("/nowhere", HTMX, 404),
+        ("/static/css/app.css", {}, 200),
+    ],
 )
 def test_security_headers_everywhere(client, path, headers, status):
     response = client.get(path, headers=headers)
@@ -175,8 +186,9 @@ def test_post_without_csrf_token_is_refused(client):
 
 def test_post_with_csrf_header_as_htmx_sends_it(client):
     token = csrf_token(client.get("/").get_data(as_text=True))
-    response = client.post("/langue", data={"lang": "de", "next": "/?q=a"},
-                           headers={**HTMX, "X-CSRFToken": token})
+    response = client.post(
+        "/langue", data={"lang": "de", "next": "/?q=a"}, headers={**HTMX, "X-CSRFToken": token}
+    )
     assert response.status_code == 200
     assert response.headers["HX-Redirect"] == "/?q=a"  # never a 302 into an htmx swap
     with client.session_transaction() as session:

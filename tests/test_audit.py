@@ -1,5 +1,6 @@
 """The audit log: append-only, hash-chained with a key the database does not hold,
 tampering and truncation detected."""
+
 import hashlib
 import hmac
 from datetime import datetime
@@ -85,8 +86,10 @@ def _rewrite(entries, digest, **changes_of_second):
         entry.prev_hash = prev
         entry.hash = digest(entry)
         prev = entry.hash
-        db.execute_sql(f"UPDATE audit_entry SET action = {p}, prev_hash = {p}, hash = {p} WHERE id = {p}",
-                       (entry.action, entry.prev_hash, entry.hash, entry.id))
+        db.execute_sql(
+            f"UPDATE audit_entry SET action = {p}, prev_hash = {p}, hash = {p} WHERE id = {p}",
+            (entry.action, entry.prev_hash, entry.hash, entry.id),
+        )
 
 
 def _entries():

@@ -1,4 +1,5 @@
 """Login rules, tested on the services with a controlled clock."""
+
 import base64
 from datetime import datetime, timedelta
 
@@ -51,13 +52,17 @@ def test_malformed_otp(app, clock, code):
 # --- Passwords --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("password", ["short", "x" * 11, "x" * 129, "password1234", "1q2w3e4r5t6y", "lea-guichet-2"])
+@pytest.mark.parametrize(
+    "password", ["short", "x" * 11, "x" * 129, "password1234", "1q2w3e4r5t6y", "lea-guichet-2"]
+)
 def test_weak_passwords_are_refused(app, password):
     with pytest.raises(auth.WeakPassword):
         auth.check_password_policy(password, "lea-guichet-2")
 
 
-@pytest.mark.parametrize("password", ["correct horse battery staple", "x" * 128, "éléphant rose du matin", "a" * 12 + "!"])
+@pytest.mark.parametrize(
+    "password", ["correct horse battery staple", "x" * 128, "éléphant rose du matin", "a" * 12 + "!"]
+)
 def test_long_uncommon_passwords_pass_without_composition_rules(app, password):
     auth.check_password_policy(password, "lea")
 
@@ -248,7 +253,11 @@ def test_forty_wrong_passwords_at_once_check_only_ten(app, clock, monkeypatch):
     assert len(checked) == 10
     assert sorted(type(o).__name__ for o in outcomes) == ["InvalidCredentials"] * 10 + ["Throttled"] * 30
     row = Throttle.get(Throttle.key == "login:user:lea")
-    assert (row.window_failures, row.consecutive_failures, row.blocked_until) == (10, 10, clock.now() + throttle.WAIT)
+    assert (row.window_failures, row.consecutive_failures, row.blocked_until) == (
+        10,
+        10,
+        clock.now() + throttle.WAIT,
+    )
 
 
 def test_a_right_password_gives_its_try_back(app, clock):

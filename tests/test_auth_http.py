@@ -1,4 +1,5 @@
 """The login and registration pages over HTTP: htmx partial, plain post, boosted page."""
+
 import re
 
 import pytest
@@ -13,7 +14,9 @@ def token_of(client, path="/connexion/token"):
 
 
 def post(client, path, data, headers=None):
-    return client.post(path, data={**data, "csrf_token": token_of(client, "/connexion/token")}, headers=headers or {})
+    return client.post(
+        path, data={**data, "csrf_token": token_of(client, "/connexion/token")}, headers=headers or {}
+    )
 
 
 def login(client, userid="lea", password=factories.PASSWORD, code=None):
@@ -22,8 +25,11 @@ def login(client, userid="lea", password=factories.PASSWORD, code=None):
     return post(client, "/connexion/token/otp", {"otp": code or factories.otp()})
 
 
-@pytest.mark.parametrize("headers, status, partial", [({}, 303, None), (HTMX, 200, True), (BOOSTED, 200, False)],
-                         ids=["plain", "htmx", "boosted"])
+@pytest.mark.parametrize(
+    "headers, status, partial",
+    [({}, 303, None), (HTMX, 200, True), (BOOSTED, 200, False)],
+    ids=["plain", "htmx", "boosted"],
+)
 def test_userid_step_three_ways(client, headers, status, partial):
     response = post(client, "/connexion/token", {"userid": "lea"}, headers)
     assert response.status_code == status
@@ -33,7 +39,9 @@ def test_userid_step_three_ways(client, headers, status, partial):
         assert response.headers["Location"] == "/connexion/token/mot-de-passe"
 
 
-@pytest.mark.parametrize("headers, full_page", [({}, True), (HTMX, False), (BOOSTED, True)], ids=["plain", "htmx", "boosted"])
+@pytest.mark.parametrize(
+    "headers, full_page", [({}, True), (HTMX, False), (BOOSTED, True)], ids=["plain", "htmx", "boosted"]
+)
 def test_wrong_password_renders_the_card_with_its_error(client, clock, headers, full_page):
     factories.user()
     post(client, "/connexion/token", {"userid": "lea"})
@@ -48,12 +56,16 @@ def test_wrong_password_renders_the_card_with_its_error(client, clock, headers, 
 def test_password_page_shows_the_secret_image_and_same_for_unknown(client, clock):
     factories.user()
     post(client, "/connexion/token", {"userid": "lea"})
-    assert "/static/img/secret/voilier.svg" in client.get("/connexion/token/mot-de-passe").get_data(as_text=True)
+    assert "/static/img/secret/voilier.svg" in client.get("/connexion/token/mot-de-passe").get_data(
+        as_text=True
+    )
     post(client, "/connexion/token", {"userid": "nobody"})
     page = client.get("/connexion/token/mot-de-passe").get_data(as_text=True)
     assert re.search(r"/static/img/secret/\w+\.svg", page)
     response = post(client, "/connexion/token/mot-de-passe", {"password": "whatever at all"})
-    assert response.status_code == 401 and "UserID ou mot de passe incorrect." in response.get_data(as_text=True)
+    assert response.status_code == 401 and "UserID ou mot de passe incorrect." in response.get_data(
+        as_text=True
+    )
 
 
 def test_full_login_opens_a_new_session(client, clock):
@@ -113,15 +125,40 @@ def test_portal_stays_closed_until_email_confirmed_and_terms_accepted(app, clien
     response = login(client)
     assert response.headers["Location"] == "/inscription/enregistrement"
     assert client.get("/compte").headers["Location"] == "/inscription/enregistrement"
-    response = post(client, "/inscription/enregistrement", {
-        "first_name": "Léa", "last_name": "Guichet", "email": "lea@example.lu", "matricule": "1983081974926",
-        "street": "11, allée du Guichet", "postcode": "L-0000", "city": "Luxembourg", "country": "Luxembourg"}, HTMX)
+    response = post(
+        client,
+        "/inscription/enregistrement",
+        {
+            "first_name": "Léa",
+            "last_name": "Guichet",
+            "email": "lea@example.lu",
+            "matricule": "1983081974926",
+            "street": "11, allée du Guichet",
+            "postcode": "L-0000",
+            "city": "Luxembourg",
+            "country": "Luxembourg",
+        },
+        HTMX,
+    )
     assert response.status_code == 422
-    assert "contrôle" in response.get_data(as_text=True) or "invalide" in response.get_data(as_text=True).lower()
+    assert (
+        "contrôle" in response.get_data(as_text=True) or "invalide" in response.get_data(as_text=True).lower()
+    )
     assert OutboxMail.select().count() == 0
-    response = post(client, "/inscription/enregistrement", {
-        "first_name": "Léa", "last_name": "Guichet", "email": "lea@example.lu", "matricule": "1983081974925",
-        "street": "11, allée du Guichet", "postcode": "L-0000", "city": "Luxembourg", "country": "Luxembourg"})
+    response = post(
+        client,
+        "/inscription/enregistrement",
+        {
+            "first_name": "Léa",
+            "last_name": "Guichet",
+            "email": "lea@example.lu",
+            "matricule": "1983081974925",
+            "street": "11, allée du Guichet",
+            "postcode": "L-0000",
+            "city": "Luxembourg",
+            "country": "Luxembourg",
+        },
+    )
     assert response.headers["Location"] == "/inscription/courriel"
     assert client.get("/compte").headers["Location"] == "/inscription/courriel"
 
@@ -155,14 +192,27 @@ def test_terms_changed_since_the_last_visit_are_asked_again_saying_so(app, clien
 def test_expired_link_page_offers_a_new_link(client, clock):
     factories.user(registered=False)
     login(client)
-    post(client, "/inscription/enregistrement", {
-        "first_name": "Léa", "last_name": "Guichet", "email": "lea@example.lu", "matricule": "1983081974925",
-        "street": "rue", "postcode": "L-1", "city": "Lux", "country": ""})
+    post(
+        client,
+        "/inscription/enregistrement",
+        {
+            "first_name": "Léa",
+            "last_name": "Guichet",
+            "email": "lea@example.lu",
+            "matricule": "1983081974925",
+            "street": "rue",
+            "postcode": "L-1",
+            "city": "Lux",
+            "country": "",
+        },
+    )
     link = re.search(r"http://localhost(/inscription/confirmer/\S+)", OutboxMail.get().body_text).group(1)
     clock.advance(hours=72, seconds=1)
     response = client.get(link)
     assert response.status_code == 410
-    assert "Ce lien a expiré." in response.get_data(as_text=True) and "Recevoir un nouveau lien" in response.get_data(as_text=True)
+    assert "Ce lien a expiré." in response.get_data(
+        as_text=True
+    ) and "Recevoir un nouveau lien" in response.get_data(as_text=True)
     resent = post(client, link + "/nouveau-lien", {})
     assert resent.status_code == 200 and OutboxMail.select().count() == 2
 
@@ -173,11 +223,23 @@ def test_tampered_link_page(client):
 
 
 def test_enrolment_pages(client, clock):
-    response = post(client, "/inscription", {"userid": "lea", "password": "short", "password_confirm": "short",
-                                               "secret_image": "chat"}, HTMX)
+    response = post(
+        client,
+        "/inscription",
+        {"userid": "lea", "password": "short", "password_confirm": "short", "secret_image": "chat"},
+        HTMX,
+    )
     assert response.status_code == 422 and "au moins 12 caractères" in response.get_data(as_text=True)
-    response = post(client, "/inscription", {"userid": "lea", "password": factories.PASSWORD,
-                                               "password_confirm": factories.PASSWORD, "secret_image": "chat"})
+    response = post(
+        client,
+        "/inscription",
+        {
+            "userid": "lea",
+            "password": factories.PASSWORD,
+            "password_confirm": factories.PASSWORD,
+            "secret_image": "chat",
+        },
+    )
     assert response.headers["Location"] == "/inscription/token"
     page = client.get("/inscription/token").get_data(as_text=True)
     secret = re.search(r'id="totp-secret">([A-Z2-7-]+)<', page).group(1).replace("-", "")
@@ -204,13 +266,26 @@ def registered_and_logged_in(client):
     """A person who filled in Enregistrement and waits for the mail: the code's page."""
     factories.user(registered=False)
     login(client)
-    post(client, "/inscription/enregistrement", {
-        "first_name": "Léa", "last_name": "Guichet", "email": "lea@example.lu", "matricule": "1983081974925",
-        "street": "rue", "postcode": "L-1", "city": "Lux", "country": ""})
+    post(
+        client,
+        "/inscription/enregistrement",
+        {
+            "first_name": "Léa",
+            "last_name": "Guichet",
+            "email": "lea@example.lu",
+            "matricule": "1983081974925",
+            "street": "rue",
+            "postcode": "L-1",
+            "city": "Lux",
+            "country": "",
+        },
+    )
     return re.search(r"Code de sécurité : (\S+)", OutboxMail.get().body_text).group(1)
 
 
-@pytest.mark.parametrize("headers, full_page", [({}, True), (HTMX, False), (BOOSTED, True)], ids=["plain", "htmx", "boosted"])
+@pytest.mark.parametrize(
+    "headers, full_page", [({}, True), (HTMX, False), (BOOSTED, True)], ids=["plain", "htmx", "boosted"]
+)
 def test_a_wrong_security_code_on_the_confirmation_page(client, clock, headers, full_page):
     registered_and_logged_in(client)
     page = client.get("/inscription/courriel").get_data(as_text=True)
@@ -265,8 +340,11 @@ def test_the_new_token_secret_never_travels_in_the_cookie(client, clock):
 def test_account_page_throttles_the_current_password(client, clock):
     factories.user()
     login(client)
-    change = {"current_password": "wrong password!", "password": "a brand new passphrase",
-              "password_confirm": "a brand new passphrase"}
+    change = {
+        "current_password": "wrong password!",
+        "password": "a brand new passphrase",
+        "password_confirm": "a brand new passphrase",
+    }
     for _ in range(10):
         assert post(client, "/compte", change, HTMX).status_code == 401
     response = post(client, "/compte", {**change, "current_password": factories.PASSWORD}, HTMX)

@@ -1,6 +1,7 @@
 """The back-office login over HTTP (SPEC §7, issue 9): password then one-time code, the
 enrolment forced at the first login, server-side sessions that a copied cookie does not
 outlive, and no back-office page for an agent half-way through the login."""
+
 import html
 import json
 import re
@@ -33,10 +34,15 @@ def world(app, clock):
     catalogue.load()
     lea = factories.user("lea")
     space = factories.space(lea, name="Guichet")
-    request_ = CertificationRequest.create(space=space, service=Service.get(slug="securite-alimentaire"),
-                                           requested_by=lea, reason="Nous exploitons une boulangerie.",
-                                           attachment=b"%PDF-1.4\n", attachment_type="application/pdf",
-                                           attachment_name="permis.pdf")
+    request_ = CertificationRequest.create(
+        space=space,
+        service=Service.get(slug="securite-alimentaire"),
+        requested_by=lea,
+        reason="Nous exploitons une boulangerie.",
+        attachment=b"%PDF-1.4\n",
+        attachment_type="application/pdf",
+        attachment_name="permis.pdf",
+    )
     return request_
 
 
@@ -137,8 +143,11 @@ def test_an_agent_half_way_through_the_login_opens_no_back_office_page(client, a
     password_step(client)  # the password is right; no code yet
     pages = list(back_office_pages(app, world))
     assert {url for _method, url in pages} == {
-        "/back-office", "/back-office/deconnexion", f"/back-office/demandes/{world.id}",
-        f"/back-office/demandes/{world.id}/piece-jointe"}
+        "/back-office",
+        "/back-office/deconnexion",
+        f"/back-office/demandes/{world.id}",
+        f"/back-office/demandes/{world.id}/piece-jointe",
+    }
     token = csrf_token(client.get(LOGIN + "/code").get_data(as_text=True))
     for method, url in pages:
         response = client.open(url, method=method, data={"decision": "approve", "csrf_token": token})

@@ -1,5 +1,6 @@
 """The demo catalogue (SPEC §4) loaded by seed-demo (and by every `make run`), and the home
 page's query budget."""
+
 import os
 import subprocess
 from pathlib import Path
@@ -62,13 +63,21 @@ def test_make_run_loads_the_catalogue_into_every_new_database(tmp_path):
         }
         for line in setup:
             subprocess.run(["bash", "-c", line], cwd=ROOT, env=env, check=True, capture_output=True)
-        check = subprocess.run([str(ROOT / ".venv/bin/python"), "-c", COUNT_ADMINISTRATIONS, url],
-                               cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+        check = subprocess.run(
+            [str(ROOT / ".venv/bin/python"), "-c", COUNT_ADMINISTRATIONS, url],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         assert check.stdout.strip() == "4", name
 
 
-COUNT_ADMINISTRATIONS = "import sqlite3, sys; print(sqlite3.connect(sys.argv[1][10:]).execute(" \
-                        "'SELECT COUNT(*) FROM administration').fetchone()[0])"
+COUNT_ADMINISTRATIONS = (
+    "import sqlite3, sys; print(sqlite3.connect(sys.argv[1][10:]).execute("
+    "'SELECT COUNT(*) FROM administration').fetchone()[0])"
+)
 
 
 def test_home_page_query_count_does_not_grow(client):

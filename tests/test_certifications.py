@@ -1,6 +1,7 @@
 """The rules of certification (SPEC §4, §11), called on the services and the CLI: access
 codes issued and redeemed once, throttled code entry, mandates granted, taken up, revoked
 and expiring, the guard of certified services, online requests decided by agents, reminders."""
+
 import os
 import re
 from datetime import timedelta
@@ -38,8 +39,12 @@ from services import (
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # SPEC §4: 2–9, A–Z less I, L, O
 CODE_FORMAT = re.compile(r"[{0}]{{4}}(-[{0}]{{4}}){{4}}".format(ALPHABET))
-ADMINISTRATION_OF = {"fiches-retenue": "ACD", "elections-sociales": "ITM", "securite-alimentaire": "ALVA",
-                     "sources-authentiques": "LBR"}
+ADMINISTRATION_OF = {
+    "fiches-retenue": "ACD",
+    "elections-sociales": "ITM",
+    "securite-alimentaire": "ALVA",
+    "sources-authentiques": "LBR",
+}
 AGENT_PASSWORD = factories.AGENT_PASSWORD
 
 
@@ -108,7 +113,8 @@ def mandate(guichet, fiduciary, clock):
     _, code = issue()
     redeem(guichet, code)
     granted, proxy_code = mandates.grant_mandate(
-        guichet, guichet.user, service_id(), clock.now() + timedelta(days=60), note="Fiduciaire SA")
+        guichet, guichet.user, service_id(), clock.now() + timedelta(days=60), note="Fiduciaire SA"
+    )
     return SimpleNamespace(mandate=granted, code=proxy_code)
 
 
@@ -128,10 +134,30 @@ def taken_up(mandate, fiduciary):
 # --- Issuing (flask issue-code) ------------------------------------------------------------
 
 
-def issue_command(runner, *extra, administration="ACD", service="fiches-retenue", company="B123456", kind="holder",
-                  addressed=("--name", "Guichet SARL", "--address", ADDRESS[0], "--address", ADDRESS[1])):
-    return runner.invoke(args=["issue-code", "--administration", administration, "--service", service,
-                               "--company", company, "--kind", kind, *addressed, *extra])
+def issue_command(
+    runner,
+    *extra,
+    administration="ACD",
+    service="fiches-retenue",
+    company="B123456",
+    kind="holder",
+    addressed=("--name", "Guichet SARL", "--address", ADDRESS[0], "--address", ADDRESS[1]),
+):
+    return runner.invoke(
+        args=[
+            "issue-code",
+            "--administration",
+            administration,
+            "--service",
+            service,
+            "--company",
+            company,
+            "--kind",
+            kind,
+            *addressed,
+            *extra,
+        ]
+    )
 
 
 def test_issue_code_prints_the_code_alone_on_its_last_line_and_queues_a_letter(runner, guichet, clock):
@@ -143,7 +169,10 @@ def test_issue_code_prints_the_code_alone_on_its_last_line_and_queues_a_letter(r
 
     access_code = AccessCode.get()
     assert (access_code.kind, access_code.company_identifier, access_code.service.slug) == (
-        "holder", "B123456", "fiches-retenue")
+        "holder",
+        "B123456",
+        "fiches-retenue",
+    )
     assert access_code.activation_deadline == clock.now() + timedelta(days=10)
     assert access_code.ends_at == clock.now() + timedelta(days=90)
     # Only the HMAC keyed by the server's secret is stored.
@@ -166,8 +195,12 @@ def test_issued_code_is_nowhere_in_plain_text_in_the_database(runner, guichet):
 
 
 def test_issue_code_kind_proxy_for_a_company_without_space(runner, catalogue):
-    result = issue_command(runner, kind="proxy", company="b 777 777",
-                           addressed=("--name", "Boulangerie SA", "--address", "7, place du Marché"))
+    result = issue_command(
+        runner,
+        kind="proxy",
+        company="b 777 777",
+        addressed=("--name", "Boulangerie SA", "--address", "7, place du Marché"),
+    )
     assert result.exit_code == 0, result.output
     assert CODE_FORMAT.fullmatch(result.output.strip().splitlines()[-1])
     access_code = AccessCode.get()
@@ -175,11 +208,15 @@ def test_issue_code_kind_proxy_for_a_company_without_space(runner, catalogue):
     assert (Letter.get().recipient_name, Letter.get().address) == ("Boulangerie SA", "7, place du Marché")
 
 
-@pytest.mark.parametrize("addressed", [
-    (),  # the README's old example
-    ("--name", "Guichet SARL"),
-    ("--address", "1, rue du Commerce"),
-], ids=["neither", "no-address", "no-name"])
+@pytest.mark.parametrize(
+    "addressed",
+    [
+        (),  # the README's old example
+        ("--name", "Guichet SARL"),
+        ("--address", "1, rue du Commerce"),
+    ],
+    ids=["neither", "no-address", "no-name"],
+)
 def test_issue_code_needs_the_registered_name_and_address(runner, catalogue, addressed):
     """A letter that cannot be posted is not queued: without the company's registered name
     and address, nothing is issued."""
@@ -188,12 +225,16 @@ def test_issue_code_needs_the_registered_name_and_address(runner, catalogue, add
     assert AccessCode.select().count() == 0 and Letter.select().count() == 0
 
 
-@pytest.mark.parametrize("addressed, why", [
-    (("--name", "Guichet\x00SARL", "--address", "1, rue du Commerce"), "caractère de contrôle"),
-    (("--name", "Guichet SARL", "--address", "1, rue du Commerce\nBcc: x"), "saut de ligne"),
-    (("--name", "G" * 201, "--address", "1, rue du Commerce"), "200 caractères au plus"),
-    (("--name", "Guichet SARL", "--address", "r" * 201), "200 caractères au plus"),
-], ids=["nul", "line-break", "long-name", "long-address"])
+@pytest.mark.parametrize(
+    "addressed, why",
+    [
+        (("--name", "Guichet\x00SARL", "--address", "1, rue du Commerce"), "caractère de contrôle"),
+        (("--name", "Guichet SARL", "--address", "1, rue du Commerce\nBcc: x"), "saut de ligne"),
+        (("--name", "G" * 201, "--address", "1, rue du Commerce"), "200 caractères au plus"),
+        (("--name", "Guichet SARL", "--address", "r" * 201), "200 caractères au plus"),
+    ],
+    ids=["nul", "line-break", "long-name", "long-address"],
+)
 def test_issue_code_refuses_what_the_letter_could_not_carry(runner, catalogue, addressed, why):
     """The command line gets the web forms' rules: one line, within the column."""
     result = issue_command(runner, addressed=addressed)
@@ -202,28 +243,40 @@ def test_issue_code_refuses_what_the_letter_could_not_carry(runner, catalogue, a
 
 
 def test_create_agent_refuses_control_characters_and_overlong_names(runner, catalogue):
-    for args in (["ALVA", "agent\x00x", "--name", "Agnès"], ["ALVA", "agent.alva", "--name", "A" * 201],
-                 ["ALVA", "agent.alva", "--name", "Agnès\r\nAgent"]):
-        result = runner.invoke(args=["create-agent", *args], env={"AGENT_PASSWORD": "une phrase de passe d'agent"})
+    for args in (
+        ["ALVA", "agent\x00x", "--name", "Agnès"],
+        ["ALVA", "agent.alva", "--name", "A" * 201],
+        ["ALVA", "agent.alva", "--name", "Agnès\r\nAgent"],
+    ):
+        result = runner.invoke(
+            args=["create-agent", *args], env={"AGENT_PASSWORD": "une phrase de passe d'agent"}
+        )
         assert result.exit_code == 2, result.output
     assert Agent.select().count() == 0
 
 
 @pytest.mark.parametrize("name, address", [("Guichet SARL", ["", "  "]), ("  ", ADDRESS)])
-def test_issuing_a_code_without_name_or_address_is_refused_and_issues_nothing(runner, catalogue, name, address):
+def test_issuing_a_code_without_name_or_address_is_refused_and_issues_nothing(
+    runner, catalogue, name, address
+):
     with pytest.raises(access_codes.NoCompanyAddress):
         issue(company_name=name, address_lines=address)
-    result = issue_command(runner, addressed=("--name", name, *[a for line in address for a in ("--address", line)]))
+    result = issue_command(
+        runner, addressed=("--name", name, *[a for line in address for a in ("--address", line)])
+    )
     assert result.exit_code == 1 and "adresse" in result.output
     assert AccessCode.select().count() == 0 and Letter.select().count() == 0
 
 
-@pytest.mark.parametrize("options", [
-    {"administration": "XYZ"},
-    {"service": "inconnu"},
-    {"administration": "ITM"},  # fiches-retenue belongs to ACD
-    {"company": "123"},
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"administration": "XYZ"},
+        {"service": "inconnu"},
+        {"administration": "ITM"},  # fiches-retenue belongs to ACD
+        {"company": "123"},
+    ],
+)
 def test_issue_code_refuses_unknown_service_or_administration(runner, catalogue, options):
     result = issue_command(runner, **options)
     assert result.exit_code == 1
@@ -238,7 +291,9 @@ def test_issue_code_rejects_a_kind_other_than_holder_or_proxy(runner, catalogue)
 
 def test_code_letter_does_not_go_to_an_address_typed_by_any_user(runner, guichet, clock):
     clock.advance(days=1)
-    company_space("mallory", "Pas Guichet", street="666, rue de l'Intrus", company_name="Guichet SARL (siège)")
+    company_space(
+        "mallory", "Pas Guichet", street="666, rue de l'Intrus", company_name="Guichet SARL (siège)"
+    )
     issue_command(runner)
     letter = Letter.get()
     assert (letter.recipient_name, letter.address_lines) == ("Guichet SARL", list(ADDRESS))
@@ -247,24 +302,33 @@ def test_code_letter_does_not_go_to_an_address_typed_by_any_user(runner, guichet
 # --- Holder codes ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("typed", [
-    lambda code: code,
-    lambda code: code.replace("-", ""),
-    lambda code: code.lower(),
-    lambda code: " " + code.replace("-", " ").lower() + " ",
-])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        lambda code: code,
+        lambda code: code.replace("-", ""),
+        lambda code: code.lower(),
+        lambda code: " " + code.replace("-", " ").lower() + " ",
+    ],
+)
 def test_holder_code_certifies_a_space_of_the_company(guichet, clock, typed):
     access_code, code = issue(valid_days=200)
     certification = redeem(guichet, typed(code))
     assert (certification.space_id, certification.kind, certification.service.slug) == (
-        guichet.space_id, "holder", "fiches-retenue")
+        guichet.space_id,
+        "holder",
+        "fiches-retenue",
+    )
     assert (certification.company_identifier, certification.company_name) == ("B123456", "Guichet SARL")
     assert certification.ends_at == clock.now() + timedelta(days=200)
     assert certification.status(clock.now()) == "active"
     assert mandates.mandate_of_certification(certification) is None
     access_code = reload(access_code)
     assert (access_code.redeemed_at, access_code.redeemed_in_id, access_code.redeemed_by_id) == (
-        clock.now(), guichet.space_id, guichet.user.id)
+        clock.now(),
+        guichet.space_id,
+        guichet.user.id,
+    )
     assert AuditEntry.get(AuditEntry.action == "certification.holder_redeemed").space_id == guichet.space_id
 
 
@@ -298,7 +362,9 @@ def test_unknown_code_and_wrong_administration_are_refused_alike(guichet, catalo
     itm = catalogue["elections-sociales"].administration
     with pytest.raises(access_codes.InvalidCode) as elsewhere:
         access_codes.redeem_holder_code(guichet, guichet.user, code, administration=itm)
-    assert unknown.value.message == malformed.value.message == elsewhere.value.message == invalid_code_message()
+    assert (
+        unknown.value.message == malformed.value.message == elsewhere.value.message == invalid_code_message()
+    )
     assert reload(access_code).redeemed_at is None
 
 
@@ -401,7 +467,9 @@ def test_one_holder_code_redeemed_by_50_at_once_certifies_exactly_one_space(app,
     assert Certification.get().space_id == winner.space_id == reload(access_code).redeemed_in_id
     # Every other attempt gets the generic message (422), not a server error.
     if kinds(outcomes) != ["InvalidCode"] * 49 + ["ok"]:
-        raise LosersNotRefusedCleanly([repr(o) for o in outcomes if o != "ok" and type(o).__name__ != "InvalidCode"])
+        raise LosersNotRefusedCleanly(
+            [repr(o) for o in outcomes if o != "ok" and type(o).__name__ != "InvalidCode"]
+        )
     assert AuditEntry.select().where(AuditEntry.action == "code.failed").count() == 49
 
 
@@ -410,11 +478,20 @@ def test_two_holder_codes_for_one_service_at_once_give_one_holder_certification(
     factories.member(guichet.space, marc, "admin")
     both = [guichet, membership(marc, guichet.space_id)]
     codes = [issue(), issue()]
-    outcomes = at_once(app, [lambda member=member, code=code: redeem(member, code)
-                             for member, (_, code) in zip(both, codes)])
+    outcomes = at_once(
+        app,
+        [
+            lambda member=member, code=code: redeem(member, code)
+            for member, (_, code) in zip(both, codes, strict=True)
+        ],
+    )
     assert kinds(outcomes) == ["AlreadyCertified", "ok"], [repr(o) for o in outcomes]
-    assert Certification.select().where(Certification.space == guichet.space_id,
-                                        Certification.kind == "holder").count() == 1
+    assert (
+        Certification.select()
+        .where(Certification.space == guichet.space_id, Certification.kind == "holder")
+        .count()
+        == 1
+    )
     # The refused code was not consumed.
     assert sorted(reload(access_code).redeemed_at is None for access_code, _ in codes) == [False, True]
 
@@ -519,7 +596,10 @@ def test_proxy_code_from_an_administration_works_in_any_space(runner, guichet, f
     code = result.output.strip().splitlines()[-1]
     certification = redeem(fiduciary, code.lower(), "proxy")
     assert (certification.space_id, certification.kind, certification.company_identifier) == (
-        fiduciary.space_id, "proxy", "B123456")
+        fiduciary.space_id,
+        "proxy",
+        "B123456",
+    )
     assert mandates.mandate_of_certification(certification) is None
     assert certification.ends_at == clock.now() + timedelta(days=365)
     with pytest.raises(access_codes.InvalidCode):
@@ -558,15 +638,15 @@ def test_only_admins_grant_mandates(guichet, clock):
     manager = factories.user("tom")
     factories.member(guichet.space, manager, "manager")
     with pytest.raises(spaces.NotAllowed):
-        mandates.grant_mandate(membership(manager, guichet.space_id), manager, service_id(),
-                               clock.now() + timedelta(days=30))
+        mandates.grant_mandate(
+            membership(manager, guichet.space_id), manager, service_id(), clock.now() + timedelta(days=30)
+        )
 
 
 def test_mandate_ends_no_later_than_the_holder_certification(guichet, clock):
     holder = redeem(guichet, issue(valid_days=100)[1])
     with pytest.raises(mandates.EndAfterHolder):
-        mandates.grant_mandate(guichet, guichet.user, service_id(),
-                               holder.ends_at + timedelta(seconds=1))
+        mandates.grant_mandate(guichet, guichet.user, service_id(), holder.ends_at + timedelta(seconds=1))
     for past in (clock.now(), (clock.now() - timedelta(days=1)).date(), None):
         with pytest.raises(mandates.EndNotInFuture):
             mandates.grant_mandate(guichet, guichet.user, service_id(), past)
@@ -578,7 +658,9 @@ def test_mandate_ends_no_later_than_the_holder_certification(guichet, clock):
 def test_mandate_may_end_on_the_holder_end_date_but_not_the_day_after(guichet):
     holder = redeem(guichet, issue(valid_days=100)[1])
     with pytest.raises(mandates.EndAfterHolder):
-        mandates.grant_mandate(guichet, guichet.user, service_id(), (holder.ends_at + timedelta(days=1)).date())
+        mandates.grant_mandate(
+            guichet, guichet.user, service_id(), (holder.ends_at + timedelta(days=1)).date()
+        )
     granted, _ = mandates.grant_mandate(guichet, guichet.user, service_id(), holder.ends_at.date())
     assert granted.ends_at == holder.ends_at
 
@@ -587,20 +669,30 @@ def test_granted_mandate_code_is_shown_once_and_carried_by_a_letter(mandate, gui
     granted = mandate.mandate
     access_code = granted.access_code
     assert (access_code.kind, access_code.company_identifier, access_code.issued_by_space_id) == (
-        "proxy", "B123456", guichet.space_id)
+        "proxy",
+        "B123456",
+        guichet.space_id,
+    )
     assert access_code.code_hash == crypto.keyed_hash("access-code", mandate.code.replace("-", ""))
     assert granted.activation_deadline == clock.now() + timedelta(days=30)
     assert letters.carried_code(mandates.mandate_letter(guichet, granted.id)) == mandate.code
-    assert granted.letter_id not in [letter.id for letter in letters.pending()]  # printed by Guichet, not posted
+    assert granted.letter_id not in [
+        letter.id for letter in letters.pending()
+    ]  # printed by Guichet, not posted
     rows, total = mandates.mandates_granted(guichet)
     assert total == 1 and rows[0].id == granted.id and rows[0].note == "Fiduciaire SA"
     assert AuditEntry.get(AuditEntry.action == "mandate.granted").details["mandate_id"] == granted.id
 
 
-def test_proxy_code_of_a_mandate_gives_the_fiduciary_access_for_the_company(guichet, fiduciary, mandate, clock):
+def test_proxy_code_of_a_mandate_gives_the_fiduciary_access_for_the_company(
+    guichet, fiduciary, mandate, clock
+):
     certification = redeem(fiduciary, mandate.code, "proxy")
-    assert (certification.space_id, certification.kind, mandates.mandate_of_certification(certification).id) == (
-        fiduciary.space_id, "proxy", mandate.mandate.id)
+    assert (
+        certification.space_id,
+        certification.kind,
+        mandates.mandate_of_certification(certification).id,
+    ) == (fiduciary.space_id, "proxy", mandate.mandate.id)
     assert (certification.company_identifier, certification.company_name) == ("B123456", "Guichet SARL")
     assert certification.ends_at == mandate.mandate.ends_at
     granted = reload(mandate.mandate)
@@ -640,7 +732,9 @@ def test_revoking_a_mandate_ends_access_at_once(guichet, fiduciary, taken_up, cl
     assert certifications.requires_certification(guichet, "fiches-retenue")[1][0].kind == "holder"
     assert AuditEntry.get(AuditEntry.action == "mandate.revoked").details["side"] == side
     assert {m.to for m in OutboxMail.select().where(OutboxMail.id > mails_before)} == {
-        "lea@example.lu", "fred@example.lu"}
+        "lea@example.lu",
+        "fred@example.lu",
+    }
     with pytest.raises(mandates.AlreadyRevoked):
         mandates.revoke_mandate(member, member.user, taken_up.mandate.id)
 
@@ -714,7 +808,9 @@ def test_holder_certification_expires_at_its_end_date(guichet, clock):
 
 def test_active_mandate_gives_the_service_for_the_principal_company(fiduciary, taken_up):
     service, live = certifications.requires_certification(fiduciary, "fiches-retenue")
-    assert [(c.kind, c.company_identifier, c.company_name) for c in live] == [("proxy", "B123456", "Guichet SARL")]
+    assert [(c.kind, c.company_identifier, c.company_name) for c in live] == [
+        ("proxy", "B123456", "Guichet SARL")
+    ]
     records = authentic_sources.records(live)
     assert records[0]["identifier"] == "B123456"
 
@@ -723,8 +819,10 @@ def test_active_mandate_gives_the_service_for_the_principal_company(fiduciary, t
 
 
 def agent_command(runner, userid="agent.alva", administration="ALVA", **kwargs):
-    return runner.invoke(args=["create-agent", administration, userid, "--name", "Agnès Agent",
-                               "--email", "agnes@alva.lu"], **kwargs)
+    return runner.invoke(
+        args=["create-agent", administration, userid, "--name", "Agnès Agent", "--email", "agnes@alva.lu"],
+        **kwargs,
+    )
 
 
 @pytest.mark.parametrize("how", ["env", "input"])
@@ -736,16 +834,23 @@ def test_create_agent_by_cli(runner, catalogue, how):
     assert result.exit_code == 0, result.output
     agent = Agent.get()
     assert (agent.userid, agent.administration.code, agent.name, agent.email) == (
-        "agent.alva", "ALVA", "Agnès Agent", "agnes@alva.lu")
+        "agent.alva",
+        "ALVA",
+        "Agnès Agent",
+        "agnes@alva.lu",
+    )
     assert AGENT_PASSWORD not in agent.password_hash
     assert auth.verify_password(agent.password_hash, AGENT_PASSWORD)
     assert agents.check_password("Agent.Alva", AGENT_PASSWORD, "127.0.0.1").id == agent.id
 
 
-@pytest.mark.parametrize("args, env", [
-    ({"administration": "XYZ"}, {"AGENT_PASSWORD": AGENT_PASSWORD}),
-    ({}, {"AGENT_PASSWORD": "court"}),
-])
+@pytest.mark.parametrize(
+    "args, env",
+    [
+        ({"administration": "XYZ"}, {"AGENT_PASSWORD": AGENT_PASSWORD}),
+        ({}, {"AGENT_PASSWORD": "court"}),
+    ],
+)
 def test_create_agent_refuses_unknown_administration_and_weak_password(runner, catalogue, args, env):
     result = agent_command(runner, env=env, **args)
     assert result.exit_code == 1 and Agent.select().count() == 0
@@ -761,7 +866,9 @@ def make_agent(administration="ALVA", userid="agent.alva"):
     return agents.create_agent(administration, userid, "Agnès Agent", "agnes@alva.lu", AGENT_PASSWORD)
 
 
-@pytest.mark.parametrize("userid, password", [("agent.alva", "pas le bon mot de passe"), ("personne", AGENT_PASSWORD)])
+@pytest.mark.parametrize(
+    "userid, password", [("agent.alva", "pas le bon mot de passe"), ("personne", AGENT_PASSWORD)]
+)
 def test_check_agent_refuses_wrong_credentials(catalogue, userid, password):
     make_agent()
     with pytest.raises(auth.InvalidCredentials):
@@ -770,7 +877,9 @@ def test_check_agent_refuses_wrong_credentials(catalogue, userid, password):
 
 
 def alva_request(member, reason="Nous exploitons une boulangerie à Luxembourg."):
-    return certification_requests.file_request(member, member.user, service_id("securite-alimentaire"), reason)
+    return certification_requests.file_request(
+        member, member.user, service_id("securite-alimentaire"), reason
+    )
 
 
 def test_file_request_validates_the_reason_and_refuses_a_duplicate(guichet):
@@ -804,7 +913,10 @@ def test_approved_request_certifies_the_space_and_mails_its_admins(guichet, cloc
     assert (request.status, request.decided_by_id, request.decided_at) == ("approved", agent.id, clock.now())
     certification = Certification.get()
     assert (certification.space_id, certification.kind, certification.service.slug) == (
-        guichet.space_id, "holder", "securite-alimentaire")
+        guichet.space_id,
+        "holder",
+        "securite-alimentaire",
+    )
     assert certification.company_identifier == "B123456"
     assert certification.ends_at == clock.now() + timedelta(days=365)
     assert certifications.requires_certification(guichet, "securite-alimentaire")[1] == [certification]
@@ -820,7 +932,9 @@ def test_rejection_needs_a_reason(guichet):
     with pytest.raises(certification_requests.RejectionWithoutReason):
         certification_requests.decide_request(agent, request.id, approve=False, reason="  ")
     assert reload(request).status == "pending"
-    certification_requests.decide_request(agent, request.id, approve=False, reason="Aucun établissement enregistré.")
+    certification_requests.decide_request(
+        agent, request.id, approve=False, reason="Aucun établissement enregistré."
+    )
     request = reload(request)
     assert (request.status, request.decision_reason) == ("rejected", "Aucun établissement enregistré.")
     assert Certification.select().count() == 0

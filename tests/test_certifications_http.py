@@ -3,6 +3,7 @@ partial, plain post + redirect, boosted full page) and their throttling, Dispens
 with its code shown once and its letter, Révoquer from both sides, other spaces' ids, the
 guard of a certified service, search, pagination and query budgets of the lists, and the
 back-office deciding online requests."""
+
 import html
 import re
 from datetime import date, timedelta
@@ -51,12 +52,19 @@ def world(app, clock):
     catalogue.load()
     lea = factories.user("lea")
     guichet = factories.space(lea, name="Guichet")  # Guichet SARL, B123456
-    fidu_user = factories.user("fidu", email="fidu@example.lu", first_name="Fidu", last_name="Ciaire",
-                               matricule="1980010100011")
+    fidu_user = factories.user(
+        "fidu", email="fidu@example.lu", first_name="Fidu", last_name="Ciaire", matricule="1980010100011"
+    )
     fidu = factories.space(fidu_user, name="Fiduciaire", company_name="Fiduciaire SA", identifier="B654321")
-    return SimpleNamespace(lea=lea, guichet=guichet, fidu_user=fidu_user, fidu=fidu,
-                           acd=Service.get(slug="fiches-retenue"), lbr=Service.get(slug="sources-authentiques"),
-                           alva=Service.get(slug="securite-alimentaire"))
+    return SimpleNamespace(
+        lea=lea,
+        guichet=guichet,
+        fidu_user=fidu_user,
+        fidu=fidu,
+        acd=Service.get(slug="fiches-retenue"),
+        lbr=Service.get(slug="sources-authentiques"),
+        alva=Service.get(slug="securite-alimentaire"),
+    )
 
 
 def member(user, space):
@@ -70,8 +78,13 @@ def make_holder(world, admin="ACD", slug="fiches-retenue"):
 
 
 def grant(world, service=None, days=90, note="Fiduciaire"):
-    return mandates.grant_mandate(member(world.lea, world.guichet), world.lea, (service or world.acd).id,
-                                  clock.now().date() + timedelta(days=days), note)
+    return mandates.grant_mandate(
+        member(world.lea, world.guichet),
+        world.lea,
+        (service or world.acd).id,
+        clock.now().date() + timedelta(days=days),
+        note,
+    )
 
 
 # --- Mandat principal: the holder code card -----------------------------------------------------
@@ -92,9 +105,11 @@ def holder(client, world):
     assert "Mandat principal" in body and 'id="holder-code-card"' in body
     world.code = code
     world.token = csrf_token(page.get_data(as_text=True))
-    world.post = lambda code, headers=None: client.post(gestion_url(world.guichet) + "/code",
-                                                        data={"code": code, "csrf_token": world.token},
-                                                        headers=headers or {})
+    world.post = lambda code, headers=None: client.post(
+        gestion_url(world.guichet) + "/code",
+        data={"code": code, "csrf_token": world.token},
+        headers=headers or {},
+    )
     world.card_id, world.heading = "holder-code-card", "Mandat principal"
     world.url = gestion_url(world.guichet)
     world.success = "L'espace est certifié pour le service « Fiches de retenue d'impôt »."
@@ -112,7 +127,9 @@ def test_holder_code_htmx_swaps_the_card_with_the_success(holder):
     assert response.status_code == 200
     body = text(response)
     assert is_partial(body, "holder-code-card")
-    assert "L'espace est certifié pour le service « Fiches de retenue d'impôt »." in card(body, "holder-code-card")
+    assert "L'espace est certifié pour le service « Fiches de retenue d'impôt »." in card(
+        body, "holder-code-card"
+    )
     assert "HX-Request" in response.headers["Vary"]
     [certification] = holder_certifications(holder.guichet)
     assert certification.service_id == holder.acd.id and certification.company_identifier == "B123456"
@@ -153,7 +170,7 @@ def wrong_ten_times(post):
 
 
 def test_a_hundred_consecutive_wrong_codes_lock_code_entry(client, holder, clock):
-    for window in range(10):
+    for _window in range(10):
         wrong_ten_times(holder.post)
         clock.advance(minutes=15, seconds=1)
         log_in(client, holder.lea)  # hours go by: a fresh session, the same account
@@ -173,8 +190,11 @@ def test_a_reader_cannot_enter_a_holder_code(client, world):
     log_in(client, zoe)
     page = client.get(gestion_url(world.guichet))
     assert 'id="holder-code-card"' not in text(page)
-    response = client.post(gestion_url(world.guichet) + "/code",
-                           data={"code": code, "csrf_token": csrf_token(page.get_data(as_text=True))}, headers=HTMX)
+    response = client.post(
+        gestion_url(world.guichet) + "/code",
+        data={"code": code, "csrf_token": csrf_token(page.get_data(as_text=True))},
+        headers=HTMX,
+    )
     assert response.status_code == 403
     assert holder_certifications(world.guichet) == []
 
@@ -200,9 +220,9 @@ def proxy(client, world):
     page = client.get(obtained_url(world.fidu))
     assert page.status_code == 200 and 'id="proxy-code-card"' in text(page)
     world.token = csrf_token(page.get_data(as_text=True))
-    world.post = lambda code, headers=None: client.post(obtained_url(world.fidu),
-                                                        data={"code": code, "csrf_token": world.token},
-                                                        headers=headers or {})
+    world.post = lambda code, headers=None: client.post(
+        obtained_url(world.fidu), data={"code": code, "csrf_token": world.token}, headers=headers or {}
+    )
     world.card_id, world.heading = "proxy-code-card", "Mandats obtenus"
     world.url = obtained_url(world.fidu)
     world.success = SUCCESS_PROXY
@@ -247,7 +267,9 @@ def test_proxy_code_is_single_use(client, proxy):
     eve_space = factories.space(other, name="Chez Eve", company_name="Eve SA", identifier="B111111")
     log_in(client, other)
     token = csrf_token(client.get(obtained_url(eve_space)).get_data(as_text=True))
-    response = client.post(obtained_url(eve_space), data={"code": proxy.code, "csrf_token": token}, headers=HTMX)
+    response = client.post(
+        obtained_url(eve_space), data={"code": proxy.code, "csrf_token": token}, headers=HTMX
+    )
     assert response.status_code == 422 and GENERIC in card(text(response), "proxy-code-card")
     assert proxy_certifications(eve_space) == []
 
@@ -255,9 +277,13 @@ def test_proxy_code_is_single_use(client, proxy):
 def test_the_mandant_cannot_take_its_own_mandate_and_the_code_stays_usable(client, proxy):
     log_in(client, proxy.lea)
     token = csrf_token(client.get(obtained_url(proxy.guichet)).get_data(as_text=True))
-    response = client.post(obtained_url(proxy.guichet), data={"code": proxy.code, "csrf_token": token}, headers=HTMX)
+    response = client.post(
+        obtained_url(proxy.guichet), data={"code": proxy.code, "csrf_token": token}, headers=HTMX
+    )
     assert response.status_code == 422
-    assert "ne peut pas obtenir le mandat qu'il a lui-même dispensé" in card(text(response), "proxy-code-card")
+    assert "ne peut pas obtenir le mandat qu'il a lui-même dispensé" in card(
+        text(response), "proxy-code-card"
+    )
     assert proxy_certifications(proxy.guichet) == []
     log_in(client, proxy.fidu_user)
     assert proxy.post(proxy.code, HTMX).status_code == 200
@@ -277,17 +303,19 @@ WRONG_CODES = {
     "too-short": lambda: "1234",
     "unknown": lambda: "2222-2222-2222-2222-2222",
     "another-company": lambda: factories.access_code("ACD", "fiches-retenue", "B654321", "holder")[1],
-    "another-administration": lambda: factories.access_code("LBR", "sources-authentiques", "B123456",
-                                                            "holder")[1],
+    "another-administration": lambda: factories.access_code(
+        "LBR", "sources-authentiques", "B123456", "holder"
+    )[1],
     "proxy-code": lambda: factories.access_code("ACD", "fiches-retenue", "B123456", "proxy")[1],
 }
 
 
-
-
 # An administration's proxy code for the company is what the proxy card takes: wrong for the holder card only.
-@pytest.mark.parametrize("card_fixture, wrong", [("holder", wrong) for wrong in WRONG_CODES] + [
-    ("proxy", wrong) for wrong in WRONG_CODES if wrong != "proxy-code"])
+@pytest.mark.parametrize(
+    "card_fixture, wrong",
+    [("holder", wrong) for wrong in WRONG_CODES]
+    + [("proxy", wrong) for wrong in WRONG_CODES if wrong != "proxy-code"],
+)
 def test_wrong_code_htmx_shows_the_one_message_inside_the_card(request, card_fixture, wrong):
     cards = request.getfixturevalue(card_fixture)
     code = WRONG_CODES[wrong]()
@@ -387,7 +415,8 @@ def test_dispense_a_mandate_shows_the_code_once(client, mandant):
     assert mandate.mandant_space_id == mandant.guichet.id and mandate.note == "Fiduciaire SA"
     assert mandate.ends_at.date() == date(2026, 9, 30)
     assert AccessCode.get_by_id(mandate.access_code_id).code_hash == crypto.keyed_hash(
-        "access-code", crypto.normalize_code(code))
+        "access-code", crypto.normalize_code(code)
+    )
 
     listing = text(client.get(granted_url(mandant.guichet)))
     assert "Fiduciaire SA" in listing and "En attente" in listing
@@ -411,14 +440,19 @@ def test_dispense_accepts_the_holder_s_own_end_date(client, mandant):
     assert mandate.ends_at <= holder_end
 
 
-@pytest.mark.parametrize("fields", [{"service": "0"}, {"ends_on": ""}, {"service": "{lbr}"}],
-                         ids=["no-service", "no-end", "service-not-held"])
+@pytest.mark.parametrize(
+    "fields",
+    [{"service": "0"}, {"ends_on": ""}, {"service": "{lbr}"}],
+    ids=["no-service", "no-end", "service-not-held"],
+)
 def test_dispense_refuses_incomplete_or_not_held(client, mandant, fields):
     fields = {k: v.format(lbr=mandant.lbr.id) for k, v in fields.items()}
     response = dispense(client, mandant, **fields)
     assert response.status_code == 422
     assert "<html" in text(response) and "Veuillez corriger les erreurs suivantes" in text(response)
-    assert Mandate.select().count() == 0 and AccessCode.select().where(AccessCode.kind == "proxy").count() == 0
+    assert (
+        Mandate.select().count() == 0 and AccessCode.select().where(AccessCode.kind == "proxy").count() == 0
+    )
 
 
 def test_dispense_needs_a_holder_certification(client, world):
@@ -426,8 +460,10 @@ def test_dispense_needs_a_holder_certification(client, world):
     page = text(client.get(granted_url(world.guichet)))
     assert "l'espace doit d'abord être certifié comme titulaire" in page
     token = csrf_token(client.get(granted_url(world.guichet)).get_data(as_text=True))
-    response = client.post(granted_url(world.guichet),
-                           data={"service": world.acd.id, "ends_on": "2026-09-30", "csrf_token": token})
+    response = client.post(
+        granted_url(world.guichet),
+        data={"service": world.acd.id, "ends_on": "2026-09-30", "csrf_token": token},
+    )
     assert response.status_code == 422 and Mandate.select().count() == 0
 
 
@@ -459,8 +495,9 @@ def test_the_mandant_revokes_three_ways_and_access_ends_at_once(client, app, man
         mandate, code = grant(mandant)
         access_codes.redeem_proxy_code(member(mandant.fidu_user, mandant.fidu), mandant.fidu_user, code)
         assert fidu_client.get(service_url).status_code == 200
-        response = client.post(revoke_url(mandant.guichet, mandate.id), data={"csrf_token": mandant.token},
-                               headers=headers)
+        response = client.post(
+            revoke_url(mandant.guichet, mandate.id), data={"csrf_token": mandant.token}, headers=headers
+        )
         assert response.status_code == expected
         location = response.headers.get("HX-Redirect") or response.headers["Location"]
         assert location == granted_url(mandant.guichet)
@@ -479,11 +516,15 @@ def test_the_mandatary_revokes_too(client, world):
     log_in(client, world.fidu_user)
     page = client.get(obtained_url(world.fidu))
     assert "Révoquer" in text(page)
-    response = client.post(revoke_url(world.fidu, mandate.id), data={"csrf_token": csrf_token(page.get_data(as_text=True))})
+    response = client.post(
+        revoke_url(world.fidu, mandate.id), data={"csrf_token": csrf_token(page.get_data(as_text=True))}
+    )
     assert response.status_code == 303 and response.headers["Location"] == obtained_url(world.fidu)
     assert "Le mandat pour Guichet SARL est révoqué." in text(client.get(obtained_url(world.fidu)))
     assert Mandate.get_by_id(mandate.id).revoked_at is not None
-    again = client.post(revoke_url(world.fidu, mandate.id), data={"csrf_token": csrf_token(page.get_data(as_text=True))})
+    again = client.post(
+        revoke_url(world.fidu, mandate.id), data={"csrf_token": csrf_token(page.get_data(as_text=True))}
+    )
     assert again.status_code == 422 and "déjà révoqué" in text(again)
 
 
@@ -509,13 +550,18 @@ def test_the_mandatary_revokes_a_mandate_obtained_from_an_administration_s_proxy
     page = client.get(obtained_url(world.fidu)).get_data(as_text=True)
     assert f'href="{revoke_obtained_url(world.fidu, obtained.id)}"' in page
 
-    response = client.post(revoke_obtained_url(world.fidu, obtained.id), data={"csrf_token": csrf_token(page)})
+    response = client.post(
+        revoke_obtained_url(world.fidu, obtained.id), data={"csrf_token": csrf_token(page)}
+    )
     assert response.status_code == 303 and response.headers["Location"] == obtained_url(world.fidu)
     assert Certification.get_by_id(obtained.id).revoked_at is not None
     listed = text(client.get(obtained_url(world.fidu)))
     assert "Le mandat pour Guichet SARL est révoqué." in listed and "Révoqué" in listed
     assert client.get(service_url(world.fidu)).status_code == 403
-    assert AuditEntry.get(AuditEntry.action == "certification.proxy_revoked").details["certification_id"] == obtained.id
+    assert (
+        AuditEntry.get(AuditEntry.action == "certification.proxy_revoked").details["certification_id"]
+        == obtained.id
+    )
     again = client.post(revoke_obtained_url(world.fidu, obtained.id), data={"csrf_token": csrf_token(page)})
     assert again.status_code == 422 and "déjà révoqué" in text(again)
 
@@ -527,8 +573,9 @@ def test_the_mandatary_revokes_a_holder_space_s_mandate_from_its_list_for_both_s
     log_in(client, world.fidu_user)
     page = client.get(obtained_url(world.fidu)).get_data(as_text=True)
     assert f'href="{revoke_obtained_url(world.fidu, obtained.id)}"' in page
-    response = client.post(revoke_obtained_url(world.fidu, obtained.id), data={"csrf_token": csrf_token(page)},
-                           headers=HTMX)
+    response = client.post(
+        revoke_obtained_url(world.fidu, obtained.id), data={"csrf_token": csrf_token(page)}, headers=HTMX
+    )
     assert response.status_code == 200 and response.headers["HX-Redirect"] == obtained_url(world.fidu)
     assert Mandate.get_by_id(mandate.id).revoked_at is not None  # the mandant's list says so too
     assert Certification.get_by_id(obtained.id).revoked_at is not None
@@ -544,13 +591,18 @@ def test_only_the_space_s_own_proxy_certifications_can_be_revoked(client, world)
     before = fingerprint()
     for certification in (obtained, holder):
         assert client.get(revoke_obtained_url(world.guichet, certification.id)).status_code == 404
-        assert client.post(revoke_obtained_url(world.guichet, certification.id),
-                           data={"csrf_token": token}).status_code == 404
+        assert (
+            client.post(
+                revoke_obtained_url(world.guichet, certification.id), data={"csrf_token": token}
+            ).status_code
+            == 404
+        )
     assert fingerprint() == before
 
 
-@pytest.mark.parametrize("headers, partial", [({}, False), (HTMX, True), (BOOSTED, False)],
-                         ids=["plain", "htmx", "boosted"])
+@pytest.mark.parametrize(
+    "headers, partial", [({}, False), (HTMX, True), (BOOSTED, False)], ids=["plain", "htmx", "boosted"]
+)
 def test_revoking_asks_first_and_the_question_changes_nothing(client, mandant, headers, partial):
     """The list links to a confirmation (a page, or the question alone for htmx, swapped in
     place of the link); only its Confirmer posts."""
@@ -565,8 +617,10 @@ def test_revoking_asks_first_and_the_question_changes_nothing(client, mandant, h
     assert "Révoquer le mandat pour Guichet SARL, service « Fiches de retenue d'impôt » ?" in body
     assert f'<form action="{revoke_url(mandant.guichet, mandate.id)}" method="post"' in body
     assert f'href="{granted_url(mandant.guichet)}"' in body  # Annuler
-    assert ("<html" not in body and body.strip().startswith(f'<div class="notice notice-warning" '
-                                                            f'id="confirm-mandate-{mandate.id}"')) == partial
+    assert (
+        "<html" not in body
+        and body.strip().startswith(f'<div class="notice notice-warning" id="confirm-mandate-{mandate.id}"')
+    ) == partial
     assert "HX-Request" in response.headers["Vary"]
 
 
@@ -591,8 +645,12 @@ def test_another_space_mandates_and_letters_are_not_found(client, world):
     for mandate in (pending, taken):
         assert client.get(letter_url(eve_space, mandate.id)).status_code == 404
         assert client.post(revoke_url(eve_space, mandate.id), data={"csrf_token": token}).status_code == 404
-        assert client.post(revoke_url(eve_space, mandate.id), data={"csrf_token": token},
-                           headers=HTMX).status_code == 404
+        assert (
+            client.post(
+                revoke_url(eve_space, mandate.id), data={"csrf_token": token}, headers=HTMX
+            ).status_code
+            == 404
+        )
         assert client.get(letter_url(world.guichet, mandate.id)).status_code == 404  # not a member
     assert fingerprint() == before
 
@@ -617,7 +675,10 @@ def test_an_uncertified_space_is_refused_with_the_way_to_get_certified(client, w
         response = client.get(service_url(world.guichet), headers=headers)
         assert response.status_code == 403
         body = text(response)
-        assert "« Consultation des sources authentiques » n'est accessible qu'à un espace professionnel certifié" in body
+        assert (
+            "« Consultation des sources authentiques » n'est accessible qu'à un espace professionnel certifié"
+            in body
+        )
         assert f'href="{gestion_url(world.guichet, "LBR")}"' in body
         assert f'href="{obtained_url(world.guichet)}"' in body
         assert "Immatriculée le" not in body
@@ -664,20 +725,38 @@ def test_an_expired_mandate_gives_no_access(client, world, clock):
 # --- Search, pagination, query budgets -----------------------------------------------------------------
 
 
-COMPANIES = [("Boulangerie du Marché", "B100001"), ("Garage Central", "B100002"), ("Boucherie Lux", "B100003")]
+COMPANIES = [
+    ("Boulangerie du Marché", "B100001"),
+    ("Garage Central", "B100002"),
+    ("Boucherie Lux", "B100003"),
+]
 
 
 def add_proxy_certifications(space, service, rows):
     Certification.insert_many(
-        [{"space": space.id, "service": service.id, "kind": "proxy", "company_name": name,
-          "company_identifier": identifier, "ends_at": clock.now() + timedelta(days=30)}
-         for name, identifier in rows]).execute()
+        [
+            {
+                "space": space.id,
+                "service": service.id,
+                "kind": "proxy",
+                "company_name": name,
+                "company_identifier": identifier,
+                "ends_at": clock.now() + timedelta(days=30),
+            }
+            for name, identifier in rows
+        ]
+    ).execute()
 
 
-@pytest.mark.parametrize("query, shown", [("boulangerie", ["Boulangerie du Marché"]),
-                                          ("B10000", [n for n, _ in COMPANIES]),
-                                          ("100002", ["Garage Central"]),
-                                          ("Bou", ["Boulangerie du Marché", "Boucherie Lux"])])
+@pytest.mark.parametrize(
+    "query, shown",
+    [
+        ("boulangerie", ["Boulangerie du Marché"]),
+        ("B10000", [n for n, _ in COMPANIES]),
+        ("100002", ["Garage Central"]),
+        ("Bou", ["Boulangerie du Marché", "Boucherie Lux"]),
+    ],
+)
 def test_mandates_obtained_search_by_name_or_identifier(client, world, query, shown):
     add_proxy_certifications(world.fidu, world.acd, COMPANIES)
     log_in(client, world.fidu_user)
@@ -713,7 +792,9 @@ def rows(body):
 
 def test_mandates_obtained_pagination(client, world):
     size = PAGE_SIZE
-    add_proxy_certifications(world.fidu, world.acd, [(f"Client {i:03d}", f"B2{i:05d}") for i in range(size + 3)])
+    add_proxy_certifications(
+        world.fidu, world.acd, [(f"Client {i:03d}", f"B2{i:05d}") for i in range(size + 3)]
+    )
     log_in(client, world.fidu_user)
     first = text(client.get(obtained_url(world.fidu), headers=HTMX))
     assert len(rows(first)) == size and "Page 1 sur 2" in first and 'rel="next"' in first
@@ -734,10 +815,21 @@ def grow_obtained(world):
     def grow(n):
         have = Certification.select().where(Certification.space == world.fidu.id).count()
         services = [world.acd, world.lbr, world.alva]
-        bulk(Certification, [
-            {"space": world.fidu.id, "service": services[i % 3].id, "kind": "proxy", "company_name": f"Client {i}",
-             "company_identifier": f"B{300000 + i}", "ends_at": clock.now() + timedelta(days=30 if i % 2 else -1)}
-            for i in range(have, n)])
+        bulk(
+            Certification,
+            [
+                {
+                    "space": world.fidu.id,
+                    "service": services[i % 3].id,
+                    "kind": "proxy",
+                    "company_name": f"Client {i}",
+                    "company_identifier": f"B{300000 + i}",
+                    "ends_at": clock.now() + timedelta(days=30 if i % 2 else -1),
+                }
+                for i in range(have, n)
+            ],
+        )
+
     return grow
 
 
@@ -746,16 +838,35 @@ def grow_granted(world):
         have = Mandate.select().join(AccessCode).where(AccessCode.issued_by_space == world.guichet.id).count()
         now = clock.now()
         prefix = f"bulk-{world.guichet.id}-"
-        bulk(AccessCode, [
-            {"code_hash": f"{prefix}{i}", "kind": "proxy", "service": world.acd.id, "company_identifier": "B123456",
-             "company_name": "Guichet SARL", "issued_by_space": world.guichet.id,
-             "activation_deadline": now + timedelta(days=30), "ends_at": now + timedelta(days=90),
-             "redeemed_in": world.fidu.id if i % 2 else None, "redeemed_at": now if i % 2 else None,
-             "revoked_at": now if i % 5 == 0 else None}
-            for i in range(have, n)])
-        codes = dict(AccessCode.select(AccessCode.code_hash, AccessCode.id)
-                     .where(AccessCode.code_hash.startswith(prefix)).tuples())
-        bulk(Mandate, [{"access_code": codes[f"{prefix}{i}"], "note": f"Mandataire {i}"} for i in range(have, n)])
+        bulk(
+            AccessCode,
+            [
+                {
+                    "code_hash": f"{prefix}{i}",
+                    "kind": "proxy",
+                    "service": world.acd.id,
+                    "company_identifier": "B123456",
+                    "company_name": "Guichet SARL",
+                    "issued_by_space": world.guichet.id,
+                    "activation_deadline": now + timedelta(days=30),
+                    "ends_at": now + timedelta(days=90),
+                    "redeemed_in": world.fidu.id if i % 2 else None,
+                    "redeemed_at": now if i % 2 else None,
+                    "revoked_at": now if i % 5 == 0 else None,
+                }
+                for i in range(have, n)
+            ],
+        )
+        codes = dict(
+            AccessCode.select(AccessCode.code_hash, AccessCode.id)
+            .where(AccessCode.code_hash.startswith(prefix))
+            .tuples()
+        )
+        bulk(
+            Mandate,
+            [{"access_code": codes[f"{prefix}{i}"], "note": f"Mandataire {i}"} for i in range(have, n)],
+        )
+
     return grow
 
 
@@ -763,31 +874,61 @@ def grow_space_certifications(world):
     def grow(n):
         have = Certification.select().where(Certification.space == world.guichet.id).count()
         services = [world.acd, world.lbr, world.alva]
-        bulk(Certification, [
-            {"space": world.guichet.id, "service": services[i % 3].id, "kind": "proxy",
-             "company_name": f"Société {i}", "company_identifier": f"B{400000 + i}",
-             "ends_at": None if i % 3 else clock.now() + timedelta(days=30),
-             "revoked_at": clock.now() if i % 7 == 0 else None}
-            for i in range(have, n)])
-        bulk(CertificationRequest, [
-            {"space": world.guichet.id, "service": world.alva.id, "reason": f"Demande {i}", "status": "rejected",
-             "decision_reason": "Non"}
-            for i in range(have, min(n, have + 30))])
+        bulk(
+            Certification,
+            [
+                {
+                    "space": world.guichet.id,
+                    "service": services[i % 3].id,
+                    "kind": "proxy",
+                    "company_name": f"Société {i}",
+                    "company_identifier": f"B{400000 + i}",
+                    "ends_at": None if i % 3 else clock.now() + timedelta(days=30),
+                    "revoked_at": clock.now() if i % 7 == 0 else None,
+                }
+                for i in range(have, n)
+            ],
+        )
+        bulk(
+            CertificationRequest,
+            [
+                {
+                    "space": world.guichet.id,
+                    "service": world.alva.id,
+                    "reason": f"Demande {i}",
+                    "status": "rejected",
+                    "decision_reason": "Non",
+                }
+                for i in range(have, min(n, have + 30))
+            ],
+        )
+
     return grow
 
 
-@pytest.mark.parametrize("page, grow", [("mandats-obtenus", grow_obtained), ("mandats-dispenses", grow_granted),
-                                        ("certifications", grow_space_certifications)])
+@pytest.mark.parametrize(
+    "page, grow",
+    [
+        ("mandats-obtenus", grow_obtained),
+        ("mandats-dispenses", grow_granted),
+        ("certifications", grow_space_certifications),
+    ],
+)
 @pytest.mark.parametrize("headers", [{}, HTMX], ids=["page", "htmx"])
 def test_lists_keep_a_constant_query_count(client, world, page, grow, headers):
     make_holder(world)  # so Mandats dispensés shows its form, the holder row on Certifications
     user, space = (world.fidu_user, world.fidu) if page == "mandats-obtenus" else (world.lea, world.guichet)
     log_in(client, user)
-    assert_constant_queries(client, f"/espaces/{space.id}/{page}", grow(world), small=10, large=2000, headers=headers)
-    listed = {"mandats-obtenus": Certification.select().where(Certification.space == world.fidu.id),
-              "mandats-dispenses": Mandate.select().join(AccessCode)
-                                   .where(AccessCode.issued_by_space == world.guichet.id),
-              "certifications": Certification.select().where(Certification.space == world.guichet.id)}[page]
+    assert_constant_queries(
+        client, f"/espaces/{space.id}/{page}", grow(world), small=10, large=2000, headers=headers
+    )
+    listed = {
+        "mandats-obtenus": Certification.select().where(Certification.space == world.fidu.id),
+        "mandats-dispenses": Mandate.select()
+        .join(AccessCode)
+        .where(AccessCode.issued_by_space == world.guichet.id),
+        "certifications": Certification.select().where(Certification.space == world.guichet.id),
+    }[page]
     assert listed.count() == 2000
 
 
@@ -803,8 +944,10 @@ def agent_client(app, world):
 def file_request(client, world, reason="Nous exploitons une boulangerie à Luxembourg."):
     log_in(client, world.lea)
     token = csrf_token(client.get(gestion_url(world.guichet, "ALVA")).get_data(as_text=True))
-    return client.post(gestion_url(world.guichet, "ALVA") + "/demande",
-                       data={"service": world.alva.id, "reason": reason, "csrf_token": token})
+    return client.post(
+        gestion_url(world.guichet, "ALVA") + "/demande",
+        data={"service": world.alva.id, "reason": reason, "csrf_token": token},
+    )
 
 
 def test_back_office_needs_an_agent(agent_client):
@@ -836,7 +979,9 @@ def test_request_is_filed_then_approved(client, agent_client, world):
     assert listing.status_code == 200
     assert "Guichet SARL" in body and "B123456" in body and "Nous exploitons une boulangerie" in body
     token = csrf_token(listing.get_data(as_text=True))
-    decided = agent_client.post(f"/back-office/demandes/{filed.id}", data={"decision": "approve", "csrf_token": token})
+    decided = agent_client.post(
+        f"/back-office/demandes/{filed.id}", data={"decision": "approve", "csrf_token": token}
+    )
     assert decided.status_code == 303
     after = text(agent_client.get("/back-office"))
     assert "Demande approuvée : l'espace est certifié." in after and "Aucune demande en attente." in after
@@ -845,9 +990,13 @@ def test_request_is_filed_then_approved(client, agent_client, world):
     assert certification.service_id == world.alva.id and certification.company_identifier == "B123456"
     assert CertificationRequest.get_by_id(filed.id).status == "approved"
     assert client.get(service_url(world.guichet, "securite-alimentaire")).status_code == 200
-    again = agent_client.post(f"/back-office/demandes/{filed.id}", data={"decision": "reject", "reason": "Non.",
-                                                                         "csrf_token": token})
-    assert again.status_code == 303 and "Cette demande a déjà été traitée." in text(agent_client.get("/back-office"))
+    again = agent_client.post(
+        f"/back-office/demandes/{filed.id}",
+        data={"decision": "reject", "reason": "Non.", "csrf_token": token},
+    )
+    assert again.status_code == 303 and "Cette demande a déjà été traitée." in text(
+        agent_client.get("/back-office")
+    )
     assert CertificationRequest.get_by_id(filed.id).status == "approved"
     assert "Approuvée" in text(client.get(f"/espaces/{world.guichet.id}/certifications"))
 
@@ -857,13 +1006,17 @@ def test_reject_needs_a_reason(client, agent_client, world):
     [filed] = CertificationRequest.select()
     agent_log_in(agent_client)
     token = csrf_token(agent_client.get("/back-office").get_data(as_text=True))
-    refused = agent_client.post(f"/back-office/demandes/{filed.id}", data={"decision": "reject", "csrf_token": token})
+    refused = agent_client.post(
+        f"/back-office/demandes/{filed.id}", data={"decision": "reject", "csrf_token": token}
+    )
     assert refused.status_code == 303
     assert "Indiquez la raison du refus" in text(agent_client.get("/back-office"))
     assert CertificationRequest.get_by_id(filed.id).status == "pending"
 
-    agent_client.post(f"/back-office/demandes/{filed.id}",
-                      data={"decision": "reject", "reason": "Activité hors champ.", "csrf_token": token})
+    agent_client.post(
+        f"/back-office/demandes/{filed.id}",
+        data={"decision": "reject", "reason": "Activité hors champ.", "csrf_token": token},
+    )
     assert CertificationRequest.get_by_id(filed.id).status == "rejected"
     assert holder_certifications(world.guichet) == []
     page = text(client.get(f"/espaces/{world.guichet.id}/certifications"))
@@ -888,8 +1041,10 @@ def test_an_agent_of_another_administration_neither_sees_nor_decides(client, app
     token = csrf_token(listing.get_data(as_text=True))
     before = fingerprint()
     for decision in ("approve", "reject"):
-        response = acd.post(f"/back-office/demandes/{filed.id}",
-                            data={"decision": decision, "reason": "Non.", "csrf_token": token})
+        response = acd.post(
+            f"/back-office/demandes/{filed.id}",
+            data={"decision": decision, "reason": "Non.", "csrf_token": token},
+        )
         assert response.status_code == 404
     assert fingerprint() == before and holder_certifications(world.guichet) == []
 
@@ -901,16 +1056,30 @@ def test_request_with_a_supporting_document_the_agent_downloads(client, agent_cl
     url = gestion_url(world.guichet, "ALVA")
     token = csrf_token(client.get(url).get_data(as_text=True))
     reason = "Nous exploitons une boulangerie à Luxembourg."
-    wrong = client.post(url + "/demande", content_type="multipart/form-data", data={
-        "service": world.alva.id, "reason": reason, "csrf_token": token,
-        "attachment": (io.BytesIO(b"MZ\x90\x00 not a document"), "permis.pdf")})
+    wrong = client.post(
+        url + "/demande",
+        content_type="multipart/form-data",
+        data={
+            "service": world.alva.id,
+            "reason": reason,
+            "csrf_token": token,
+            "attachment": (io.BytesIO(b"MZ\x90\x00 not a document"), "permis.pdf"),
+        },
+    )
     assert wrong.status_code == 422 and "PDF, un PNG ou un JPEG" in text(wrong)
     assert CertificationRequest.select().count() == 0
 
     pdf = b"%PDF-1.4\n% autorisation d'exploitation\n"
-    filed = client.post(url + "/demande", content_type="multipart/form-data", data={
-        "service": world.alva.id, "reason": reason, "csrf_token": token,
-        "attachment": (io.BytesIO(pdf), "autorisation.pdf")})
+    filed = client.post(
+        url + "/demande",
+        content_type="multipart/form-data",
+        data={
+            "service": world.alva.id,
+            "reason": reason,
+            "csrf_token": token,
+            "attachment": (io.BytesIO(pdf), "autorisation.pdf"),
+        },
+    )
     assert filed.status_code == 303
     request_ = CertificationRequest.get()
     assert (request_.attachment_name, request_.attachment_type) == ("autorisation.pdf", "application/pdf")
@@ -921,7 +1090,9 @@ def test_request_with_a_supporting_document_the_agent_downloads(client, agent_cl
     assert download.status_code == 200 and download.data == pdf
     assert download.headers["Content-Type"] == "application/pdf"
     assert download.headers["Content-Disposition"].startswith("attachment;")
-    assert client.get(f"/back-office/demandes/{request_.id}/piece-jointe").status_code == 303  # people are not agents
+    assert (
+        client.get(f"/back-office/demandes/{request_.id}/piece-jointe").status_code == 303
+    )  # people are not agents
 
 
 # --- Tabs ----------------------------------------------------------------------------------------
@@ -931,17 +1102,22 @@ def tab_row(body, label):
     """The links of the tab row named `label`: [(text, is current)]."""
     row = re.search(rf'<nav class="[^"]*" aria-label="{label}">(.*?)</nav>', body, re.S)
     assert row, f"no tab row {label!r}"
-    return [(name.strip(), "aria-current=\"page\"" in attributes)
-            for attributes, name in re.findall(r"<a ([^>]*)>([^<]*)</a>", row.group(1))]
+    return [
+        (name.strip(), 'aria-current="page"' in attributes)
+        for attributes, name in re.findall(r"<a ([^>]*)>([^<]*)</a>", row.group(1))
+    ]
 
 
-@pytest.mark.parametrize("path, current", [
-    ("/certifications", "Vue d'ensemble"),
-    ("/certifications/administrations", "Vue d'ensemble"),
-    ("/certifications/administrations/ACD", "Vue d'ensemble"),  # Gestion
-    ("/mandats-obtenus", "Mandats obtenus"),
-    ("/mandats-dispenses", "Mandats dispensés"),
-])
+@pytest.mark.parametrize(
+    "path, current",
+    [
+        ("/certifications", "Vue d'ensemble"),
+        ("/certifications/administrations", "Vue d'ensemble"),
+        ("/certifications/administrations/ACD", "Vue d'ensemble"),  # Gestion
+        ("/mandats-obtenus", "Mandats obtenus"),
+        ("/mandats-dispenses", "Mandats dispensés"),
+    ],
+)
 def test_each_certification_page_marks_its_tabs_current(client, world, path, current):
     log_in(client, world.lea)
     for headers in ({}, HTMX):

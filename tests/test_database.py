@@ -1,4 +1,5 @@
 """Schema creation and versioned migrations."""
+
 import pytest
 from peewee import CharField
 from playhouse.migrate import migrate  # noqa: F401 - the runner's dependency
@@ -66,13 +67,35 @@ def test_a_database_of_the_previous_release_gets_the_spaces(tmp_path, app):
     db.initialize(old)
     try:
         old.connect()
-        old.create_tables([migrations.SchemaMigration] + [m for m in MODELS if m.__name__ in
-                          {"Administration", "Service", "NewsItem", "User", "AuthProduct", "UserSession",
-                           "Throttle", "OutboxMail", "Letter", "AuditEntry"}])
+        old.create_tables(
+            [migrations.SchemaMigration]
+            + [
+                m
+                for m in MODELS
+                if m.__name__
+                in {
+                    "Administration",
+                    "Service",
+                    "NewsItem",
+                    "User",
+                    "AuthProduct",
+                    "UserSession",
+                    "Throttle",
+                    "OutboxMail",
+                    "Letter",
+                    "AuditEntry",
+                }
+            ]
+        )
         migrate(migrations.migrator_for(old).drop_column("user", "space_terms_version"))
         assert "space_terms_version" not in {c.name for c in old.get_columns("user")}
 
-        assert migrations.upgrade() == ["0001", "0002", "0003", "0004"]  # 0002: the agent table is new, made whole
+        assert migrations.upgrade() == [
+            "0001",
+            "0002",
+            "0003",
+            "0004",
+        ]  # 0002: the agent table is new, made whole
         assert "space_terms_version" in {c.name for c in old.get_columns("user")}
         assert old.table_exists(Space._meta.table_name) and old.table_exists(SpaceDraft._meta.table_name)
         assert User.select().count() == 0 and migrations.upgrade() == []
@@ -103,7 +126,9 @@ def test_a_database_of_the_previous_release_gets_the_agents_second_factor(tmp_pa
         )
 
         assert migrations.upgrade() == ["0002", "0003", "0004"]
-        assert {"totp_secret_encrypted", "last_otp_step", "enrolled_at"} <= {c.name for c in old.get_columns("agent")}
+        assert {"totp_secret_encrypted", "last_otp_step", "enrolled_at"} <= {
+            c.name for c in old.get_columns("agent")
+        }
         agent = Agent.get()
         assert (agent.userid, agent.totp_secret_encrypted, agent.enrolled_at) == ("agent.alva", None, None)
         assert old.table_exists(AgentSession._meta.table_name) and migrations.upgrade() == []
@@ -160,9 +185,14 @@ def _previous_release_models():
         class Meta:
             table_name = "certification"
 
-    Certification.add_index(Certification.index(Certification.space, Certification.service, unique=True,
-                                                name="certification_one_holder_per_service")
-                            .where(SQL("kind = 'holder' AND revoked_at IS NULL")))
+    Certification.add_index(
+        Certification.index(
+            Certification.space,
+            Certification.service,
+            unique=True,
+            name="certification_one_holder_per_service",
+        ).where(SQL("kind = 'holder' AND revoked_at IS NULL"))
+    )
     return Mandate, Certification
 
 
@@ -171,8 +201,11 @@ def _drop_everything():
 
     from models import MODELS
 
-    db.drop_tables(list(reversed(MODELS)) + [migrations.SchemaMigration], safe=True,
-                   cascade=isinstance(db.obj, PostgresqlDatabase))
+    db.drop_tables(
+        list(reversed(MODELS)) + [migrations.SchemaMigration],
+        safe=True,
+        cascade=isinstance(db.obj, PostgresqlDatabase),
+    )
 
 
 def test_a_database_of_the_previous_release_gets_mandates_read_through_their_codes(app, clock):
@@ -191,8 +224,10 @@ def test_a_database_of_the_previous_release_gets_mandates_read_through_their_cod
     now = clock.now()
     try:
         _drop_everything()
-        db.create_tables([migrations.SchemaMigration, Old, OldCertification]
-                         + [m for m in MODELS if m not in (Mandate, Certification)])
+        db.create_tables(
+            [migrations.SchemaMigration, Old, OldCertification]
+            + [m for m in MODELS if m not in (Mandate, Certification)]
+        )
         for version, description, _ in migrations.MIGRATIONS:
             if version < "0004":
                 migrations.SchemaMigration.create(version=version, description=description)
@@ -201,59 +236,131 @@ def test_a_database_of_the_previous_release_gets_mandates_read_through_their_cod
         lea, fred = factories.user("lea"), factories.user("fred", email="fred@example.lu")
         guichet = factories.space(lea, name="Guichet")
         fidu = factories.space(fred, name="Fiduciaire", identifier="B654321", company_name="Fiduciaire SA")
-        OldCertification.create(space=guichet, service=fiches, kind="holder", company_identifier="B123456",
-                                company_name="Guichet SARL", granted_at=now, ends_at=now + timedelta(days=365))
+        OldCertification.create(
+            space=guichet,
+            service=fiches,
+            kind="holder",
+            company_identifier="B123456",
+            company_name="Guichet SARL",
+            granted_at=now,
+            ends_at=now + timedelta(days=365),
+        )
 
         def mandate(n, redeemed=False, code_revoked=False, **fields):
             """A mandate as 0004 wrote it: the facts in both tables (the code's revocation
             alone may lack, to show that the mandate's is kept)."""
-            facts = {"service": fiches, "company_identifier": "B123456", "company_name": "Guichet SARL",
-                     "activation_deadline": now + timedelta(days=30), "ends_at": now + timedelta(days=90)}
+            facts = {
+                "service": fiches,
+                "company_identifier": "B123456",
+                "company_name": "Guichet SARL",
+                "activation_deadline": now + timedelta(days=30),
+                "ends_at": now + timedelta(days=90),
+            }
             redemption = {"redeemed_at": now + timedelta(hours=1)} if redeemed else {}
             revoked_at = fields.get("revoked_at")
-            code = AccessCode.create(code_hash=f"hash-{n}", kind="proxy", issued_by_space=guichet, created_at=now,
-                                     redeemed_in=fidu if redeemed else None,
-                                     revoked_at=revoked_at if code_revoked else None, **facts, **redemption)
-            return Old.create(mandant_space=guichet, access_code=code, granted_by=lea, created_at=now,
-                              mandatary_space=fidu if redeemed else None, **facts, **redemption, **fields)
+            code = AccessCode.create(
+                code_hash=f"hash-{n}",
+                kind="proxy",
+                issued_by_space=guichet,
+                created_at=now,
+                redeemed_in=fidu if redeemed else None,
+                revoked_at=revoked_at if code_revoked else None,
+                **facts,
+                **redemption,
+            )
+            return Old.create(
+                mandant_space=guichet,
+                access_code=code,
+                granted_by=lea,
+                created_at=now,
+                mandatary_space=fidu if redeemed else None,
+                **facts,
+                **redemption,
+                **fields,
+            )
 
         letter = Letter.create(recipient_name="Fiduciaire SA", address="", subject="Mandat", body="…")
         pending = mandate(1, letter=letter, note="Fiduciaire SA")
         taken = mandate(2, redeemed=True, note="Pour Fred", reminded_30_at=now)
         revoked = mandate(3, redeemed=True, revoked_at=now + timedelta(hours=2), revoked_by=fred)
-        from_taken = OldCertification.create(space=fidu, service=fiches, kind="proxy", company_identifier="B123456",
-                                             company_name="Guichet SARL", access_code=taken.access_code_id,
-                                             mandate=taken, granted_at=now, ends_at=taken.ends_at)
-        without_code = OldCertification.create(space=fidu, service=fiches, kind="proxy",
-                                               company_identifier="B123456", company_name="Guichet SARL",
-                                               mandate=revoked, granted_at=now, ends_at=revoked.ends_at,
-                                               revoked_at=revoked.revoked_at)
-        administrations = AccessCode.create(code_hash="hash-4", kind="proxy", service=fiches,
-                                            company_identifier="B777777", activation_deadline=now,
-                                            ends_at=now + timedelta(days=90), redeemed_in=fidu, redeemed_at=now)
+        from_taken = OldCertification.create(
+            space=fidu,
+            service=fiches,
+            kind="proxy",
+            company_identifier="B123456",
+            company_name="Guichet SARL",
+            access_code=taken.access_code_id,
+            mandate=taken,
+            granted_at=now,
+            ends_at=taken.ends_at,
+        )
+        without_code = OldCertification.create(
+            space=fidu,
+            service=fiches,
+            kind="proxy",
+            company_identifier="B123456",
+            company_name="Guichet SARL",
+            mandate=revoked,
+            granted_at=now,
+            ends_at=revoked.ends_at,
+            revoked_at=revoked.revoked_at,
+        )
+        administrations = AccessCode.create(
+            code_hash="hash-4",
+            kind="proxy",
+            service=fiches,
+            company_identifier="B777777",
+            activation_deadline=now,
+            ends_at=now + timedelta(days=90),
+            redeemed_in=fidu,
+            redeemed_at=now,
+        )
         from_administration = OldCertification.create(
-            space=fidu, service=fiches, kind="proxy", company_identifier="B777777",
-            access_code=administrations, granted_at=now, ends_at=now + timedelta(days=90))
+            space=fidu,
+            service=fiches,
+            kind="proxy",
+            company_identifier="B777777",
+            access_code=administrations,
+            granted_at=now,
+            ends_at=now + timedelta(days=90),
+        )
 
         assert migrations.upgrade() == ["0004"]
 
         assert {c.name for c in db.get_columns("mandate")} == {
-            "id", "access_code_id", "letter_id", "note", "granted_by_id", "revoked_by_id", "reminded_30_at",
-            "reminded_7_at"}
+            "id",
+            "access_code_id",
+            "letter_id",
+            "note",
+            "granted_by_id",
+            "revoked_by_id",
+            "reminded_30_at",
+            "reminded_7_at",
+        }
         assert "mandate_id" not in {c.name for c in db.get_columns("certification")}
         # Each mandate keeps its id and its own facts, and reads the others through its code.
         rows = {m.id: m for m in Mandate.select(Mandate, AccessCode).join(AccessCode)}
         assert set(rows) == {pending.id, taken.id, revoked.id}
         assert (rows[pending.id].letter_id, rows[pending.id].note, rows[pending.id].granted_by_id) == (
-            letter.id, "Fiduciaire SA", lea.id)
+            letter.id,
+            "Fiduciaire SA",
+            lea.id,
+        )
         assert (rows[taken.id].note, rows[taken.id].reminded_30_at) == ("Pour Fred", now)
         assert rows[revoked.id].revoked_by_id == fred.id
         clock.advance(hours=3)
-        assert [rows[m.id].status(clock.now()) for m in (pending, taken, revoked)] == ["pending", "active", "revoked"]
+        assert [rows[m.id].status(clock.now()) for m in (pending, taken, revoked)] == [
+            "pending",
+            "active",
+            "revoked",
+        ]
         assert rows[revoked.id].revoked_at == now + timedelta(hours=2)  # the mandate's, now its code's
         assert (rows[taken.id].mandant_space_id, rows[taken.id].mandatary_space_id) == (guichet.id, fidu.id)
         assert (rows[taken.id].service.slug, rows[taken.id].company_name, rows[taken.id].ends_at) == (
-            "fiches-retenue", "Guichet SARL", now + timedelta(days=90))
+            "fiches-retenue",
+            "Guichet SARL",
+            now + timedelta(days=90),
+        )
         # A certification finds its mandate through its code (given the code when it lacked it).
         certifications = {c.id: c for c in Certification.select()}
         assert mandates.mandate_of_certification(certifications[from_taken.id]).id == taken.id

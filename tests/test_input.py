@@ -1,6 +1,7 @@
 """Input at the edge: control characters refused before anything reads them, single-line
 fields without line breaks, every form limit within the column it ends in, redirect
 targets, and a database that does not answer."""
+
 import re
 import socket
 
@@ -123,8 +124,9 @@ def all_forms():
 
 def text_fields(form_class):
     """(name, unbound field) of the form's text fields, single-line or not."""
-    return [(name, field) for name, field in vars_of(form_class)
-            if issubclass(field.field_class, StringField)]
+    return [
+        (name, field) for name, field in vars_of(form_class) if issubclass(field.field_class, StringField)
+    ]
 
 
 def vars_of(form_class):
@@ -358,8 +360,10 @@ def test_forms_at_maximum_length_never_fail(client, clock):
 
     renamed = client.post(f"/espaces/{space.id}/profil", data={"name": "n" * 100, "csrf_token": csrf})
     assert renamed.status_code == 303 and Space.get_by_id(space.id).name == "n" * 100
-    invited = client.post(f"/espaces/{space.id}/utilisateurs/inviter",
-                          data={"email": "z" + LONG_EMAIL[1:], "role": "reader", "csrf_token": csrf})
+    invited = client.post(
+        f"/espaces/{space.id}/utilisateurs/inviter",
+        data={"email": "z" + LONG_EMAIL[1:], "role": "reader", "csrf_token": csrf},
+    )
     assert invited.status_code == 303
     assert max(len(entry.actor) for entry in AuditEntry.select()) == AuditEntry.actor.max_length
 
@@ -376,9 +380,16 @@ def test_the_longest_agent_name_fits_the_audit(app):
 
 
 COMPANY = {
-    "company_name": "Guichet SARL", "legal_form": "SARL", "identifier": "B123456", "vat_number": "LU15027442",
-    "street": "1, rue du Commerce", "postcode": "L-1000", "city": "Luxembourg", "country": "Luxembourg",
-    "company_email": "contact@guichet.lu", "phone": "",
+    "company_name": "Guichet SARL",
+    "legal_form": "SARL",
+    "identifier": "B123456",
+    "vat_number": "LU15027442",
+    "street": "1, rue du Commerce",
+    "postcode": "L-1000",
+    "city": "Luxembourg",
+    "country": "Luxembourg",
+    "company_email": "contact@guichet.lu",
+    "phone": "",
 }
 
 
@@ -393,8 +404,11 @@ def _closed_port():
 
 @pytest.mark.parametrize("kind", ["postgresql", "sqlite"])
 def test_unreachable_database_answers_503(kind, tmp_path, database_url):
-    url = (f"postgresql://espace@127.0.0.1:{_closed_port()}/espace_pro" if kind == "postgresql"
-           else f"sqlite:///{tmp_path}")  # a directory: the file cannot be opened
+    url = (
+        f"postgresql://espace@127.0.0.1:{_closed_port()}/espace_pro"
+        if kind == "postgresql"
+        else f"sqlite:///{tmp_path}"
+    )  # a directory: the file cannot be opened
     unreachable = create_app({"ESPACE_ENV": "test", "DATABASE_URL": url})
     try:
         client = unreachable.test_client()

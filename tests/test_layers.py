@@ -1,4 +1,5 @@
 """The layers of the house: a module imports only from its own layer or the ones below it."""
+
 import ast
 from pathlib import Path
 

@@ -1,4 +1,5 @@
 """Postal letters: queued with their code encrypted, printed as A4 PDFs, posted."""
+
 import io
 
 import pytest
@@ -10,9 +11,11 @@ from services import letters
 
 def make_letter(code=None, name="Madame Léa Guichet"):
     return letters.queue_letter(
-        name, ["11, allée du Guichet", "", "L-0000 Luxembourg"],
+        name,
+        ["11, allée du Guichet", "", "L-0000 Luxembourg"],
         "Confirmation de votre enregistrement auprès d'une application Internet",
-        "Votre enregistrement est confirmé. Cœur de l’œuvre : 100 €.", code=code,
+        "Votre enregistrement est confirmé. Cœur de l’œuvre : 100 €.",
+        code=code,
     )
 
 
@@ -24,9 +27,15 @@ def pdf_pages(data):
 def test_letter_pdf_carries_address_subject_body_and_code(app):
     letter = make_letter(code="ABCD-EFGH-JKMN-PQRS-TUVW")
     [text] = pdf_pages(letters.render_pdf([letter]))
-    for expected in ("Madame Léa Guichet", "11, allée du Guichet", "L-0000 Luxembourg",
-                     "Confirmation de votre enregistrement", "Cœur de l’œuvre : 100 €",
-                     "ABCD-EFGH-JKMN-PQRS-TUVW", "Espace Pro"):
+    for expected in (
+        "Madame Léa Guichet",
+        "11, allée du Guichet",
+        "L-0000 Luxembourg",
+        "Confirmation de votre enregistrement",
+        "Cœur de l’œuvre : 100 €",
+        "ABCD-EFGH-JKMN-PQRS-TUVW",
+        "Espace Pro",
+    ):
         assert expected in text
 
 
@@ -73,4 +82,3 @@ def test_a_letter_without_a_postal_address_is_not_queued(app, address):
             "Guichet SARL", address, "Votre code d'accès", "Corps", code="ABCD-EFGH-JKMN-PQRS-TUVW"
         )
     assert Letter.select().count() == 0
-

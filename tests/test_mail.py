@@ -1,4 +1,5 @@
 """The outbox: mails are rows first; a dead SMTP server delays them, never loses them."""
+
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,13 @@ EMAILS = Path(__file__).parent.parent / "templates" / "emails"
 
 def queue(app, to="lea.guichet@example.lu"):
     with app.test_request_context():
-        return mail.queue_mail(to, "Nouveau message", "notification",
-                               message="Un nouveau message vous attend.", link="http://localhost/")
+        return mail.queue_mail(
+            to,
+            "Nouveau message",
+            "notification",
+            message="Un nouveau message vous attend.",
+            link="http://localhost/",
+        )
 
 
 def test_without_mail_server_mails_stay_in_the_outbox(app, client):
@@ -85,7 +91,9 @@ def test_cli_send_mail(app, runner, smtp):
 def test_mail_is_sent_after_the_request_that_queued_it(app, smtp):
     @app.get("/queue-test")
     def queue_test():
-        mail.queue_mail("anne@example.lu", "Bienvenue", "notification", message="Bonjour", link="http://localhost/")
+        mail.queue_mail(
+            "anne@example.lu", "Bienvenue", "notification", message="Bonjour", link="http://localhost/"
+        )
         return "ok"
 
     response = app.test_client().get("/queue-test")
@@ -120,8 +128,13 @@ def test_mails_sent_before_lose_their_bodies_at_the_migration(app, clock):
 
 def test_subjects_are_one_line_and_fit_their_column(app):
     with app.test_request_context():
-        row = mail.queue_mail("lea@example.lu", "Espace\r\nBcc: eve@example.lu  " + "x" * 400, "notification",
-                              message="m", link="http://localhost/")
+        row = mail.queue_mail(
+            "lea@example.lu",
+            "Espace\r\nBcc: eve@example.lu  " + "x" * 400,
+            "notification",
+            message="m",
+            link="http://localhost/",
+        )
     assert (
         row.subject.startswith("Espace Bcc: eve@example.lu x")
         and len(row.subject) == OutboxMail.subject.max_length

@@ -1,5 +1,6 @@
 """The rules of spaces, called on the services: the wizard and the 200 limit, invitations,
 roles and the last admin, merge, delete/restore/purge."""
+
 import threading
 
 import pytest
@@ -10,9 +11,16 @@ from models import AuditEntry, Certification, Invitation, Membership, Space, Spa
 from services import auth, links, memberships, merge, space_wizard, spaces
 
 COMPANY = {
-    "company_name": "Guichet SARL", "legal_form": "SARL", "identifier": " b 123456 ", "vat_number": "",
-    "street": "1, rue du Commerce", "postcode": "L-1000", "city": "Luxembourg", "country": "Luxembourg",
-    "company_email": "contact@guichet.lu", "phone": "",
+    "company_name": "Guichet SARL",
+    "legal_form": "SARL",
+    "identifier": " b 123456 ",
+    "vat_number": "",
+    "street": "1, rue du Commerce",
+    "postcode": "L-1000",
+    "city": "Luxembourg",
+    "country": "Luxembourg",
+    "company_email": "contact@guichet.lu",
+    "phone": "",
 }
 
 
@@ -28,7 +36,9 @@ def finished_draft(user, name="Guichet", **company):
 
 
 def create(user, **kwargs):
-    return space_wizard.create_professional_space(user, auth.token_product(user), finished_draft(user, **kwargs).id)
+    return space_wizard.create_professional_space(
+        user, auth.token_product(user), finished_draft(user, **kwargs).id
+    )
 
 
 # --- Wizard and limit --------------------------------------------------------------------
@@ -36,25 +46,35 @@ def create(user, **kwargs):
 
 def test_wizard_creates_the_space_with_its_creator_as_admin(app, clock):
     lea = factories.user("lea")
-    assert space_wizard.draft_for(lea) is None and space_wizard.next_step(None) == "name"  # reading starts nothing
+    assert (
+        space_wizard.draft_for(lea) is None and space_wizard.next_step(None) == "name"
+    )  # reading starts nothing
     draft = space_wizard.start_draft(lea)
     assert draft.data["name"] == "Espace pro de Léa" and space_wizard.next_step(draft) == "name"
     assert space_wizard.start_draft(lea).id == draft.id
     space = create(lea)
-    assert (space.kind, space.name, space.identifier_kind, space.identifier) == ("professional", "Guichet", "rcs", "B123456")
+    assert (space.kind, space.name, space.identifier_kind, space.identifier) == (
+        "professional",
+        "Guichet",
+        "rcs",
+        "B123456",
+    )
     assert Membership.get(space=space, user=lea).role == "admin"
     assert SpaceDraft.select().count() == 0
     assert AuditEntry.get(AuditEntry.action == "space.created").space_id == space.id
 
 
-@pytest.mark.parametrize("field, value, message", [
-    ("identifier", "123", "RCS"),
-    ("identifier", "732829321", "RCS"),  # a SIREN with a wrong Luhn checksum
-    ("vat_number", "LU12345678", "TVA"),
-    ("company_email", "contact@", "e-mail"),
-    ("legal_form", "LTD", "forme juridique"),
-    ("company_name", "  ", "obligatoire"),
-])
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("identifier", "123", "RCS"),
+        ("identifier", "732829321", "RCS"),  # a SIREN with a wrong Luhn checksum
+        ("vat_number", "LU12345678", "TVA"),
+        ("company_email", "contact@", "e-mail"),
+        ("legal_form", "LTD", "forme juridique"),
+        ("company_name", "  ", "obligatoire"),
+    ],
+)
 def test_company_step_refuses_wrong_formats(field, value, message):
     with pytest.raises(spaces.InvalidInput) as refused:
         space_wizard.clean_company({**COMPANY, field: value})
@@ -62,8 +82,14 @@ def test_company_step_refuses_wrong_formats(field, value, message):
 
 
 def test_company_step_accepts_siren_and_vat():
-    cleaned = space_wizard.clean_company({**COMPANY, "identifier": "732 829 320", "vat_number": "LU 15027442"})
-    assert (cleaned["identifier_kind"], cleaned["identifier"], cleaned["vat_number"]) == ("siren", "732829320", "LU15027442")
+    cleaned = space_wizard.clean_company(
+        {**COMPANY, "identifier": "732 829 320", "vat_number": "LU 15027442"}
+    )
+    assert (cleaned["identifier_kind"], cleaned["identifier"], cleaned["vat_number"]) == (
+        "siren",
+        "732829320",
+        "LU15027442",
+    )
 
 
 def test_going_back_keeps_entries_and_undoes_the_step(app):
@@ -86,7 +112,6 @@ def test_double_submit_creates_one_space(app):
     assert Space.select().count() == 1
 
 
-
 def test_a_step_opens_after_the_current_terms_and_the_steps_before_it(app):
     lea = factories.user("lea")
     assert space_wizard.open_step(lea, "name") == ("terms", None)  # the terms come first
@@ -106,10 +131,13 @@ def test_a_step_opens_after_the_current_terms_and_the_steps_before_it(app):
     space_wizard.accept_space_terms(lea)
     assert space_wizard.open_step(lea, "review")[0] == "review"
 
+
 def test_two_hundred_spaces_per_product_then_the_helpdesk_raises_it(app, runner):
     lea = factories.user("lea")
     product = auth.token_product(lea)
-    Space.insert_many([{"kind": "professional", "name": f"E{i}", "created_with": product.id} for i in range(199)]).execute()
+    Space.insert_many(
+        [{"kind": "professional", "name": f"E{i}", "created_with": product.id} for i in range(199)]
+    ).execute()
     Space.create(kind="professional", name="supprimé", created_with=product, deleted_at=clock_module.now())
     create(lea)  # the 200th; the deleted one does not count
     with pytest.raises(spaces.SpaceLimitReached) as refused:
@@ -137,10 +165,17 @@ def test_one_private_space_per_person(app):
 
 @pytest.fixture
 def team(app, clock):
-    lea, marc, zoe = factories.user("lea"), factories.user("marc", email="marc@example.lu"), factories.user("zoe", email="zoe@example.lu")
+    lea, marc, zoe = (
+        factories.user("lea"),
+        factories.user("marc", email="marc@example.lu"),
+        factories.user("zoe", email="zoe@example.lu"),
+    )
     space = factories.space(lea)
     return {
-        "space": space, "lea": lea, "marc": marc, "zoe": zoe,
+        "space": space,
+        "lea": lea,
+        "marc": marc,
+        "zoe": zoe,
         "admin": spaces.membership_for(lea, space.id),
         "manager": factories.member(space, marc, "manager"),
         "reader": factories.member(space, zoe, "reader"),
@@ -159,7 +194,9 @@ def test_non_members_and_deleted_spaces_are_not_found(team):
 
 @pytest.mark.parametrize("role, allowed", [("admin", True), ("manager", False), ("reader", False)])
 def test_only_admins_manage_members(team, role, allowed):
-    member = spaces.membership_for(team[{"admin": "lea", "manager": "marc", "reader": "zoe"}[role]], team["space"].id)
+    member = spaces.membership_for(
+        team[{"admin": "lea", "manager": "marc", "reader": "zoe"}[role]], team["space"].id
+    )
     if allowed:
         memberships.invite(member, team["lea"], "new@example.lu", "reader")
     else:
@@ -181,6 +218,7 @@ def test_role_change_is_notified_and_audited(team):
     entry = AuditEntry.get(AuditEntry.action == "space.role_changed")
     assert entry.details == {"user_id": team["zoe"].id, "old": "reader", "new": "manager"}
     from models import OutboxMail
+
     assert OutboxMail.get(OutboxMail.to == "zoe@example.lu").body_text.count("Gestionnaire") == 1
 
 
@@ -239,15 +277,19 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin(team, app):
             finally:
                 db.close()
 
-    threads = [threading.Thread(target=demote, args=(lea_member, team["lea"], marc_member.id)),
-               threading.Thread(target=demote, args=(marc_member, team["marc"], lea_member.id))]
+    threads = [
+        threading.Thread(target=demote, args=(lea_member, team["lea"], marc_member.id)),
+        threading.Thread(target=demote, args=(marc_member, team["marc"], lea_member.id)),
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(10)
     db.connect(reuse_if_open=True)
     assert sorted(outcomes) == ["ok", "refused"]
-    assert Membership.select().where(Membership.space == team["space"], Membership.role == "admin").count() == 1
+    assert (
+        Membership.select().where(Membership.space == team["space"], Membership.role == "admin").count() == 1
+    )
 
 
 # --- Invitations ---------------------------------------------------------------------------
@@ -267,7 +309,11 @@ def test_invitation_is_accepted_once_with_its_role(team):
     memberships.invite(team["admin"], team["lea"], "tom@example.lu", "manager")
     token = invitation_token()
     invitation = memberships.read_invitation(token)
-    assert (invitation.email, invitation.role, invitation.space.name) == ("tom@example.lu", "manager", team["space"].name)
+    assert (invitation.email, invitation.role, invitation.space.name) == (
+        "tom@example.lu",
+        "manager",
+        team["space"].name,
+    )
     memberships.accept_invitation(newcomer, token)
     assert spaces.membership_for(newcomer, team["space"].id).role == "manager"
     with pytest.raises(links.LinkUsed):
@@ -389,7 +435,9 @@ def two_spaces(team):
 
 def test_merge_moves_everything_and_archives_the_source(two_spaces):
     source, target, lea = two_spaces["source"], two_spaces["target"], two_spaces["lea"]
-    Certification.create(space=source, service=two_spaces["service"], kind="holder", company_identifier="B123456")
+    Certification.create(
+        space=source, service=two_spaces["service"], kind="holder", company_identifier="B123456"
+    )
     VaultEntry.create(space=source, key="iban", label="IBAN", value="LU28 0019 4006 4475 0000")
     VaultEntry.create(space=source, key="phone", label="Téléphone", value="+352 1")
     VaultEntry.create(space=target, key="phone", label="Téléphone", value="+352 2")
@@ -403,7 +451,9 @@ def test_merge_moves_everything_and_archives_the_source(two_spaces):
     assert roles == {"lea": "admin", "marc": "manager", "zoe": "admin", "tom": "manager"}
     assert Certification.get().space_id == target.id
     assert {e.key: e.value for e in VaultEntry.select().where(VaultEntry.space == target)} == {
-        "iban": "LU28 0019 4006 4475 0000", "phone": "+352 1"}
+        "iban": "LU28 0019 4006 4475 0000",
+        "phone": "+352 1",
+    }
     archived = Space.get_by_id(source.id)
     assert archived.merged_into_id == target.id and not archived.is_live
     assert [s.target.name for s in spaces.archived_spaces(lea)] == [target.name]
@@ -429,11 +479,17 @@ def test_merge_is_refused_between_spaces_of_two_companies(two_spaces):
     certification to the wrong company."""
     source, target, lea = two_spaces["source"], two_spaces["target"], two_spaces["lea"]
     Space.update(identifier="B654321", company_name="Autre SA").where(Space.id == source.id).execute()
-    Certification.create(space=source, service=two_spaces["service"], kind="holder", company_identifier="B654321")
+    Certification.create(
+        space=source, service=two_spaces["service"], kind="holder", company_identifier="B654321"
+    )
     plan = merge.preview(lea, source.id, target.id)
     [company] = plan.blocking
     assert company.kind == "company"
-    assert "B654321" in company.label and "B123456" in company.label and "entreprises différentes" in company.label
+    assert (
+        "B654321" in company.label
+        and "B123456" in company.label
+        and "entreprises différentes" in company.label
+    )
     with pytest.raises(merge.MergeRefused) as refused:
         merge.merge(lea, source.id, target.id)
     assert refused.value.status == 409 and "entreprises différentes" in refused.value.message
@@ -442,13 +498,16 @@ def test_merge_is_refused_between_spaces_of_two_companies(two_spaces):
     assert Membership.select().where(Membership.space == target).count() == 3
 
 
-@pytest.mark.parametrize("source_identifier,target_identifier,refused", [
-    ("B654321", "b 654321", False),  # the same number, written differently
-    ("732829320", "732 829 320", False),
-    ("B123456", "732829320", True),  # RCS and SIREN: two companies
-    ("", "B123456", False),  # a space without an identifier says nothing about its company
-    ("B123456", "", False),
-])
+@pytest.mark.parametrize(
+    "source_identifier,target_identifier,refused",
+    [
+        ("B654321", "b 654321", False),  # the same number, written differently
+        ("732829320", "732 829 320", False),
+        ("B123456", "732829320", True),  # RCS and SIREN: two companies
+        ("", "B123456", False),  # a space without an identifier says nothing about its company
+        ("B123456", "", False),
+    ],
+)
 def test_merge_compares_normalised_identifiers(two_spaces, source_identifier, target_identifier, refused):
     source, target, lea = two_spaces["source"], two_spaces["target"], two_spaces["lea"]
     Space.update(identifier=source_identifier).where(Space.id == source.id).execute()
@@ -492,9 +551,15 @@ def test_every_model_owning_space_rows_has_a_mover():
     from models import MODELS
 
     own = {"Space", "SpaceDraft"}
-    movers = {"Membership": "members", "Invitation": "invitations", "Certification": "certifications",
-              "VaultEntry": "vault", "AccessCode": "mandates", "Mandate": "mandates",
-              "CertificationRequest": "requests"}
+    movers = {
+        "Membership": "members",
+        "Invitation": "invitations",
+        "Certification": "certifications",
+        "VaultEntry": "vault",
+        "AccessCode": "mandates",
+        "Mandate": "mandates",
+        "CertificationRequest": "requests",
+    }
     for model in MODELS:
         points_to_space = any(getattr(f, "rel_model", None) is Space for f in model._meta.fields.values())
         if points_to_space and model.__name__ not in own:
@@ -519,13 +584,16 @@ def test_a_private_space_is_not_collaborative(app):
     assert Membership.get_by_id(member.id).role == "admin" and intruder.id
 
 
-
 def test_can_and_require_know_what_a_private_space_cannot_do(app):
     lea = factories.user("lea")
     member = spaces.membership_for(lea, spaces.create_private_space(lea).id)
-    refusals = {"manage_members": spaces.NotCollaborative, "leave": spaces.PrivateSpaceNotLeft,
-                "manage_certifications": spaces.ProfessionalOnly, "manage_mandates": spaces.ProfessionalOnly,
-                "edit_vault": spaces.ProfessionalOnly}
+    refusals = {
+        "manage_members": spaces.NotCollaborative,
+        "leave": spaces.PrivateSpaceNotLeft,
+        "manage_certifications": spaces.ProfessionalOnly,
+        "manage_mandates": spaces.ProfessionalOnly,
+        "edit_vault": spaces.ProfessionalOnly,
+    }
     for action, refusal in refusals.items():
         assert not spaces.can(member, action), action  # the admin of the space, yet not here
         with pytest.raises(refusal):
@@ -537,6 +605,7 @@ def test_can_and_require_know_what_a_private_space_cannot_do(app):
         memberships.leave(member, lea)
     assert refused.value.status == 422 and "supprimer" in refused.value.message
     assert Membership.select().where(Membership.id == member.id).exists()
+
 
 def test_purging_a_merge_target_takes_its_archived_sources_along(two_spaces, clock):
     source, target, lea = two_spaces["source"], two_spaces["target"], two_spaces["lea"]

@@ -1,5 +1,6 @@
 """Spaces over HTTP: who may reach what (the permission matrix), the wizard as htmx
 fragments and as plain pages, and the query budget of the list pages."""
+
 import html
 import re
 from datetime import timedelta
@@ -30,18 +31,41 @@ def world(app, clock):
     factories.member(space, people["reader"], "reader")
     tom = factories.member(space, factories.user("tom", email="tom@example.lu"), "reader")
     factories.space(people["stranger"], name="Chez Eve")
-    invitation = Invitation.create(space=space, email="new@example.lu", role="reader", invited_by=lea, nonce_hash="x")
+    invitation = Invitation.create(
+        space=space, email="new@example.lu", role="reader", invited_by=lea, nonce_hash="x"
+    )
     catalogue.load()
     for slug in ("fiches-retenue", "sources-authentiques"):
-        Certification.create(space=space, service=Service.get(slug=slug), kind="holder", company_identifier="B123456",
-                             company_name="Guichet SARL", ends_at=clock.now() + timedelta(days=365))
-    mandate, _code = mandates.grant_mandate(spaces.membership_for(lea, space.id), lea,
-                                            Service.get(slug="fiches-retenue").id, clock.now() + timedelta(days=90))
-    obtained = Certification.create(space=space, service=Service.get(slug="sources-authentiques"), kind="proxy",
-                                    company_identifier="B777777", company_name="Boulangerie SA",
-                                    ends_at=clock.now() + timedelta(days=365))  # an administration's proxy code
-    return {"space": space, "people": people, "tom": tom, "invitation": invitation, "mandate": mandate,
-            "obtained": obtained}
+        Certification.create(
+            space=space,
+            service=Service.get(slug=slug),
+            kind="holder",
+            company_identifier="B123456",
+            company_name="Guichet SARL",
+            ends_at=clock.now() + timedelta(days=365),
+        )
+    mandate, _code = mandates.grant_mandate(
+        spaces.membership_for(lea, space.id),
+        lea,
+        Service.get(slug="fiches-retenue").id,
+        clock.now() + timedelta(days=90),
+    )
+    obtained = Certification.create(
+        space=space,
+        service=Service.get(slug="sources-authentiques"),
+        kind="proxy",
+        company_identifier="B777777",
+        company_name="Boulangerie SA",
+        ends_at=clock.now() + timedelta(days=365),
+    )  # an administration's proxy code
+    return {
+        "space": space,
+        "people": people,
+        "tom": tom,
+        "invitation": invitation,
+        "mandate": mandate,
+        "obtained": obtained,
+    }
 
 
 # (method, URL, data, who may): "member" any member, "admin" admins only, "leave" (the
@@ -69,13 +93,27 @@ ENDPOINTS = [
     ("GET", "/espaces/{s}/certifications", None, "member"),
     ("GET", "/espaces/{s}/certifications/administrations", None, "member"),
     ("GET", "/espaces/{s}/certifications/administrations/ACD", None, "member"),
-    ("POST", "/espaces/{s}/certifications/administrations/ACD/code", {"code": "2222-2222-2222-2222-2222"}, "code"),
-    ("POST", "/espaces/{s}/certifications/administrations/ALVA/demande",
-     {"service": "{alva}", "reason": "Nous exploitons une boulangerie."}, "admin"),
+    (
+        "POST",
+        "/espaces/{s}/certifications/administrations/ACD/code",
+        {"code": "2222-2222-2222-2222-2222"},
+        "code",
+    ),
+    (
+        "POST",
+        "/espaces/{s}/certifications/administrations/ALVA/demande",
+        {"service": "{alva}", "reason": "Nous exploitons une boulangerie."},
+        "admin",
+    ),
     ("GET", "/espaces/{s}/mandats-obtenus", None, "member"),
     ("POST", "/espaces/{s}/mandats-obtenus", {"code": "2222-2222-2222-2222-2222"}, "code"),
     ("GET", "/espaces/{s}/mandats-dispenses", None, "member"),
-    ("POST", "/espaces/{s}/mandats-dispenses", {"service": "{acd}", "ends_on": "2026-06-30", "note": "Fiduciaire"}, "grant"),
+    (
+        "POST",
+        "/espaces/{s}/mandats-dispenses",
+        {"service": "{acd}", "ends_on": "2026-06-30", "note": "Fiduciaire"},
+        "grant",
+    ),
     ("GET", "/espaces/{s}/mandats-dispenses/{m}/courrier.pdf", None, "admin"),
     ("GET", "/espaces/{s}/mandats/{m}/revoquer", None, "admin"),
     ("POST", "/espaces/{s}/mandats/{m}/revoquer", {}, "admin"),
@@ -86,11 +124,19 @@ ENDPOINTS = [
 
 
 def endpoints(w):
-    ids = {"s": w["space"].id, "tom": w["tom"].id, "inv": w["invitation"].id, "m": w["mandate"].id,
-           "c": w["obtained"].id,
-           "alva": Service.get(slug="securite-alimentaire").id, "acd": Service.get(slug="fiches-retenue").id}
-    return [(method, url.format(**ids), data and {k: str(v).format(**ids) for k, v in data.items()}, rule)
-            for method, url, data, rule in ENDPOINTS]
+    ids = {
+        "s": w["space"].id,
+        "tom": w["tom"].id,
+        "inv": w["invitation"].id,
+        "m": w["mandate"].id,
+        "c": w["obtained"].id,
+        "alva": Service.get(slug="securite-alimentaire").id,
+        "acd": Service.get(slug="fiches-retenue").id,
+    }
+    return [
+        (method, url.format(**ids), data and {k: str(v).format(**ids) for k, v in data.items()}, rule)
+        for method, url, data, rule in ENDPOINTS
+    ]
 
 
 def expected(rule, role, method, htmx):
@@ -186,7 +232,11 @@ def test_landing_goes_to_manage_then_to_the_private_space(client, app, clock):
     log_in(client, lea)
     assert client.get("/mon-espace").headers["Location"] == "/espaces"
     page = client.get("/espaces").get_data(as_text=True)
-    for label in ("Créer mon espace privé", "Créer un espace professionnel", "Fusionner deux espaces professionnels"):
+    for label in (
+        "Créer mon espace privé",
+        "Créer un espace professionnel",
+        "Fusionner deux espaces professionnels",
+    ):
         assert label in page
     response = client.post("/espaces/prive", data={"csrf_token": csrf_token(page)})
     private = Space.get(Space.kind == "private")
@@ -203,9 +253,16 @@ def test_switch_groups_and_searches(client, app, clock):
     factories.space(lea, name="Garage")
     log_in(client, lea)
     page = client.get("/espaces/changer").get_data(as_text=True)
-    assert page.index("Espace privé") < page.index("Espaces professionnels") < page.index("Boulangerie") < page.index("Garage")
+    assert (
+        page.index("Espace privé")
+        < page.index("Espaces professionnels")
+        < page.index("Boulangerie")
+        < page.index("Garage")
+    )
     fragment = client.get("/espaces/changer?q=gar", headers=HTMX).get_data(as_text=True)
-    assert fragment.startswith('\n<div id="space-list">') or fragment.lstrip().startswith('<div id="space-list">')
+    assert fragment.startswith('\n<div id="space-list">') or fragment.lstrip().startswith(
+        '<div id="space-list">'
+    )
     assert "Garage" in fragment and "Boulangerie" not in fragment
 
 
@@ -213,7 +270,10 @@ def grow_spaces(user):
     def grow(n):
         have = Membership.select().where(Membership.user == user).count()
         for i in range(have, n):
-            factories.member(factories.space(None, name=f"Espace {i:03d}"), user, "admin" if i % 2 else "reader")
+            factories.member(
+                factories.space(None, name=f"Espace {i:03d}"), user, "admin" if i % 2 else "reader"
+            )
+
     return grow
 
 
@@ -233,7 +293,9 @@ def test_users_tab_keeps_a_constant_query_count(client, app, clock):
         have = Membership.select().where(Membership.space == space).count()
         for i in range(have, n):
             factories.member(space, factories.user(f"user{i}", email=f"user{i}@example.lu"), "reader")
-        Invitation.create(space=space, email=f"inv{n}@example.lu", role="reader", invited_by=lea, nonce_hash="x")
+        Invitation.create(
+            space=space, email=f"inv{n}@example.lu", role="reader", invited_by=lea, nonce_hash="x"
+        )
 
     assert_constant_queries(client, f"/espaces/{space.id}/utilisateurs", grow, small=5, large=120)
 
@@ -241,9 +303,16 @@ def test_users_tab_keeps_a_constant_query_count(client, app, clock):
 # --- The wizard ----------------------------------------------------------------------------------
 
 COMPANY = {
-    "company_name": "Guichet SARL", "legal_form": "SARL", "identifier": "B123456", "vat_number": "LU15027442",
-    "street": "1, rue du Commerce", "postcode": "L-1000", "city": "Luxembourg", "country": "Luxembourg",
-    "company_email": "contact@guichet.lu", "phone": "",
+    "company_name": "Guichet SARL",
+    "legal_form": "SARL",
+    "identifier": "B123456",
+    "vat_number": "LU15027442",
+    "street": "1, rue du Commerce",
+    "postcode": "L-1000",
+    "city": "Luxembourg",
+    "country": "Luxembourg",
+    "company_email": "contact@guichet.lu",
+    "phone": "",
 }
 
 
@@ -258,7 +327,9 @@ def post(client, url, data=None, headers=None):
     return client.post(url, data={**(data or {}), "csrf_token": client.token}, headers=headers or {})
 
 
-@pytest.mark.parametrize("headers, partial", [({}, False), (HTMX, True), (BOOSTED, False)], ids=["plain", "htmx", "boosted"])
+@pytest.mark.parametrize(
+    "headers, partial", [({}, False), (HTMX, True), (BOOSTED, False)], ids=["plain", "htmx", "boosted"]
+)
 def test_wizard_steps_are_pages_and_fragments(wizard_client, headers, partial):
     assert wizard_client.get("/espaces/nouveau").headers["Location"] == "/espaces/nouveau/cgu"
     response = wizard_client.get("/espaces/nouveau/cgu", headers=headers)
@@ -284,7 +355,10 @@ def test_wizard_without_javascript_with_back_refresh_and_resume(wizard_client, a
     assert 'value="Espace pro de Léa"' in step1
     assert c.get("/espaces/nouveau/verification").headers["Location"] == "/espaces/nouveau/nom"  # no skipping
     assert post(c, "/espaces/nouveau/nom", {"name": ""}).status_code == 422
-    assert post(c, "/espaces/nouveau/nom", {"name": "Guichet"}).headers["Location"] == "/espaces/nouveau/entreprise"
+    assert (
+        post(c, "/espaces/nouveau/nom", {"name": "Guichet"}).headers["Location"]
+        == "/espaces/nouveau/entreprise"
+    )
 
     wrong = post(c, "/espaces/nouveau/entreprise", {**COMPANY, "identifier": "12345"})
     html = wrong.get_data(as_text=True)
@@ -298,21 +372,31 @@ def test_wizard_without_javascript_with_back_refresh_and_resume(wizard_client, a
     kept = c.get("/espaces/nouveau/entreprise").get_data(as_text=True)
     assert 'value="B999"' in kept and 'value="contact@guichet.lu"' in kept
 
-    assert post(c, "/espaces/nouveau/entreprise", COMPANY).headers["Location"] == "/espaces/nouveau/verification"
+    assert (
+        post(c, "/espaces/nouveau/entreprise", COMPANY).headers["Location"] == "/espaces/nouveau/verification"
+    )
     # Resume: a new session (log in again) lands on the step reached.
     c = app.test_client()
     log_in(c, User.get(User.userid == "lea"))
     assert c.get("/espaces/nouveau").headers["Location"] == "/espaces/nouveau/verification"
     review = c.get("/espaces/nouveau/verification").get_data(as_text=True)
     c.token = csrf_token(review)
-    for text in ("Vérifiez vos infos d'utilisateurs", "Guichet SARL", "B123456", "LU15027442", "lea@example.lu"):
+    for text in (
+        "Vérifiez vos infos d'utilisateurs",
+        "Guichet SARL",
+        "B123456",
+        "LU15027442",
+        "lea@example.lu",
+    ):
         assert text in review
     draft = re.search(r'name="draft" value="(\d+)"', review).group(1)
 
     created = post(c, "/espaces/nouveau/verification", {"draft": draft})
     space = Space.get(Space.name == "Guichet")
     assert created.headers["Location"] == f"/espaces/{space.id}/bienvenue"
-    assert "Vous venez de créer votre espace professionnel" in c.get(created.headers["Location"]).get_data(as_text=True)
+    assert "Vous venez de créer votre espace professionnel" in c.get(created.headers["Location"]).get_data(
+        as_text=True
+    )
     twice = post(c, "/espaces/nouveau/verification", {"draft": draft})
     assert twice.status_code == 303 and Space.select().count() == 1
     assert "déjà terminée" in c.get("/espaces").get_data(as_text=True)
@@ -324,8 +408,13 @@ def test_wizard_without_javascript_with_back_refresh_and_resume(wizard_client, a
 def test_wizard_gets_change_nothing(wizard_client):
     """Opening, refreshing or going back to a step creates no draft: the first POST does."""
     c = wizard_client
-    urls = ["/espaces/nouveau", "/espaces/nouveau/cgu", "/espaces/nouveau/nom", "/espaces/nouveau/entreprise",
-            "/espaces/nouveau/verification"]
+    urls = [
+        "/espaces/nouveau",
+        "/espaces/nouveau/cgu",
+        "/espaces/nouveau/nom",
+        "/espaces/nouveau/entreprise",
+        "/espaces/nouveau/verification",
+    ]
     for _terms in ("to accept", "accepted"):
         for url in urls:
             for headers in ({}, HTMX):
@@ -338,7 +427,10 @@ def test_wizard_gets_change_nothing(wizard_client):
     assert SpaceDraft.select().count() == 0
     assert post(c, "/espaces/nouveau/nom", {"name": ""}).status_code == 422
     assert SpaceDraft.select().count() == 0
-    assert post(c, "/espaces/nouveau/nom", {"name": "Guichet"}).headers["Location"] == "/espaces/nouveau/entreprise"
+    assert (
+        post(c, "/espaces/nouveau/nom", {"name": "Guichet"}).headers["Location"]
+        == "/espaces/nouveau/entreprise"
+    )
     assert SpaceDraft.get().data["name"] == "Guichet"
     assert c.get("/espaces/nouveau").headers["Location"] == "/espaces/nouveau/entreprise"  # resume
 
@@ -361,16 +453,35 @@ def test_invite_three_ways_and_join_by_the_link(client, app, clock):
     space = factories.space(lea, name="Guichet")
     log_in(client, lea)
     token = csrf_token(client.get(f"/espaces/{space.id}/utilisateurs").get_data(as_text=True))
-    bad = client.post(f"/espaces/{space.id}/utilisateurs/inviter", data={"csrf_token": token, "email": "x@", "role": "reader"}, headers=HTMX)
+    bad = client.post(
+        f"/espaces/{space.id}/utilisateurs/inviter",
+        data={"csrf_token": token, "email": "x@", "role": "reader"},
+        headers=HTMX,
+    )
     assert bad.status_code == 422 and "adresse e-mail" in bad.get_data(as_text=True)
-    done = client.post(f"/espaces/{space.id}/utilisateurs/inviter", data={"csrf_token": token, "email": "marc@example.lu", "role": "manager"}, headers=HTMX)
-    assert done.status_code == 200 and "marc@example.lu" in done.get_data(as_text=True) and "<html" not in done.get_data(as_text=True)
+    done = client.post(
+        f"/espaces/{space.id}/utilisateurs/inviter",
+        data={"csrf_token": token, "email": "marc@example.lu", "role": "manager"},
+        headers=HTMX,
+    )
+    assert (
+        done.status_code == 200
+        and "marc@example.lu" in done.get_data(as_text=True)
+        and "<html" not in done.get_data(as_text=True)
+    )
 
-    plain = client.post(f"/espaces/{space.id}/utilisateurs/inviter", data={"csrf_token": token, "email": "ana@example.lu", "role": "reader"},
-                        follow_redirects=True)
-    assert plain.get_data(as_text=True).count("Une invitation valable 7 jours a été envoyée à ana@example.lu") == 1
+    plain = client.post(
+        f"/espaces/{space.id}/utilisateurs/inviter",
+        data={"csrf_token": token, "email": "ana@example.lu", "role": "reader"},
+        follow_redirects=True,
+    )
+    assert (
+        plain.get_data(as_text=True).count("Une invitation valable 7 jours a été envoyée à ana@example.lu")
+        == 1
+    )
 
     from models import OutboxMail
+
     mail = OutboxMail.get(OutboxMail.to == "marc@example.lu")
     link = re.search(r"http://localhost(/invitations/\S+)", mail.body_text).group(1)
 
@@ -386,8 +497,9 @@ def test_invite_three_ways_and_join_by_the_link(client, app, clock):
     assert used.status_code == 410 and "plus valable" in used.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("headers, partial", [({}, False), (HTMX, True), (BOOSTED, False)],
-                         ids=["plain", "htmx", "boosted"])
+@pytest.mark.parametrize(
+    "headers, partial", [({}, False), (HTMX, True), (BOOSTED, False)], ids=["plain", "htmx", "boosted"]
+)
 def test_removing_a_member_and_revoking_an_invitation_ask_first(client, world, headers, partial):
     """The Utilisateurs tab links to a confirmation (a page, or the question alone for htmx);
     asking changes nothing, Confirmer does it, Annuler goes back to the tab."""
@@ -395,9 +507,16 @@ def test_removing_a_member_and_revoking_an_invitation_ask_first(client, world, h
     users = f"/espaces/{space.id}/utilisateurs"
     log_in(client, world["people"]["admin"])
     tab = client.get(users).get_data(as_text=True)
-    asks = {f"/espaces/{space.id}/membres/{tom.id}/retirer": ("Retirer Léa Guichet de l'espace ?", f"member-{tom.id}"),
-            f"/espaces/{space.id}/invitations/{invitation.id}/revoquer": (
-                "Révoquer l'invitation de new@example.lu ?", f"invitation-{invitation.id}")}
+    asks = {
+        f"/espaces/{space.id}/membres/{tom.id}/retirer": (
+            "Retirer Léa Guichet de l'espace ?",
+            f"member-{tom.id}",
+        ),
+        f"/espaces/{space.id}/invitations/{invitation.id}/revoquer": (
+            "Révoquer l'invitation de new@example.lu ?",
+            f"invitation-{invitation.id}",
+        ),
+    }
     before = fingerprint()
     for url, (question, key) in asks.items():
         assert f'href="{url}"' in tab and f'action="{url}"' not in tab  # no one-click removal
@@ -405,8 +524,10 @@ def test_removing_a_member_and_revoking_an_invitation_ask_first(client, world, h
         body = html.unescape(response.get_data(as_text=True))
         assert response.status_code == 200 and question in body
         assert f'<form action="{url}" method="post"' in body and f'href="{users}"' in body
-        assert ("<html" not in body and body.strip().startswith(
-            f'<div class="notice notice-warning" id="confirm-{key}"')) == partial
+        assert (
+            "<html" not in body
+            and body.strip().startswith(f'<div class="notice notice-warning" id="confirm-{key}"')
+        ) == partial
     assert fingerprint() == before
 
     token = csrf_token(tab)
@@ -417,8 +538,9 @@ def test_removing_a_member_and_revoking_an_invitation_ask_first(client, world, h
     assert Invitation.get_by_id(invitation.id).revoked_at is not None
 
 
-@pytest.mark.parametrize("headers, partial", [({}, False), (HTMX, True), (BOOSTED, False)],
-                         ids=["plain", "htmx", "boosted"])
+@pytest.mark.parametrize(
+    "headers, partial", [({}, False), (HTMX, True), (BOOSTED, False)], ids=["plain", "htmx", "boosted"]
+)
 def test_leaving_asks_first(client, world, headers, partial):
     space, reader = world["space"], world["people"]["reader"]
     users, leave = f"/espaces/{space.id}/utilisateurs", f"/espaces/{space.id}/quitter"
@@ -465,9 +587,18 @@ def test_merge_preview_and_confirm(client, app, clock):
     assert "Cible" in page and "Source" in page
     preview = client.get(f"/espaces/fusionner?source={source.id}&target={target.id}", headers=HTMX)
     html = preview.get_data(as_text=True)
-    assert preview.status_code == 200 and "Confirmer la fusion" in html and "+352 1" in html and "+352 2" in html
-    merged = client.post("/espaces/fusionner", data={
-        "csrf_token": csrf_token(html), "source": source.id, "target": target.id, "vault:phone": "source"})
+    assert (
+        preview.status_code == 200 and "Confirmer la fusion" in html and "+352 1" in html and "+352 2" in html
+    )
+    merged = client.post(
+        "/espaces/fusionner",
+        data={
+            "csrf_token": csrf_token(html),
+            "source": source.id,
+            "target": target.id,
+            "vault:phone": "source",
+        },
+    )
     assert merged.status_code == 303, merged.get_data(as_text=True)[-3000:]
     assert merged.headers["Location"] == f"/espaces/{target.id}"
     assert VaultEntry.get(VaultEntry.space == target).value == "+352 1"
@@ -478,8 +609,9 @@ def test_merge_preview_and_confirm(client, app, clock):
     service = factories.service()
     for space in (other, target):
         Certification.create(space=space, service=service, kind="holder")
-    refused = client.post("/espaces/fusionner", data={
-        "csrf_token": csrf_token(html), "source": other.id, "target": target.id})
+    refused = client.post(
+        "/espaces/fusionner", data={"csrf_token": csrf_token(html), "source": other.id, "target": target.id}
+    )
     assert refused.status_code == 409 and "La fusion est impossible" in refused.get_data(as_text=True)
     assert Space.get_by_id(other.id).is_live
 
@@ -490,7 +622,9 @@ def test_merge_of_two_companies_is_refused_in_the_preview(client, app, clock):
     lea = factories.user("lea")
     target = factories.space(lea, name="Cible")
     source = factories.space(lea, name="Autre société", company_name="Autre SA", identifier="B654321")
-    Certification.create(space=source, service=factories.service(), kind="holder", company_identifier="B654321")
+    Certification.create(
+        space=source, service=factories.service(), kind="holder", company_identifier="B654321"
+    )
     log_in(client, lea)
     for headers in ({}, HTMX):
         preview = client.get(f"/espaces/fusionner?source={source.id}&target={target.id}", headers=headers)
@@ -499,9 +633,14 @@ def test_merge_of_two_companies_is_refused_in_the_preview(client, app, clock):
         assert "La fusion est impossible" in html and "deux entreprises différentes" in html
         assert "B654321" in html and "B123456" in html
         assert "Confirmer la fusion" not in html  # nothing is asked
-    refused = client.post("/espaces/fusionner", data={
-        "csrf_token": csrf_token(client.get("/espaces/fusionner").get_data(as_text=True)),
-        "source": source.id, "target": target.id})
+    refused = client.post(
+        "/espaces/fusionner",
+        data={
+            "csrf_token": csrf_token(client.get("/espaces/fusionner").get_data(as_text=True)),
+            "source": source.id,
+            "target": target.id,
+        },
+    )
     assert refused.status_code == 409 and "deux entreprises différentes" in refused.get_data(as_text=True)
     assert Space.get_by_id(source.id).merged_into_id is None
     assert Certification.get().space_id == source.id
@@ -514,9 +653,17 @@ def test_oversized_ids_and_pages_are_not_server_errors(client, world):
     assert client.get(f"/espaces/{huge}").status_code == 404
     assert client.get(f"/espaces?page={huge}").status_code == 200
     assert client.get(f"/espaces/{world['space'].id}/utilisateurs?page={huge}").status_code == 200
-    assert client.post(f"/espaces/{world['space'].id}/membres/{huge}/retirer", data={"csrf_token": token}).status_code == 404
+    assert (
+        client.post(
+            f"/espaces/{world['space'].id}/membres/{huge}/retirer", data={"csrf_token": token}
+        ).status_code
+        == 404
+    )
     assert client.get(f"/espaces/{world['space'].id}/membres/{huge}/retirer").status_code == 404
-    assert client.post("/espaces/nouveau/verification", data={"csrf_token": token, "draft": huge}).status_code == 303
+    assert (
+        client.post("/espaces/nouveau/verification", data={"csrf_token": token, "draft": huge}).status_code
+        == 303
+    )
     assert client.get(f"/espaces/fusionner?source={huge}&target=1").status_code == 422
 
 
@@ -529,8 +676,11 @@ def test_features_to_come_say_they_are_not_there_yet(client, clock):
     lea = factories.user("lea")
     space = factories.space(lea, name="Guichet")
     log_in(client, lea)
-    for path, feature in [("", "Les démarches en ligne"), ("/donnees", "Les données professionnelles"),
-                          ("/communications", "Les communications des administrations")]:
+    for path, feature in [
+        ("", "Les démarches en ligne"),
+        ("/donnees", "Les données professionnelles"),
+        ("/communications", "Les communications des administrations"),
+    ]:
         html = client.get(f"/espaces/{space.id}{path}").get_data(as_text=True).replace("&#39;", "'")
         assert f"{feature} ne sont pas encore disponibles dans cette version d'Espace Pro." in html, path
 
@@ -543,23 +693,40 @@ def test_private_space_shows_only_what_applies(client, app, clock):
     private = factories.space(lea, name="Espace privé de Léa", kind="private")
     log_in(client, lea)
     token = csrf_token(client.get(f"/espaces/{private.id}").get_data(as_text=True))
-    for url in (f"/espaces/{private.id}", f"/espaces/{private.id}/profil", f"/espaces/{private.id}/communications"):
+    for url in (
+        f"/espaces/{private.id}",
+        f"/espaces/{private.id}/profil",
+        f"/espaces/{private.id}/communications",
+    ):
         for headers in ({}, HTMX):
             response = client.get(url, headers=headers)
             html = response.get_data(as_text=True)
             assert response.status_code == 200, url
-            for absent in ("Mes données professionnelles", "Certifications", "Mandats", "Utilisateurs",
-                           "Seul un administrateur", f"/espaces/{private.id}/services/"):
+            for absent in (
+                "Mes données professionnelles",
+                "Certifications",
+                "Mandats",
+                "Utilisateurs",
+                "Seul un administrateur",
+                f"/espaces/{private.id}/services/",
+            ):
                 assert absent not in html, (url, absent)
     acd = Service.get(slug="fiches-retenue")
     before = fingerprint()
     for method, path, data in [
-        ("GET", "/donnees", None), ("GET", "/utilisateurs", None), ("GET", "/certifications", None),
-        ("GET", "/certifications/administrations", None), ("GET", "/certifications/administrations/ACD", None),
-        ("GET", "/mandats-obtenus", None), ("GET", "/mandats-dispenses", None),
+        ("GET", "/donnees", None),
+        ("GET", "/utilisateurs", None),
+        ("GET", "/certifications", None),
+        ("GET", "/certifications/administrations", None),
+        ("GET", "/certifications/administrations/ACD", None),
+        ("GET", "/mandats-obtenus", None),
+        ("GET", "/mandats-dispenses", None),
         ("POST", "/certifications/administrations/ACD/code", {"code": "2222-2222-2222-2222-2222"}),
-        ("POST", "/certifications/administrations/ALVA/demande",
-         {"service": Service.get(slug="securite-alimentaire").id, "reason": "Boulangerie"}),
+        (
+            "POST",
+            "/certifications/administrations/ALVA/demande",
+            {"service": Service.get(slug="securite-alimentaire").id, "reason": "Boulangerie"},
+        ),
         ("POST", "/mandats-obtenus", {"code": "2222-2222-2222-2222-2222"}),
         ("POST", "/mandats-dispenses", {"service": acd.id, "ends_on": "2026-06-30"}),
         ("POST", "/utilisateurs/inviter", {"email": "marc@example.lu", "role": "reader"}),

@@ -17,6 +17,7 @@ def with_checks(prefix):
 
 # --- matricule -------------------------------------------------------------
 
+
 @pytest.mark.parametrize("value", [VALID_MATRICULE, "1983 0819 749 25", " 1983081974925 "])
 def test_matricule_valid(value):
     assert validators.matricule(value) == VALID_MATRICULE
@@ -27,31 +28,37 @@ def test_invalid_identifier_is_value_error():
         validators.matricule("123")
 
 
-@pytest.mark.parametrize("value,message", [
-    ("1983081974935", "contrôle"),   # wrong Luhn digit
-    ("1983081974926", "contrôle"),   # wrong Verhoeff digit
-    ("1983081974825", "contrôle"),   # serial digit changed
-    ("1983081874925", "contrôle"),   # day changed (still a valid date)
-    ("198308197492", "13 chiffres"),  # too short
-    ("19830819749250", "13 chiffres"),  # too long
-    ("198308197492A", "13 chiffres"),  # letter
-    ("", "13 chiffres"),
-    ("1983-08-19-749-25", "13 chiffres"),
-])
+@pytest.mark.parametrize(
+    "value,message",
+    [
+        ("1983081974935", "contrôle"),  # wrong Luhn digit
+        ("1983081974926", "contrôle"),  # wrong Verhoeff digit
+        ("1983081974825", "contrôle"),  # serial digit changed
+        ("1983081874925", "contrôle"),  # day changed (still a valid date)
+        ("198308197492", "13 chiffres"),  # too short
+        ("19830819749250", "13 chiffres"),  # too long
+        ("198308197492A", "13 chiffres"),  # letter
+        ("", "13 chiffres"),
+        ("1983-08-19-749-25", "13 chiffres"),
+    ],
+)
 def test_matricule_invalid(value, message):
     with pytest.raises(InvalidIdentifier, match=message):
         validators.matricule(value)
 
 
-@pytest.mark.parametrize("prefix", [
-    "19831319749",  # month 13
-    "19830232749",  # 32nd day
-    "19830230749",  # 30 February
-    "19010229749",  # 29 February of a non-leap year
-    "18491231749",  # before 1850
-    f"{datetime.date.today().year + 1}0101749",  # future year
-    "19830032749",  # unknown month, day 32
-])
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        "19831319749",  # month 13
+        "19830232749",  # 32nd day
+        "19830230749",  # 30 February
+        "19010229749",  # 29 February of a non-leap year
+        "18491231749",  # before 1850
+        f"{datetime.date.today().year + 1}0101749",  # future year
+        "19830032749",  # unknown month, day 32
+    ],
+)
 def test_matricule_bad_date(prefix):
     # Check digits are correct, so only the date can be the reason for rejection.
     with pytest.raises(InvalidIdentifier, match="date"):
@@ -93,7 +100,7 @@ def test_matricule_property_valid(number):
 @given(matricules(), st.integers(0, 12), st.integers(1, 9))
 def test_matricule_property_single_digit_change_rejected(number, position, delta):
     changed = str((int(number[position]) + delta) % 10)
-    mutated = number[:position] + changed + number[position + 1:]
+    mutated = number[:position] + changed + number[position + 1 :]
     assert mutated != number
     with pytest.raises(InvalidIdentifier):
         validators.matricule(mutated)
@@ -101,16 +108,43 @@ def test_matricule_property_single_digit_change_rejected(number, position, delta
 
 # --- RCS / SIREN / SIRET / company identifier ------------------------------
 
-@pytest.mark.parametrize("value,expected", [
-    ("B123456", "B123456"), ("b 12345", "B12345"), ("A1", "A1"),
-    ("E 5678", "E5678"), ("F12", "F12"), ("G 123", "G123"), ("j999999", "J999999"), ("K 1", "K1"),
-])
+
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        ("B123456", "B123456"),
+        ("b 12345", "B12345"),
+        ("A1", "A1"),
+        ("E 5678", "E5678"),
+        ("F12", "F12"),
+        ("G 123", "G123"),
+        ("j999999", "J999999"),
+        ("K 1", "K1"),
+    ],
+)
 def test_lu_rcs_valid(value, expected):
     assert validators.lu_rcs(value) == expected
 
 
-@pytest.mark.parametrize("value", ["B", "B1234567", "123456", "BB12345", "B12A45", "", "B-12345",
-                                   "X12", "I123", "L123", "Z1", "B0", "B012345", "É123"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "B",
+        "B1234567",
+        "123456",
+        "BB12345",
+        "B12A45",
+        "",
+        "B-12345",
+        "X12",
+        "I123",
+        "L123",
+        "Z1",
+        "B0",
+        "B012345",
+        "É123",
+    ],
+)
 def test_lu_rcs_invalid(value):
     with pytest.raises(InvalidIdentifier, match="RCS"):
         validators.lu_rcs(value)
@@ -134,8 +168,10 @@ def test_lu_rcs_property_section_and_number_accepted(section, number, lower, spa
     assert validators.lu_rcs(value) == f"{section}{number}"
 
 
-@given(st.characters(min_codepoint=0x41, max_codepoint=0x5A).filter(lambda c: c not in RCS_SECTIONS),
-       st.integers(min_value=1, max_value=999_999))
+@given(
+    st.characters(min_codepoint=0x41, max_codepoint=0x5A).filter(lambda c: c not in RCS_SECTIONS),
+    st.integers(min_value=1, max_value=999_999),
+)
 def test_lu_rcs_property_other_letters_refused(letter, number):
     with pytest.raises(InvalidIdentifier, match="RCS"):
         validators.lu_rcs(f"{letter}{number}")
@@ -175,12 +211,15 @@ def test_fr_siret_invalid(value):
         validators.fr_siret(value)
 
 
-@pytest.mark.parametrize("value,expected", [
-    ("B123456", ("rcs", "B123456")),
-    ("b 12345", ("rcs", "B12345")),
-    ("732829320", ("siren", "732829320")),
-    ("732 829 320", ("siren", "732829320")),
-])
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        ("B123456", ("rcs", "B123456")),
+        ("b 12345", ("rcs", "B12345")),
+        ("732829320", ("siren", "732829320")),
+        ("732 829 320", ("siren", "732829320")),
+    ],
+)
 def test_company_identifier_valid(value, expected):
     assert validators.company_identifier(value) == expected
 
@@ -196,6 +235,7 @@ def test_company_identifier_invalid(value):
 
 # --- VAT --------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("value", ["LU15027442", "lu 150 274 42", "15027442"])
 def test_lu_vat_valid(value):
     assert validators.lu_vat(value) == "LU15027442"
@@ -207,12 +247,15 @@ def test_lu_vat_invalid(value):
         validators.lu_vat(value)
 
 
-@pytest.mark.parametrize("value,expected", [
-    ("LU15027442", "LU15027442"),
-    ("15027442", "LU15027442"),
-    ("FR40303265045", "FR40303265045"),
-    ("fr 40 303 265 045", "FR40303265045"),
-])
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        ("LU15027442", "LU15027442"),
+        ("15027442", "LU15027442"),
+        ("FR40303265045", "FR40303265045"),
+        ("fr 40 303 265 045", "FR40303265045"),
+    ],
+)
 def test_vat_number_valid(value, expected):
     assert validators.vat_number(value) == expected
 
@@ -225,22 +268,29 @@ def test_vat_number_invalid(value):
 
 # --- IBAN -------------------------------------------------------------------
 
-@pytest.mark.parametrize("value,expected", [
-    ("LU28 0019 4006 4475 0000", "LU280019400644750000"),
-    ("lu280019400644750000", "LU280019400644750000"),
-    ("FR14 2004 1010 0505 0001 3M02 606", "FR1420041010050500013M02606"),
-])
+
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        ("LU28 0019 4006 4475 0000", "LU280019400644750000"),
+        ("lu280019400644750000", "LU280019400644750000"),
+        ("FR14 2004 1010 0505 0001 3M02 606", "FR1420041010050500013M02606"),
+    ],
+)
 def test_iban_valid(value, expected):
     assert validators.iban(value) == expected
 
 
-@pytest.mark.parametrize("value", [
-    "LU29 0019 4006 4475 0000",  # wrong check digits
-    "LU28 0019 4006 4475 000",   # wrong length
-    "FR14 2004 1010 0505 0001 3M02 607",
-    "XX28 0019 4006 4475 0000",  # unknown country
-    "",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "LU29 0019 4006 4475 0000",  # wrong check digits
+        "LU28 0019 4006 4475 000",  # wrong length
+        "FR14 2004 1010 0505 0001 3M02 607",
+        "XX28 0019 4006 4475 0000",  # unknown country
+        "",
+    ],
+)
 def test_iban_invalid(value):
     with pytest.raises(InvalidIdentifier, match="IBAN"):
         validators.iban(value)

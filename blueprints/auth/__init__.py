@@ -1,6 +1,7 @@
 """Connexion, Créer un compte (enrolment, Enregistrement, e-mail confirmation, CGU),
 forgotten password, lost token, Mon compte: one Blueprint, a module per journey (login,
 registration, recovery, account) and what they share (pages)."""
+
 from flask import Blueprint, flash, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager

@@ -7,17 +7,25 @@ from blueprints.forms import Form
 
 
 class UserIdForm(Form):
-    userid = StringField(_l("UserID"), validators=[DataRequired(_l("Saisissez votre UserID.")), Length(max=64)])
+    userid = StringField(
+        _l("UserID"), validators=[DataRequired(_l("Saisissez votre UserID.")), Length(max=64)]
+    )
 
 
 class PasswordForm(Form):
-    password = PasswordField(_l("Mot de passe (Password)"), validators=[DataRequired(_l("Saisissez votre mot de passe.")), Length(max=128)])
+    password = PasswordField(
+        _l("Mot de passe (Password)"),
+        validators=[DataRequired(_l("Saisissez votre mot de passe.")), Length(max=128)],
+    )
 
 
 class OTPForm(Form):
     otp = StringField(
         _l("OTP"),
-        validators=[DataRequired(_l("Saisissez le code à 6 chiffres.")), Length(min=6, max=7, message=_l("Le code compte 6 chiffres."))],
+        validators=[
+            DataRequired(_l("Saisissez le code à 6 chiffres.")),
+            Length(min=6, max=7, message=_l("Le code compte 6 chiffres.")),
+        ],
     )
 
 
@@ -27,21 +35,30 @@ class OTPForm(Form):
 
 
 class ChosenUserIdMixin:
-    userid = StringField(_l("UserID"), validators=[DataRequired(_l("Choisissez un UserID.")), Length(min=3, max=64)])
+    userid = StringField(
+        _l("UserID"), validators=[DataRequired(_l("Choisissez un UserID.")), Length(min=3, max=64)]
+    )
 
 
 class CurrentPasswordMixin:
-    current_password = PasswordField(_l("Mot de passe actuel"), validators=[DataRequired(_l("Saisissez votre mot de passe actuel."))])
+    current_password = PasswordField(
+        _l("Mot de passe actuel"), validators=[DataRequired(_l("Saisissez votre mot de passe actuel."))]
+    )
 
 
 class NewPasswordMixin:
     """A new password typed twice; `password_label` names the first field."""
 
     password_label = _l("Nouveau mot de passe")
-    password = PasswordField(password_label, validators=[DataRequired(_l("Choisissez un mot de passe.")), Length(max=128)])
+    password = PasswordField(
+        password_label, validators=[DataRequired(_l("Choisissez un mot de passe.")), Length(max=128)]
+    )
     password_confirm = PasswordField(
         _l("Confirmez le mot de passe"),
-        validators=[DataRequired(_l("Confirmez le mot de passe.")), EqualTo("password", _l("Les deux mots de passe sont différents."))],
+        validators=[
+            DataRequired(_l("Confirmez le mot de passe.")),
+            EqualTo("password", _l("Les deux mots de passe sont différents.")),
+        ],
     )
 
     def __init__(self, *args, **kwargs):
@@ -51,23 +68,39 @@ class NewPasswordMixin:
 
 class EnrolmentForm(ChosenUserIdMixin, NewPasswordMixin, Form):
     password_label = _l("Mot de passe")
-    secret_image = RadioField(_l("Image secrète"), validators=[DataRequired(_l("Choisissez une image secrète."))])
+    secret_image = RadioField(
+        _l("Image secrète"), validators=[DataRequired(_l("Choisissez une image secrète."))]
+    )
 
 
 class RegistrationForm(Form):
-    first_name = StringField(_l("Votre prénom"), validators=[DataRequired(_l("Saisissez votre prénom.")), Length(max=100)])
-    last_name = StringField(_l("Votre nom"), validators=[DataRequired(_l("Saisissez votre nom.")), Length(max=100)])
+    first_name = StringField(
+        _l("Votre prénom"), validators=[DataRequired(_l("Saisissez votre prénom.")), Length(max=100)]
+    )
+    last_name = StringField(
+        _l("Votre nom"), validators=[DataRequired(_l("Saisissez votre nom.")), Length(max=100)]
+    )
     email = EmailField(
         _l("Votre adresse e-mail"),
-        validators=[DataRequired(_l("Saisissez votre adresse e-mail.")), Email(_l("Cette adresse e-mail n'est pas valide."), check_deliverability=False), Length(max=320)],
+        validators=[
+            DataRequired(_l("Saisissez votre adresse e-mail.")),
+            Email(_l("Cette adresse e-mail n'est pas valide."), check_deliverability=False),
+            Length(max=320),
+        ],
     )
     matricule = StringField(
         _l("Votre numéro d'identification (Matricule Lux.)"),
         validators=[DataRequired(_l("Saisissez votre numéro d'identification."))],
     )
-    street = StringField(_l("Numéro et rue"), validators=[DataRequired(_l("Saisissez votre adresse.")), Length(max=200)])
-    postcode = StringField(_l("Code postal"), validators=[DataRequired(_l("Saisissez le code postal.")), Length(max=20)])
-    city = StringField(_l("Localité"), validators=[DataRequired(_l("Saisissez la localité.")), Length(max=100)])
+    street = StringField(
+        _l("Numéro et rue"), validators=[DataRequired(_l("Saisissez votre adresse.")), Length(max=200)]
+    )
+    postcode = StringField(
+        _l("Code postal"), validators=[DataRequired(_l("Saisissez le code postal.")), Length(max=20)]
+    )
+    city = StringField(
+        _l("Localité"), validators=[DataRequired(_l("Saisissez la localité.")), Length(max=100)]
+    )
     country = StringField(_l("Pays"), default="Luxembourg", validators=[Length(max=100)])
 
     def validate_matricule(self, field):
@@ -78,15 +111,23 @@ class RegistrationForm(Form):
 
 
 class ConfirmationCodeForm(Form):
-    code = StringField(_l("Code de sécurité"), validators=[DataRequired(_l("Saisissez le code de sécurité de l'e-mail."))])
+    code = StringField(
+        _l("Code de sécurité"), validators=[DataRequired(_l("Saisissez le code de sécurité de l'e-mail."))]
+    )
 
 
 class TermsForm(Form):
-    accept = BooleanField(_l("Accepter les CGU"), validators=[DataRequired(_l("Il faut accepter les conditions générales d'utilisation."))])
+    accept = BooleanField(
+        _l("Accepter les CGU"),
+        validators=[DataRequired(_l("Il faut accepter les conditions générales d'utilisation."))],
+    )
 
 
 class ForgotPasswordForm(Form):
-    identifier = StringField(_l("UserID ou adresse e-mail"), validators=[DataRequired(_l("Saisissez votre UserID ou votre adresse e-mail.")), Length(max=320)])
+    identifier = StringField(
+        _l("UserID ou adresse e-mail"),
+        validators=[DataRequired(_l("Saisissez votre UserID ou votre adresse e-mail.")), Length(max=320)],
+    )
 
 
 class ResetPasswordForm(NewPasswordMixin, OTPForm):

@@ -1,6 +1,7 @@
 """Connexion with the Token (UserID, then secret image and password, then the one-time
 code) and Se déconnecter. Between the steps the session keeps `login`: where the person was
 going, the UserID typed, and once the password is accepted whose it was and when."""
+
 from flask import flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user

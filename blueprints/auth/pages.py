@@ -1,5 +1,6 @@
 """What the auth journeys share: their card page, forms shown again with their errors, the
 session a login opens and where it leads next."""
+
 from flask import request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
@@ -11,14 +12,25 @@ from services import accounts, auth
 from services.urls import safe_next
 
 TITLES = {
-    "login": _l("Connexion"), "login_userid": _l("Connexion"), "login_password": _l("Connexion"),
-    "login_otp": _l("Connexion"), "enrol": _l("Créer un compte"), "enrol_token": _l("Créer un compte"),
-    "register": _l("Enregistrement"), "confirm_pending": _l("Confirmez votre adresse e-mail"),
-    "confirm_email": _l("Confirmez votre adresse e-mail"), "email_confirmed": _l("Adresse e-mail confirmée"),
-    "link_error": _l("Lien non valable"), "link_resent": _l("Nouveau lien envoyé"),
-    "terms": _l("Conditions générales d'utilisation"), "forgot_password": _l("Mot de passe oublié"),
-    "recovery_sent": _l("E-mail envoyé"), "reset_password": _l("Nouveau mot de passe"),
-    "lost_token": _l("Token perdu"), "reset_token": _l("Nouveau token"), "account": _l("Mon compte"),
+    "login": _l("Connexion"),
+    "login_userid": _l("Connexion"),
+    "login_password": _l("Connexion"),
+    "login_otp": _l("Connexion"),
+    "enrol": _l("Créer un compte"),
+    "enrol_token": _l("Créer un compte"),
+    "register": _l("Enregistrement"),
+    "confirm_pending": _l("Confirmez votre adresse e-mail"),
+    "confirm_email": _l("Confirmez votre adresse e-mail"),
+    "email_confirmed": _l("Adresse e-mail confirmée"),
+    "link_error": _l("Lien non valable"),
+    "link_resent": _l("Nouveau lien envoyé"),
+    "terms": _l("Conditions générales d'utilisation"),
+    "forgot_password": _l("Mot de passe oublié"),
+    "recovery_sent": _l("E-mail envoyé"),
+    "reset_password": _l("Nouveau mot de passe"),
+    "lost_token": _l("Token perdu"),
+    "reset_token": _l("Nouveau token"),
+    "account": _l("Mon compte"),
 }
 # Where a person who has not finished registering is sent, by services.accounts' step.
 STEP_ENDPOINTS = {"details": "auth.register", "email": "auth.confirm_pending", "terms": "auth.terms"}
@@ -37,8 +49,9 @@ def page(name, status=200, **context):
 def invalid(form, name, error=None, **context):
     """Re-render a form with its errors: 422, or the DomainError's own status."""
     status = getattr(error, "status", 422)
-    return with_retry_after(page(name, status=status, form=form, error=error.message if error else None, **context),
-                            error)
+    return with_retry_after(
+        page(name, status=status, form=form, error=error.message if error else None, **context), error
+    )
 
 
 def link_error(error, token=None, expired=False):

@@ -1,5 +1,6 @@
 """Mot de passe oublié and Token perdu: a link by e-mail, then the new password (with a
 one-time code) or the new Token (its QR code confirmed by a one-time code)."""
+
 from flask import abort, flash, url_for
 from flask_babel import gettext as _
 
@@ -63,7 +64,9 @@ def reset_token(token):
         accounts.reset_token(token, form.otp.data)
     except DomainError as error:
         return invalid(form, "reset_token", error, **context)
-    flash(_("Votre nouveau token est enregistré. Connectez-vous avec le code de votre application."), "success")
+    flash(
+        _("Votre nouveau token est enregistré. Connectez-vous avec le code de votre application."), "success"
+    )
     return htmx_redirect(url_for("auth.login_userid"))
 
 

@@ -1,6 +1,7 @@
 """Créer un compte: the Token (UserID, password, secret image, then the QR code confirmed by
 a one-time code), Enregistrement, the e-mail confirmation and the CGU. Nothing else of the
 portal opens to a logged-in person before these are done."""
+
 from flask import abort, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
@@ -23,8 +24,17 @@ from services import DomainError, accounts, auth, crypto, links
 
 # What a logged-in person who has not finished registering may still open.
 OPEN_DURING_REGISTRATION = {
-    "auth.register", "auth.confirm_pending", "auth.confirm_email_code", "auth.terms", "auth.logout",
-    "auth.confirm_email", "auth.confirm_email_resend", "main.set_language", "static", "dev.outbox", "dev.outbox_mail",
+    "auth.register",
+    "auth.confirm_pending",
+    "auth.confirm_email_code",
+    "auth.terms",
+    "auth.logout",
+    "auth.confirm_email",
+    "auth.confirm_email_resend",
+    "main.set_language",
+    "static",
+    "dev.outbox",
+    "dev.outbox_mail",
 }
 
 
@@ -97,14 +107,25 @@ def enrol_qr():
 def register():
     if current_user.email_confirmed_at is not None:
         return redirect(after_login_url())
-    form = RegistrationForm(obj=current_user if request.method == "GET" and current_user.registered_at else None)
+    form = RegistrationForm(
+        obj=current_user if request.method == "GET" and current_user.registered_at else None
+    )
     if request.method == "POST" and request.form.get("cancel"):
         return logout()
     if not form.validate_on_submit():
         return show(form, "register")
     try:
-        accounts.register(current_user, form.first_name.data, form.last_name.data, form.email.data,
-                          form.matricule.data, form.street.data, form.postcode.data, form.city.data, form.country.data)
+        accounts.register(
+            current_user,
+            form.first_name.data,
+            form.last_name.data,
+            form.email.data,
+            form.matricule.data,
+            form.street.data,
+            form.postcode.data,
+            form.city.data,
+            form.country.data,
+        )
     except DomainError as error:
         return invalid(form, "register", error)
     return htmx_redirect(url_for("auth.confirm_pending"))
@@ -141,7 +162,10 @@ def confirm_email_code():
         user = accounts.confirm_email_code(current_user, form.code.data)
     except DomainError as error:
         return invalid(form, "confirm_pending", error, **confirm_pending_context())
-    flash(_("Votre adresse e-mail est confirmée. Un courrier postal de confirmation vous sera envoyé."), "success")
+    flash(
+        _("Votre adresse e-mail est confirmée. Un courrier postal de confirmation vous sera envoyé."),
+        "success",
+    )
     return htmx_redirect(after_login_url(user=user))
 
 

@@ -1,5 +1,6 @@
 """The administrations' side: agents log in with their own account and decide the online
 certification requests of their administration's services."""
+
 from flask import Blueprint
 
 bp = Blueprint("backoffice", __name__, url_prefix="/back-office")

@@ -6,9 +6,16 @@ from blueprints.forms import Form
 
 
 class AgentLoginForm(Form):
-    userid = StringField(_l("Identifiant d'agent"), validators=[DataRequired(_l("Saisissez votre identifiant.")), Length(max=64)])
-    password = PasswordField(_l("Mot de passe"), validators=[DataRequired(_l("Saisissez votre mot de passe.")), Length(max=128)])
+    userid = StringField(
+        _l("Identifiant d'agent"),
+        validators=[DataRequired(_l("Saisissez votre identifiant.")), Length(max=64)],
+    )
+    password = PasswordField(
+        _l("Mot de passe"), validators=[DataRequired(_l("Saisissez votre mot de passe.")), Length(max=128)]
+    )
 
 
 class DecisionForm(Form):
-    reason = TextAreaField(_l("Motif (obligatoire en cas de refus)"), validators=[Optional(), Length(max=4000)])
+    reason = TextAreaField(
+        _l("Motif (obligatoire en cas de refus)"), validators=[Optional(), Length(max=4000)]
+    )

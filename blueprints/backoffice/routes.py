@@ -36,8 +36,17 @@ def agent_required(view):
 def login_page(template, form, error, **context):
     """A login page again, with the refusal's message and status (422 for a bad form)."""
     status = getattr(error, "status", 422) if request.method == "POST" else 200
-    response = make_response(render_template("page.html", partial=template, title=_("Back-office"), form=form,
-                                              error=error and error.message, **context), status)
+    response = make_response(
+        render_template(
+            "page.html",
+            partial=template,
+            title=_("Back-office"),
+            form=form,
+            error=error and error.message,
+            **context,
+        ),
+        status,
+    )
     return with_retry_after(response, error)
 
 
@@ -53,7 +62,9 @@ def login():
         else:
             # Half-way: the agent's id for the next 5 minutes, no session yet (agent_required refuses).
             fresh_session(agent_login=auth.password_accepted(agent))
-            return htmx_redirect(url_for("backoffice.login_code" if agent.enrolled_at else "backoffice.enrol"))
+            return htmx_redirect(
+                url_for("backoffice.login_code" if agent.enrolled_at else "backoffice.enrol")
+            )
     return login_page("backoffice/_login.html", form, error)
 
 
@@ -127,8 +138,15 @@ def logout(agent):
 def requests(agent):
     page = page_number()
     rows, total = certification_requests.pending_requests(agent, page)
-    return render_template("backoffice/requests.html", agent=agent, rows=rows, total=total, page=page,
-                           per_page=PAGE_SIZE, form=DecisionForm(formdata=None))
+    return render_template(
+        "backoffice/requests.html",
+        agent=agent,
+        rows=rows,
+        total=total,
+        page=page,
+        per_page=PAGE_SIZE,
+        form=DecisionForm(formdata=None),
+    )
 
 
 @bp.post("/demandes/<id:request_id>")
@@ -153,5 +171,9 @@ def attachment(agent, request_id):
     request_ = certification_requests.request_attachment(agent, request_id)
     extension = ATTACHMENT_EXTENSIONS[request_.attachment_type]
     # Sent by a person: a download, never rendered in the back-office's origin.
-    return file_response(bytes(request_.attachment), request_.attachment_type,
-                         f"piece-jointe-{request_.id}.{extension}", download=True)
+    return file_response(
+        bytes(request_.attachment),
+        request_.attachment_type,
+        f"piece-jointe-{request_.id}.{extension}",
+        download=True,
+    )

@@ -1,6 +1,7 @@
 """Certification of a professional space (seed 000): Mon profil d'espace → Certifications,
 Gestion of an administration with Mandat principal, Mandats obtenus / Ajouter un accès,
 Mandats dispensés / Dispenser un mandat / Révoquer, the certified services."""
+
 from flask import Blueprint
 
 bp = Blueprint("certifications", __name__)

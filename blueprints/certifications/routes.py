@@ -26,31 +26,57 @@ from services import (
 
 def listing(member, tab, partial, rows_and_total, **context):
     rows, total = rows_and_total
-    return space_page(member, tab, partial=partial, rows=rows, total=total, query=search_query(), page=page_number(),
-                      per_page=PAGE_SIZE, statuses=certifications.STATUSES, now=clock.now(), **context)
+    return space_page(
+        member,
+        tab,
+        partial=partial,
+        rows=rows,
+        total=total,
+        query=search_query(),
+        page=page_number(),
+        per_page=PAGE_SIZE,
+        statuses=certifications.STATUSES,
+        now=clock.now(),
+        **context,
+    )
 
 
 @bp.get("/espaces/<id:space_id>/certifications")
 @space_view
 def index(member):
-    return listing(member, "certifications", "certifications/_list.html",
-                   certifications.space_certifications(member, search_query(), page_number()),
-                   requests=certification_requests.space_requests(member))
+    return listing(
+        member,
+        "certifications",
+        "certifications/_list.html",
+        certifications.space_certifications(member, search_query(), page_number()),
+        requests=certification_requests.space_requests(member),
+    )
 
 
 @bp.get("/espaces/<id:space_id>/certifications/administrations")
 @space_view
 def administrations(member):
-    return space_page(member, "certifications", partial="certifications/_administrations.html",
-                      catalogue=certifications.code_administrations(member))
+    return space_page(
+        member,
+        "certifications",
+        partial="certifications/_administrations.html",
+        catalogue=certifications.code_administrations(member),
+    )
 
 
 def gestion_page(member, code, status=200, **context):
     administration = certifications.administration(code)
     context.setdefault("code_form", CodeForm(formdata=None))
     context.setdefault("request_form", RequestForm(formdata=None))
-    return space_page(member, "certifications", status=status, partial="certifications/_gestion.html",
-                      administration=administration, **services_table(member, administration), **context)
+    return space_page(
+        member,
+        "certifications",
+        status=status,
+        partial="certifications/_gestion.html",
+        administration=administration,
+        **services_table(member, administration),
+        **context,
+    )
 
 
 @bp.get("/espaces/<id:space_id>/certifications/administrations/<code>")
@@ -67,23 +93,43 @@ def redeem_holder(member, code):
     error = None
     if form.validate_on_submit():
         try:
-            certification = access_codes.redeem_holder_code(member, current_user, form.code.data, administration)
+            certification = access_codes.redeem_holder_code(
+                member, current_user, form.code.data, administration
+            )
         except DomainError as refused:
             error = refused
         else:
-            message = _("L'espace est certifié pour le service « %(service)s ».", service=certification.service.name)
+            message = _(
+                "L'espace est certifié pour le service « %(service)s ».", service=certification.service.name
+            )
             if not is_htmx():
                 flash(message, "success")
-                return redirect(url_for("certifications.gestion", space_id=member.space_id, code=code), code=303)
+                return redirect(
+                    url_for("certifications.gestion", space_id=member.space_id, code=code), code=303
+                )
             # The card says so, and the services table above it follows (out of band).
-            return code_card(member, "holder", administration=administration, success=message,
-                             services_table=services_table(member, administration))
+            return code_card(
+                member,
+                "holder",
+                administration=administration,
+                success=message,
+                services_table=services_table(member, administration),
+            )
     status = getattr(error, "status", 422)
     if not is_htmx():
-        return with_retry_after(gestion_page(member, code, status=status, code_form=form,
-                                             code_error=error and error.message), error)
-    return code_card(member, "holder", status=status, form=form, error=error and error.message,
-                     administration=administration, refusal=error)
+        return with_retry_after(
+            gestion_page(member, code, status=status, code_form=form, code_error=error and error.message),
+            error,
+        )
+    return code_card(
+        member,
+        "holder",
+        status=status,
+        form=form,
+        error=error and error.message,
+        administration=administration,
+        refusal=error,
+    )
 
 
 def services_table(member, administration):
@@ -93,9 +139,22 @@ def services_table(member, administration):
 
 def code_card(member, kind, status=200, form=None, refusal=None, **context):
     """The self-targeting code card alone (htmx)."""
-    return with_retry_after(vary(make_response(render_template(
-        "certifications/_code_card.html", space=member.space, kind=kind, form=form or CodeForm(formdata=None),
-        can=lambda action: spaces.can(member, action), **context), status)), refusal)
+    return with_retry_after(
+        vary(
+            make_response(
+                render_template(
+                    "certifications/_code_card.html",
+                    space=member.space,
+                    kind=kind,
+                    form=form or CodeForm(formdata=None),
+                    can=lambda action: spaces.can(member, action),
+                    **context,
+                ),
+                status,
+            )
+        ),
+        refusal,
+    )
 
 
 @bp.post("/espaces/<id:space_id>/certifications/administrations/<code>/demande")
@@ -107,10 +166,18 @@ def file_request(member, code):
         try:
             upload = form.attachment.data
             attachment = upload.read(certification_requests.MAX_ATTACHMENT + 1) if upload else None
-            certification_requests.file_request(member, current_user, service_id, form.reason.data, attachment,
-                                                upload.filename if upload else "")
+            certification_requests.file_request(
+                member,
+                current_user,
+                service_id,
+                form.reason.data,
+                attachment,
+                upload.filename if upload else "",
+            )
         except DomainError as refused:
-            return gestion_page(member, code, status=refused.status, request_form=form, request_error=refused.message)
+            return gestion_page(
+                member, code, status=refused.status, request_form=form, request_error=refused.message
+            )
         flash(_("Votre demande de certification est transmise à l'administration."), "success")
         return htmx_redirect(url_for("certifications.index", space_id=member.space_id))
     return gestion_page(member, code, status=422, request_form=form)
@@ -120,8 +187,14 @@ def file_request(member, code):
 
 
 def obtained_page(member, status=200, **context):
-    return listing(member, "certifications", "certifications/_obtained.html",
-                   mandates.mandates_obtained(member, search_query(), page_number()), status=status, **context)
+    return listing(
+        member,
+        "certifications",
+        "certifications/_obtained.html",
+        mandates.mandates_obtained(member, search_query(), page_number()),
+        status=status,
+        **context,
+    )
 
 
 @bp.get("/espaces/<id:space_id>/mandats-obtenus")
@@ -141,14 +214,18 @@ def redeem_proxy(member):
         except DomainError as refused:
             error = refused
         else:
-            message = _("Accès ajouté : %(company)s, service « %(service)s ».", company=certification.company_name,
-                        service=certification.service.name)
+            message = _(
+                "Accès ajouté : %(company)s, service « %(service)s ».",
+                company=certification.company_name,
+                service=certification.service.name,
+            )
             flash(message, "success")
             return htmx_redirect(url_for("certifications.obtained", space_id=member.space_id))
     status = getattr(error, "status", 422)
     if not is_htmx():
-        return with_retry_after(obtained_page(member, status=status, code_form=form,
-                                              code_error=error and error.message), error)
+        return with_retry_after(
+            obtained_page(member, status=status, code_form=form, code_error=error and error.message), error
+        )
     return code_card(member, "proxy", status=status, form=form, error=error and error.message, refusal=error)
 
 
@@ -163,9 +240,15 @@ def mandate_form(member, submitted=False):
 
 
 def granted_page(member, status=200, form=None, **context):
-    return listing(member, "certifications", "certifications/_granted.html",
-                   mandates.mandates_granted(member, search_query(), page_number()), status=status,
-                   mandate_form=form or mandate_form(member), **context)
+    return listing(
+        member,
+        "certifications",
+        "certifications/_granted.html",
+        mandates.mandates_granted(member, search_query(), page_number()),
+        status=status,
+        mandate_form=form or mandate_form(member),
+        **context,
+    )
 
 
 @bp.get("/espaces/<id:space_id>/mandats-dispenses")
@@ -181,12 +264,15 @@ def grant(member):
     if not form.validate_on_submit():
         return granted_page(member, status=422, form=form)
     try:
-        mandate, code = mandates.grant_mandate(member, current_user, form.service.data, form.ends_on.data,
-                                               form.note.data)
+        mandate, code = mandates.grant_mandate(
+            member, current_user, form.service.data, form.ends_on.data, form.note.data
+        )
     except mandates.InvalidMandate as refused:
         return granted_page(member, status=refused.status, form=form, grant_error=refused.message)
     # The code is shown this once; the letter carries it until the mandate is taken up.
-    return space_page(member, "certifications", partial="certifications/_granted_code.html", mandate=mandate, code=code)
+    return space_page(
+        member, "certifications", partial="certifications/_granted_code.html", mandate=mandate, code=code
+    )
 
 
 @bp.get("/espaces/<id:space_id>/mandats-dispenses/<id:mandate_id>/courrier.pdf")
@@ -208,10 +294,19 @@ def mandates_list(member, mandate):
 def revoke(member, mandate_id):
     if request.method == "GET":
         mandate = mandates.mandate_of(member, mandate_id)
-        return confirmation(member, "certifications", f"mandate-{mandate.id}", _("Révoquer un mandat"),
-                            _("Révoquer le mandat pour %(company)s, service « %(service)s » ?",
-                              company=mandate.company_name, service=mandate.service.name),
-                            mandates_list(member, mandate), _("L'accès du mandataire prend fin immédiatement."))
+        return confirmation(
+            member,
+            "certifications",
+            f"mandate-{mandate.id}",
+            _("Révoquer un mandat"),
+            _(
+                "Révoquer le mandat pour %(company)s, service « %(service)s » ?",
+                company=mandate.company_name,
+                service=mandate.service.name,
+            ),
+            mandates_list(member, mandate),
+            _("L'accès du mandataire prend fin immédiatement."),
+        )
     mandate = mandates.revoke_mandate(member, current_user, mandate_id)
     flash(_("Le mandat pour %(company)s est révoqué.", company=mandate.company_name), "success")
     return htmx_redirect(mandates_list(member, mandate))
@@ -222,11 +317,19 @@ def revoke(member, mandate_id):
 def revoke_obtained(member, certification_id):
     if request.method == "GET":
         certification = mandates.obtained_certification(member, certification_id)
-        return confirmation(member, "certifications", f"obtained-{certification.id}", _("Révoquer un mandat obtenu"),
-                            _("Révoquer le mandat pour %(company)s, service « %(service)s » ?",
-                              company=certification.company_name, service=certification.service.name),
-                            url_for("certifications.obtained", space_id=member.space_id),
-                            _("Cet espace n'aura plus accès au service pour cette entreprise."))
+        return confirmation(
+            member,
+            "certifications",
+            f"obtained-{certification.id}",
+            _("Révoquer un mandat obtenu"),
+            _(
+                "Révoquer le mandat pour %(company)s, service « %(service)s » ?",
+                company=certification.company_name,
+                service=certification.service.name,
+            ),
+            url_for("certifications.obtained", space_id=member.space_id),
+            _("Cet espace n'aura plus accès au service pour cette entreprise."),
+        )
     certification = mandates.revoke_obtained(member, current_user, certification_id)
     flash(_("Le mandat pour %(company)s est révoqué.", company=certification.company_name), "success")
     return htmx_redirect(url_for("certifications.obtained", space_id=member.space_id))
@@ -241,7 +344,19 @@ def service(member, slug):
     try:
         service, live = certifications.requires_certification(member, slug)
     except certifications.NotCertified as refused:
-        return space_page(member, "home", status=403, partial="certifications/_not_certified.html",
-                          service=refused.service, message=refused.message)
-    return space_page(member, "home", partial="certifications/_service.html", service=service,
-                      certifications=live, records=authentic_sources.shown_by(service, live))
+        return space_page(
+            member,
+            "home",
+            status=403,
+            partial="certifications/_not_certified.html",
+            service=refused.service,
+            message=refused.message,
+        )
+    return space_page(
+        member,
+        "home",
+        partial="certifications/_service.html",
+        service=service,
+        certifications=live,
+        records=authentic_sources.shown_by(service, live),
+    )

@@ -1,6 +1,7 @@
 """Spaces: Gérer mes espaces, Changer d'espace, the space home and its tabs, Fusionner,
 Supprimer (routes.py); the Créer un espace professionnel wizard (wizard.py); Utilisateurs:
 members, roles, invitations (members.py). The space page itself is blueprints/space_pages.py."""
+
 from flask import Blueprint
 
 bp = Blueprint("spaces", __name__)

@@ -8,24 +8,43 @@ from services.spaces import ROLES
 
 
 class SpaceNameForm(Form):
-    name = StringField(_l("Nom de l'espace"), validators=[DataRequired(_l("Donnez un nom à votre espace.")), Length(max=100)])
+    name = StringField(
+        _l("Nom de l'espace"), validators=[DataRequired(_l("Donnez un nom à votre espace.")), Length(max=100)]
+    )
 
 
 class CompanyForm(Form):
     """Step 2. Formats (RCS/SIREN, VAT, e-mail) are checked by services.space_wizard.clean_company."""
 
-    company_name = StringField(_l("Raison sociale"), validators=[DataRequired(_l("Saisissez la raison sociale.")), Length(max=200)])
-    legal_form = SelectField(_l("Forme juridique"), choices=options([("", _l("Choisissez…"))] + LEGAL_FORMS),
-                             validators=[DataRequired(_l("Choisissez la forme juridique."))])
-    identifier = StringField(_l("Numéro RCS (Luxembourg) ou SIREN (France)"),
-                             validators=[DataRequired(_l("Saisissez le numéro RCS ou SIREN.")), Length(max=20)])
+    company_name = StringField(
+        _l("Raison sociale"), validators=[DataRequired(_l("Saisissez la raison sociale.")), Length(max=200)]
+    )
+    legal_form = SelectField(
+        _l("Forme juridique"),
+        choices=options([("", _l("Choisissez…"))] + LEGAL_FORMS),
+        validators=[DataRequired(_l("Choisissez la forme juridique."))],
+    )
+    identifier = StringField(
+        _l("Numéro RCS (Luxembourg) ou SIREN (France)"),
+        validators=[DataRequired(_l("Saisissez le numéro RCS ou SIREN.")), Length(max=20)],
+    )
     vat_number = StringField(_l("Numéro de TVA"), validators=[Optional(), Length(max=20)])
-    street = StringField(_l("Numéro et rue"), validators=[DataRequired(_l("Saisissez l'adresse.")), Length(max=200)])
-    postcode = StringField(_l("Code postal"), validators=[DataRequired(_l("Saisissez le code postal.")), Length(max=20)])
-    city = StringField(_l("Localité"), validators=[DataRequired(_l("Saisissez la localité.")), Length(max=100)])
-    country = StringField(_l("Pays"), default="Luxembourg", validators=[DataRequired(_l("Saisissez le pays.")), Length(max=100)])
-    company_email = EmailField(_l("Adresse e-mail de l'entreprise"),
-                               validators=[DataRequired(_l("Saisissez l'adresse e-mail de l'entreprise.")), Length(max=320)])
+    street = StringField(
+        _l("Numéro et rue"), validators=[DataRequired(_l("Saisissez l'adresse.")), Length(max=200)]
+    )
+    postcode = StringField(
+        _l("Code postal"), validators=[DataRequired(_l("Saisissez le code postal.")), Length(max=20)]
+    )
+    city = StringField(
+        _l("Localité"), validators=[DataRequired(_l("Saisissez la localité.")), Length(max=100)]
+    )
+    country = StringField(
+        _l("Pays"), default="Luxembourg", validators=[DataRequired(_l("Saisissez le pays.")), Length(max=100)]
+    )
+    company_email = EmailField(
+        _l("Adresse e-mail de l'entreprise"),
+        validators=[DataRequired(_l("Saisissez l'adresse e-mail de l'entreprise.")), Length(max=320)],
+    )
     phone = TelField(_l("Téléphone"), validators=[Optional(), Length(max=40)])
 
 
@@ -33,7 +52,10 @@ ROLE_CHOICES = options(ROLES.items())
 
 
 class InviteForm(Form):
-    email = EmailField(_l("Adresse e-mail"), validators=[DataRequired(_l("Saisissez l'adresse e-mail de la personne.")), Length(max=320)])
+    email = EmailField(
+        _l("Adresse e-mail"),
+        validators=[DataRequired(_l("Saisissez l'adresse e-mail de la personne.")), Length(max=320)],
+    )
     role = SelectField(_l("Rôle"), choices=ROLE_CHOICES, default="reader")
 
 
@@ -42,11 +64,19 @@ class RoleForm(Form):
 
 
 class DeleteForm(Form):
-    name = StringField(_l("Nom de l'espace"), validators=[DataRequired(_l("Saisissez le nom de l'espace pour confirmer."))])
+    name = StringField(
+        _l("Nom de l'espace"), validators=[DataRequired(_l("Saisissez le nom de l'espace pour confirmer."))]
+    )
 
 
 class MergeForm(Form):
-    source = SelectField(_l("Espace à fusionner (source)"), coerce=int,
-                         validators=[DataRequired(_l("Choisissez l'espace source."))])
-    target = SelectField(_l("Espace qui reçoit tout (cible)"), coerce=int,
-                         validators=[DataRequired(_l("Choisissez l'espace cible."))])
+    source = SelectField(
+        _l("Espace à fusionner (source)"),
+        coerce=int,
+        validators=[DataRequired(_l("Choisissez l'espace source."))],
+    )
+    target = SelectField(
+        _l("Espace qui reçoit tout (cible)"),
+        coerce=int,
+        validators=[DataRequired(_l("Choisissez l'espace cible."))],
+    )

@@ -1,5 +1,6 @@
 """Utilisateurs: the members of a space, their roles, the invitations sent, leaving; and the
 invitations received (the mailed link, or the list of Gérer mes espaces)."""
+
 from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -18,9 +19,18 @@ from services import links, memberships, spaces
 def users_tab(member, status=200, invite_form=None, error=None):
     rows, total = memberships.members(member, page_number())
     return space_page(
-        member, "users", status=status, rows=rows, total=total, page=page_number(), per_page=PAGE_SIZE,
-        invitations=memberships.pending_invitations(member), invite_form=invite_form or InviteForm(formdata=None),
-        error=error, expires_at=memberships.invitation_expires_at, now=clock.now(),
+        member,
+        "users",
+        status=status,
+        rows=rows,
+        total=total,
+        page=page_number(),
+        per_page=PAGE_SIZE,
+        invitations=memberships.pending_invitations(member),
+        invite_form=invite_form or InviteForm(formdata=None),
+        error=error,
+        expires_at=memberships.invitation_expires_at,
+        now=clock.now(),
         inline_flashes=is_htmx(),  # a full page shows them in the layout already
     )
 
@@ -53,14 +63,20 @@ def invite(member):
         invitation = memberships.invite(member, current_user, form.email.data, form.role.data)
     except spaces.InvalidInput as error:
         return users_tab(member, status=error.status, invite_form=form, error=error.message)
-    return users_done(member, _("Une invitation valable 7 jours a été envoyée à %(email)s.", email=invitation.email))
+    return users_done(
+        member, _("Une invitation valable 7 jours a été envoyée à %(email)s.", email=invitation.email)
+    )
 
 
 @bp.post("/espaces/<id:space_id>/invitations/<id:invitation_id>/renvoyer")
 @space_view
 def resend_invitation(member, invitation_id):
-    return invitation_action(member, memberships.resend_invitation, invitation_id, _l(
-        "Une nouvelle invitation a été envoyée à %(email)s ; le lien précédent ne fonctionne plus."))
+    return invitation_action(
+        member,
+        memberships.resend_invitation,
+        invitation_id,
+        _l("Une nouvelle invitation a été envoyée à %(email)s ; le lien précédent ne fonctionne plus."),
+    )
 
 
 # A destructive action's URL answers GET with its confirmation and POST by doing it (one
@@ -70,12 +86,18 @@ def resend_invitation(member, invitation_id):
 def revoke_invitation(member, invitation_id):
     if request.method == "GET":
         invitation = memberships.invitation_to_revoke(member, invitation_id)
-        return confirmation(member, "users", f"invitation-{invitation.id}", _("Révoquer une invitation"),
-                            _("Révoquer l'invitation de %(email)s ?", email=invitation.email),
-                            url_for("spaces.users", space_id=member.space_id),
-                            _("Le lien de l'invitation ne fonctionnera plus."))
-    return invitation_action(member, memberships.revoke_invitation, invitation_id, _l(
-        "L'invitation de %(email)s est révoquée."))
+        return confirmation(
+            member,
+            "users",
+            f"invitation-{invitation.id}",
+            _("Révoquer une invitation"),
+            _("Révoquer l'invitation de %(email)s ?", email=invitation.email),
+            url_for("spaces.users", space_id=member.space_id),
+            _("Le lien de l'invitation ne fonctionnera plus."),
+        )
+    return invitation_action(
+        member, memberships.revoke_invitation, invitation_id, _l("L'invitation de %(email)s est révoquée.")
+    )
 
 
 def invitation_action(member, operation, invitation_id, message):
@@ -98,8 +120,14 @@ def change_role(member, membership_id):
         return users_refused(member, error)
     if target.id == member.id and target.role != "admin":  # demoted oneself: the tab changes
         member.role = target.role
-    return users_done(member, _("%(name)s a maintenant le rôle %(role)s.", name=target.user.display_name,
-                                role=spaces.ROLES[target.role]))
+    return users_done(
+        member,
+        _(
+            "%(name)s a maintenant le rôle %(role)s.",
+            name=target.user.display_name,
+            role=spaces.ROLES[target.role],
+        ),
+    )
 
 
 @bp.route("/espaces/<id:space_id>/membres/<id:membership_id>/retirer", methods=["GET", "POST"])
@@ -107,10 +135,15 @@ def change_role(member, membership_id):
 def remove_member(member, membership_id):
     if request.method == "GET":
         target = memberships.member_to_remove(member, membership_id)
-        return confirmation(member, "users", f"member-{target.id}", _("Retirer un membre"),
-                            _("Retirer %(name)s de l'espace ?", name=target.user.display_name),
-                            url_for("spaces.users", space_id=member.space_id),
-                            _("Cette personne n'aura plus accès à l'espace %(space)s.", space=member.space.name))
+        return confirmation(
+            member,
+            "users",
+            f"member-{target.id}",
+            _("Retirer un membre"),
+            _("Retirer %(name)s de l'espace ?", name=target.user.display_name),
+            url_for("spaces.users", space_id=member.space_id),
+            _("Cette personne n'aura plus accès à l'espace %(space)s.", space=member.space.name),
+        )
     try:
         target = memberships.remove_member(member, current_user, membership_id)
     except (memberships.LastAdmin, spaces.InvalidInput) as error:
@@ -125,10 +158,15 @@ def remove_member(member, membership_id):
 @space_view
 def leave(member):
     if request.method == "GET":
-        return confirmation(member, "users", "leave", _("Quitter cet espace"),
-                            _("Quitter l'espace %(space)s ?", space=member.space.name),
-                            url_for("spaces.users", space_id=member.space_id),
-                            _("Vous n'y aurez plus accès, à moins d'y être invité à nouveau."))
+        return confirmation(
+            member,
+            "users",
+            "leave",
+            _("Quitter cet espace"),
+            _("Quitter l'espace %(space)s ?", space=member.space.name),
+            url_for("spaces.users", space_id=member.space_id),
+            _("Vous n'y aurez plus accès, à moins d'y être invité à nouveau."),
+        )
     try:
         memberships.leave(member, current_user)
     except (memberships.LastAdmin, spaces.InvalidInput) as error:
@@ -149,16 +187,22 @@ def invitation(token):
     except links.LinkInvalid as error:
         return invitation_page(status=error.status, error=error.message)
     except (links.LinkExpired, links.LinkUsed) as error:
-        return invitation_page(status=error.status, error=_("Cette invitation a expiré ou n'est plus valable. "
-                                                             "Demandez à un administrateur de l'espace de vous en "
-                                                             "envoyer une nouvelle."))
+        return invitation_page(
+            status=error.status,
+            error=_(
+                "Cette invitation a expiré ou n'est plus valable. "
+                "Demandez à un administrateur de l'espace de vous en "
+                "envoyer une nouvelle."
+            ),
+        )
     if request.method == "GET" or not current_user.is_authenticated:
         return invitation_page(invitation=invitation, token=token, form=ActionForm())
     try:
         memberships.accept_invitation(current_user, token)
     except memberships.WrongAccount as error:
-        return invitation_page(status=error.status, invitation=invitation, token=token, form=ActionForm(),
-                               error=error.message)
+        return invitation_page(
+            status=error.status, invitation=invitation, token=token, form=ActionForm(), error=error.message
+        )
     except (links.LinkUsed, links.LinkExpired) as error:
         return invitation_page(status=error.status, error=error.message)
     flash(_("Vous avez rejoint l'espace %(space)s.", space=invitation.space.name), "success")
@@ -166,8 +210,9 @@ def invitation(token):
 
 
 def invitation_page(status=200, **context):
-    return render_page_or_partial("page.html", "spaces/_invitation.html", status=status,
-                                  title=_("Invitation"), **context)
+    return render_page_or_partial(
+        "page.html", "spaces/_invitation.html", status=status, title=_("Invitation"), **context
+    )
 
 
 @bp.post("/espaces/invitations/<id:invitation_id>/accepter")

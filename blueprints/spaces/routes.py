@@ -1,5 +1,6 @@
 """The spaces: Gérer mes espaces, Changer d'espace, the private space, the space's home and
 tabs, its profile, Supprimer and Fusionner."""
+
 from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -38,10 +39,19 @@ def manage():
     query = search_query()
     rows, total = spaces.my_spaces(current_user, query, kind="professional", page=page_number())
     return render_page_or_partial(
-        "spaces/manage.html", "spaces/_space_list.html",
-        private=spaces.private_space(current_user), memberships=rows, total=total, query=query,
-        page=page_number(), per_page=PAGE_SIZE, invitations=memberships.pending_invitations_for(current_user),
-        archived=spaces.archived_spaces(current_user), form=ActionForm(), list_endpoint="spaces.manage", manage=True,
+        "spaces/manage.html",
+        "spaces/_space_list.html",
+        private=spaces.private_space(current_user),
+        memberships=rows,
+        total=total,
+        query=query,
+        page=page_number(),
+        per_page=PAGE_SIZE,
+        invitations=memberships.pending_invitations_for(current_user),
+        archived=spaces.archived_spaces(current_user),
+        form=ActionForm(),
+        list_endpoint="spaces.manage",
+        manage=True,
     )
 
 
@@ -51,9 +61,15 @@ def switch():
     query = search_query()
     rows, total = spaces.my_spaces(current_user, query, page=page_number())
     return render_page_or_partial(
-        "spaces/switch.html", "spaces/_space_list.html",
-        memberships=rows, total=total, query=query, page=page_number(), per_page=PAGE_SIZE,
-        list_endpoint="spaces.switch", grouped=True,
+        "spaces/switch.html",
+        "spaces/_space_list.html",
+        memberships=rows,
+        total=total,
+        query=query,
+        page=page_number(),
+        per_page=PAGE_SIZE,
+        list_endpoint="spaces.switch",
+        grouped=True,
     )
 
 
@@ -71,8 +87,12 @@ def create_private():
 @bp.get("/espaces/<id:space_id>/bienvenue")
 @space_view
 def created(member):
-    return render_page_or_partial("page.html", "spaces/_created.html", space=member.space,
-                                  title=_("Vous venez de créer votre espace professionnel"))
+    return render_page_or_partial(
+        "page.html",
+        "spaces/_created.html",
+        space=member.space,
+        title=_("Vous venez de créer votre espace professionnel"),
+    )
 
 
 @bp.get("/espaces/<id:space_id>")
@@ -117,8 +137,9 @@ def delete(member):
     spaces.require(member, "delete")
     form = DeleteForm()
     if request.method == "GET":
-        return render_page_or_partial("page.html", "spaces/_delete.html", title=_("Supprimer un espace"),
-                                      form=form, space=member.space)
+        return render_page_or_partial(
+            "page.html", "spaces/_delete.html", title=_("Supprimer un espace"), form=form, space=member.space
+        )
     error = None
     if form.validate_on_submit():
         try:
@@ -128,14 +149,23 @@ def delete(member):
         else:
             flash(_("L'espace %(space)s est supprimé.", space=member.space.name), "success")
             return htmx_redirect(url_for("spaces.manage"))
-    return render_page_or_partial("page.html", "spaces/_delete.html", status=422,
-                                  title=_("Supprimer un espace"), form=form, space=member.space, error=error)
+    return render_page_or_partial(
+        "page.html",
+        "spaces/_delete.html",
+        status=422,
+        title=_("Supprimer un espace"),
+        form=form,
+        space=member.space,
+        error=error,
+    )
 
 
 @bp.route("/espaces/fusionner", methods=["GET", "POST"])
 @login_required
 def merge_spaces():
-    admin_of, _total = spaces.my_spaces(current_user, kind="professional", admin_only=True, page=1, per_page=None)
+    admin_of, _total = spaces.my_spaces(
+        current_user, kind="professional", admin_only=True, page=1, per_page=None
+    )
     choices = options([(0, _("Choisissez…"))] + [(m.space.id, m.space.name) for m in admin_of])
     form = MergeForm() if request.method == "POST" else MergeForm(request.args, meta={"csrf": False})
     form.source.choices = form.target.choices = choices
@@ -145,9 +175,17 @@ def merge_spaces():
         if form.validate():
             try:
                 if request.method == "POST":
-                    plan = merge.merge(current_user, form.source.data, form.target.data, request.form.to_dict())
-                    flash(_("L'espace %(source)s a été fusionné dans %(target)s.", source=plan.source.name,
-                            target=plan.target.name), "success")
+                    plan = merge.merge(
+                        current_user, form.source.data, form.target.data, request.form.to_dict()
+                    )
+                    flash(
+                        _(
+                            "L'espace %(source)s a été fusionné dans %(target)s.",
+                            source=plan.source.name,
+                            target=plan.target.name,
+                        ),
+                        "success",
+                    )
                     return htmx_redirect(url_for("spaces.home", space_id=plan.target.id))
                 plan = merge.preview(current_user, form.source.data, form.target.data)
             except DomainError as refused:
@@ -156,6 +194,13 @@ def merge_spaces():
                     plan = merge.preview(current_user, form.source.data, form.target.data)
         else:
             status = 422
-    return render_page_or_partial("page.html", "spaces/_merge.html", status=status,
-                                  title=_("Fusionner deux espaces professionnels"), form=form, plan=plan,
-                                  error=error, admin_count=len(admin_of))
+    return render_page_or_partial(
+        "page.html",
+        "spaces/_merge.html",
+        status=status,
+        title=_("Fusionner deux espaces professionnels"),
+        form=form,
+        plan=plan,
+        error=error,
+        admin_count=len(admin_of),
+    )

@@ -1,6 +1,7 @@
 """Créer un espace professionnel: each step is a URL that renders a full page on direct load,
 its card alone for htmx (which swaps #wizard); where the person may be is the service's
 `space_wizard.open_step`."""
+
 from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -24,8 +25,13 @@ def wizard_page(step, status=200, **context):
     """The step as a full page, or the step's card alone for htmx (it swaps #wizard)."""
     partial = f"spaces/_wizard_{step}.html"
     return render_page_or_partial(
-        "page.html", partial, status=status, step=step,
-        title=WIZARD_STEPS[step][1], steps=WIZARD_STEPS, **context,
+        "page.html",
+        partial,
+        status=status,
+        step=step,
+        title=WIZARD_STEPS[step][1],
+        steps=WIZARD_STEPS,
+        **context,
     )
 
 
@@ -74,8 +80,9 @@ def wizard_name():
         return wizard_page("name", form=SpaceNameForm(data=data))
     form = SpaceNameForm()
     if form.validate_on_submit():
-        space_wizard.save_step(draft or space_wizard.start_draft(current_user), {"name": form.name.data.strip()},
-                               done="name")
+        space_wizard.save_step(
+            draft or space_wizard.start_draft(current_user), {"name": form.name.data.strip()}, done="name"
+        )
         return go_to_step("company")
     return wizard_page("name", status=422, form=form)
 
@@ -120,15 +127,22 @@ def wizard_review():
 
 
 def review_page(draft, status=200, error=None):
-    return wizard_page("review", status=status, draft=draft, user=current_user,
-                       legal_forms=dict(space_wizard.LEGAL_FORMS), error=error)
+    return wizard_page(
+        "review",
+        status=status,
+        draft=draft,
+        user=current_user,
+        legal_forms=dict(space_wizard.LEGAL_FORMS),
+        error=error,
+    )
 
 
 def create_space():
     """Créer l'espace. The form names its draft: a second click finds it consumed."""
     try:
-        space = space_wizard.create_professional_space(current_user, auth.token_product(current_user),
-                                                       form_id("draft"))
+        space = space_wizard.create_professional_space(
+            current_user, auth.token_product(current_user), form_id("draft")
+        )
     except spaces.SpaceLimitReached as error:
         return review_page(space_wizard.draft_for(current_user), status=error.status, error=error.message)
     except space_wizard.WizardGone as error:

@@ -1,6 +1,7 @@
 """Browser fixtures: a live server of the test app, Debian's chromium through Playwright, each
 page's console errors, and the steps the journeys share (logging in through the real pages,
 telling an htmx swap from a full load)."""
+
 import os
 import re
 import threading
@@ -135,4 +136,3 @@ def mark_page(page):
 def still_same_page(page):
     """`still_same_page()`: no full page load since `mark_page()` (htmx swapped in place)."""
     return lambda: page.evaluate(f"{MARKER} === true")
-

@@ -1,5 +1,6 @@
 """The back-office in Debian's chromium: an agent's first login enrols the authenticator
 app (the QR code must render as an image), then decides a certification request."""
+
 import re
 
 from axe_playwright_python.sync_playwright import Axe

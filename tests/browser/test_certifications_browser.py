@@ -2,6 +2,7 @@
 htmx on the ACD's Gestion page, Dispenser un mandat with its code shown once, a fiduciary
 taking it up in Mandats obtenus and seeing the principal's sources authentiques, and
 Révoquer ending that access at once."""
+
 import re
 
 from axe_playwright_python.sync_playwright import Axe
@@ -36,8 +37,9 @@ def test_holder_code_mandate_and_revocation(
     catalogue.load()
     lea = factories.user("lea")
     guichet = factories.space(lea, name="Guichet SARL")  # identifier B123456
-    fidu_user = factories.user("fidu", email="fidu@example.lu", first_name="Fanny", last_name="Fidu",
-                               matricule="1980010100011")
+    fidu_user = factories.user(
+        "fidu", email="fidu@example.lu", first_name="Fanny", last_name="Fidu", matricule="1980010100011"
+    )
     fidu = factories.space(fidu_user, name="Fiduciaire", company_name="Fiduciaire SA", identifier="B654321")
     with app.test_request_context():
         _row, holder_code = factories.access_code("ACD", "fiches-retenue", "B123456", "holder")
@@ -65,14 +67,16 @@ def test_holder_code_mandate_and_revocation(
     card.get_by_label("Code d'accès").fill("2222-2222-2222-2222-2222")
     card.get_by_role("button", name="Valider").click()
     expect(page.locator("#holder-code-card [role=alert]")).to_contain_text(
-        "Ce code d'accès n'est pas valable pour cet espace.")
+        "Ce code d'accès n'est pas valable pour cet espace."
+    )
     assert still_same_page(), "the refusal was a full page load, not swapped in place"
     assert Axe().run(page).violations_count == 0
 
     page.locator("#holder-code-card").get_by_label("Code d'accès").fill(holder_code.replace("-", "").lower())
     page.locator("#holder-code-card").get_by_role("button", name="Valider").click()
     expect(page.locator("#holder-code-card [role=status]")).to_have_text(
-        "L'espace est certifié pour le service « Fiches de retenue d'impôt ».")
+        "L'espace est certifié pour le service « Fiches de retenue d'impôt »."
+    )
     expect(page.locator("#holder-code-card [role=alert]")).to_have_count(0)
     assert still_same_page(), "the success was a full page load, not swapped in place"
     assert Axe().run(page).violations_count == 0
@@ -99,7 +103,8 @@ def test_holder_code_mandate_and_revocation(
     access.get_by_label("Code d'accès").fill(proxy_code)
     access.get_by_role("button", name="Valider").click()
     expect(fidu_page.locator("#flashes")).to_contain_text(
-        "Accès ajouté : Guichet SARL, service « Consultation des sources authentiques ».")
+        "Accès ajouté : Guichet SARL, service « Consultation des sources authentiques »."
+    )
     expect(fidu_page).to_have_url(re.compile(rf"/espaces/{fidu.id}/mandats-obtenus$"))
     obtained = fidu_page.locator("#space-tab table")
     expect(obtained).to_contain_text("Guichet SARL")
@@ -168,8 +173,9 @@ def test_a_mandate_obtained_from_an_administration_is_revoked_without_javascript
     from services import access_codes, catalogue, spaces
 
     catalogue.load()
-    fidu_user = factories.user("fidu", email="fidu@example.lu", first_name="Fanny", last_name="Fidu",
-                               matricule="1980010100011")
+    fidu_user = factories.user(
+        "fidu", email="fidu@example.lu", first_name="Fanny", last_name="Fidu", matricule="1980010100011"
+    )
     fidu = factories.space(fidu_user, name="Fiduciaire", company_name="Fiduciaire SA", identifier="B654321")
     with app.test_request_context():
         _row, code = factories.access_code("LBR", "sources-authentiques", "B123456", "proxy")

@@ -1,4 +1,5 @@
 """The home page in Debian's chromium: vendored htmx, no CSP violation, active search."""
+
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect

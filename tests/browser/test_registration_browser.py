@@ -2,6 +2,7 @@
 server: Créer un compte → Token → Enregistrement → e-mail link → login with OTP → CGU; and
 the lost-token way to a new authenticator app. The QR codes are read as a phone would: from
 the pixels the browser shows, by a real QR decoder."""
+
 import io
 import re
 
@@ -122,8 +123,17 @@ def test_security_code_typed_on_the_confirmation_page(app, live_server, clock, p
 
     person = factories.user(registered=False)
     with app.test_request_context():
-        accounts.register(person, "Léa", "Guichet", "lea@example.lu", "1983081974925", "11, allée du Guichet",
-                          "L-0000", "Luxembourg", "")
+        accounts.register(
+            person,
+            "Léa",
+            "Guichet",
+            "lea@example.lu",
+            "1983081974925",
+            "11, allée du Guichet",
+            "L-0000",
+            "Luxembourg",
+            "",
+        )
     code = re.search(r"Code de sécurité : (\S+)", OutboxMail.get().body_text).group(1)
     page.goto(live_server.url + "/connexion/token")
     page.get_by_label("UserID").fill("lea")

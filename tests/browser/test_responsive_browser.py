@@ -2,6 +2,7 @@
 company names, e-mail addresses, several certifications, mandates and members) fit the
 screen: nothing makes the page scroll sideways, the header and footer span it, and the
 space's tabs stay a row of tabs."""
+
 import re
 from datetime import timedelta
 
@@ -28,25 +29,44 @@ def busy_space(app, clock):
     guichet = factories.space(lea, name="Guichet SARL", company_name=LONG_NAME)
     with app.test_request_context():
         admin = spaces.membership_for(lea, guichet.id)
-        for administration, slug in (("ACD", "fiches-retenue"), ("ITM", "elections-sociales"),
-                                     ("LBR", "sources-authentiques")):
-            _row, code = access_codes.issue_code(administration, slug, "B123456", "holder", company_name=LONG_NAME,
-                                                address_lines=ADDRESS)
+        for administration, slug in (
+            ("ACD", "fiches-retenue"),
+            ("ITM", "elections-sociales"),
+            ("LBR", "sources-authentiques"),
+        ):
+            _row, code = access_codes.issue_code(
+                administration, slug, "B123456", "holder", company_name=LONG_NAME, address_lines=ADDRESS
+            )
             access_codes.redeem_holder_code(admin, lea, code)
         for number, identifier in enumerate(("B111111", "B222222", "732829320")):
-            _row, code = access_codes.issue_code("ACD", "fiches-retenue", identifier, "proxy",
-                                                 company_name=f"{LONG_NAME} {number}", address_lines=ADDRESS)
+            _row, code = access_codes.issue_code(
+                "ACD",
+                "fiches-retenue",
+                identifier,
+                "proxy",
+                company_name=f"{LONG_NAME} {number}",
+                address_lines=ADDRESS,
+            )
             access_codes.redeem_proxy_code(admin, lea, code)
         for days in (30, 60, 90):
-            mandates.grant_mandate(admin, lea, Service.get(slug="fiches-retenue").id,
-                                   clock.now().date() + timedelta(days=days),
-                                   "Fiduciaire Internationale du Grand-Duché de Luxembourg")
+            mandates.grant_mandate(
+                admin,
+                lea,
+                Service.get(slug="fiches-retenue").id,
+                clock.now().date() + timedelta(days=days),
+                "Fiduciaire Internationale du Grand-Duché de Luxembourg",
+            )
         for number in range(3):
-            colleague = factories.user(f"collegue{number}", first_name="Marie-Christine",
-                                       last_name=f"Schmit-Weber-Hoffmann {number}",
-                                       email=f"marie-christine.schmit-weber-{number}@comptabilite.example.lu")
+            colleague = factories.user(
+                f"collegue{number}",
+                first_name="Marie-Christine",
+                last_name=f"Schmit-Weber-Hoffmann {number}",
+                email=f"marie-christine.schmit-weber-{number}@comptabilite.example.lu",
+            )
             factories.member(guichet, colleague, ("manager", "reader", "admin")[number])
-        memberships.invite(admin, lea, "jean-philippe.de-la-fontaine@ressources-humaines.example.lu", "reader")
+        memberships.invite(
+            admin, lea, "jean-philippe.de-la-fontaine@ressources-humaines.example.lu", "reader"
+        )
     return guichet
 
 

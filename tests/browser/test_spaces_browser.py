@@ -1,6 +1,7 @@
 """Spaces in Debian's chromium: the Créer un espace professionnel wizard swapped in place by
 htmx, Changer d'espace with its active search and the space's tabs, and inviting a colleague
 with the mail through a real SMTP server."""
+
 import re
 
 from axe_playwright_python.sync_playwright import Axe
@@ -116,7 +117,8 @@ def test_switch_spaces_and_tabs(
     expect(page.get_by_role("heading", name="Espaces professionnels", exact=True)).to_be_visible()
     spaces_list = page.locator("#space-list")
     expect(spaces_list.get_by_role("link")).to_have_text(
-        ["Espace privé de Léa", "Boulangerie du Marché", "Fiduciaire Guichet"])
+        ["Espace privé de Léa", "Boulangerie du Marché", "Fiduciaire Guichet"]
+    )
 
     mark_page()
     page.get_by_label("Rechercher un espace").fill("Fiduc")  # typing, no submit
@@ -131,8 +133,12 @@ def test_switch_spaces_and_tabs(
     mark_page()
 
     tabs = page.get_by_role("navigation", name="Sections de l'espace")
-    for label, path in [("Mes données professionnelles", "/donnees"), ("Communications", "/communications"),
-                        ("Mon profil d'espace", "/profil"), ("Mes démarches", "")]:
+    for label, path in [
+        ("Mes données professionnelles", "/donnees"),
+        ("Communications", "/communications"),
+        ("Mon profil d'espace", "/profil"),
+        ("Mes démarches", ""),
+    ]:
         tabs.get_by_role("link", name=label).click()
         expect(page).to_have_url(re.compile(rf"/espaces/\d+{path}$"))
         expect(page.locator("#space-tab").get_by_role("heading", name=label, level=2)).to_be_visible()
@@ -261,7 +267,8 @@ def test_merge_two_spaces(app, live_server, clock, page, console_errors, log_in,
 
     page.locator("#space-list").get_by_role("link", name="Cible", exact=True).click()
     page.get_by_role("navigation", name="Sections de l'espace").get_by_role(
-        "link", name="Mes données professionnelles").click()
+        "link", name="Mes données professionnelles"
+    ).click()
     expect(page).to_have_url(re.compile(rf"/espaces/{target.id}/donnees$"))
     facts = page.locator("#space-tab dl.facts")
     expect(facts.locator("dt")).to_have_text(["Téléphone"])
@@ -291,7 +298,8 @@ def test_delete_a_space(app, live_server, clock, page, console_errors, log_in, m
         page.get_by_role("button", name="Supprimer l'espace").click()
     assert refused.value.status == 422
     expect(page.locator("#delete-space .error-summary")).to_contain_text(
-        "Le nom saisi ne correspond pas au nom de l'espace.")
+        "Le nom saisi ne correspond pas au nom de l'espace."
+    )
     expect(page).to_have_url(re.compile(rf"/espaces/{guichet.id}/supprimer$"))
     assert still_same_page(), "the refusal was a full page load, not swapped in place"
 
