@@ -96,7 +96,7 @@ class User(UserMixin, BaseModel):
     email_confirmed_at = DateTimeField(null=True)
     terms_version = CharField(max_length=20, null=True)
     terms_accepted_at = DateTimeField(null=True)
-    # The MyGuichet terms accepted at the first "Créer un espace professionnel" (seed 002).
+    # The MyGuichet terms accepted at the first "Créer un espace professionnel".
     space_terms_version = CharField(max_length=20, null=True)
     created_at = DateTimeField(default=clock.now)
 
@@ -420,7 +420,7 @@ class Certification(BaseModel):
         return cls.revoked_at.is_null() & (cls.ends_at.is_null() | (cls.ends_at > now))
 
 
-# One holder certification per service per space (SPEC §11), revoked ones aside.
+# One holder certification per service per space, revoked ones aside.
 Certification.add_index(
     Certification.index(
         Certification.space, Certification.service, unique=True, name="certification_one_holder_per_service"

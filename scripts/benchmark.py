@@ -3,7 +3,7 @@
     .venv/bin/python scripts/benchmark.py [--spaces 250] [--members 2000] [--runs 20]
 
 Builds one person in many spaces and one space with many members, then prints for each
-page the median time and the number of SQL statements. The bar (SPEC §9): well under 100 ms
+page the median time and the number of SQL statements. The bar: well under 100 ms
 on the embedded default, and a statement count that does not grow with the rows.
 """
 

@@ -1,4 +1,4 @@
-"""Becoming a user (seed 002): enrol a Token, fill in the Enregistrement form, confirm the
+"""Becoming a user: enrol a Token, fill in the Enregistrement form, confirm the
 e-mail within 72 hours (a postal letter follows), accept the terms. And getting back in:
 forgotten password, lost token."""
 

@@ -1,5 +1,5 @@
 """Agents of the administrations (created by `flask create-agent`) and their login to the
-back-office (SPEC §7): a password, then a one-time code from an authenticator app enrolled
+back-office: a password, then a one-time code from an authenticator app enrolled
 at the first login, under people's rules (services/auth.py with `AGENTS`): the same
 throttling, each code accepted once, server-side sessions (30 min idle, 12 h absolute,
 revoked at logout). An agent certifies companies: no way in without both.

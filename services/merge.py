@@ -1,4 +1,4 @@
-"""Fusionner deux espaces professionnels (seed 002): everything the source space owns moves
+"""Fusionner deux espaces professionnels: everything the source space owns moves
 into the target in one transaction, and the source stays archived as "fusionné dans …".
 
 Each kind of space-owned record has a `Mover` in MOVERS, at the end of this module: what will
@@ -90,7 +90,7 @@ def _company(space):
 
 
 def _company_conflicts(source, target):
-    """Seed 000: a holder certification is "destiné à être utilisé dans un espace
+    """A holder certification is "destiné à être utilisé dans un espace
     professionnel de la personne morale elle-même", so spaces of two companies never merge.
     A space without an identifier says nothing about its company and is not compared."""
     if not (_company(source) and _company(target)) or _company(source) == _company(target):

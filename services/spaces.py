@@ -22,7 +22,7 @@ DELETED_RETENTION = timedelta(days=30)
 
 ROLES = {"admin": _l("Administrateur"), "manager": _l("Gestionnaire"), "reader": _l("Consultation")}
 RANK = {"reader": 1, "manager": 2, "admin": 3}
-# What each action needs, at least. All members read everything (SPEC §3).
+# What each action needs, at least. All members read everything; roles only limit actions.
 PERMISSIONS = {
     "read": "reader",
     "run_procedures": "manager",

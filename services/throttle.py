@@ -1,4 +1,4 @@
-"""Failure throttling kept in the database (SPEC §11), so that every worker sees it.
+"""Failure throttling kept in the database, so that every worker sees it.
 
 Per account (a UserID, a person's code entry): 10 failures in 15 minutes impose a 15-minute
 wait; 100 consecutive failures lock the account until the helpdesk unlocks it. A try counts

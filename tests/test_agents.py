@@ -1,4 +1,4 @@
-"""The agents' login rules (SPEC §7, issue 9), on the services: the second factor enrolled at
+"""The agents' login rules, on the services: the second factor enrolled at
 the first login, each code accepted once, people's throttling and lock (lifted by
 `unlock-account --agent`), server-side sessions with people's timeouts."""
 

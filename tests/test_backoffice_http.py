@@ -1,4 +1,4 @@
-"""The back-office login over HTTP (SPEC §7, issue 9): password then one-time code, the
+"""The back-office login over HTTP: password then one-time code, the
 enrolment forced at the first login, server-side sessions that a copied cookie does not
 outlive, and no back-office page for an agent half-way through the login."""
 

@@ -1,4 +1,4 @@
-"""The demo catalogue (SPEC §4) loaded by seed-demo (and by every `make run`), and the home
+"""The demo catalogue loaded by seed-demo (and by every `make run`), and the home
 page's query budget."""
 
 import os

@@ -1,4 +1,4 @@
-"""The rules of certification (SPEC §4, §11), called on the services and the CLI: access
+"""The rules of certification, called on the services and the CLI: access
 codes issued and redeemed once, throttled code entry, mandates granted, taken up, revoked
 and expiring, the guard of certified services, online requests decided by agents, reminders."""
 
@@ -37,7 +37,7 @@ from services import (
     throttle,
 )
 
-ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # SPEC §4: 2–9, A–Z less I, L, O
+ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # 2–9, A–Z less I, L, O: no look-alikes
 CODE_FORMAT = re.compile(r"[{0}]{{4}}(-[{0}]{{4}}){{4}}".format(ALPHABET))
 ADMINISTRATION_OF = {
     "fiches-retenue": "ACD",

@@ -1,4 +1,4 @@
-"""Certification over HTTP (SPEC §4, §7): the holder and proxy code cards three ways (htmx
+"""Certification over HTTP: the holder and proxy code cards three ways (htmx
 partial, plain post + redirect, boosted full page) and their throttling, Dispenser un mandat
 with its code shown once and its letter, Révoquer from both sides, other spaces' ids, the
 guard of a certified service, search, pagination and query budgets of the lists, and the
@@ -540,7 +540,7 @@ def revoke_obtained_url(space, certification_id):
 
 
 def test_the_mandatary_revokes_a_mandate_obtained_from_an_administration_s_proxy_code(client, world):
-    """Seed 000: "Vous pouvez également révoquer les mandats obtenus à tout moment", whatever
+    """ "Vous pouvez également révoquer les mandats obtenus à tout moment", whatever
     gave them: an administration's proxy code makes no mandate, the certification ends."""
     _row, code = factories.access_code("LBR", "sources-authentiques", "B123456", "proxy")
     obtained = access_codes.redeem_proxy_code(member(world.fidu_user, world.fidu), world.fidu_user, code)

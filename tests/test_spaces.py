@@ -474,7 +474,7 @@ def test_merge_is_refused_on_holder_certifications_for_the_same_service(two_spac
 
 
 def test_merge_is_refused_between_spaces_of_two_companies(two_spaces):
-    """Seed 000: a holder code is "destiné à être utilisé dans un espace professionnel de la
+    """A holder code is "destiné à être utilisé dans un espace professionnel de la
     personne morale elle-même"; merging another company's space would move its holder
     certification to the wrong company."""
     source, target, lea = two_spaces["source"], two_spaces["target"], two_spaces["lea"]

@@ -1,4 +1,4 @@
-"""Certification of a professional space (seed 000): Mon profil d'espace → Certifications,
+"""Certification of a professional space: Mon profil d'espace → Certifications,
 Gestion of an administration with Mandat principal, Mandats obtenus / Ajouter un accès,
 Mandats dispensés / Dispenser un mandat / Révoquer, the certified services."""
 

@@ -1,4 +1,4 @@
-"""Certification in Debian's chromium (seed 000): the holder code card swapped in place by
+"""Certification in Debian's chromium: the holder code card swapped in place by
 htmx on the ACD's Gestion page, Dispenser un mandat with its code shown once, a fiduciary
 taking it up in Mandats obtenus and seeing the principal's sources authentiques, and
 Révoquer ending that access at once."""
@@ -168,7 +168,7 @@ def test_holder_code_mandate_and_revocation(
 def test_a_mandate_obtained_from_an_administration_is_revoked_without_javascript(
     app, live_server, clock, log_in, other_page
 ):
-    """Seed 000: the mandatary revokes a mandate obtained with an administration's proxy code;
+    """The mandatary revokes a mandate obtained with an administration's proxy code;
     without JavaScript, Révoquer opens a confirmation page whose Confirmer does it."""
     from services import access_codes, catalogue, spaces
 
