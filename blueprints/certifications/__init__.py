@@ -6,4 +6,4 @@ from flask import Blueprint
 
 bp = Blueprint("certifications", __name__)
 
-from blueprints.certifications import routes  # noqa: E402,F401
+from blueprints.certifications import mandates, routes  # noqa: E402,F401
