@@ -7,7 +7,7 @@ import pytest
 
 import factories
 from models import AuditEntry, AuthProduct, Letter, OutboxMail, PendingTotpSecret, User
-from services import DomainError, accounts, auth, links, throttle
+from services import DomainError, accounts, auth, links, recovery, throttle
 
 
 def new_person(app, **fields):
@@ -237,52 +237,52 @@ def test_password_reset_by_mail_then_otp(app, clock):
     user = factories.user()
     session = auth.open_session(user, "10.0.0.1")
     with app.test_request_context():
-        accounts.request_password_reset("lea@example.lu")
+        recovery.request_password_reset("lea@example.lu")
     token = reset_link(last_mail("lea@example.lu"), "mot-de-passe-oublie")
     with pytest.raises(auth.InvalidOTP):
-        accounts.reset_password(token, "a brand new passphrase", "000000", "10.0.0.1")
-    accounts.reset_password(token, "a brand new passphrase", factories.otp(), "10.0.0.1")
+        recovery.reset_password(token, "a brand new passphrase", "000000", "10.0.0.1")
+    recovery.reset_password(token, "a brand new passphrase", factories.otp(), "10.0.0.1")
     assert auth.check_password("lea", "a brand new passphrase", "10.0.0.1")
     assert auth.load_session(session) is None  # every session ended
     with pytest.raises(links.LinkUsed):  # single use
-        accounts.read_password_reset(token)
+        recovery.read_password_reset(token)
 
 
 def test_password_reset_link_lasts_one_hour(app, clock):
     factories.user()
     with app.test_request_context():
-        accounts.request_password_reset("LEA")
+        recovery.request_password_reset("LEA")
     token = reset_link(last_mail(), "mot-de-passe-oublie")
     clock.advance(hours=1, seconds=1)
     with pytest.raises(links.LinkExpired):
-        accounts.read_password_reset(token)
+        recovery.read_password_reset(token)
 
 
 def test_password_reset_for_unknown_people_sends_nothing(app, clock):
     with app.test_request_context():
-        accounts.request_password_reset("nobody@example.lu")
+        recovery.request_password_reset("nobody@example.lu")
     assert OutboxMail.select().count() == 0
 
 
 def test_lost_token_needs_password_and_mail_link(app, clock):
     user = factories.user()
     with pytest.raises(auth.InvalidCredentials), app.test_request_context():
-        accounts.request_token_reset("lea", "wrong password!", "10.0.0.1")
+        recovery.request_token_reset("lea", "wrong password!", "10.0.0.1")
     assert OutboxMail.select().count() == 0
     with app.test_request_context():
-        accounts.request_token_reset("lea", factories.PASSWORD, "10.0.0.1")
+        recovery.request_token_reset("lea", factories.PASSWORD, "10.0.0.1")
     token = reset_link(last_mail(), "token-perdu")
-    _user, new_secret = accounts.pending_token_secret(token)
+    _user, new_secret = recovery.pending_token_secret(token)
     with pytest.raises(auth.InvalidOTP):
-        accounts.reset_token(token, factories.otp())  # a code of the old token
-    accounts.reset_token(token, factories.otp(new_secret))
+        recovery.reset_token(token, factories.otp())  # a code of the old token
+    recovery.reset_token(token, factories.otp(new_secret))
     product = AuthProduct.get(AuthProduct.user == user)
     assert auth.totp_secret(product) == new_secret
     with pytest.raises(links.LinkUsed):
-        accounts.read_token_reset(token)
+        recovery.read_token_reset(token)
     clock.advance(seconds=30)
     assert auth.check_otp(user, factories.otp(new_secret), "10.0.0.1")
-    assert timedelta(hours=1) == accounts.RECOVERY_VALIDITY
+    assert timedelta(hours=1) == recovery.RECOVERY_VALIDITY
 
 
 def test_the_new_token_secret_waits_on_the_server_encrypted(app, clock):
@@ -290,28 +290,28 @@ def test_the_new_token_secret_waits_on_the_server_encrypted(app, clock):
     the same on every visit, and gone once the new token is confirmed."""
     factories.user()
     with app.test_request_context():
-        accounts.request_token_reset("lea", factories.PASSWORD, "10.0.0.1")
+        recovery.request_token_reset("lea", factories.PASSWORD, "10.0.0.1")
     token = reset_link(last_mail(), "token-perdu")
-    _user, secret = accounts.pending_token_secret(token)
-    assert accounts.pending_token_secret(token)[1] == secret
+    _user, secret = recovery.pending_token_secret(token)
+    assert recovery.pending_token_secret(token)[1] == secret
     [pending] = PendingTotpSecret.select()
     assert secret not in pending.secret_encrypted and token not in pending.flow_hash
     clock.advance(minutes=30)
-    accounts.reset_token(token, factories.otp(secret))
+    recovery.reset_token(token, factories.otp(secret))
     assert PendingTotpSecret.select().count() == 0
 
 
 def test_pending_token_secrets_expire_with_their_link(app, clock):
     factories.user()
     with app.test_request_context():
-        accounts.request_token_reset("lea", factories.PASSWORD, "10.0.0.1")
+        recovery.request_token_reset("lea", factories.PASSWORD, "10.0.0.1")
     token = reset_link(last_mail(), "token-perdu")
-    accounts.pending_token_secret(token)
+    recovery.pending_token_secret(token)
     clock.advance(hours=1, seconds=1)
     with pytest.raises(links.LinkExpired):
-        accounts.pending_token_secret(token)
+        recovery.pending_token_secret(token)
     factories.user("tom")
     with app.test_request_context():
-        accounts.request_token_reset("tom", factories.PASSWORD, "10.0.0.1")
-    accounts.pending_token_secret(reset_link(last_mail(), "token-perdu"))
+        recovery.request_token_reset("tom", factories.PASSWORD, "10.0.0.1")
+    recovery.pending_token_secret(reset_link(last_mail(), "token-perdu"))
     assert [p.user.userid for p in PendingTotpSecret.select()] == ["tom"]  # lea's expired one is gone

@@ -9,7 +9,7 @@ from blueprints.auth.forms import ForgotPasswordForm, LostTokenForm, OTPForm, Re
 from blueprints.auth.pages import client_ip, invalid, link_error, page, show
 from blueprints.htmx import htmx_redirect
 from blueprints.responses import qr_response
-from services import DomainError, accounts, auth, crypto
+from services import DomainError, auth, crypto, recovery
 
 
 @bp.route("/mot-de-passe-oublie", methods=["GET", "POST"])
@@ -17,21 +17,21 @@ def forgot_password():
     form = ForgotPasswordForm()
     if not form.validate_on_submit():
         return show(form, "forgot_password")
-    accounts.request_password_reset(form.identifier.data)
+    recovery.request_password_reset(form.identifier.data)
     return page("recovery_sent", kind="password")
 
 
 @bp.route("/mot-de-passe-oublie/<token>", methods=["GET", "POST"])
 def reset_password(token):
     try:
-        accounts.read_password_reset(token)
+        recovery.read_password_reset(token)
     except DomainError as error:
         return link_error(error)
     form = ResetPasswordForm()
     if not form.validate_on_submit():
         return show(form, "reset_password", token=token)
     try:
-        accounts.reset_password(token, form.password.data, form.otp.data, client_ip())
+        recovery.reset_password(token, form.password.data, form.otp.data, client_ip())
     except DomainError as error:
         return invalid(form, "reset_password", error, token=token)
     flash(_("Votre mot de passe a été changé. Connectez-vous avec le nouveau mot de passe."), "success")
@@ -44,7 +44,7 @@ def lost_token():
     if not form.validate_on_submit():
         return show(form, "lost_token")
     try:
-        accounts.request_token_reset(form.userid.data, form.password.data, client_ip())
+        recovery.request_token_reset(form.userid.data, form.password.data, client_ip())
     except DomainError as error:
         return invalid(form, "lost_token", error)
     return page("recovery_sent", kind="token")
@@ -53,7 +53,7 @@ def lost_token():
 @bp.route("/token-perdu/<token>", methods=["GET", "POST"])
 def reset_token(token):
     try:
-        user, secret = accounts.pending_token_secret(token)
+        user, secret = recovery.pending_token_secret(token)
     except DomainError as error:
         return link_error(error)
     form = OTPForm()
@@ -61,7 +61,7 @@ def reset_token(token):
     if not form.validate_on_submit():
         return show(form, "reset_token", **context)
     try:
-        accounts.reset_token(token, form.otp.data)
+        recovery.reset_token(token, form.otp.data)
     except DomainError as error:
         return invalid(form, "reset_token", error, **context)
     flash(
@@ -73,7 +73,7 @@ def reset_token(token):
 @bp.get("/token-perdu/<token>/qr.svg")
 def reset_token_qr(token):
     try:
-        user, secret = accounts.pending_token_secret(token)
+        user, secret = recovery.pending_token_secret(token)
     except DomainError:
         abort(404)
     return qr_response(auth.provisioning_uri(secret, user.userid))
