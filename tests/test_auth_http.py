@@ -120,6 +120,19 @@ def test_pages_need_login_and_next_is_kept(client, clock):
     assert response.headers["Location"] == "/compte"
 
 
+# What a person types into Enregistrement (the matricule is the seed's valid one).
+DETAILS = {
+    "first_name": "Léa",
+    "last_name": "Guichet",
+    "email": "lea@example.lu",
+    "matricule": "1983081974925",
+    "street": "11, allée du Guichet",
+    "postcode": "L-0000",
+    "city": "Luxembourg",
+    "country": "Luxembourg",
+}
+
+
 def test_portal_stays_closed_until_email_confirmed_and_terms_accepted(app, client, clock):
     factories.user(registered=False)
     response = login(client)
@@ -128,16 +141,7 @@ def test_portal_stays_closed_until_email_confirmed_and_terms_accepted(app, clien
     response = post(
         client,
         "/inscription/enregistrement",
-        {
-            "first_name": "Léa",
-            "last_name": "Guichet",
-            "email": "lea@example.lu",
-            "matricule": "1983081974926",
-            "street": "11, allée du Guichet",
-            "postcode": "L-0000",
-            "city": "Luxembourg",
-            "country": "Luxembourg",
-        },
+        {**DETAILS, "matricule": "1983081974926"},  # a wrong check digit
         HTMX,
     )
     assert response.status_code == 422
@@ -148,16 +152,7 @@ def test_portal_stays_closed_until_email_confirmed_and_terms_accepted(app, clien
     response = post(
         client,
         "/inscription/enregistrement",
-        {
-            "first_name": "Léa",
-            "last_name": "Guichet",
-            "email": "lea@example.lu",
-            "matricule": "1983081974925",
-            "street": "11, allée du Guichet",
-            "postcode": "L-0000",
-            "city": "Luxembourg",
-            "country": "Luxembourg",
-        },
+        DETAILS,
     )
     assert response.headers["Location"] == "/inscription/courriel"
     assert client.get("/compte").headers["Location"] == "/inscription/courriel"
@@ -192,20 +187,7 @@ def test_terms_changed_since_the_last_visit_are_asked_again_saying_so(app, clien
 def test_expired_link_page_offers_a_new_link(client, clock):
     factories.user(registered=False)
     login(client)
-    post(
-        client,
-        "/inscription/enregistrement",
-        {
-            "first_name": "Léa",
-            "last_name": "Guichet",
-            "email": "lea@example.lu",
-            "matricule": "1983081974925",
-            "street": "rue",
-            "postcode": "L-1",
-            "city": "Lux",
-            "country": "",
-        },
-    )
+    post(client, "/inscription/enregistrement", DETAILS)
     link = re.search(r"http://localhost(/inscription/confirmer/\S+)", OutboxMail.get().body_text).group(1)
     clock.advance(hours=72, seconds=1)
     response = client.get(link)
@@ -266,20 +248,7 @@ def registered_and_logged_in(client):
     """A person who filled in Enregistrement and waits for the mail: the code's page."""
     factories.user(registered=False)
     login(client)
-    post(
-        client,
-        "/inscription/enregistrement",
-        {
-            "first_name": "Léa",
-            "last_name": "Guichet",
-            "email": "lea@example.lu",
-            "matricule": "1983081974925",
-            "street": "rue",
-            "postcode": "L-1",
-            "city": "Lux",
-            "country": "",
-        },
-    )
+    post(client, "/inscription/enregistrement", DETAILS)
     return re.search(r"Code de sécurité : (\S+)", OutboxMail.get().body_text).group(1)
 
 

@@ -49,14 +49,20 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_make_run_loads_the_catalogue_into_every_new_database(tmp_path):
     """`make run` on the same checkout with another DATABASE_URL: the new database gets the
     catalogue too (what the Makefile runs before serving, run for real on two databases)."""
+    outside_make = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}  # as typed in a shell
     recipe = subprocess.run(
-        ["make", "-n", "-o", ".venv/.runtime", "run"], cwd=ROOT, capture_output=True, text=True, check=True
+        ["make", "--no-print-directory", "-n", "-o", ".venv/.runtime", "run"],
+        cwd=ROOT,
+        env=outside_make,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.splitlines()
     setup = [line for line in recipe if " --app app run " not in line]  # all but the server itself
     for name in ("first.db", "second.db"):
         url = f"sqlite:///{tmp_path / name}"
         env = {
-            **os.environ,
+            **outside_make,
             "DATABASE_URL": url,
             "ESPACE_INSTANCE_DIR": str(tmp_path),
             "SECRET_KEY": "x" * 32,
