@@ -57,7 +57,9 @@ def _clean_stored_input(migrator):
     from services import audit, mail
     from validators import one_line
 
-    for draft in SpaceDraft.select():  # every value of a draft is single-line
+    for draft in SpaceDraft.select(
+        SpaceDraft.id, SpaceDraft.data
+    ):  # the columns of this release only  # every value of a draft is single-line
         data = {
             key: one_line(value) if isinstance(value, str) else value for key, value in draft.data.items()
         }
@@ -158,8 +160,9 @@ def upgrade():
                 SchemaMigration.create(version=version, description=description)
             return ["schema"] if MIGRATIONS or MODELS else []
         done = {m.version for m in SchemaMigration.select(SchemaMigration.version)}
-        # Tables added by a newer release than the database: created as they are now.
-        database.create_tables(MODELS, safe=True)
+        # Tables added by a newer release than the database: created as they are now. The
+        # tables it has are left to the migrations (their new columns and indexes among them).
+        database.create_tables([model for model in MODELS if not model.table_exists()])
         migrator = migrator_for(database)
         for version, description, function in sorted(MIGRATIONS, key=lambda m: m[0]):
             if version in done:

@@ -84,37 +84,51 @@ def _spaces(user, source_id, target_id):
     return members[0].space, members[1].space
 
 
-def _company(space):
-    """The space's company identifier, compared without spaces, dots or case."""
-    return re.sub(r"[^0-9A-Z]", "", (space.identifier or "").upper())
+def _company(identifier):
+    """A company identifier compared without spaces, dots or case."""
+    return re.sub(r"[^0-9A-Z]", "", (identifier or "").upper())
 
 
 def _company_conflicts(source, target):
-    """A holder certification is "destiné à être utilisé dans un espace
-    professionnel de la personne morale elle-même", so spaces of two companies never merge.
-    A space without an identifier says nothing about its company and is not compared."""
-    if not (_company(source) and _company(target)) or _company(source) == _company(target):
-        return []
-    return [
-        Conflict(
-            "company",
-            "identifier",
-            str(
-                _l(
-                    "« %(source)s » (%(source_id)s) et « %(target)s » (%(target_id)s) sont "
-                    "les espaces de deux entreprises "
-                    "différentes. Seuls des espaces d'une même entreprise peuvent être "
-                    "fusionnés : les certifications d'une "
-                    "entreprise ne peuvent être utilisées que dans ses propres espaces professionnels.",
-                    source=source.name,
-                    source_id=source.identifier,
-                    target=target.name,
-                    target_id=target.identifier,
-                )
-            ),
-            blocking=True,
+    """A holder certification is "destiné à être utilisé dans un espace professionnel de la
+    personne morale elle-même": spaces of two companies never merge, and a holder
+    certification never moves into a space that is not of its company (one that names no
+    company included)."""
+    if _company(source.identifier) and _company(target.identifier):
+        if _company(source.identifier) == _company(target.identifier):
+            return []
+        message = _l(
+            "« %(source)s » (%(source_id)s) et « %(target)s » (%(target_id)s) sont les espaces de deux "
+            "entreprises différentes. Seuls des espaces d'une même entreprise peuvent être fusionnés : "
+            "les certifications d'une entreprise ne peuvent être utilisées que dans ses propres espaces "
+            "professionnels.",
+            source=source.name,
+            source_id=source.identifier,
+            target=target.name,
+            target_id=target.identifier,
         )
-    ]
+        return [Conflict("company", "identifier", str(message), blocking=True)]
+    holders = Certification.select(Certification.company_identifier).where(
+        Certification.space == source.id, Certification.kind == "holder", Certification.revoked_at.is_null()
+    )
+    strangers = sorted(
+        {
+            c.company_identifier
+            for c in holders
+            if _company(c.company_identifier) != _company(target.identifier)
+        }
+    )
+    if not strangers:
+        return []
+    message = _l(
+        "« %(source)s » est certifié comme titulaire pour l'entreprise %(companies)s, et « %(target)s » "
+        "n'est pas un espace de cette entreprise : une certification de titulaire ne peut être utilisée "
+        "que dans un espace professionnel de l'entreprise elle-même.",
+        source=source.name,
+        companies=", ".join(strangers),
+        target=target.name,
+    )
+    return [Conflict("company", "holders", str(message), blocking=True)]
 
 
 def preview(user, source_id, target_id):

@@ -5,6 +5,7 @@ Links are valid one hour and die once used: each is tied to the secret it replac
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
+from peewee import fn
 
 import clock
 from models import AuthProduct, PendingTotpSecret, User, db
@@ -45,14 +46,30 @@ def _send_recovery(purpose, user):
         audit.record(f"account.{purpose.replace('-', '_')}_requested", actor=user)
 
 
-def _read_recovery(purpose, token):
-    """The user of a live recovery link whose secret has not changed since it was sent."""
+def _recovery(purpose, token):
+    """(user, Token) of a live recovery link whose secret has not changed since it was sent."""
     payload = links.read(purpose, token, RECOVERY_VALIDITY)
     user = User.get_or_none(User.id == payload.get("u")) if isinstance(payload, dict) else None
     product = auth.token_product(user) if user else None
     if product is None or _fingerprint(RECOVERIES[purpose][0](product)) != payload.get("f"):
         raise links.LinkUsed()
-    return user
+    return user, product
+
+
+def _read_recovery(purpose, token):
+    return _recovery(purpose, token)[0]
+
+
+def _replace(product, column, changes):
+    """The link's single use: the Token changes only if `column` still holds what the link
+    was read with (one conditional UPDATE); two submits of one link change it once."""
+    replaced = (
+        AuthProduct.update(changes)
+        .where(AuthProduct.id == product.id, column == getattr(product, column.name))
+        .execute()
+    )
+    if not replaced:
+        raise links.LinkUsed()
 
 
 def request_password_reset(identifier):
@@ -63,7 +80,7 @@ def request_password_reset(identifier):
     if user is None and "@" in identifier:
         user = (
             User.select()
-            .where(User.email.ilike(identifier), User.email_confirmed_at.is_null(False))
+            .where(fn.LOWER(User.email) == identifier.lower(), User.email_confirmed_at.is_null(False))
             .order_by(User.id)
             .first()
         )
@@ -79,13 +96,13 @@ def read_password_reset(token):
 
 def reset_password(token, new_password, code, ip):
     """New password, proven with the one-time code; ends every session."""
-    user = read_password_reset(token)
+    user, product = _recovery("password-reset", token)
     auth.check_password_policy(new_password, user.userid)
     auth.check_otp(user, code, ip)
     with db.atomic():
-        AuthProduct.update(password_hash=auth.hash_password(new_password)).where(
-            AuthProduct.user == user, AuthProduct.kind == "token"
-        ).execute()
+        _replace(
+            product, AuthProduct.password_hash, {AuthProduct.password_hash: auth.hash_password(new_password)}
+        )
         auth.revoke_sessions(user)
         audit.record("account.password_reset", actor=user)
     return user
@@ -133,12 +150,14 @@ def reset_token(token, code):
     step = auth.matching_step(new_secret, code)
     if step is None:
         raise auth.InvalidOTP()
+    product = _recovery("token-reset", token)[1]
     with db.atomic():
-        AuthProduct.update(
-            totp_secret_encrypted=crypto.encrypt("totp", new_secret),
-            last_otp_step=step,
-            enrolled_at=clock.now(),
-        ).where(AuthProduct.user == user, AuthProduct.kind == "token").execute()
+        changes = {
+            AuthProduct.totp_secret_encrypted: crypto.encrypt("totp", new_secret),
+            AuthProduct.last_otp_step: step,
+            AuthProduct.enrolled_at: clock.now(),
+        }
+        _replace(product, AuthProduct.totp_secret_encrypted, changes)
         PendingTotpSecret.delete().where(PendingTotpSecret.flow_hash == _flow_hash(token)).execute()
         auth.revoke_sessions(user)
         audit.record("account.token_replaced", actor=user)

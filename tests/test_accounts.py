@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 
 import factories
+from helpers import at_once
 from models import AuditEntry, AuthProduct, Letter, OutboxMail, PendingTotpSecret, User
 from services import DomainError, accounts, auth, links, recovery, throttle
 
@@ -262,6 +263,29 @@ def test_password_reset_for_unknown_people_sends_nothing(app, clock):
     with app.test_request_context():
         recovery.request_password_reset("nobody@example.lu")
     assert OutboxMail.select().count() == 0
+
+
+def test_password_reset_by_mail_takes_no_wildcards(app, clock):
+    """An e-mail address is matched whole: "%" or "_" reach nobody else's mailbox."""
+    factories.user()
+    with app.test_request_context():
+        for pattern in ("%@example.lu", "lea@example.l_", "%"):
+            recovery.request_password_reset(pattern)
+    assert OutboxMail.select().count() == 0
+
+
+def test_a_token_reset_link_submitted_twice_at_once_replaces_the_token_once(app, clock):
+    factories.user()
+    with app.test_request_context():
+        recovery.request_token_reset("lea", factories.PASSWORD, "10.0.0.1")
+    token = reset_link(last_mail(), "token-perdu")
+    _user, new_secret = recovery.pending_token_secret(token)
+    code = factories.otp(new_secret)
+    outcomes = at_once(app, [lambda: recovery.reset_token(token, code) for _ in range(4)])
+    assert outcomes.count("ok") == 1, outcomes
+    # The others find the link used (or, arriving last, a new secret their code is not for).
+    assert all(isinstance(o, (links.LinkUsed, auth.InvalidOTP)) for o in outcomes if o != "ok"), outcomes
+    assert AuditEntry.select().where(AuditEntry.action == "account.token_replaced").count() == 1
 
 
 def test_lost_token_needs_password_and_mail_link(app, clock):

@@ -515,6 +515,20 @@ def test_merge_compares_normalised_identifiers(two_spaces, source_identifier, ta
     assert bool(merge.preview(lea, source.id, target.id).blocking) is refused
 
 
+def test_a_holder_certification_never_moves_into_a_space_that_names_no_company(two_spaces):
+    source, target, lea = two_spaces["source"], two_spaces["target"], two_spaces["lea"]
+    Space.update(identifier="").where(Space.id == target.id).execute()
+    assert merge.preview(lea, source.id, target.id).blocking == []  # nothing of a company moves yet
+    Certification.create(
+        space=source, service=two_spaces["service"], kind="holder", company_identifier="B123456"
+    )
+    [holders] = merge.preview(lea, source.id, target.id).blocking
+    assert holders.kind == "company" and "B123456" in holders.label and "titulaire" in holders.label
+    with pytest.raises(merge.MergeRefused):
+        merge.merge(lea, source.id, target.id)
+    assert Certification.get().space_id == source.id and Space.get_by_id(source.id).is_live
+
+
 def test_merge_needs_admin_of_both_professional_spaces(two_spaces):
     source, target = two_spaces["source"], two_spaces["target"]
     with pytest.raises(spaces.NotAllowed):  # zoe is admin of the source, reader in the target

@@ -741,6 +741,11 @@ def test_private_space_shows_only_what_applies(client, app, clock):
             assert response.status_code == 404, (method, path, response.status_code)
             assert "Un espace privé" in html, (method, path)
             assert "administrateur" not in html and "Votre rôle" not in html, (method, path)
+    # Leaving is not asked about: a private space is left by deleting it.
+    for headers in ({}, HTMX):
+        response = client.get(f"/espaces/{private.id}/quitter", headers=headers)
+        assert response.status_code == 422 and "Quitter l'espace" not in response.get_data(as_text=True)
+        assert "pouvez le supprimer" in response.get_data(as_text=True)
     assert fingerprint() == before
     assert Invitation.select().count() == 0
     # A service that needs a certified space says that a private space cannot be one.

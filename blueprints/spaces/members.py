@@ -158,6 +158,7 @@ def remove_member(member, membership_id):
 @space_view
 def leave(member):
     if request.method == "GET":
+        spaces.require(member, "leave")  # no question about what cannot be done
         return confirmation(
             member,
             "users",
