@@ -203,9 +203,10 @@ def item(member, key_name, saved_only=False):
     if entry is not None:
         return Item(KEYS.get(key_name) or _other_key(entry), entry.value, "vault")
     key = KEYS.get(key_name)
-    if saved_only or key is None or not key.company_field:
+    shown = getattr(member.space, key.company_field) if key and key.company_field else ""
+    if saved_only or not shown:  # nothing to modify: a key without a value is added
         raise EntryNotFound()
-    return Item(key, getattr(member.space, key.company_field), "company")
+    return Item(key, shown, "company")
 
 
 # --- Writing -----------------------------------------------------------------------------
