@@ -10,7 +10,7 @@ import datetime
 import re
 
 import email_validator
-from stdnum import iban as _iban, luhn, verhoeff
+from stdnum import bic as _bic, iban as _iban, luhn, verhoeff
 from stdnum.exceptions import ValidationError
 from stdnum.fr import siren as _siren, siret as _siret, tva as _fr_tva
 from stdnum.lu import tva as _lu_tva
@@ -155,6 +155,25 @@ def iban(value):
 def format_iban(value):
     """Display form in groups of four, e.g. ``LU28 0019 4006 4475 0000``."""
     return _iban.format(iban(value))
+
+
+def bic(value):
+    """A bank's BIC (SWIFT code): 8 or 11 letters and digits, upper-cased."""
+    return _stdnum(_bic, value, "BIC invalide (8 ou 11 caractères, ex. BCEELULL).")
+
+
+# A telephone number as people write it: digits with an optional leading +, spaces, dots,
+# dashes, slashes and parentheses between them.
+PHONE = re.compile(r"\+?[0-9][0-9 ./()-]*")
+
+
+def phone_number(value):
+    """A telephone number, kept as written (whitespace runs made one space): 6 to 15 digits."""
+    number = " ".join(_text(value).split())
+    digits = sum(c.isdigit() for c in number)
+    if not PHONE.fullmatch(number) or not 6 <= digits <= 15:
+        raise InvalidIdentifier("Numéro de téléphone invalide (6 à 15 chiffres, ex. +352 12 34 56).")
+    return number
 
 
 def email_address(value):

@@ -15,7 +15,7 @@ from peewee import IntegrityError, fn
 
 import clock
 from database import PAGE_SIZE, lock_row
-from models import AuthProduct, Membership, Space, User, VaultEntry, clip, db
+from models import AuthProduct, Membership, Space, User, clip, db
 from services import DomainError, audit, auth
 
 DELETED_RETENTION = timedelta(days=30)
@@ -217,15 +217,6 @@ def archived_spaces(user, limit=20):
 
 def private_space(user):
     return Space.select().where(Space.owner == user.id, Space.kind == "private", Space.live()).first()
-
-
-def vault_entries(member):
-    require_professional(member)
-    return list(
-        VaultEntry.select()
-        .where(VaultEntry.space == member.space_id)
-        .order_by(VaultEntry.label, VaultEntry.key)
-    )
 
 
 # --- Private space -----------------------------------------------------------------------

@@ -54,13 +54,32 @@ def assert_constant_queries(client, url, grow, small=5, large=200, **request_kwa
 
 def fingerprint():
     """Everything a refused request must leave as it was: every row, each column, of the
-    spaces, their members and invitations, the access codes, mandates, certifications and
-    certification requests. `before = fingerprint()`, then `assert fingerprint() == before`."""
-    from models import AccessCode, Certification, CertificationRequest, Invitation, Mandate, Membership, Space
+    spaces, their members and invitations, the access codes, mandates, certifications,
+    certification requests and professional data. `before = fingerprint()`, then
+    `assert fingerprint() == before`."""
+    from models import (
+        AccessCode,
+        Certification,
+        CertificationRequest,
+        Invitation,
+        Mandate,
+        Membership,
+        Space,
+        VaultEntry,
+    )
 
     return {
         model.__name__: list(model.select().order_by(model._meta.primary_key).tuples())
-        for model in (Space, Membership, Invitation, AccessCode, Mandate, Certification, CertificationRequest)
+        for model in (
+            Space,
+            Membership,
+            Invitation,
+            AccessCode,
+            Mandate,
+            Certification,
+            CertificationRequest,
+            VaultEntry,
+        )
     }
 
 

@@ -23,6 +23,7 @@ from models import (
     Space,
     SpaceDraft,
     User,
+    VaultEntry,
     db,
 )
 from services import mail, memberships, spaces
@@ -247,6 +248,9 @@ STORED = {
     "MandateForm.note": Mandate.note,
     "RequestForm.reason": CertificationRequest.reason,
     "DecisionForm.reason": CertificationRequest.decision_reason,
+    # A text column; services.vault also holds each key to its own maximum length.
+    "DataAddForm.value": VaultEntry.value,
+    "DataValueForm.value": VaultEntry.value,
 }
 # Compared, hashed or looked up, never stored as typed.
 NOT_STORED = {

@@ -9,7 +9,7 @@ import pytest
 
 import factories
 from helpers import BOOSTED, HTMX, assert_constant_queries, csrf_token, fingerprint, log_in
-from models import Certification, Invitation, Membership, Service, Space, SpaceDraft, User
+from models import Certification, Invitation, Membership, Service, Space, SpaceDraft, User, VaultEntry
 from services import catalogue, mandates, spaces
 
 # --- The permission matrix --------------------------------------------------------------------
@@ -34,6 +34,7 @@ def world(app, clock):
     invitation = Invitation.create(
         space=space, email="new@example.lu", role="reader", invited_by=lea, nonce_hash="x"
     )
+    VaultEntry.create(space=space, key="bank.iban", label="IBAN", value="LU280019400644750000")
     catalogue.load()
     for slug in ("fiches-retenue", "sources-authentiques"):
         Certification.create(
@@ -68,13 +69,19 @@ def world(app, clock):
     }
 
 
-# (method, URL, data, who may): "member" any member, "admin" admins only, "leave" (the
+# (method, URL, data, who may): "member" any member, "admin" admins only, "vault" managers
+# and admins (readers read the data, 403 for the rest), "leave" (the
 # last admin may not), "code" (admins only; a wrong code is refused with 422), "grant"
 # (admins only; answers the page with the code, 200).
 ENDPOINTS = [
     ("GET", "/espaces/{s}", None, "member"),
     ("GET", "/espaces/{s}/bienvenue", None, "member"),
     ("GET", "/espaces/{s}/donnees", None, "member"),
+    ("POST", "/espaces/{s}/donnees", {"key": "bank.holder", "value": "Guichet SARL"}, "vault"),
+    ("GET", "/espaces/{s}/donnees/bank.iban/modifier", None, "vault"),
+    ("POST", "/espaces/{s}/donnees/bank.iban/modifier", {"edit-value": "LU28 0019 4006 4475 0000"}, "vault"),
+    ("GET", "/espaces/{s}/donnees/bank.iban/supprimer", None, "vault"),
+    ("POST", "/espaces/{s}/donnees/bank.iban/supprimer", {}, "vault"),
     ("GET", "/espaces/{s}/communications", None, "member"),
     ("GET", "/espaces/{s}/profil", None, "member"),
     ("GET", "/espaces/{s}/utilisateurs", None, "member"),
@@ -149,6 +156,8 @@ def expected(rule, role, method, htmx):
             return 409  # the last admin cannot leave
         return 200 if htmx else 303
     if rule in ("admin", "code", "grant") and role != "admin":
+        return 403
+    if rule == "vault" and role == "reader":
         return 403
     if rule == "code":
         return 422  # the code is wrong; nothing changes
@@ -671,18 +680,19 @@ def test_oversized_ids_and_pages_are_not_server_errors(client, world):
 
 
 def test_features_to_come_say_they_are_not_there_yet(client, clock):
-    """Procedures, the data vault and the administrations' messages are not in this version:
-    their tabs say so, rather than an empty list that looks like a working feature."""
+    """Procedures and the administrations' messages are not in this version: their tabs say
+    so, rather than an empty list that looks like a working feature. The data vault is."""
     lea = factories.user("lea")
     space = factories.space(lea, name="Guichet")
     log_in(client, lea)
     for path, feature in [
         ("", "Les démarches en ligne"),
-        ("/donnees", "Les données professionnelles"),
         ("/communications", "Les communications des administrations"),
     ]:
         html = client.get(f"/espaces/{space.id}{path}").get_data(as_text=True).replace("&#39;", "'")
         assert f"{feature} ne sont pas encore disponibles dans cette version d'Espace Pro." in html, path
+    html = client.get(f"/espaces/{space.id}/donnees").get_data(as_text=True)
+    assert "pas encore disponible" not in html and "Ajouter une information" in html
 
 
 def test_private_space_shows_only_what_applies(client, app, clock):

@@ -80,3 +80,21 @@ class MergeForm(Form):
         coerce=int,
         validators=[DataRequired(_l("Choisissez l'espace cible."))],
     )
+
+
+# The value's type (an IBAN, a VAT number…) is checked by services.vault.clean.
+VALUE_CHECKS = [DataRequired(_l("Saisissez une valeur.")), Length(max=1000)]
+
+
+class DataAddForm(Form):
+    """Ajouter une information. The key's choices are the keys without a value yet, set by
+    the view; the service refuses an unknown key and checks the value against its type."""
+
+    key = SelectField(_l("Information"), validate_choice=False)
+    value = StringField(_l("Valeur"), validators=VALUE_CHECKS)
+
+
+class DataValueForm(Form):
+    """Modifier: the new value (prefixed: the add form's fields are on the same page)."""
+
+    value = StringField(_l("Valeur"), validators=VALUE_CHECKS)

@@ -102,12 +102,6 @@ def home(member):
     return space_page(member, "home", services=services, news=catalogue.latest_news())
 
 
-@bp.get("/espaces/<id:space_id>/donnees")
-@space_view
-def vault(member):
-    return space_page(member, "vault", entries=spaces.vault_entries(member))
-
-
 @bp.get("/espaces/<id:space_id>/communications")
 @space_view
 def communications(member):
