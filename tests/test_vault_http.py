@@ -49,7 +49,7 @@ def test_add_modify_delete(client, lea, headers, partial):
         headers=headers,
     )
     body = answered(response, partial, tab) or text(client.get(tab))
-    assert "LU28 0019 4006 4475 0000" in body and "IBAN est enregistré." in body
+    assert "LU28 0019 4006 4475 0000" in body and "Information enregistrée : IBAN." in body
     assert VaultEntry.get().value == "LU280019400644750000"
 
     edit = f"{tab}/bank.iban/modifier"
@@ -60,7 +60,7 @@ def test_add_modify_delete(client, lea, headers, partial):
         edit, data={"csrf_token": token, "edit-value": "DE89 3704 0044 0532 0130 00"}, headers=headers
     )
     body = answered(response, partial, tab) or text(client.get(tab))
-    assert "DE89 3704 0044 0532 0130 00" in body and "IBAN est modifié." in body
+    assert "DE89 3704 0044 0532 0130 00" in body and "Information modifiée : IBAN." in body
 
     delete = f"{tab}/bank.iban/supprimer"
     before = fingerprint()
@@ -73,7 +73,7 @@ def test_add_modify_delete(client, lea, headers, partial):
     assert fingerprint() == before  # asking changes nothing
     body = answered(client.post(delete, data={"csrf_token": token}, headers=headers), partial, tab)
     body = body or text(client.get(tab))
-    assert "IBAN est supprimé." in body and "DE89" not in body
+    assert "Information supprimée : IBAN." in body and "DE89" not in body
     assert VaultEntry.select().count() == 0
 
 

@@ -65,7 +65,7 @@ def add_data(member):
         except (spaces.InvalidInput, data_vault.AlreadySaved) as error:
             refused_beside(form, error)
             return vault_tab(member, status=error.status, add_form=form)
-        return vault_done(member, _("%(label)s est enregistré.", label=_(added.key.label)))
+        return vault_done(member, _("Information enregistrée : %(label)s.", label=_(added.key.label)))
     return vault_tab(member, status=422, add_form=form)
 
 
@@ -83,7 +83,7 @@ def modify_data(member, key):
         except (spaces.InvalidInput, data_vault.AlreadySaved) as error:
             refused_beside(form, error)
             return vault_tab(member, status=error.status, editing=key, edit_form=form)
-        return vault_done(member, _("%(label)s est modifié.", label=_(current.key.label)))
+        return vault_done(member, _("Information modifiée : %(label)s.", label=_(current.key.label)))
     return vault_tab(member, status=422, editing=key, edit_form=form)
 
 
@@ -106,4 +106,4 @@ def delete_data(member, key):
             else None,
         )
     data_vault.delete(member, current_user, key)
-    return vault_done(member, _("%(label)s est supprimé.", label=label))
+    return vault_done(member, _("Information supprimée : %(label)s.", label=label))

@@ -27,7 +27,7 @@ def test_add_modify_delete_an_iban(
     page.get_by_label("Information").select_option("bank.iban")
     page.get_by_label("Valeur").fill("LU28 0019 4006 4475 0000")
     page.get_by_role("button", name="Ajouter").click()
-    expect(page.get_by_text("IBAN est enregistré.")).to_be_visible()
+    expect(page.get_by_text("Information enregistrée : IBAN.")).to_be_visible()
     bank = page.locator("#data-bank")
     expect(bank).to_contain_text("LU28 0019 4006 4475 0000")
 
@@ -35,7 +35,7 @@ def test_add_modify_delete_an_iban(
     page.get_by_label("IBAN").fill("DE89 3704 0044 0532 0130 00")
     assert Axe().run(page).violations_count == 0
     page.get_by_role("button", name="Enregistrer").click()
-    expect(page.get_by_text("IBAN est modifié.")).to_be_visible()
+    expect(page.get_by_text("Information modifiée : IBAN.")).to_be_visible()
     expect(bank).to_contain_text("DE89 3704 0044 0532 0130 00")
 
     bank.get_by_role("link", name="Supprimer IBAN").click()
@@ -44,7 +44,7 @@ def test_add_modify_delete_an_iban(
     expect(bank).to_contain_text("DE89")  # nothing done yet
     assert Axe().run(page).violations_count == 0
     question.get_by_role("button", name="Confirmer").click()
-    expect(page.get_by_text("IBAN est supprimé.")).to_be_visible()
+    expect(page.get_by_text("Information supprimée : IBAN.")).to_be_visible()
     expect(page.locator("#data-bank")).to_have_count(0)
     assert still_same_page(), "a step was a full page load, not an htmx swap"
     assert console_errors.unexpected() == []
