@@ -13,7 +13,7 @@ from flask_babel import format_date, lazy_gettext as _l, to_user_timezone, to_ut
 from peewee import JOIN
 
 import clock
-from database import PAGE_SIZE
+from database import PAGE_SIZE, lock_row
 from models import AccessCode, Administration, Certification, Letter, Mandate, Service, Space, db
 from services import DomainError, access_codes, audit, letters
 from services.certifications import NotFound, holder_certification, notify_space, search
@@ -97,6 +97,11 @@ def grant_mandate(member, user, service_id, ends_on, note="", activation_days=30
         Service.select(Service, Administration).join(Administration).where(Service.id == service_id).get()
     )
     with db.atomic():
+        # A revocation of the holder certification at this moment waits for the grant, or
+        # the grant sees it: no mandate outlives the right it is given from.
+        lock_row(Certification, holder.id)
+        if holder_certification(member.space_id, service_id) is None:
+            raise NotHolder()
         access_code, code = access_codes.new_code(
             kind="proxy",
             service=service,
