@@ -47,6 +47,11 @@ class AlreadyDecided(RequestRefused):
     message = _l("Cette demande a déjà été traitée.")
 
 
+class SpaceGone(RequestRefused):
+    status = 409
+    message = _l("L'espace de cette demande a été supprimé ou fusionné : elle ne peut plus qu'être refusée.")
+
+
 class HolderAlready(RequestRefused):
     message = _l("L'espace est déjà certifié comme titulaire pour ce service.")
 
@@ -166,6 +171,8 @@ def decide_request(agent, request_id, approve, reason=""):
     reason = (reason or "").strip()
     if not approve and not reason:
         raise RejectionWithoutReason()
+    if approve and not request.space.is_live:
+        raise SpaceGone()
     status = "approved" if approve else "rejected"
     try:
         with db.atomic():

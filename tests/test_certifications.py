@@ -21,6 +21,7 @@ from models import (
     Letter,
     Mandate,
     OutboxMail,
+    Space,
 )
 from services import (
     access_codes,
@@ -958,6 +959,18 @@ def test_decided_request_cannot_be_decided_again(guichet):
         with pytest.raises(certification_requests.AlreadyDecided):
             certification_requests.decide_request(agent, request.id, approve=approve, reason=reason)
     assert reload(request).status == "approved" and Certification.select().count() == 1
+
+
+def test_a_request_of_a_deleted_space_can_only_be_refused(guichet, clock):
+    request = alva_request(guichet)
+    agent = make_agent()
+    Space.update(deleted_at=clock.now()).where(Space.id == guichet.space_id).execute()
+    with pytest.raises(certification_requests.SpaceGone) as refused:
+        certification_requests.decide_request(agent, request.id, approve=True)
+    assert refused.value.status == 409
+    assert reload(request).status == "pending" and Certification.select().count() == 0
+    certification_requests.decide_request(agent, request.id, approve=False, reason="Espace supprimé.")
+    assert reload(request).status == "rejected"
 
 
 # --- Reminders ---------------------------------------------------------------------------------
