@@ -13,7 +13,7 @@ from database import PAGE_SIZE, lock_row
 from models import Invitation, Membership, Space, User, db
 from services import DomainError, audit, crypto, links
 from services.mail import queue_mail
-from services.spaces import RANK, ROLES, InvalidInput, NotCollaborative, SpaceNotFound, require
+from services.spaces import RANK, ROLES, InvalidInput, NotCollaborative, SpaceNotFound, private_space, require
 from services.urls import external_url
 
 INVITATION_VALIDITY = timedelta(days=7)
@@ -99,6 +99,15 @@ def pending_invitations(member):
 
 def invitation_expires_at(invitation):
     return invitation.sent_at + INVITATION_VALIDITY
+
+
+def landing_space(user):
+    """Where a login leads: the person's private space, unless invitations wait for an answer
+    (or there is no private space), in which case None: Gérer mes espaces."""
+    private = private_space(user)
+    if private is None or pending_invitations_for(user):
+        return None
+    return private
 
 
 def pending_invitations_for(user):

@@ -112,6 +112,22 @@ def agent(
 # --- Spaces ------------------------------------------------------------------------------
 
 
+# What a person types into the wizard's company step ("Renseignez les informations de votre
+# entreprise"), as the form posts it.
+COMPANY_FORM = {
+    "company_name": "Guichet SARL",
+    "legal_form": "SARL",
+    "identifier": "B123456",
+    "vat_number": "LU15027442",
+    "street": "1, rue du Commerce",
+    "postcode": "L-1000",
+    "city": "Luxembourg",
+    "country": "Luxembourg",
+    "company_email": "contact@guichet.lu",
+    "phone": "",
+}
+
+
 def space(admin=None, name="Espace pro de Léa", kind="professional", **fields):
     """A live space with `admin` (a User) as its administrator."""
     from models import Membership, Space

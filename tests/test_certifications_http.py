@@ -1056,30 +1056,18 @@ def test_request_with_a_supporting_document_the_agent_downloads(client, agent_cl
     url = gestion_url(world.guichet, "ALVA")
     token = csrf_token(client.get(url).get_data(as_text=True))
     reason = "Nous exploitons une boulangerie à Luxembourg."
-    wrong = client.post(
-        url + "/demande",
-        content_type="multipart/form-data",
-        data={
-            "service": world.alva.id,
-            "reason": reason,
-            "csrf_token": token,
-            "attachment": (io.BytesIO(b"MZ\x90\x00 not a document"), "permis.pdf"),
-        },
-    )
+
+    def file_request(content, filename):
+        data = {"service": world.alva.id, "reason": reason, "csrf_token": token}
+        data["attachment"] = (io.BytesIO(content), filename)
+        return client.post(url + "/demande", content_type="multipart/form-data", data=data)
+
+    wrong = file_request(b"MZ\x90\x00 not a document", "permis.pdf")
     assert wrong.status_code == 422 and "PDF, un PNG ou un JPEG" in text(wrong)
     assert CertificationRequest.select().count() == 0
 
     pdf = b"%PDF-1.4\n% autorisation d'exploitation\n"
-    filed = client.post(
-        url + "/demande",
-        content_type="multipart/form-data",
-        data={
-            "service": world.alva.id,
-            "reason": reason,
-            "csrf_token": token,
-            "attachment": (io.BytesIO(pdf), "autorisation.pdf"),
-        },
-    )
+    filed = file_request(pdf, "autorisation.pdf")
     assert filed.status_code == 303
     request_ = CertificationRequest.get()
     assert (request_.attachment_name, request_.attachment_type) == ("autorisation.pdf", "application/pdf")

@@ -87,7 +87,7 @@ def test_a_nul_in_the_wizard_changes_nothing_and_the_space_is_created(client, cl
     csrf = token(client, "/espaces")
     client.post("/espaces/nouveau/cgu", data={"accept": "y", "csrf_token": csrf})
     client.post("/espaces/nouveau/nom", data={"name": "Guichet", "csrf_token": csrf})
-    company = {**COMPANY, "csrf_token": csrf}
+    company = {**factories.COMPANY_FORM, "csrf_token": csrf}
     before = SpaceDraft.get().data
     refused = client.post("/espaces/nouveau/entreprise", data={**company, "company_name": "Guichet\x00 SARL"})
     assert refused.status_code == 400 and SpaceDraft.get().data == before
@@ -345,7 +345,7 @@ def test_forms_at_maximum_length_never_fail(client, clock):
     named = client.post("/espaces/nouveau/nom", data={"name": default_name.group(1), "csrf_token": csrf})
     assert named.status_code == 303, named.get_data(as_text=True)[:300]
     company = {
-        **COMPANY,
+        **factories.COMPANY_FORM,
         "company_name": "s" * 200,
         "street": "r" * 200,
         "postcode": "p" * 20,
@@ -381,20 +381,6 @@ def test_the_longest_agent_name_fits_the_audit(app):
         display_name = "A" * 200 + " (ALVA)"
 
     assert audit.record("certification.request_approved", actor=Agent()).actor == "A" * 200
-
-
-COMPANY = {
-    "company_name": "Guichet SARL",
-    "legal_form": "SARL",
-    "identifier": "B123456",
-    "vat_number": "LU15027442",
-    "street": "1, rue du Commerce",
-    "postcode": "L-1000",
-    "city": "Luxembourg",
-    "country": "Luxembourg",
-    "company_email": "contact@guichet.lu",
-    "phone": "",
-}
 
 
 # --- The database does not answer -----------------------------------------------------------------

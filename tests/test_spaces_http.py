@@ -311,19 +311,6 @@ def test_users_tab_keeps_a_constant_query_count(client, app, clock):
 
 # --- The wizard ----------------------------------------------------------------------------------
 
-COMPANY = {
-    "company_name": "Guichet SARL",
-    "legal_form": "SARL",
-    "identifier": "B123456",
-    "vat_number": "LU15027442",
-    "street": "1, rue du Commerce",
-    "postcode": "L-1000",
-    "city": "Luxembourg",
-    "country": "Luxembourg",
-    "company_email": "contact@guichet.lu",
-    "phone": "",
-}
-
 
 @pytest.fixture
 def wizard_client(client, app, clock):
@@ -369,12 +356,14 @@ def test_wizard_without_javascript_with_back_refresh_and_resume(wizard_client, a
         == "/espaces/nouveau/entreprise"
     )
 
-    wrong = post(c, "/espaces/nouveau/entreprise", {**COMPANY, "identifier": "12345"})
+    wrong = post(c, "/espaces/nouveau/entreprise", {**factories.COMPANY_FORM, "identifier": "12345"})
     html = wrong.get_data(as_text=True)
     assert wrong.status_code == 422 and "error-summary" in html and "RCS" in html
     assert 'value="12345"' in c.get("/espaces/nouveau/entreprise").get_data(as_text=True)  # refresh keeps it
 
-    back = post(c, "/espaces/nouveau/entreprise", {**COMPANY, "identifier": "B999", "back": "1"})
+    back = post(
+        c, "/espaces/nouveau/entreprise", {**factories.COMPANY_FORM, "identifier": "B999", "back": "1"}
+    )
     assert back.headers["Location"] == "/espaces/nouveau/nom"
     assert 'value="Guichet"' in c.get("/espaces/nouveau/nom").get_data(as_text=True)
     post(c, "/espaces/nouveau/nom", {"name": "Guichet"})
@@ -382,7 +371,8 @@ def test_wizard_without_javascript_with_back_refresh_and_resume(wizard_client, a
     assert 'value="B999"' in kept and 'value="contact@guichet.lu"' in kept
 
     assert (
-        post(c, "/espaces/nouveau/entreprise", COMPANY).headers["Location"] == "/espaces/nouveau/verification"
+        post(c, "/espaces/nouveau/entreprise", factories.COMPANY_FORM).headers["Location"]
+        == "/espaces/nouveau/verification"
     )
     # Resume: a new session (log in again) lands on the step reached.
     c = app.test_client()

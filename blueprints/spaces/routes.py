@@ -27,9 +27,9 @@ def space_context():
 @login_required
 def landing():
     """Where login leads: the private space if there is one, else Gérer mes espaces."""
-    private = spaces.private_space(current_user)
-    if private and not memberships.pending_invitations_for(current_user):
-        return redirect(url_for("spaces.home", space_id=private.id))
+    space = memberships.landing_space(current_user)
+    if space is not None:
+        return redirect(url_for("spaces.home", space_id=space.id))
     return redirect(url_for("spaces.manage"))
 
 
