@@ -459,6 +459,123 @@ class VaultEntry(BaseModel):
         indexes = ((("space", "key"), True),)
 
 
+# --- Procedures and dossiers (services/procedures.py, services/dossiers.py) --------------
+
+
+class Procedure(BaseModel):
+    """An online procedure: its definition file (data/procedures/*.json, checked against
+    data/procedure.schema.json) as loaded by `seed-demo`. Runtime reads this table."""
+
+    slug = CharField(max_length=64, unique=True)
+    administration = ForeignKeyField(Administration, backref="procedures", on_delete="CASCADE")
+    # The service whose certification it requires, if any.
+    service = ForeignKeyField(Service, null=True, backref="procedures", on_delete="SET NULL")
+    title = CharField(max_length=300)
+    definition = JSONField()
+    updated_at = DateTimeField(default=clock.now)
+
+
+# The statuses of a dossier. The database refuses any other value (CHECK); which status may
+# follow which is services/dossiers.py's TRANSITIONS, applied as one UPDATE ... WHERE status
+# IN (the allowed sources) whose row count is checked.
+DOSSIER_STATUSES = ("draft", "submitted", "in_progress", "complement", "accepted", "rejected")
+_STATUS_CHECK = SQL("CHECK (status IN (%s))" % ", ".join(f"'{status}'" for status in DOSSIER_STATUSES))
+
+
+class Dossier(BaseModel):
+    """One filing of a procedure, for one company, filed in one space. Filed for a mandant
+    (under a proxy certification, `mandate`), it is the mandant's: it also shows in the
+    mandant's holder space (`mandant_space`)."""
+
+    procedure = ForeignKeyField(Procedure, backref="dossiers", on_delete="CASCADE")
+    space = ForeignKeyField(Space, backref="dossiers", on_delete="CASCADE")  # where it is filed
+    mandate = ForeignKeyField(Certification, null=True, backref="+", on_delete="SET NULL")
+    mandant_space = ForeignKeyField(Space, null=True, backref="+", on_delete="SET NULL")
+    company_identifier = CharField(max_length=20, default="", index=True)
+    company_name = CharField(max_length=200, default="")
+    status = CharField(max_length=16, default="draft", constraints=[_STATUS_CHECK])
+    step = IntegerField(default=0)  # the assistant's furthest step reached
+    data = JSONField(default=dict)  # field name -> value; a group: a list of {field: value}
+    version = IntegerField(default=0)  # raised by every change: a stale tab's post is refused
+    reference = CharField(max_length=32, null=True, unique=True)  # ACD-2026-000123, at the first signature
+    created_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    created_at = DateTimeField(default=clock.now)
+    updated_at = DateTimeField(default=clock.now, index=True)
+    submitted_at = DateTimeField(null=True)
+    purge_warned_at = DateTimeField(null=True)  # the 14-day warning before a draft is deleted
+
+    class Meta:
+        indexes = ((("space", "status", "updated_at"), False), (("procedure", "status"), False))
+
+
+class DossierMessage(BaseModel):
+    """The thread of a dossier between the space and the administration."""
+
+    dossier = ForeignKeyField(Dossier, backref="messages", on_delete="CASCADE")
+    author_user = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    author_agent = ForeignKeyField(Agent, null=True, backref="+", on_delete="SET NULL")
+    author = CharField(max_length=300)  # the name shown, kept if the account goes
+    body = TextField()
+    created_at = DateTimeField(default=clock.now, index=True)
+
+
+class DossierFile(BaseModel):
+    """A file uploaded to a dossier: at a file field of the assistant (`field`), or with a
+    message of the thread (`message`). Its type was checked by content."""
+
+    dossier = ForeignKeyField(Dossier, backref="files", on_delete="CASCADE")
+    field = CharField(max_length=100, default="")
+    message = ForeignKeyField(DossierMessage, null=True, backref="files", on_delete="CASCADE")
+    name = CharField(max_length=200)
+    content_type = CharField(max_length=40)
+    size = IntegerField()
+    sha256 = CharField(max_length=64)
+    content = BlobField()
+    uploaded_at = DateTimeField(default=clock.now)
+
+
+class DossierEvent(BaseModel):
+    """The history of a dossier: who did what, when (and the status it left it in)."""
+
+    dossier = ForeignKeyField(Dossier, backref="events", on_delete="CASCADE")
+    action = CharField(max_length=40)  # created, submitted, taken, complement, accepted, rejected, message...
+    status = CharField(max_length=16)
+    actor = CharField(max_length=300)
+    actor_user = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    actor_agent = ForeignKeyField(Agent, null=True, backref="+", on_delete="SET NULL")
+    note = TextField(default="")
+    created_at = DateTimeField(default=clock.now, index=True)
+
+
+class Receipt(BaseModel):
+    """A signed PDF accusé de réception, made once at a signature: the first one, and one per
+    signature again after a complement (the earlier ones stay valid for what they covered)."""
+
+    dossier = ForeignKeyField(Dossier, backref="receipts", on_delete="CASCADE")
+    number = IntegerField()  # 1, 2... per dossier
+    signed_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    signer = CharField(max_length=300)  # name and UserID as printed
+    signed_at = DateTimeField(default=clock.now)
+    data_sha256 = CharField(max_length=64)  # of the canonical submitted data
+    pdf = BlobField()
+    pdf_sha256 = CharField(max_length=64, index=True)
+
+    class Meta:
+        indexes = ((("dossier", "number"), True),)
+
+
+class ReferenceCounter(BaseModel):
+    """The last dossier reference number per administration and year (locked while taken,
+    so that references have no gaps and no duplicates under concurrency)."""
+
+    administration = ForeignKeyField(Administration, backref="+", on_delete="CASCADE")
+    year = IntegerField()
+    last = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("administration", "year"), True),)
+
+
 # --- Infrastructure: outbox, letters, audit ---------------------------------------------
 
 
@@ -533,6 +650,13 @@ MODELS = [
     Certification,
     CertificationRequest,
     VaultEntry,
+    Procedure,
+    Dossier,
+    DossierMessage,
+    DossierFile,
+    DossierEvent,
+    Receipt,
+    ReferenceCounter,
     OutboxMail,
     AuditEntry,
 ]
