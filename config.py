@@ -55,6 +55,10 @@ class Config:
     # Sender block printed on every postal letter.
     LETTER_SENDER = os.environ.get("LETTER_SENDER", "Espace Pro · Helpdesk · L-0000 Luxembourg")
     PUBLIC_URL = os.environ.get("PUBLIC_URL")  # absolute links in mails outside a request
+    # The key and self-signed certificate that sign the receipts of dossiers (PEM files,
+    # generated on first use; default: instance/receipt-key.pem and instance/receipt-cert.pem).
+    RECEIPT_KEY_FILE = os.environ.get("RECEIPT_KEY_FILE")
+    RECEIPT_CERT_FILE = os.environ.get("RECEIPT_CERT_FILE")
     # The audit chain's last checkpoint, outside the database (default: instance/audit-checkpoint).
     AUDIT_CHECKPOINT = os.environ.get("AUDIT_CHECKPOINT")
     # Reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust (0: none);

@@ -9,15 +9,10 @@ from peewee import IntegrityError
 import clock
 from database import PAGE_SIZE, lock_row
 from models import Certification, CertificationRequest, Service, Space, db
-from services import DomainError, audit
+from services import DomainError, audit, files
 from services.certifications import DEFAULT_VALIDITY, STATUSES, NotFound, notify_space
 from services.spaces import require, require_professional
 
-ATTACHMENT_TYPES = {
-    b"%PDF-": "application/pdf",
-    b"\x89PNG\r\n\x1a\n": "image/png",
-    b"\xff\xd8\xff": "image/jpeg",
-}
 MAX_ATTACHMENT = 5 * 1024 * 1024
 
 
@@ -56,12 +51,6 @@ class HolderAlready(RequestRefused):
     message = _l("L'espace est déjà certifié comme titulaire pour ce service.")
 
 
-def attachment_type(data):
-    """The type of a supporting document from its first bytes (not from what the browser
-    says): PDF, PNG or JPEG, else None."""
-    return next((kind for magic, kind in ATTACHMENT_TYPES.items() if data.startswith(magic)), None)
-
-
 def _request_columns():
     """A request's columns without its attachment: lists never load the documents."""
     return [f for f in CertificationRequest._meta.sorted_fields if f.name != "attachment"]
@@ -81,7 +70,7 @@ def file_request(member, user, service_id, reason, attachment=None, attachment_n
         raise ReasonTooShort()
     kind = ""
     if attachment:
-        kind = attachment_type(attachment)
+        kind = files.content_type(attachment)
         if kind is None or len(attachment) > MAX_ATTACHMENT:
             raise AttachmentRefused()
     with db.atomic():

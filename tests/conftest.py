@@ -81,8 +81,14 @@ class FreshContextClient(FlaskClient):
 
 
 @pytest.fixture
-def app(_schema, database_url, tmp_path):
-    app = make_app(database_url, AUDIT_CHECKPOINT=str(tmp_path / "audit-checkpoint"))
+def app(_schema, database_url, tmp_path, instance_dir):
+    app = make_app(
+        database_url,
+        AUDIT_CHECKPOINT=str(tmp_path / "audit-checkpoint"),
+        # One signing key for the receipts of the whole run, made at its first receipt.
+        RECEIPT_KEY_FILE=str(instance_dir / "receipt-key.pem"),
+        RECEIPT_CERT_FILE=str(instance_dir / "receipt-cert.pem"),
+    )
     app.test_client_class = FreshContextClient
     with app.app_context():
         db.connect(reuse_if_open=True)

@@ -267,3 +267,101 @@ def taken_up_mandate(mandant, mandatary, service_slug="fiches-retenue", days=90)
         mandant, mandant.user, service_.id, clock.now() + timedelta(days=days)
     )
     return access_codes.redeem_proxy_code(mandatary, mandatary.user, code)
+
+
+# --- Signature, receipts, dossier page ---------------------------------------------------------
+
+# A procedure with a field of most kinds, a repeatable group and a file: what a receipt prints.
+SIGNED_PROCEDURE = {
+    "title": "Fiches de retenue d'impôt : demande de fiches",
+    "description": "Demander les fiches de retenue d'impôt de vos salariés.",
+    "steps": [
+        {
+            "key": "entreprise",
+            "title": "Votre entreprise",
+            "fields": [
+                {"name": "company_name", "type": "text", "label": "Raison sociale", "required": True},
+                {"name": "iban", "type": "iban", "label": "IBAN"},
+                {
+                    "name": "period",
+                    "type": "select",
+                    "label": "Période",
+                    "required": True,
+                    "options": [
+                        {"value": "2026", "label": "Année 2026"},
+                        {"value": "2027", "label": "Année 2027"},
+                    ],
+                },
+                {"name": "urgent", "type": "checkbox", "label": "Demande urgente"},
+            ],
+        },
+        {
+            "key": "salaries",
+            "title": "Vos salariés",
+            "fields": [
+                {
+                    "name": "employees",
+                    "type": "group",
+                    "label": "Salariés",
+                    "min_rows": 1,
+                    "max_rows": 200,
+                    "fields": [
+                        {"name": "matricule", "type": "matricule", "label": "Matricule", "required": True},
+                        {"name": "name", "type": "text", "label": "Nom", "required": True},
+                    ],
+                }
+            ],
+        },
+        {
+            "key": "pieces",
+            "title": "Pièces justificatives",
+            "fields": [{"name": "minutes", "type": "file", "label": "Procès-verbal", "required": True}],
+        },
+    ],
+}
+PDF = b"%PDF-1.4\n% a tiny attachment\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+
+
+def dossier_file(dossier_, content=PDF, name="proces-verbal.pdf", field="", message=None):
+    import hashlib
+
+    from models import DossierFile
+    from services import files
+
+    return DossierFile.create(
+        dossier=dossier_,
+        field=field,
+        message=message,
+        name=name,
+        content_type=files.content_type(content),
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        content=content,
+    )
+
+
+def signable_dossier(space_, administration_code="ACD", service_slug="fiches-retenue", **fields):
+    """A complete draft of the space's company, as the assistant leaves it before Vérifier et
+    signer: its data set directly, its file uploaded."""
+    from models import Procedure
+
+    slug = f"{administration_code.lower()}-signature"
+    procedure_ = Procedure.get_or_none(slug=slug) or procedure(
+        slug, administration_code, service_slug, definition=SIGNED_PROCEDURE
+    )
+    created = dossier(space_, procedure_, **fields)
+    attached = dossier_file(created, field="minutes")
+    created.data = {
+        "company_name": created.company_name,
+        "iban": "LU280019400644750000",
+        "period": "2026",
+        "urgent": "1",
+        "employees": [
+            {"matricule": "1983081974925", "name": "Léa Guichet"},
+            {"matricule": "1983081974925", "name": "Marc Guichet"},
+        ],
+        "minutes": str(attached.id),
+    }
+    created.save()
+    return created

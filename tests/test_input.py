@@ -17,6 +17,7 @@ from helpers import HTMX, csrf_token, log_in
 from models import (
     AuditEntry,
     CertificationRequest,
+    DossierMessage,
     Invitation,
     Mandate,
     OutboxMail,
@@ -251,6 +252,7 @@ STORED = {
     # A text column; services.vault also holds each key to its own maximum length.
     "DataAddForm.value": VaultEntry.value,
     "DataValueForm.value": VaultEntry.value,
+    "MessageForm.body": DossierMessage.body,
 }
 # Compared, hashed or looked up, never stored as typed.
 NOT_STORED = {
@@ -276,6 +278,7 @@ NOT_STORED = {
     "LanguageForm.next",
     "DeleteForm.name",
     "RegistrationForm.matricule",  # stored once reduced to its 13 digits by the validator
+    "SignForm.otp",
 }
 
 

@@ -9,7 +9,18 @@ import pytest
 
 import factories
 from helpers import BOOSTED, HTMX, assert_constant_queries, csrf_token, fingerprint, log_in
-from models import Certification, Invitation, Membership, Service, Space, SpaceDraft, User, VaultEntry
+from models import (
+    Certification,
+    DossierFile,
+    Invitation,
+    Membership,
+    Receipt,
+    Service,
+    Space,
+    SpaceDraft,
+    User,
+    VaultEntry,
+)
 from services import catalogue, mandates, spaces
 
 # --- The permission matrix --------------------------------------------------------------------
@@ -51,6 +62,11 @@ def world(app, clock):
         Service.get(slug="fiches-retenue").id,
         clock.now() + timedelta(days=90),
     )
+    draft = factories.signable_dossier(space)
+    sent = factories.signable_dossier(space, status="submitted", reference="ACD-2026-000001")
+    Receipt.create(
+        dossier=sent, number=1, signer="Léa", data_sha256="0" * 64, pdf=b"%PDF-1.7", pdf_sha256="0"
+    )
     obtained = Certification.create(
         space=space,
         service=Service.get(slug="sources-authentiques"),
@@ -66,11 +82,14 @@ def world(app, clock):
         "invitation": invitation,
         "mandate": mandate,
         "obtained": obtained,
+        "draft": draft,
+        "sent": sent,
     }
 
 
-# (method, URL, data, who may): "member" any member, "admin" admins only, "vault" managers
-# and admins (readers read the data, 403 for the rest), "leave" (the
+# (method, URL, data, who may): "member" any member, "admin" admins only, "vault" and
+# "manager" managers and admins (readers read, 403 for the rest), "sign" (managers and admins;
+# a wrong one-time code is refused with 422), "leave" (the
 # last admin may not), "code" (admins only; a wrong code is refused with 422), "grant"
 # (admins only; answers the page with the code, 200).
 ENDPOINTS = [
@@ -127,6 +146,12 @@ ENDPOINTS = [
     ("GET", "/espaces/{s}/mandats-obtenus/{c}/revoquer", None, "admin"),
     ("POST", "/espaces/{s}/mandats-obtenus/{c}/revoquer", {}, "admin"),
     ("GET", "/espaces/{s}/services/sources-authentiques", None, "member"),
+    ("GET", "/espaces/{s}/dossiers/{d}", None, "member"),
+    ("GET", "/espaces/{s}/dossiers/{d}/signer", None, "manager"),
+    ("POST", "/espaces/{s}/dossiers/{d}/signer", {"version": "0", "otp": "000000"}, "sign"),
+    ("POST", "/espaces/{s}/dossiers/{sent}/messages", {"body": "Bonjour"}, "manager"),
+    ("GET", "/espaces/{s}/dossiers/{sent}/accuses/1", None, "member"),
+    ("GET", "/espaces/{s}/dossiers/{d}/fichiers/{f}", None, "member"),
 ]
 
 
@@ -139,6 +164,9 @@ def endpoints(w):
         "c": w["obtained"].id,
         "alva": Service.get(slug="securite-alimentaire").id,
         "acd": Service.get(slug="fiches-retenue").id,
+        "d": w["draft"].id,
+        "sent": w["sent"].id,
+        "f": DossierFile.get(DossierFile.dossier == w["draft"].id).id,
     }
     return [
         (method, url.format(**ids), data and {k: str(v).format(**ids) for k, v in data.items()}, rule)
@@ -157,8 +185,10 @@ def expected(rule, role, method, htmx):
         return 200 if htmx else 303
     if rule in ("admin", "code", "grant") and role != "admin":
         return 403
-    if rule == "vault" and role == "reader":
+    if rule in ("vault", "manager", "sign") and role == "reader":
         return 403
+    if rule == "sign":
+        return 422  # the code is wrong; nothing changes
     if rule == "code":
         return 422  # the code is wrong; nothing changes
     if rule == "grant":

@@ -12,10 +12,7 @@ from blueprints.params import page_number
 from blueprints.responses import file_response, qr_response
 from blueprints.sessions import fresh_session
 from database import PAGE_SIZE
-from services import DomainError, agents, auth, certification_requests, crypto
-
-# The extension of a request's attachment, by its type (services.certification_requests.ATTACHMENT_TYPES).
-ATTACHMENT_EXTENSIONS = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg"}
+from services import DomainError, agents, auth, certification_requests, crypto, files
 
 
 def agent_required(view):
@@ -169,7 +166,7 @@ def decide(agent, request_id):
 @agent_required
 def attachment(agent, request_id):
     request_ = certification_requests.request_attachment(agent, request_id)
-    extension = ATTACHMENT_EXTENSIONS[request_.attachment_type]
+    extension = files.EXTENSIONS[request_.attachment_type]
     # Sent by a person: a download, never rendered in the back-office's origin.
     return file_response(
         bytes(request_.attachment),

@@ -1,0 +1,114 @@
+"""A dossier's thread on the space's side: Envoyer un message (with an optional attachment,
+PDF, PNG or JPEG checked by content) while the administration has the dossier, the thread a
+page at a time with its attachments, and downloading a dossier's files (its fields' and its
+messages')."""
+
+import hashlib
+from typing import NamedTuple
+
+from flask_babel import lazy_gettext as _l
+
+from database import PAGE_SIZE
+from models import DossierFile, DossierMessage, clip, db
+from services import DomainError, dossiers, files, spaces
+
+MAX_ATTACHMENT = 10 * 1024 * 1024
+# While the administration has the dossier: transmitted, being dealt with, or waiting for a
+# complement.
+OPEN = ("submitted", "in_progress", "complement")
+
+
+class ThreadClosed(DomainError):
+    status = 409
+    message = _l(
+        "Les messages sont possibles tant que le dossier est transmis, en cours de traitement ou en "
+        "attente d'un complément."
+    )
+
+
+class AttachmentRefused(spaces.InvalidInput):
+    field = "attachment"
+    message = _l("La pièce jointe doit être un PDF, un PNG ou un JPEG de 10 Mo au plus.")
+
+
+class Allowed(NamedTuple):
+    """What the member may do on the dossier's page."""
+
+    sign: bool
+    message: bool
+
+
+def allowed(member, dossier):
+    """Whether the member may sign the dossier and write in its thread, by the rules of
+    `dossiers.dossier_for` (role, filing space, live mandate, status)."""
+    return Allowed(_may(member, dossier, "edit"), _may(member, dossier, "message") and dossier.status in OPEN)
+
+
+def _may(member, dossier, action):
+    try:
+        dossiers.dossier_for(member, dossier.id, action)
+    except DomainError:
+        return False
+    return True
+
+
+def send(member, user, dossier_id, body, attachment=None, attachment_name=""):
+    """Envoyer un message: from a manager or admin of the filing space, while the dossier is
+    with the administration; the attachment (bytes) at most 10 MB, PDF, PNG or JPEG by its
+    content. Returns the DossierMessage."""
+    dossier = dossiers.dossier_for(member, dossier_id, "message")
+    if dossier.status not in OPEN:
+        raise ThreadClosed()
+    kind = None
+    if attachment:
+        kind = files.content_type(attachment)
+        if kind is None or len(attachment) > MAX_ATTACHMENT:
+            raise AttachmentRefused()
+    with db.atomic():
+        message = dossiers.add_message(dossier, body, user=user)
+        if attachment:
+            DossierFile.create(
+                dossier=dossier.id,
+                message=message,
+                name=clip(DossierFile.name, attachment_name or files.download_name("", kind, "piece-jointe")),
+                content_type=kind,
+                size=len(attachment),
+                sha256=hashlib.sha256(attachment).hexdigest(),
+                content=attachment,
+            )
+        dossiers.record_event(dossier, "message", user=user)
+    return message
+
+
+def _file_columns():
+    return [f for f in DossierFile._meta.sorted_fields if f.name != "content"]
+
+
+def page(dossier, number=None, per_page=PAGE_SIZE):
+    """(messages, total, page number) of a page of the dossier's thread, oldest first, each
+    message with its `attachments`; `number` None: the last page, where the newest messages
+    are. Three queries at most whatever the page holds."""
+    if number is None:
+        total = DossierMessage.select().where(DossierMessage.dossier == dossier.id).count()
+        number = max(1, -(-total // per_page))
+    messages, total = dossiers.thread(dossier, number, per_page)
+    by_message = {message.id: message for message in messages}
+    for message in messages:
+        message.attachments = []
+    if by_message:
+        for file in (
+            DossierFile.select(*_file_columns())
+            .where(DossierFile.message.in_(list(by_message)))
+            .order_by(DossierFile.id)
+        ):
+            by_message[file.message_id].attachments.append(file)
+    return messages, total, number
+
+
+def attachment(member, dossier_id, file_id):
+    """A file of a dossier the member's space sees: a field's, or a message's attachment."""
+    dossier = dossiers.dossier_for(member, dossier_id)
+    found = DossierFile.get_or_none(DossierFile.id == file_id, DossierFile.dossier == dossier.id)
+    if found is None:
+        raise dossiers.DossierNotFound()
+    return found
