@@ -253,6 +253,10 @@ STORED = {
     "DataAddForm.value": VaultEntry.value,
     "DataValueForm.value": VaultEntry.value,
     "MessageForm.body": DossierMessage.body,
+    # A complement's message and a refusal's reason are posted in the thread (the reason is
+    # also the history entry's note, a text column too).
+    "DossierDecisionForm.text": DossierMessage.body,
+    "DossierMessageForm.body": DossierMessage.body,
 }
 # Compared, hashed or looked up, never stored as typed.
 NOT_STORED = {
