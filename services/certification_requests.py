@@ -9,8 +9,9 @@ from peewee import IntegrityError
 import clock
 from database import PAGE_SIZE, lock_row
 from models import Certification, CertificationRequest, Service, Space, db
-from services import DomainError, audit, files
+from services import DomainError, audit
 from services.certifications import DEFAULT_VALIDITY, STATUSES, NotFound, notify_space
+from services.files import content_type as attachment_type  # PDF, PNG or JPEG by its first bytes
 from services.spaces import require, require_professional
 
 MAX_ATTACHMENT = 5 * 1024 * 1024
@@ -70,7 +71,7 @@ def file_request(member, user, service_id, reason, attachment=None, attachment_n
         raise ReasonTooShort()
     kind = ""
     if attachment:
-        kind = files.content_type(attachment)
+        kind = attachment_type(attachment)
         if kind is None or len(attachment) > MAX_ATTACHMENT:
             raise AttachmentRefused()
     with db.atomic():

@@ -9,7 +9,7 @@ from typing import NamedTuple
 from flask_babel import lazy_gettext as _l
 
 from database import PAGE_SIZE
-from models import DossierFile, DossierMessage, clip, db
+from models import DossierEvent, DossierFile, DossierMessage, clip, db
 from services import DomainError, dossiers, files, spaces
 
 MAX_ATTACHMENT = 10 * 1024 * 1024
@@ -103,6 +103,30 @@ def page(dossier, number=None, per_page=PAGE_SIZE):
         ):
             by_message[file.message_id].attachments.append(file)
     return messages, total, number
+
+
+def complement_request(dossier):
+    """What the administration asked when it asked for a complement: the message its agent
+    wrote with that decision (else the history entry's note); None without a request."""
+    asked = (
+        DossierEvent.select()
+        .where(DossierEvent.dossier == dossier.id, DossierEvent.action == "complement")
+        .order_by(DossierEvent.id.desc())
+        .first()
+    )
+    if asked is None:
+        return None
+    message = (
+        DossierMessage.select(DossierMessage.body)
+        .where(
+            DossierMessage.dossier == dossier.id,
+            DossierMessage.author_agent.is_null(False),
+            DossierMessage.created_at >= asked.created_at,
+        )
+        .order_by(DossierMessage.id)
+        .first()
+    )
+    return message.body if message else asked.note
 
 
 def attachment(member, dossier_id, file_id):

@@ -11,8 +11,8 @@ import pytest
 
 import factories
 from helpers import BOOSTED, HTMX, assert_constant_queries, csrf_token, log_in
-from models import Dossier, DossierFile, DossierMessage, Receipt, db
-from services import dossiers, spaces
+from models import Dossier, DossierFile, DossierMessage, Receipt
+from services import dossier_queue, dossiers, spaces
 
 WAYS = pytest.mark.parametrize(
     "headers, partial", [({}, False), (HTMX, True), (BOOSTED, False)], ids=["plain", "htmx", "boosted"]
@@ -161,12 +161,12 @@ def test_an_incomplete_dossier_lists_its_steps_and_offers_no_signature(client, l
     assert response.status_code == 422 and "complétez les étapes indiquées" in text(response)
 
 
-def test_a_complement_asks_and_links_to_the_assistant(client, lea, clock):
+def test_a_complement_asks_and_links_to_the_assistant(client, lea, clock, app):
     dossier, _receipt = submitted(lea)
     agent = factories.agent("ACD", "agent.acd")
-    with db.atomic():
-        dossiers.change_status(dossier, "in_progress", agent=agent)
-        dossiers.change_status(dossier, "complement", agent=agent, note="Joignez le procès-verbal signé.")
+    with app.test_request_context():
+        dossier_queue.decide(agent, dossier.id, "take")
+        dossier_queue.decide(agent, dossier.id, "complement", "Joignez le procès-verbal signé.")
     body = text(client.get(lea.url))
     assert "Complément demandé" in body and "Joignez le procès-verbal signé." in body
     assert "Compléter le dossier" in body
@@ -358,3 +358,22 @@ def test_verify_is_public_needs_a_file_and_a_token(app, lea):
     )
     assert response.status_code == 400
     assert 'href="/verifier-un-accuse"' in text(anonymous.get("/"))  # in the footer
+
+
+def test_the_thread_takes_10_mb_and_nothing_once_closed(lea, app):
+    """The service's limits, below what a request may carry (the form reads 10 MB and one byte)."""
+    from services import dossier_thread
+
+    dossier, _receipt = submitted(lea)
+    member = spaces.membership_for(lea, lea.space.id)
+    with app.test_request_context():
+        too_big = factories.PDF + b"0" * (dossier_thread.MAX_ATTACHMENT + 1 - len(factories.PDF))
+        with pytest.raises(dossier_thread.AttachmentRefused):
+            dossier_thread.send(member, lea, dossier.id, "Bonjour", too_big, "gros.pdf")
+        just = too_big[:-1]
+        dossier_thread.send(member, lea, dossier.id, "Bonjour", just, "juste.pdf")
+        assert DossierFile.get(DossierFile.name == "juste.pdf").size == dossier_thread.MAX_ATTACHMENT
+        Dossier.update(status="accepted").where(Dossier.id == dossier.id).execute()
+        with pytest.raises(dossier_thread.ThreadClosed):
+            dossier_thread.send(member, lea, dossier.id, "Encore", None)
+    assert DossierMessage.select().count() == 1

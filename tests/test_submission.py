@@ -11,18 +11,8 @@ import pytest
 
 import factories
 from helpers import at_once
-from models import (
-    AuditEntry,
-    Dossier,
-    DossierEvent,
-    OutboxMail,
-    Receipt,
-    ReferenceCounter,
-    Throttle,
-    User,
-    db,
-)
-from services import auth, dossiers, receipts, spaces, submission, throttle
+from models import AuditEntry, Dossier, DossierEvent, OutboxMail, Receipt, ReferenceCounter, Throttle, User
+from services import auth, dossier_queue, dossiers, receipts, spaces, submission, throttle
 
 pytestmark = pytest.mark.usefixtures("request_context")
 
@@ -226,9 +216,8 @@ def test_a_complement_signed_again_gets_a_new_receipt_and_the_first_stays_valid(
     draft = factories.signable_dossier(lea.space)
     _dossier, first = sign(lea, draft)
     agent = factories.agent("ACD", "agent.acd")
-    with db.atomic():
-        dossiers.change_status(draft, "in_progress", agent=agent)
-        dossiers.change_status(draft, "complement", agent=agent, note="Joignez le procès-verbal signé.")
+    dossier_queue.decide(agent, draft.id, "take")
+    dossier_queue.decide(agent, draft.id, "complement", "Joignez le procès-verbal signé.")
     draft = Dossier.get_by_id(draft.id)
     draft.data = {**draft.data, "period": "2027"}
     draft.save()
@@ -237,7 +226,7 @@ def test_a_complement_signed_again_gets_a_new_receipt_and_the_first_stays_valid(
     assert (dossier.status, dossier.reference, second.number) == ("submitted", "ACD-2026-000001", 2)
     assert [e.action for e in dossiers.history(dossier)] == [
         "submitted",
-        "in_progress",
+        "taken",
         "complement",
         "resubmitted",
     ]

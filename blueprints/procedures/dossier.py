@@ -86,6 +86,7 @@ def dossier_page(member, dossier_id, status=200, message_form=None):
         files=receipts.field_files(found),
         receipts=receipts.receipts_of(found),
         mandatary=receipts.mandatary_space(found),
+        complement_request=dossier_thread.complement_request(found) if found.status == "complement" else None,
         assistant_url=assistant_url,
         **_thread_context(member, found, message_form),
     )

@@ -89,7 +89,7 @@ def test_sign_download_verify_and_write(
     )
     page.get_by_role("button", name="Envoyer le message").click()
     thread = page.locator("#fil")
-    expect(thread).to_contain_text("Votre message est envoyé à l'administration.")
+    expect(page.locator("#flashes")).to_contain_text("Votre message est envoyé à l'administration.")
     expect(thread).to_contain_text("voici le procès-verbal signé.")
     expect(thread.get_by_role("link", name="pv-signe.pdf")).to_be_visible()
     assert still_same_page(), "sending a message was a full page load, not an htmx swap"
