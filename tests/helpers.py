@@ -161,3 +161,22 @@ def at_once(app, calls):
         thread.join(60)
     db.connect(reuse_if_open=True)
     return outcomes
+
+
+def pdf_signature_status(pdf, certificate):
+    """pyHanko's status of the one signature of `pdf` (bytes), `certificate` trusted. In a
+    thread of its own: pyHanko runs an event loop, which one already running refuses (that of
+    Playwright, once a browser test has run)."""
+    import io
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko_certvalidator import ValidationContext
+
+    def status():
+        [signature] = PdfFileReader(io.BytesIO(pdf)).embedded_signatures
+        return signature, validate_pdf_signature(signature, ValidationContext(trust_roots=[certificate]))
+
+    with ThreadPoolExecutor(1) as executor:
+        return executor.submit(status).result()

@@ -305,10 +305,14 @@ def test_the_mandants_space_reads_a_dossier_filed_by_its_mandatary(client, lea, 
         company_identifier="B123456",
         company_name="Guichet SARL",
     )
-    body = text(client.get(f"/espaces/{lea.space.id}/dossiers/{filed.id}"))
+    url = f"/espaces/{lea.space.id}/dossiers/{filed.id}"
+    body = text(client.get(url))
     assert "Déposé par" in body and "Fidu SA (mandataire)" in body
     assert "Vérifier et signer" not in body and "Continuer le dossier" not in body
-    assert client.get(f"/espaces/{lea.space.id}/dossiers/{filed.id}/signer").status_code == 403
+    assert client.get(url + "/signer").status_code == 403
+    attached = DossierFile.get(DossierFile.dossier == filed.id)
+    assert f'href="{url}/fichiers/{attached.id}"' in body  # in the mandant's own space
+    assert client.get(f"{url}/fichiers/{attached.id}").data == factories.PDF
 
 
 # --- Vérifier un accusé de réception ---------------------------------------------------------------

@@ -10,13 +10,12 @@ import pypdf
 import pytest
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.validation import SignatureCoverageLevel, validate_pdf_signature
-from pyhanko_certvalidator import ValidationContext
+from pyhanko.sign.validation import SignatureCoverageLevel
 
 import factories
+from helpers import pdf_signature_status
 from models import DossierFile, Receipt
-from services import receipts, spaces, submission
+from services import dossier_data, receipts, signing, spaces, submission
 
 pytestmark = pytest.mark.usefixtures("request_context")
 
@@ -43,10 +42,7 @@ def text_of(pdf):
 
 def test_a_receipt_is_a_pades_signature_of_the_whole_file_that_pyhanko_validates(lea):
     _dossier, receipt = signed(lea)
-    reader = PdfFileReader(io.BytesIO(bytes(receipt.pdf)))
-    [signature] = reader.embedded_signatures
-    certificate = receipts.identity().certificate
-    status = validate_pdf_signature(signature, ValidationContext(trust_roots=[certificate]))
+    signature, status = pdf_signature_status(bytes(receipt.pdf), signing.identity().certificate)
     assert status.bottom_line and status.intact and status.valid and status.trusted
     assert status.coverage == SignatureCoverageLevel.ENTIRE_FILE
     assert status.docmdp_ok  # certified: no change allowed after it
@@ -86,8 +82,8 @@ def test_the_stored_hashes_are_those_of_the_data_and_of_the_file(lea):
     dossier, receipt = signed(lea)
     pdf = bytes(receipt.pdf)
     assert receipt.pdf_sha256 == hashlib.sha256(pdf).hexdigest()
-    assert receipt.data_sha256 == hashlib.sha256(receipts.canonical(dossier.data)).hexdigest()
-    assert receipts.canonical({"b": "é", "a": [1]}) == '{"a":[1],"b":"é"}'.encode()
+    assert receipt.data_sha256 == hashlib.sha256(dossier_data.canonical(dossier.data)).hexdigest()
+    assert dossier_data.canonical({"b": "é", "a": [1]}) == '{"a":[1],"b":"é"}'.encode()
     metadata = pypdf.PdfReader(io.BytesIO(pdf)).metadata
     assert (metadata["/EspaceProReference"], metadata["/EspaceProReceipt"]) == ("ACD-2026-000001", "1")
     assert metadata["/EspaceProDataSHA256"] == receipt.data_sha256
@@ -142,13 +138,13 @@ def test_an_appended_update_is_not_genuine_even_with_its_hash_planted(lea):
 
 def test_a_pdf_signed_by_another_key_is_not_genuine(lea):
     dossier, receipt = signed(lea)
-    forger = receipts.new_identity()  # the same name, another key
+    forger = signing.new_identity()  # the same name, another key
     unsigned = receipts.render(dossier, 2, "Léa Guichet (UserID : lea)", receipt.signed_at, "0" * 64, {})
     forged = receipts.sign(unsigned, forger, dossier.reference, 2, "0" * 64)
     plant(dossier, forged, 2)
     assert receipts.verify(forged) is False
     # The portal's own key signs the same document: that one is genuine.
-    own = receipts.sign(unsigned, receipts.identity(), dossier.reference, 3, "0" * 64)
+    own = receipts.sign(unsigned, signing.identity(), dossier.reference, 3, "0" * 64)
     plant(dossier, own, 3)
     assert receipts.verify(own) is True
 
@@ -179,24 +175,24 @@ def test_a_long_group_runs_over_pages_and_still_verifies(lea):
 def test_the_signing_key_is_made_on_first_use_and_kept(app, tmp_path):
     key, cert = tmp_path / "keys" / "receipt.key", tmp_path / "keys" / "receipt.crt"
     app.config.update(RECEIPT_KEY_FILE=str(key), RECEIPT_CERT_FILE=str(cert))
-    made = receipts.identity()
+    made = signing.identity()
     assert key.exists() and cert.exists()
     assert oct(key.stat().st_mode & 0o777) == "0o600"
     assert made.certificate.subject.native["common_name"] == "Espace Pro — accusés de réception"
     validity = made.certificate["tbs_certificate"]["validity"]
     years = (validity["not_after"].native - validity["not_before"].native).days / 365.25
     assert 9.99 < years < 10.01
-    receipts._identity.cache_clear()  # another worker, or a restart, reads the same files
-    assert receipts.identity() == made
+    signing._identity.cache_clear()  # another worker, or a restart, reads the same files
+    assert signing.identity() == made
 
 
 def test_a_key_without_its_certificate_is_refused(app, tmp_path):
-    other = receipts.new_identity()
+    other = signing.new_identity()
     key, cert = tmp_path / "receipt.key", tmp_path / "receipt.crt"
     key.write_bytes(other.key_pem)
     app.config.update(RECEIPT_KEY_FILE=str(key), RECEIPT_CERT_FILE=str(cert))
     with pytest.raises(RuntimeError, match="Only one of"):
-        receipts.identity()
-    cert.write_bytes(receipts.new_identity().cert_pem)  # another key's certificate
+        signing.identity()
+    cert.write_bytes(signing.new_identity().cert_pem)  # another key's certificate
     with pytest.raises(RuntimeError, match="is not the key of the certificate"):
-        receipts.identity()
+        signing.identity()

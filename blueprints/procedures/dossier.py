@@ -14,7 +14,7 @@ from blueprints.procedures.forms import MessageForm, SignForm
 from blueprints.responses import file_response
 from blueprints.space_pages import space_page, space_view
 from database import PAGE_SIZE
-from services import dossier_thread, dossiers, files, receipts, submission, throttle
+from services import dossier_data, dossier_thread, dossiers, files, receipts, submission, throttle
 
 DOSSIER = "/espaces/<id:space_id>/dossiers/<id:dossier_id>"
 
@@ -37,23 +37,28 @@ EVENTS = {
 @bp.app_template_global()
 def dossier_sections(dossier, files):
     """The dossier's data step by step, as read."""
-    return receipts.sections(dossier.procedure.definition, dossier.data, files)
+    return dossier_data.sections(dossier.procedure.definition, dossier.data, files)
 
 
 bp.add_app_template_global(files.LABELS, "file_types")
 bp.add_app_template_filter(files.size_label, "filesize")
 
 
-def assistant_url(dossier, number=1):
-    """The assistant's step `number` of the dossier (Compléter le dossier, Modifier)."""
-    if "procedures.step" not in current_app.view_functions:
-        return url_for("procedures.sign", space_id=dossier.space_id, dossier_id=dossier.id)
-    return url_for("procedures.step", space_id=dossier.space_id, dossier_id=dossier.id, number=number)
+def _assistant_url(member):
+    """The assistant's step `number` of a dossier (Compléter le dossier, Modifier)."""
+
+    def step_url(dossier, number=1):
+        if "procedures.step" not in current_app.view_functions:
+            return url_for("procedures.sign", space_id=member.space_id, dossier_id=dossier.id)
+        return url_for("procedures.step", space_id=member.space_id, dossier_id=dossier.id, number=number)
+
+    return step_url
 
 
-def _file_url(dossier):
+def _file_url(member, dossier):
+    """A file's download in the member's space (a mandant's holder space too)."""
     return lambda file: url_for(
-        "procedures.attachment", space_id=dossier.space_id, dossier_id=dossier.id, file_id=file.id
+        "procedures.attachment", space_id=member.space_id, dossier_id=dossier.id, file_id=file.id
     )
 
 
@@ -69,7 +74,7 @@ def _thread_context(member, found, message_form=None):
         "per_page": PAGE_SIZE,
         "allowed": dossier_thread.allowed(member, found),
         "message_form": message_form or MessageForm(formdata=None),
-        "file_url": _file_url(found),
+        "file_url": _file_url(member, found),
     }
 
 
@@ -83,11 +88,11 @@ def dossier_page(member, dossier_id, status=200, message_form=None):
         history=dossiers.history(found),
         statuses=dossiers.STATUSES,
         events=EVENTS,
-        files=receipts.field_files(found),
+        files=dossier_data.field_files(found),
         receipts=receipts.receipts_of(found),
         mandatary=receipts.mandatary_space(found),
         complement_request=dossier_thread.complement_request(found) if found.status == "complement" else None,
-        assistant_url=assistant_url,
+        assistant_url=_assistant_url(member),
         **_thread_context(member, found, message_form),
     )
 
@@ -112,6 +117,7 @@ def thread_card(member, dossier_id, status=200, message_form=None):
 @bp.post(DOSSIER + "/messages")
 @space_view
 def send_message(member, dossier_id):
+    dossiers.dossier_for(member, dossier_id, "message")  # who may write, before what is written
     form = MessageForm()
     if not form.validate_on_submit():
         return _message_refused(member, dossier_id, form, 422)
@@ -172,13 +178,13 @@ def sign_page(member, dossier_id, status=200, form=None, error=None, refusal=Non
         form = SignForm(formdata=None, data={"version": found.version})
     context = {
         "dossier": found,
-        "files": receipts.field_files(found),
-        "file_url": _file_url(found),
+        "files": dossier_data.field_files(found),
+        "file_url": _file_url(member, found),
         "problems": submission.problems(found),
         "steps": [step.get("title", "") for step in found.procedure.definition.get("steps", [])],
         "form": form,
         "error": error,
-        "assistant_url": assistant_url,
+        "assistant_url": _assistant_url(member),
     }
     if is_htmx() and request.method == "POST":
         html = render_template("procedures/_sign.html", space=member.space, **context)

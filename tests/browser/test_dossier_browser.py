@@ -3,19 +3,16 @@ first), its receipt downloads and pyHanko validates it, Vérifier un accusé de 
 confirms it and refuses a modified copy, a message with an attachment goes into the thread,
 all swapped in place by htmx; axe finds nothing. Then the same without JavaScript."""
 
-import io
 import re
-from concurrent.futures import ThreadPoolExecutor
 
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
-from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.validation import SignatureCoverageLevel, validate_pdf_signature
-from pyhanko_certvalidator import ValidationContext
+from pyhanko.sign.validation import SignatureCoverageLevel
 
 import factories
+from helpers import pdf_signature_status
 from models import Dossier, DossierMessage
-from services import receipts
+from services import signing
 
 
 def prepared(clock):
@@ -28,17 +25,8 @@ def prepared(clock):
 
 
 def validates(pdf):
-    """pyHanko's verdict on a downloaded receipt (in a thread of its own: pyHanko runs an event
-    loop, and Playwright's holds this one)."""
-    certificate = receipts.identity().certificate
-
-    def validate():
-        [signature] = PdfFileReader(io.BytesIO(pdf)).embedded_signatures
-        status = validate_pdf_signature(signature, ValidationContext(trust_roots=[certificate]))
-        return status.bottom_line and status.coverage == SignatureCoverageLevel.ENTIRE_FILE
-
-    with ThreadPoolExecutor(1) as executor:
-        return executor.submit(validate).result()
+    _signature, status = pdf_signature_status(pdf, signing.identity().certificate)
+    return status.bottom_line and status.coverage == SignatureCoverageLevel.ENTIRE_FILE
 
 
 def modified(pdf):
