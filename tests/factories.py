@@ -177,3 +177,93 @@ def access_code(
     fields.setdefault("company_name", "Guichet SARL" if company == "B123456" else f"Société {company}")
     fields.setdefault("address_lines", COMPANY_ADDRESS)
     return access_codes.issue_code(administration_code, service_slug, company, kind, **fields)
+
+
+# --- Procedures and dossiers ---------------------------------------------------------------
+
+# A small definition of each kind of step: the core's tests need a procedure, not the demo's.
+SMALL_PROCEDURE = {
+    "title": "Démarche d'essai",
+    "description": "Une démarche pour les tests.",
+    "steps": [
+        {
+            "key": "entreprise",
+            "title": "Votre entreprise",
+            "fields": [
+                {
+                    "name": "company_name",
+                    "type": "text",
+                    "label": "Raison sociale",
+                    "required": True,
+                    "max_length": 200,
+                    "prefill": "company.name",
+                }
+            ],
+        }
+    ],
+}
+
+
+def procedure(slug="acd-essai", administration_code="ACD", service_slug="fiches-retenue", definition=None):
+    """A procedure of an administration (of the catalogue, or made here) requiring the
+    service's certification (`service_slug=None`: open to every professional space)."""
+    from models import Administration, Procedure, Service
+
+    administration_ = Administration.get_or_none(code=administration_code) or administration(
+        administration_code
+    )
+    service_ = None
+    if service_slug:
+        service_ = Service.get_or_none(slug=service_slug) or service(administration_, slug=service_slug)
+    definition = {**SMALL_PROCEDURE, "slug": slug, **(definition or {})}
+    return Procedure.create(
+        slug=slug,
+        administration=administration_,
+        service=service_,
+        title=definition["title"],
+        definition=definition,
+    )
+
+
+def holder_certification(space_, service_slug="fiches-retenue", **fields):
+    """The space certified for the service for its own company, as a holder code gives it."""
+    from datetime import timedelta
+
+    import clock
+    from models import Certification, Service
+
+    fields.setdefault("ends_at", clock.now() + timedelta(days=365))
+    return Certification.create(
+        space=space_,
+        service=Service.get(slug=service_slug),
+        kind="holder",
+        company_identifier=space_.identifier,
+        company_name=space_.company_name,
+        **fields,
+    )
+
+
+def dossier(space_, procedure_=None, **fields):
+    """A dossier of the space's own company (a draft unless `status` says otherwise)."""
+    from models import Dossier, Procedure
+
+    procedure_ = procedure_ or Procedure.get_or_none(slug="acd-essai") or procedure()
+    fields.setdefault("company_identifier", space_.identifier)
+    fields.setdefault("company_name", space_.company_name)
+    return Dossier.create(procedure=procedure_, space=space_, **fields)
+
+
+def taken_up_mandate(mandant, mandatary, service_slug="fiches-retenue", days=90):
+    """The mandant's holder space (a Membership of an admin) dispenses a mandate for the
+    service and the mandatary space (a Membership) redeems its code: the proxy Certification."""
+    from datetime import timedelta
+
+    import clock
+    from models import Service
+    from services import access_codes, mandates
+
+    service_ = Service.get(slug=service_slug)
+    _mandate, code = mandates.grant_mandate(
+        mandant, mandant.user, service_.id, clock.now() + timedelta(days=days)
+    )
+    return access_codes.redeem_proxy_code(mandatary, mandatary.user, code)

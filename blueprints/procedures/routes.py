@@ -1,0 +1,1 @@
+"""Mes démarches: Commencer une démarche and the online assistant, one step per URL."""

@@ -1,0 +1,1 @@
+"""Vérifier un accusé de réception: public, anyone may upload a receipt."""

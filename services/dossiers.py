@@ -1,0 +1,365 @@
+"""Dossiers: the filings of online procedures, the part every side shares. Who may see a
+dossier and act on it, a space's list, starting one, moving it along its statuses, its
+history, its thread and its members' notifications. Filling one in is `procedures` (the
+definitions) and the assistant's views; signing is `submission`; the administrations'
+decisions are `dossier_queue`.
+
+A dossier is filed in a space (`space`) for a company: the space's own or, under a live
+proxy certification of that space (`mandate`), a mandant's. Then the dossier is the
+mandant's: it also shows, read-only, in the mandant's holder space (`mandant_space`), and
+the mandatary can act on it only while the mandate lasts.
+"""
+
+from flask_babel import lazy_gettext as _l
+from peewee import JOIN
+
+import clock
+from database import PAGE_SIZE
+from models import (
+    AccessCode,
+    Administration,
+    Certification,
+    Dossier,
+    DossierEvent,
+    DossierMessage,
+    Membership,
+    Procedure,
+    Service,
+    Space,
+    User,
+    clip,
+    db,
+)
+from services import DomainError, audit, spaces
+from services.certifications import holder_certification, search
+from services.mail import queue_mail
+from services.urls import external_url
+
+STATUSES = {
+    "draft": _l("Brouillon"),
+    "submitted": _l("Transmis"),
+    "in_progress": _l("En cours de traitement"),
+    "complement": _l("Complément demandé"),
+    "accepted": _l("Accepté"),
+    "rejected": _l("Refusé"),
+}
+# Each status and the statuses it may follow: Brouillon → Transmis → En cours de traitement
+# → (Complément demandé ↔ Transmis) → Accepté | Refusé.
+TRANSITIONS = {
+    "submitted": ("draft", "complement"),
+    "in_progress": ("submitted",),
+    "complement": ("in_progress",),
+    "accepted": ("in_progress",),
+    "rejected": ("in_progress",),
+}
+EDITABLE = ("draft", "complement")  # the assistant and the signature
+CLOSED = ("accepted", "rejected")
+
+# What each action on a dossier needs beyond reading it: the space's permission, and for
+# "edit" an editable status.
+ACTIONS = {"read": None, "edit": "run_procedures", "message": "run_procedures"}
+
+
+# --- Errors ------------------------------------------------------------------------------
+
+
+class DossierNotFound(DomainError):
+    status = 404
+    message = _l("Ce dossier n'existe pas dans cet espace.")
+
+
+class ProcedureNotFound(DomainError):
+    status = 404
+    message = _l("Cette démarche n'existe pas.")
+
+
+class NotEditable(DomainError):
+    status = 409
+    message = _l(
+        "Ce dossier a été transmis : il ne peut plus être modifié, sauf si l'administration demande "
+        "un complément."
+    )
+
+
+class FiledByMandatary(DomainError):
+    status = 403
+    message = _l(
+        "Ce dossier a été déposé par un mandataire pour votre entreprise : vous pouvez le consulter, "
+        "seul l'espace du mandataire peut le modifier."
+    )
+
+
+class MandateEnded(DomainError):
+    status = 403
+    message = _l(
+        "Le mandat sous lequel ce dossier a été déposé a pris fin : le dossier reste consultable, "
+        "mais plus aucune action n'est possible pour cette entreprise."
+    )
+
+
+class NoMandate(DomainError):
+    status = 403
+    message = _l("Votre espace n'a pas de mandat actif pour cette entreprise et ce service.")
+
+
+class CertificationRequired(DomainError):
+    status = 403
+    message = _l("Cette démarche demande la certification de votre espace pour le service « %(service)s ».")
+
+    def __init__(self, service):
+        super().__init__(str(self.message) % {"service": service.name})
+
+
+class StatusChanged(DomainError):
+    """Someone else moved the dossier meanwhile (another agent, another tab)."""
+
+    status = 409
+    message = _l(
+        "Ce dossier a changé entre-temps (statut actuel : %(status)s). La page est à jour : "
+        "vérifiez-la avant de recommencer."
+    )
+
+    def __init__(self, current):
+        super().__init__(str(self.message) % {"status": STATUSES.get(current, current)})
+
+
+class MessageMissing(spaces.InvalidInput):
+    field = "body"
+    message = _l("Écrivez votre message.")
+
+
+# --- Seeing a dossier ---------------------------------------------------------------------
+
+
+def _visible_in(space_id):
+    return (Dossier.space == space_id) | (Dossier.mandant_space == space_id)
+
+
+def _with_procedure():
+    return Dossier.select(Dossier, Procedure, Administration).join(Procedure).join(Administration)
+
+
+def dossier_for(member, dossier_id, action="read"):
+    """The dossier (with its procedure and administration) if the member's space may see
+    it, and may do `action` on it: "read" (any member of the filing space or of the mandant's
+    holder space), "message" and "edit" (a manager or admin of the filing space, while the
+    mandate it is filed under lasts; "edit" also needs a draft or a complement)."""
+    dossier = _with_procedure().where(Dossier.id == dossier_id, _visible_in(member.space_id)).first()
+    if dossier is None:
+        raise DossierNotFound()
+    permission = ACTIONS[action]
+    if permission is None:
+        return dossier
+    spaces.require(member, permission)
+    if dossier.space_id != member.space_id:
+        raise FiledByMandatary()
+    if dossier.mandate_id and not mandate_lasts(dossier):
+        raise MandateEnded()
+    if action == "edit" and dossier.status not in EDITABLE:
+        raise NotEditable()
+    return dossier
+
+
+def mandate_lasts(dossier):
+    """Whether the proxy certification the dossier is filed under is still live in its space
+    (revoked or expired: the mandatary's rights end at once)."""
+    return (
+        Certification.select(Certification.id)
+        .where(
+            Certification.id == dossier.mandate_id,
+            Certification.space == dossier.space_id,
+            Certification.live(clock.now()),
+        )
+        .exists()
+    )
+
+
+def listing(member, query="", status=None, page=1, per_page=PAGE_SIZE):
+    """(dossiers with their procedure, total) of the space, its own and those a mandatary
+    filed for its company, the last changed first; `query` searches the reference, the
+    company and the procedure. Two queries whatever the number of dossiers."""
+    select = _with_procedure().where(_visible_in(member.space_id))
+    if status in STATUSES:
+        select = select.where(Dossier.status == status)
+    select = search(
+        select, query, Dossier.reference, Dossier.company_name, Dossier.company_identifier, Procedure.title
+    )
+    rows = select.order_by(Dossier.updated_at.desc(), Dossier.id.desc()).paginate(max(page, 1), per_page)
+    return list(rows), select.count()
+
+
+# --- Starting one -------------------------------------------------------------------------
+
+
+def procedure(slug):
+    found = (
+        Procedure.select(Procedure, Administration, Service)
+        .join(Administration)
+        .switch(Procedure)
+        .join(Service, JOIN.LEFT_OUTER)
+        .where(Procedure.slug == slug)
+        .first()
+    )
+    if found is None:
+        raise ProcedureNotFound()
+    return found
+
+
+def live_mandates(member, service_id):
+    """The space's live proxy certifications for the service (the companies it may act for),
+    with the code they came from (its issuing space is the mandant's holder space)."""
+    return list(
+        Certification.select(Certification, AccessCode)
+        .join(AccessCode, JOIN.LEFT_OUTER)
+        .where(
+            Certification.space == member.space_id,
+            Certification.service == service_id,
+            Certification.kind == "proxy",
+            Certification.live(clock.now()),
+        )
+        .order_by(Certification.company_name, Certification.id)
+    )
+
+
+def start(member, actor, slug, mandate_id=None):
+    """Commencer une démarche: a new draft for the space's own company or, with `mandate_id`,
+    pour le compte de the mandant of that live proxy certification of the space. A procedure
+    requiring a certification needs the space's live holder certification for its own
+    company, or the mandate for the mandant's."""
+    spaces.require_professional(member)
+    spaces.require(member, "run_procedures")
+    found = procedure(slug)
+    space = member.space
+    company = {"company_identifier": space.identifier, "company_name": space.company_name}
+    mandate = mandant_space_id = None
+    if mandate_id is not None:
+        mandate = next((m for m in live_mandates(member, found.service_id) if m.id == mandate_id), None)
+        if found.service_id is None or mandate is None:
+            raise NoMandate()
+        company = {"company_identifier": mandate.company_identifier, "company_name": mandate.company_name}
+        mandant_space_id = mandate.access_code.issued_by_space_id if mandate.access_code_id else None
+    elif found.service_id is not None and found.service.requires_certification:
+        if holder_certification(member.space_id, found.service_id) is None:
+            raise CertificationRequired(found.service)
+    now = clock.now()
+    with db.atomic():
+        dossier = Dossier.create(
+            procedure=found,
+            space=member.space_id,
+            mandate=mandate,
+            mandant_space=mandant_space_id,
+            created_by=actor,
+            created_at=now,
+            updated_at=now,
+            **company,
+        )
+        record_event(dossier, "created", user=actor)
+        audit.record(
+            "dossier.created",
+            actor=actor,
+            space_id=member.space_id,
+            dossier_id=dossier.id,
+            procedure=found.slug,
+            company=dossier.company_identifier,
+            mandate_id=mandate.id if mandate else None,
+        )
+    dossier.procedure = found
+    return dossier
+
+
+def company_record(dossier):
+    """The Space whose company record prefills the dossier: the filing space's own, or the
+    mandant's holder space when filed for a mandant (None when the mandate came from an
+    administration's code: the dossier then has the company's name and identifier only)."""
+    if dossier.mandate_id is None:
+        return Space.get_by_id(dossier.space_id)
+    if dossier.mandant_space_id is None:
+        return None
+    return Space.get_or_none(Space.id == dossier.mandant_space_id)
+
+
+# --- Moving it along ----------------------------------------------------------------------
+
+
+def change_status(dossier, to, user=None, agent=None, note="", action=None, **fields):
+    """Move the dossier to `to` if its current status allows it, as one conditional UPDATE
+    whose row count is checked (two agents deciding at once: one wins, the other gets
+    StatusChanged); with its history entry. Call it inside the operation's transaction."""
+    now = clock.now()
+    moved = (
+        Dossier.update(status=to, updated_at=now, version=Dossier.version + 1, **fields)
+        .where(Dossier.id == dossier.id, Dossier.status.in_(TRANSITIONS[to]))
+        .execute()
+    )
+    if not moved:
+        current = Dossier.select(Dossier.status).where(Dossier.id == dossier.id).scalar()
+        raise StatusChanged(current)
+    dossier.status = to
+    dossier.updated_at = now
+    record_event(dossier, action or to, user=user, agent=agent, note=note)
+    return dossier
+
+
+def record_event(dossier, action, user=None, agent=None, note=""):
+    actor = user or agent
+    return DossierEvent.create(
+        dossier=dossier.id,
+        action=action,
+        status=dossier.status,
+        actor=clip(DossierEvent.actor, actor.display_name if actor else ""),
+        actor_user=user,
+        actor_agent=agent,
+        note=note,
+        created_at=clock.now(),
+    )
+
+
+def history(dossier):
+    return list(DossierEvent.select().where(DossierEvent.dossier == dossier.id).order_by(DossierEvent.id))
+
+
+# --- The thread ---------------------------------------------------------------------------
+
+
+def add_message(dossier, body, user=None, agent=None):
+    """A message of the thread, from a member (`user`) or an agent; the caller checked who
+    may write and holds the transaction (attachments are DossierFiles with `message`)."""
+    body = (body or "").strip()
+    if not body:
+        raise MessageMissing()
+    author = user or agent
+    return DossierMessage.create(
+        dossier=dossier.id,
+        author_user=user,
+        author_agent=agent,
+        author=clip(DossierMessage.author, author.display_name),
+        body=body,
+        created_at=clock.now(),
+    )
+
+
+def thread(dossier, page=1, per_page=PAGE_SIZE):
+    """(messages, total) of the dossier's thread, oldest first, a page at a time."""
+    select = DossierMessage.select().where(DossierMessage.dossier == dossier.id)
+    rows = select.order_by(DossierMessage.created_at, DossierMessage.id).paginate(max(page, 1), per_page)
+    return list(rows), select.count()
+
+
+# --- Notifications ------------------------------------------------------------------------
+
+
+def notify_members(dossier, subject, message):
+    """A mail to every member of the spaces that see the dossier: what happened, in general
+    terms, and a link to the dossier page (never its content)."""
+    space_ids = [dossier.space_id] + ([dossier.mandant_space_id] if dossier.mandant_space_id else [])
+    members = (
+        Membership.select(Membership.space, User.email)
+        .join(User)
+        .switch(Membership)
+        .join(Space)
+        .where(Membership.space.in_(space_ids), Space.live(), User.email != "")
+        .tuples()
+    )
+    for space_id, email in members:
+        link = external_url("procedures.dossier", space_id=space_id, dossier_id=dossier.id)
+        queue_mail(email, str(subject), "notification", message=str(message), link=link)
