@@ -8,7 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import cli
 import database
 from blueprints import errors
-from blueprints.params import refuse_control_characters
+from blueprints.params import apply_upload_limit, refuse_control_characters
 from config import INSTANCE_DIR, ensure_secret_key, load_config
 from services import mail, procedures
 
@@ -49,7 +49,9 @@ def create_app(config=None):
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
-    # First of all: a control character is refused before the database or a view sees it.
+    # First of all: a control character is refused before the database or a view sees it
+    # (within the size a view accepts, which must be known before the body is read).
+    app.before_request(apply_upload_limit)
     app.before_request(refuse_control_characters)
     database.init_app(app)
     csrf.init_app(app)

@@ -20,10 +20,11 @@ from typing import NamedTuple
 
 from flask_babel import lazy_gettext as _l
 from jsonschema import Draft202012Validator
+from peewee import JOIN
 
 import clock
 import validators
-from models import Administration, Procedure, Service, db
+from models import Administration, Certification, Procedure, Service, db
 from services import catalogue, vault
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -257,8 +258,8 @@ class Definition(NamedTuple):
     def of(cls, data):
         return cls(
             slug=data["slug"],
-            administration=data["administration"],
-            service=data["service"],
+            administration=data.get("administration", ""),
+            service=data.get("service"),
             title=data["title"],
             description=data.get("description", ""),
             steps=tuple(
@@ -540,3 +541,39 @@ def canonical(data):
 
 def data_sha256(data):
     return hashlib.sha256(canonical(data)).hexdigest()
+
+
+# --- Commencer une démarche ---------------------------------------------------------------
+
+
+class Offer(NamedTuple):
+    procedure: Procedure  # with its administration and service
+    certified: bool  # the space may start it: no certification needed, or it holds one
+
+
+def offers(member):
+    """Every procedure a professional space may be offered, and whether it may start it
+    now (a holder or a mandate's certification of the service, live); two queries."""
+    if member.space.is_private:
+        return []
+    rows = (
+        Procedure.select(
+            Procedure.id, Procedure.slug, Procedure.title, Procedure.service, Administration, Service
+        )
+        .join(Administration)
+        .switch(Procedure)
+        .join(Service, JOIN.LEFT_OUTER)
+        .order_by(Administration.code, Procedure.title)
+    )
+    certified = {
+        certification.service_id
+        for certification in Certification.select(Certification.service).where(
+            Certification.space == member.space_id, Certification.live(clock.now())
+        )
+    }
+    return [
+        Offer(
+            row, row.service is None or not row.service.requires_certification or row.service.id in certified
+        )
+        for row in rows
+    ]
