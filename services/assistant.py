@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 
 import clock
 from models import Dossier, DossierFile, db
-from services import DomainError, dossier_files, dossiers, procedures, spaces, vault
+from services import DomainError, dossier_files, dossiers, procedure_values, procedures, spaces, vault
 
 # Refusals that leave the dossier readable: the step is shown without its form's buttons.
 READ_ONLY = (spaces.NotAllowed, dossiers.NotEditable, dossiers.FiledByMandatary, dossiers.MandateEnded)
@@ -107,7 +107,7 @@ def open_step(member, dossier_id, number, values=None, errors=None):
         definition_, dossiers.company_record(dossier), with_vault=dossier.mandate_id is None
     )
     if values is None:
-        values = procedures.stored(step, dossier.data)
+        values = procedure_values.stored(step, dossier.data)
         for field in step.fields:
             if field.name not in dossier.data and field.name in prefill:
                 values[field.name] = prefill[field.name]
@@ -209,13 +209,15 @@ def save_step(member, actor, dossier_id, number, version, form, uploads, action,
     definition_ = procedures.definition(dossier.procedure)
     step = _step(definition_, dossier, number)
     kind, group, row = parse_action(action)
-    entered = procedures.read_step(step, form, dossier.data)
+    entered = procedure_values.read_step(step, form, dossier.data)
     if kind in ("add", "remove"):
         entered = _rows_changed(step, entered, kind, group, row)
     refused = {}
     uploaded = _uploads(step, uploads, refused)
     # A file posted now stands for the field's value while the step is checked.
-    values, errors = procedures.validate(step, {**entered, **dict.fromkeys(uploaded, "0")}, kind == "next")
+    values, errors = procedure_values.validate(
+        step, {**entered, **dict.fromkeys(uploaded, "0")}, kind == "next"
+    )
     values.update({name: entered[name] for name in uploaded})
     errors.update(refused)
     if errors:

@@ -12,7 +12,7 @@ import pytest
 import factories
 from app import create_app
 from models import Dossier, DossierFile, Procedure, User, VaultEntry
-from services import assistant, dossier_files, dossiers, procedures, spaces
+from services import assistant, dossier_files, dossiers, procedure_values, procedures, spaces
 
 pytestmark = pytest.mark.usefixtures("request_context")
 
@@ -188,7 +188,7 @@ def field(type_, **options):
     ],
 )
 def test_each_type_keeps_a_normalised_value(type_, options, typed, kept):
-    assert procedures.clean(field(type_, **options), typed) == kept
+    assert procedure_values.clean(field(type_, **options), typed) == kept
 
 
 @pytest.mark.parametrize(
@@ -217,8 +217,8 @@ def test_each_type_keeps_a_normalised_value(type_, options, typed, kept):
     ],
 )
 def test_each_type_refuses_with_its_message(type_, options, typed, message):
-    with pytest.raises(procedures.InvalidValue) as refused:
-        procedures.clean(field(type_, **options), typed)
+    with pytest.raises(procedure_values.InvalidValue) as refused:
+        procedure_values.clean(field(type_, **options), typed)
     assert str(refused.value).startswith(message)
 
 
@@ -226,9 +226,9 @@ def test_a_too_long_value_is_refused_even_in_a_draft():
     step = procedures.Step(
         1, "s", "S", "", (field("text", max_length=5), field("textarea")._replace(name="g"))
     )
-    values, errors = procedures.validate(step, {"f": "Guichet", "g": "x" * 4001}, strict=False)
+    values, errors = procedure_values.validate(step, {"f": "Guichet", "g": "x" * 4001}, strict=False)
     assert errors == {"f": "5 caractères au plus.", "g": "4000 caractères au plus."}
-    values, errors = procedures.validate(step, {"f": "pas ", "g": "un e-mail"}, strict=False)
+    values, errors = procedure_values.validate(step, {"f": "pas ", "g": "un e-mail"}, strict=False)
     assert (values, errors) == ({"f": "pas ", "g": "un e-mail"}, {})  # kept as typed
 
 
@@ -265,7 +265,7 @@ def test_rows_are_read_in_order_whatever_their_numbers():
         "employees-x-matricule": "ignored",
         "other": "ignored",
     }
-    entered = procedures.read_step(GROUP_STEP, form, {})
+    entered = procedure_values.read_step(GROUP_STEP, form, {})
     assert entered == {
         "employees": [
             {"matricule": MATRICULES[0], "last_name": "", "seasonal": "1"},
@@ -280,33 +280,33 @@ def test_a_group_drops_blank_rows_and_keys_errors_by_cell():
         {"matricule": "", "last_name": " ", "seasonal": ""},  # left blank: dropped
         {"matricule": "1983 0819 749 25", "last_name": "", "seasonal": "1"},
     ]
-    values, errors = procedures.validate(GROUP_STEP, {"employees": rows})
+    values, errors = procedure_values.validate(GROUP_STEP, {"employees": rows})
     assert errors == {
         "employees-1-matricule": "Cette valeur figure déjà à la ligne 1.",
         "employees-1-last_name": "Ce champ est obligatoire.",
     }
     assert len(values["employees"]) == 2 and values["employees"][1]["seasonal"] == "1"
-    values, errors = procedures.validate(GROUP_STEP, {"employees": rows[1:2]})
+    values, errors = procedure_values.validate(GROUP_STEP, {"employees": rows[1:2]})
     assert values == {"employees": []} and errors == {"employees": "Ajoutez au moins 1 ligne(s)."}
-    _values, errors = procedures.validate(GROUP_STEP, {"employees": rows[:1] * 4}, strict=False)
+    _values, errors = procedure_values.validate(GROUP_STEP, {"employees": rows[:1] * 4}, strict=False)
     assert errors == {"employees": "3 lignes au plus."}
 
 
 def test_check_data_says_which_steps_are_incomplete(app):
     acd = procedures.Definition.of(demo(ACD))
     data = {**factories.ACD_STEPS[1], "employees": [], **factories.ACD_STEPS[3]}
-    assert procedures.check_data(acd, data) == {2: {"employees": "Ajoutez au moins 1 ligne(s)."}}
+    assert procedure_values.check_data(acd, data) == {2: {"employees": "Ajoutez au moins 1 ligne(s)."}}
     itm = procedures.Definition.of(demo("itm-elections-sociales"))
-    assert procedures.check_data(itm, {"minutes": "12"}, file_ids={"13"})[4]["minutes"] == (
+    assert procedure_values.check_data(itm, {"minutes": "12"}, file_ids={"13"})[4]["minutes"] == (
         "Ce champ est obligatoire."
     )
 
 
 def test_display_of_stored_values():
     select = field("select", options=[{"value": "a", "label": "Restauration"}])
-    assert procedures.display(select, "a") == "Restauration"
-    assert str(procedures.display(field("checkbox"), "")) == "Non"
-    assert procedures.display(field("iban"), "LU280019400644750000") == "LU28 0019 4006 4475 0000"
+    assert procedure_values.display(select, "a") == "Restauration"
+    assert str(procedure_values.display(field("checkbox"), "")) == "Non"
+    assert procedure_values.display(field("iban"), "LU280019400644750000") == "LU28 0019 4006 4475 0000"
 
 
 def test_canonical_data_is_sorted_compact_utf8():
@@ -421,7 +421,7 @@ def test_next_validates_and_moves_on_and_back_and_draft_keep_what_was_typed(guic
     saved = save(guichet, dossier, 3, factories.ACD_STEPS[3])
     assert saved.go_to is None  # the signature
     assert (
-        procedures.check_data(
+        procedure_values.check_data(
             assistant.open_dossier(guichet, dossier.id)[1], Dossier.get_by_id(dossier.id).data
         )
         == {}

@@ -166,6 +166,10 @@ def test_a_step_not_reached_goes_to_the_one_to_fill_and_resume_finds_it(client, 
     response = client.get(f"/espaces/{lea.space.id}/dossiers/{dossier.id}/etapes")
     assert response.status_code == 302 and response.headers["Location"] == step_url(dossier, 2)
     assert client.get(step_url(dossier, 0)).status_code == 302
+    before = fingerprint()
+    response = post(client, lea, dossier, 3, factories.ACD_STEPS[3])
+    assert response.status_code == 303 and response.headers["Location"] == step_url(dossier, 2)
+    assert fingerprint() == before
 
 
 @WAYS

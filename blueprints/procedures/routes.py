@@ -16,8 +16,8 @@ from services import assistant, dossier_files, dossiers
 STEP = "/espaces/<id:space_id>/dossiers/<id:dossier_id>/etapes"
 
 
-def step_url(dossier, number):
-    return url_for("procedures.step", space_id=dossier.space_id, dossier_id=dossier.id, number=number)
+def step_url(member, dossier_id, number):
+    return url_for("procedures.step", space_id=member.space_id, dossier_id=dossier_id, number=number)
 
 
 def step_page(member, page, status=200, notice=None):
@@ -37,14 +37,14 @@ def step_page(member, page, status=200, notice=None):
 @space_view
 def start(member, slug):
     dossier = dossiers.start(member, current_user, slug)
-    return htmx_redirect(step_url(dossier, 1))
+    return htmx_redirect(step_url(member, dossier.id, 1))
 
 
 @bp.get(STEP)
 @space_view
 def resume(member, dossier_id):
     dossier, definition, _refusal = assistant.open_dossier(member, dossier_id)
-    return redirect(step_url(dossier, assistant.furthest(definition, dossier)))
+    return redirect(step_url(member, dossier.id, assistant.furthest(definition, dossier)))
 
 
 @bp.get(STEP + "/<int:number>")
@@ -53,11 +53,7 @@ def step(member, dossier_id, number):
     try:
         return step_page(member, assistant.open_step(member, dossier_id, number))
     except assistant.StepNotReached as elsewhere:
-        return redirect(
-            url_for(
-                "procedures.step", space_id=member.space_id, dossier_id=dossier_id, number=elsewhere.number
-            )
-        )
+        return redirect(step_url(member, dossier_id, elsewhere.number))
 
 
 @bp.post(STEP + "/<int:number>")
@@ -86,6 +82,8 @@ def save_step(member, dossier_id, number):
         return step_page(member, page, status=422)
     except (assistant.StaleVersion, dossiers.NotEditable) as conflict:
         return step_page(member, assistant.open_step(member, dossier_id, number), 409, conflict.message)
+    except assistant.StepNotReached as elsewhere:
+        return htmx_location(step_url(member, dossier_id, elsewhere.number), "#assistant")
     return after_save(member, saved)
 
 
@@ -111,5 +109,5 @@ def after_save(member, saved):
             "success",
         )
     if saved.action in ("next", "back") or not is_htmx():
-        return htmx_location(step_url(saved.dossier, saved.go_to), "#assistant")
+        return htmx_location(step_url(member, saved.dossier.id, saved.go_to), "#assistant")
     return step_page(member, assistant.open_step(member, saved.dossier.id, saved.go_to))
