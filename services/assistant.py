@@ -72,6 +72,7 @@ class Saved(NamedTuple):
     action: str
     go_to: int | None  # the step to show next; None: the signature
     saved_to_vault: int
+    focus: str | None = None  # the form name to focus when the step is shown again
 
 
 # --- Reading ------------------------------------------------------------------------------
@@ -160,15 +161,21 @@ def parse_action(text):
 
 
 def _rows_changed(step, entered, kind, group, row):
+    """The rows after Ajouter une ligne or Supprimer, and the cell to put the focus in (the
+    added row's first, or the first of the row that took the removed one's place)."""
     field = next((f for f in step.fields if f.type == "group" and f.name == group), None)
     if field is None:
-        return entered
+        return entered, None
     rows = list(entered[group])
     if kind == "add" and len(rows) < field.max_rows:
         rows.append(field.blank_row())
+        row = len(rows) - 1
     elif kind == "remove" and row is not None and row < len(rows):
         del rows[row]
-    return {**entered, group: rows}
+        row = min(row, max(len(rows), field.min_rows, 1) - 1)
+    else:
+        return entered, None
+    return {**entered, group: rows}, procedure_values.cell(group, row, field.fields[0].name)
 
 
 def _uploads(step, uploads, errors):
@@ -209,9 +216,9 @@ def save_step(member, actor, dossier_id, number, version, form, uploads, action,
     definition_ = procedures.definition(dossier.procedure)
     step = _step(definition_, dossier, number)
     kind, group, row = parse_action(action)
-    entered = procedure_values.read_step(step, form, dossier.data)
+    entered, focus = procedure_values.read_step(step, form, dossier.data), None
     if kind in ("add", "remove"):
-        entered = _rows_changed(step, entered, kind, group, row)
+        entered, focus = _rows_changed(step, entered, kind, group, row)
     refused = {}
     uploaded = _uploads(step, uploads, refused)
     # A file posted now stands for the field's value while the step is checked.
@@ -234,7 +241,7 @@ def save_step(member, actor, dossier_id, number, version, form, uploads, action,
         if kind == "next" and to_vault and number == len(definition_.steps):
             saved = _save_to_vault(member, actor, dossier, definition_)
     go_to = {"next": number + 1, "back": max(number - 1, 1)}.get(kind, number)
-    return Saved(dossier, kind, go_to if go_to <= len(definition_.steps) else None, saved)
+    return Saved(dossier, kind, go_to if go_to <= len(definition_.steps) else None, saved, focus)
 
 
 def _store_file(dossier, field_name, file_name, content, content_type, values):

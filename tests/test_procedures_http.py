@@ -205,8 +205,14 @@ def test_the_draft_is_saved_and_shown_again(client, lea, headers, partial):
 def test_rows_are_added_and_removed_without_javascript_too(client, lea, headers, partial):
     dossier = new_dossier(lea, step=1)
     response = post(client, lea, dossier, 2, factories.ACD_STEPS[2], "add:employees", headers)
-    body = text(response) if partial else text(client.get(response.headers["Location"]))
-    assert response.status_code == (200 if partial else 303)
+    if partial:  # the new row's first cell is focused
+        body = text(response)
+        assert response.status_code == 200 and 'name="employees-1-matricule" aria-describedby' in body
+        assert re.search(r'id="employees-1-matricule"[^>]* autofocus', body)
+    else:  # the page scrolls to the new row
+        assert response.status_code == 303
+        assert response.headers["Location"] == step_url(dossier, 2) + "#employees-1-matricule"
+        body = text(client.get(response.headers["Location"]))
     assert 'id="employees-1-matricule"' in body and 'value="Muller"' in body
     assert 'value="remove:employees:1"' in body
     form = {**factories.ACD_STEPS[2], "employees-1-last_name": "Weber"}

@@ -20,7 +20,7 @@ def step_url(member, dossier_id, number):
     return url_for("procedures.step", space_id=member.space_id, dossier_id=dossier_id, number=number)
 
 
-def step_page(member, page, status=200, notice=None):
+def step_page(member, page, status=200, notice=None, focus=None):
     return space_page(
         member,
         "home",
@@ -29,6 +29,7 @@ def step_page(member, page, status=200, notice=None):
         swap="procedures/_step.html",
         page=page,
         notice=notice,
+        focus=focus,
         inline_flashes=is_htmx(),  # a full page shows them in the layout already
     )
 
@@ -108,6 +109,7 @@ def after_save(member, saved):
             _("Le brouillon est enregistré. Vous pouvez le reprendre à tout moment depuis Mes démarches."),
             "success",
         )
+    url = step_url(member, saved.dossier.id, saved.go_to)
     if saved.action in ("next", "back") or not is_htmx():
-        return htmx_location(step_url(member, saved.dossier.id, saved.go_to), "#assistant")
-    return step_page(member, assistant.open_step(member, saved.dossier.id, saved.go_to))
+        return htmx_location(url + (f"#{saved.focus}" if saved.focus else ""), "#assistant")
+    return step_page(member, assistant.open_step(member, saved.dossier.id, saved.go_to), focus=saved.focus)

@@ -102,7 +102,7 @@ def test_swaps_in_place_with_htmx(
     assert page.url.endswith("/etapes/2")  # the URL follows the step
     fill_row(page, 0, EMPLOYEES[0])
     page.get_by_role("button", name="Ajouter une ligne").click()
-    expect(page.locator("#employees-1-matricule")).to_be_visible()
+    expect(page.locator("#employees-1-matricule")).to_be_focused()  # typing goes on in the new row
     page.get_by_role("button", name="Supprimer la ligne 1").click()
     expect(page.locator("#employees-1-matricule")).to_have_count(0)
     expect(page.locator("#employees-0-matricule")).to_have_value("")  # the added row is left
