@@ -1,24 +1,14 @@
-"""A dossier's submitted data: its canonical form (what is hashed and signed) and the data as a
-person reads it, step by step, every field with its label (the dossier's page, Vérifier et
-signer, the receipt, the back-office)."""
+"""A dossier's data as a person reads it, step by step, every field with its label (the
+dossier's page, Vérifier et signer, the receipt, the back-office), and the files it names. The
+values are shown as `procedure_values.display` writes them; what is hashed and signed is
+`procedures.canonical`."""
 
-import hashlib
-import json
 from typing import NamedTuple
 
 from flask_babel import gettext as _
 
-import validators
 from models import DossierFile
-
-
-def canonical(data):
-    """The submitted data as hashed and signed: JSON, keys sorted, no whitespace, UTF-8."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-def data_sha256(data):
-    return hashlib.sha256(canonical(data)).hexdigest()
+from services import dossier_files, procedure_values, procedures
 
 
 class Entry(NamedTuple):
@@ -54,76 +44,60 @@ class Section(NamedTuple):
 
 
 def _shown(field, value):
-    if field["type"] == "checkbox":
-        return _("Oui") if value else _("Non")
-    if not value:
+    if not value and field.type != "checkbox":
         return _("Non renseigné")
-    if field["type"] == "select":
-        label = next((o["label"] for o in field.get("options", []) if o["value"] == value), None)
-        return _(label) if label else value
-    if field["type"] == "iban":
-        try:
-            return validators.format_iban(value)
-        except validators.InvalidIdentifier:
-            return value
-    return value
+    shown = procedure_values.display(field, value)
+    return _(shown) if field.type == "select" else str(shown)  # an option's label is a msgid
 
 
 def _file_of(value, dossier_files):
-    return dossier_files.get(int(value)) if str(value).isdigit() else None
+    return dossier_files.get(int(value)) if str(value or "").isdigit() else None
 
 
-def sections(definition, data, dossier_files):
-    """The dossier's data step by step, each field with its label (`definition`: the
-    procedure's, `dossier_files`: {id: DossierFile} of its file fields)."""
-    found = []
-    for step in definition.get("steps", []):
-        entries = []
-        for field in step.get("fields", []):
-            value = data.get(field["name"])
-            if field["type"] == "group":
-                subs = field.get("fields", [])
-                entries.append(
-                    Entry(
-                        _(field["label"]),
-                        columns=tuple(_(sub["label"]) for sub in subs),
-                        rows=tuple(
-                            tuple(_shown(sub, str(row.get(sub["name"], "") or "")) for sub in subs)
-                            for row in (value if isinstance(value, list) else [])
-                            if isinstance(row, dict)
-                        ),
-                    )
-                )
-            elif field["type"] == "file":
-                attached = _file_of(value or "", dossier_files)
-                entries.append(
-                    Entry(_(field["label"]), attached.name if attached else _("Non renseigné"), attached)
-                )
-            else:
-                entries.append(Entry(_(field["label"]), _shown(field, str(value or ""))))
-        found.append(Section(_(step.get("title", "")), tuple(entries)))
-    return found
+def _row(group, row):
+    return tuple(_shown(sub, str(row.get(sub.name) or "")) for sub in group.fields)
+
+
+def _entry(field, value, dossier_files):
+    label = _(field.label)
+    if field.type == "group":
+        rows = [row for row in value if isinstance(row, dict)] if isinstance(value, list) else []
+        return Entry(
+            label,
+            columns=tuple(_(sub.label) for sub in field.fields),
+            rows=tuple(_row(field, row) for row in rows),
+        )
+    if field.type == "file":
+        attached = _file_of(value, dossier_files)
+        return Entry(label, attached.name if attached else _("Non renseigné"), attached)
+    return Entry(label, _shown(field, str(value or "")))
+
+
+def sections(dossier, dossier_files):
+    """The dossier's data step by step (`dossier_files`: {id: DossierFile} of its file fields)."""
+    data, steps = dossier.data, procedures.definition(dossier.procedure).steps
+    return [
+        Section(_(step.title), tuple(_entry(f, data.get(f.name), dossier_files) for f in step.fields))
+        for step in steps
+    ]
 
 
 def field_files(dossier):
-    """{id: DossierFile} of the files the dossier's data names (its file fields), without their
+    """{id: DossierFile} of the dossier's files but its messages' attachments, without their
     content."""
-    columns = [f for f in DossierFile._meta.sorted_fields if f.name != "content"]
     return {
         file.id: file
-        for file in DossierFile.select(*columns)
+        for file in DossierFile.select(*dossier_files.columns())
         .where(DossierFile.dossier == dossier.id, DossierFile.message.is_null())
         .order_by(DossierFile.id)
     }
 
 
-def attachments(definition, data, dossier_files):
-    """The files the data names, in the order of the fields."""
-    named = []
-    for step in definition.get("steps", []):
-        for field in step.get("fields", []):
-            if field["type"] == "file":
-                attached = _file_of(data.get(field["name"]) or "", dossier_files)
-                if attached is not None:
-                    named.append(attached)
-    return named
+def attachments(dossier, dossier_files):
+    """The files the dossier's data names, in the order of its fields."""
+    named = (
+        _file_of(dossier.data.get(field.name), dossier_files)
+        for field in procedures.definition(dossier.procedure).fields()
+        if field.type == "file"
+    )
+    return [attached for attached in named if attached is not None]

@@ -3,16 +3,14 @@ PDF, PNG or JPEG checked by content) while the administration has the dossier, t
 page at a time with its attachments, and downloading a dossier's files (its fields' and its
 messages')."""
 
-import hashlib
 from typing import NamedTuple
 
 from flask_babel import lazy_gettext as _l
 
-from database import PAGE_SIZE
-from models import DossierEvent, DossierFile, DossierMessage, clip, db
-from services import DomainError, dossiers, files, spaces
+from database import PAGE_SIZE, lock_row
+from models import Dossier, DossierEvent, DossierFile, DossierMessage, db
+from services import DomainError, dossier_files, dossiers, spaces
 
-MAX_ATTACHMENT = 10 * 1024 * 1024
 # While the administration has the dossier: transmitted, being dealt with, or waiting for a
 # complement.
 OPEN = ("submitted", "in_progress", "complement")
@@ -27,8 +25,7 @@ class ThreadClosed(DomainError):
 
 
 class AttachmentRefused(spaces.InvalidInput):
-    field = "attachment"
-    message = _l("La pièce jointe doit être un PDF, un PNG ou un JPEG de 10 Mo au plus.")
+    field = "attachment"  # its message: why dossier_files refused the file
 
 
 class Allowed(NamedTuple):
@@ -54,34 +51,23 @@ def _may(member, dossier, action):
 
 def send(member, user, dossier_id, body, attachment=None, attachment_name=""):
     """Envoyer un message: from a manager or admin of the filing space, while the dossier is
-    with the administration; the attachment (bytes) at most 10 MB, PDF, PNG or JPEG by its
-    content. Returns the DossierMessage."""
+    with the administration; the attachment (bytes) checked as the assistant's files are
+    (`dossier_files`: PDF, PNG or JPEG by content, 10 MB, 50 MB a dossier). Returns the
+    DossierMessage."""
     dossier = dossiers.dossier_for(member, dossier_id, "message")
     if dossier.status not in OPEN:
         raise ThreadClosed()
-    kind = None
-    if attachment:
-        kind = files.content_type(attachment)
-        if kind is None or len(attachment) > MAX_ATTACHMENT:
-            raise AttachmentRefused()
-    with db.atomic():
-        message = dossiers.add_message(dossier, body, user=user)
-        if attachment:
-            DossierFile.create(
-                dossier=dossier.id,
-                message=message,
-                name=clip(DossierFile.name, attachment_name or files.download_name("", kind, "piece-jointe")),
-                content_type=kind,
-                size=len(attachment),
-                sha256=hashlib.sha256(attachment).hexdigest(),
-                content=attachment,
-            )
-        dossiers.record_event(dossier, "message", user=user)
+    try:
+        kind = dossier_files.checked_type(attachment) if attachment else None
+        with db.atomic():
+            lock_row(Dossier, dossier.id)  # the dossier's 50 MB, one upload at a time
+            message = dossiers.add_message(dossier, body, user=user)
+            if attachment:
+                dossier_files.store(dossier.id, attachment_name, attachment, kind, message=message)
+            dossiers.record_event(dossier, "message", user=user)
+    except dossier_files.FileRefused as refused:
+        raise AttachmentRefused(str(refused)) from None
     return message
-
-
-def _file_columns():
-    return [f for f in DossierFile._meta.sorted_fields if f.name != "content"]
 
 
 def page(dossier, number=None, per_page=PAGE_SIZE):
@@ -97,7 +83,7 @@ def page(dossier, number=None, per_page=PAGE_SIZE):
         message.attachments = []
     if by_message:
         for file in (
-            DossierFile.select(*_file_columns())
+            DossierFile.select(*dossier_files.columns())
             .where(DossierFile.message.in_(list(by_message)))
             .order_by(DossierFile.id)
         ):

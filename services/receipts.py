@@ -16,7 +16,7 @@ from flask_babel import format_datetime, get_locale, gettext as _
 from fpdf import FPDF, FontFace
 
 from models import Dossier, Receipt, Space, clip
-from services import dossier_data, dossiers, files, signing
+from services import dossier_data, dossiers, files, procedures, signing
 from services.urls import external_url
 
 FONTS = Path(__file__).resolve().parent.parent / "static" / "fonts"
@@ -46,7 +46,7 @@ def issue(dossier, number, user, signed_at):
     """The Receipt of the signature `number` of `dossier` (its reference already taken), made
     and signed now: call it inside the signature's transaction."""
     dossier_files = dossier_data.field_files(dossier)
-    digest = dossier_data.data_sha256(dossier.data)
+    digest = procedures.data_sha256(dossier.data)
     signer = clip(
         Receipt.signer, _("%(name)s (UserID : %(userid)s)", name=user.display_name, userid=user.userid)
     )
@@ -72,7 +72,6 @@ def mandatary_space(dossier):
 def render(dossier, number, signer, signed_at, digest, dossier_files, mandatary=None):
     """The receipt's PDF, not signed yet."""
     procedure = dossier.procedure
-    definition = procedure.definition
     pdf = _ReceiptPdf(format="A4", unit="mm")
     pdf.footer_text = _(
         "Accusé de réception %(reference)s n° %(number)d", reference=dossier.reference, number=number
@@ -118,7 +117,7 @@ def render(dossier, number, signer, signed_at, digest, dossier_files, mandatary=
     ]
     _pairs(pdf, facts)
 
-    for section in dossier_data.sections(definition, dossier.data, dossier_files):
+    for section in dossier_data.sections(dossier, dossier_files):
         _heading(pdf, section.title)
         for part in section.parts():
             if isinstance(part, list):
@@ -126,7 +125,7 @@ def render(dossier, number, signer, signed_at, digest, dossier_files, mandatary=
             else:
                 _group(pdf, part)
 
-    named = dossier_data.attachments(definition, dossier.data, dossier_files)
+    named = dossier_data.attachments(dossier, dossier_files)
     _heading(pdf, _("Pièces jointes"))
     if named:
         for attached in named:

@@ -10,7 +10,7 @@ from peewee import fn
 import clock
 from database import lock_row
 from models import Dossier, DossierFile, Receipt, ReferenceCounter, db
-from services import DomainError, audit, auth, dossiers, receipts, spaces
+from services import DomainError, audit, auth, dossiers, procedure_values, procedures, receipts, spaces
 
 
 class StaleVersion(DomainError):
@@ -42,44 +42,15 @@ class WrongCode(spaces.InvalidInput):
 
 
 def problems(dossier):
-    """{step number: {field name: message}} of what keeps the dossier from being signed;
-    empty when it is complete."""
-    return missing_required(dossier.procedure.definition, dossier.data, _file_ids(dossier))
-
-
-def _file_ids(dossier):
-    query = DossierFile.select(DossierFile.id).where(
+    """{step number: {field name: message}} of what keeps the dossier from being signed (every
+    step checked as the assistant's Suivant does, every file field naming a file of the
+    dossier); empty when it is complete."""
+    file_ids = DossierFile.select(DossierFile.id).where(
         DossierFile.dossier == dossier.id, DossierFile.message.is_null()
     )
-    return {str(file_id) for (file_id,) in query.tuples()}
-
-
-def missing_required(definition, data, file_ids):
-    """The minimal check of completeness: every required field filled in, a required group
-    with its rows (at least its `min_rows`, its required cells filled), every file field
-    naming a file of the dossier. The values themselves were checked by the assistant's steps."""
-    required = str(_l("Ce champ est obligatoire."))
-    found = {}
-    for number, step in enumerate(definition.get("steps", []), start=1):
-        errors = {}
-        for field in step.get("fields", []):
-            name, value = field["name"], data.get(field["name"])
-            if field["type"] == "group":
-                rows = [row for row in value or [] if isinstance(row, dict)]
-                if len(rows) < max(field.get("min_rows", 0), 1 if field.get("required") else 0):
-                    errors[name] = required
-                for index, row in enumerate(rows):
-                    for sub in field.get("fields", []):
-                        if sub.get("required") and not str(row.get(sub["name"]) or "").strip():
-                            errors[f"{name}-{index}-{sub['name']}"] = required
-            elif field["type"] == "file":
-                if (value or field.get("required")) and str(value or "") not in file_ids:
-                    errors[name] = required
-            elif field.get("required") and not str(value or "").strip():
-                errors[name] = required
-        if errors:
-            found[number] = errors
-    return found
+    return procedure_values.check_data(
+        procedures.definition(dossier.procedure), dossier.data, {str(i) for (i,) in file_ids.tuples()}
+    )
 
 
 # --- Signing ---------------------------------------------------------------------------------

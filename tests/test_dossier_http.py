@@ -12,7 +12,7 @@ import pytest
 import factories
 from helpers import BOOSTED, HTMX, assert_constant_queries, csrf_token, log_in
 from models import Dossier, DossierFile, DossierMessage, Receipt
-from services import dossier_queue, dossiers, spaces
+from services import dossier_files, dossier_queue, dossiers, spaces
 
 WAYS = pytest.mark.parametrize(
     "headers, partial", [({}, False), (HTMX, True), (BOOSTED, False)], ids=["plain", "htmx", "boosted"]
@@ -221,7 +221,8 @@ def test_message_refusals_are_said_in_the_form(client, lea, headers, partial):
     body = text(response)
     assert response.status_code == 422 and ("<html" not in body) == partial
     assert (
-        'id="attachment-error">La pièce jointe doit être un PDF, un PNG ou un JPEG de 10 Mo au plus.' in body
+        'id="attachment-error">Le fichier doit être un PDF, PNG ou JPEG (vérifié d\'après son contenu).'
+        in body
     )
     response = client.post(
         lea.url + "/messages", data={"csrf_token": lea.token, "body": " "}, headers=headers
@@ -364,20 +365,31 @@ def test_verify_is_public_needs_a_file_and_a_token(app, lea):
     assert 'href="/verifier-un-accuse"' in text(anonymous.get("/"))  # in the footer
 
 
-def test_the_thread_takes_10_mb_and_nothing_once_closed(lea, app):
-    """The service's limits, below what a request may carry (the form reads 10 MB and one byte)."""
-    from services import dossier_thread
-
+def test_the_thread_takes_10_mb_and_nothing_once_closed(client, lea):
     dossier, _receipt = submitted(lea)
-    member = spaces.membership_for(lea, lea.space.id)
-    with app.test_request_context():
-        too_big = factories.PDF + b"0" * (dossier_thread.MAX_ATTACHMENT + 1 - len(factories.PDF))
-        with pytest.raises(dossier_thread.AttachmentRefused):
-            dossier_thread.send(member, lea, dossier.id, "Bonjour", too_big, "gros.pdf")
-        just = too_big[:-1]
-        dossier_thread.send(member, lea, dossier.id, "Bonjour", just, "juste.pdf")
-        assert DossierFile.get(DossierFile.name == "juste.pdf").size == dossier_thread.MAX_ATTACHMENT
-        Dossier.update(status="accepted").where(Dossier.id == dossier.id).execute()
-        with pytest.raises(dossier_thread.ThreadClosed):
-            dossier_thread.send(member, lea, dossier.id, "Encore", None)
+    limit = dossier_files.MAX_FILE
+    for size, status in ((limit + 1, 422), (limit, 303)):
+        content = factories.PDF + b"0" * (size - len(factories.PDF))
+        data = {
+            "csrf_token": lea.token,
+            "body": "Bonjour",
+            "attachment": (io.BytesIO(content), f"{size}.pdf"),
+        }
+        response = client.post(lea.url + "/messages", data=data, content_type="multipart/form-data")
+        assert response.status_code == status, size
+    assert "Le fichier dépasse 10 Mo." in text(
+        client.post(
+            lea.url + "/messages",
+            data={
+                "csrf_token": lea.token,
+                "body": "x",
+                "attachment": (io.BytesIO(b"%PDF" + b"0" * limit), "a.pdf"),
+            },
+            content_type="multipart/form-data",
+        )
+    )
+    assert DossierFile.get(DossierFile.message.is_null(False)).size == limit
+    Dossier.update(status="accepted").where(Dossier.id == dossier.id).execute()
+    response = client.post(lea.url + "/messages", data={"csrf_token": lea.token, "body": "Encore"})
+    assert response.status_code == 409 and "Les messages sont possibles tant que" in text(response)
     assert DossierMessage.select().count() == 1

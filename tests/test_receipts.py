@@ -15,7 +15,7 @@ from pyhanko.sign.validation import SignatureCoverageLevel
 import factories
 from helpers import pdf_signature_status
 from models import DossierFile, Receipt
-from services import dossier_data, receipts, signing, spaces, submission
+from services import procedures, receipts, signing, spaces, submission
 
 pytestmark = pytest.mark.usefixtures("request_context")
 
@@ -82,8 +82,8 @@ def test_the_stored_hashes_are_those_of_the_data_and_of_the_file(lea):
     dossier, receipt = signed(lea)
     pdf = bytes(receipt.pdf)
     assert receipt.pdf_sha256 == hashlib.sha256(pdf).hexdigest()
-    assert receipt.data_sha256 == hashlib.sha256(dossier_data.canonical(dossier.data)).hexdigest()
-    assert dossier_data.canonical({"b": "é", "a": [1]}) == '{"a":[1],"b":"é"}'.encode()
+    assert receipt.data_sha256 == hashlib.sha256(procedures.canonical(dossier.data)).hexdigest()
+    assert procedures.canonical({"b": "é", "a": [1]}) == '{"a":[1],"b":"é"}'.encode()
     metadata = pypdf.PdfReader(io.BytesIO(pdf)).metadata
     assert (metadata["/EspaceProReference"], metadata["/EspaceProReceipt"]) == ("ACD-2026-000001", "1")
     assert metadata["/EspaceProDataSHA256"] == receipt.data_sha256

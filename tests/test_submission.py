@@ -12,7 +12,7 @@ import pytest
 import factories
 from helpers import at_once
 from models import AuditEntry, Dossier, DossierEvent, OutboxMail, Receipt, ReferenceCounter, Throttle, User
-from services import auth, dossier_data, dossier_queue, dossiers, receipts, spaces, submission, throttle
+from services import auth, dossier_queue, dossiers, procedures, receipts, spaces, submission, throttle
 
 pytestmark = pytest.mark.usefixtures("request_context")
 
@@ -71,7 +71,7 @@ def test_a_signature_transmits_the_dossier_in_one_go(lea, clock):
         lea.user_id,
         "Léa Guichet (UserID : lea)",
     )
-    assert receipt.data_sha256 == dossier_data.data_sha256(stored.data)
+    assert receipt.data_sha256 == procedures.data_sha256(stored.data)
     assert [(e.action, e.status, e.actor) for e in dossiers.history(stored)] == [
         ("submitted", "submitted", "Léa Guichet")
     ]
@@ -161,7 +161,7 @@ def test_an_incomplete_dossier_is_not_signed_and_keeps_its_code(lea):
     assert refused.value.status == 422
     assert refused.value.problems == {
         1: {"company_name": "Ce champ est obligatoire."},
-        2: {"employees": "Ce champ est obligatoire."},
+        2: {"employees": "Ajoutez au moins 1 ligne(s)."},
         3: {"minutes": "Ce champ est obligatoire."},
     }
     assert state(draft.id) == before

@@ -2,19 +2,28 @@
 message); Vérifier et signer. Every form is a real POST: htmx swaps its card in place (the
 thread, the signature), a plain post gets a 303 to the dossier's page."""
 
-from flask import current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 
 from blueprints.errors import with_retry_after
 from blueprints.htmx import htmx_redirect, is_htmx, vary
-from blueprints.params import page_number
+from blueprints.params import page_number, uploads_up_to
 from blueprints.procedures import bp
 from blueprints.procedures.forms import MessageForm, SignForm
 from blueprints.responses import file_response
 from blueprints.space_pages import space_page, space_view
 from database import PAGE_SIZE
-from services import dossier_data, dossier_thread, dossiers, files, receipts, submission, throttle
+from services import (
+    dossier_data,
+    dossier_files,
+    dossier_thread,
+    dossiers,
+    files,
+    receipts,
+    submission,
+    throttle,
+)
 
 DOSSIER = "/espaces/<id:space_id>/dossiers/<id:dossier_id>"
 
@@ -37,7 +46,7 @@ EVENTS = {
 @bp.app_template_global()
 def dossier_sections(dossier, files):
     """The dossier's data step by step, as read."""
-    return dossier_data.sections(dossier.procedure.definition, dossier.data, files)
+    return dossier_data.sections(dossier, files)
 
 
 bp.add_app_template_global(files.LABELS, "file_types")
@@ -46,13 +55,9 @@ bp.add_app_template_filter(files.size_label, "filesize")
 
 def _assistant_url(member):
     """The assistant's step `number` of a dossier (Compléter le dossier, Modifier)."""
-
-    def step_url(dossier, number=1):
-        if "procedures.step" not in current_app.view_functions:
-            return url_for("procedures.sign", space_id=member.space_id, dossier_id=dossier.id)
-        return url_for("procedures.step", space_id=member.space_id, dossier_id=dossier.id, number=number)
-
-    return step_url
+    return lambda dossier, number=1: url_for(
+        "procedures.step", space_id=member.space_id, dossier_id=dossier.id, number=number
+    )
 
 
 def _file_url(member, dossier):
@@ -115,6 +120,7 @@ def thread_card(member, dossier_id, status=200, message_form=None):
 
 
 @bp.post(DOSSIER + "/messages")
+@uploads_up_to(dossier_files.MAX_FILE + 1024 * 1024)
 @space_view
 def send_message(member, dossier_id):
     dossiers.dossier_for(member, dossier_id, "message")  # who may write, before what is written
@@ -128,7 +134,7 @@ def send_message(member, dossier_id):
             current_user,
             dossier_id,
             form.body.data,
-            upload.read(dossier_thread.MAX_ATTACHMENT + 1) if upload else None,
+            upload.read(dossier_files.MAX_FILE + 1) if upload else None,
             upload.filename if upload else "",
         )
     except dossier_thread.AttachmentRefused as refused:

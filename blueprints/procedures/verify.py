@@ -5,6 +5,7 @@ from flask import request
 from flask_babel import gettext as _
 
 from blueprints.htmx import render_page_or_partial
+from blueprints.params import uploads_up_to
 from blueprints.procedures import bp
 from blueprints.procedures.forms import VerifyForm
 from services import receipts
@@ -24,6 +25,7 @@ def verify_page(form, verdict=None, status=200):
 
 
 @bp.route("/verifier-un-accuse", methods=["GET", "POST"])
+@uploads_up_to(MAX_RECEIPT + 1024 * 1024)
 def verify():
     if request.method == "GET":
         return verify_page(VerifyForm(formdata=None))
