@@ -74,11 +74,9 @@ def test_a_draft_goes_at_its_deadline_with_its_files_history_and_thread(guichet,
     dossier = draft_of(guichet)
     kept = draft_of(guichet, status="submitted")  # only drafts go
     message = dossiers.add_message(dossier, "Une question", user=guichet.user)
-    for owner in ({"field": "pv"}, {"message": message}):
-        DossierFile.create(
-            dossier=dossier, name="pv.pdf", content_type="application/pdf", size=4, sha256="0" * 64,
-            content=b"%PDF", **owner,
-        )  # fmt: skip
+    pdf = dict(name="pv.pdf", content_type="application/pdf", size=4, sha256="0" * 64, content=b"%PDF")
+    DossierFile.create(dossier=dossier, field="pv", **pdf)  # at a step of the assistant
+    DossierFile.create(dossier=dossier, message=message, **pdf)  # with a message
     clock.set_now(WARNING_DAY)
     assert drafts.purge_drafts() == (1, 0)
     clock.set_now(SIX_MONTHS - timedelta(seconds=1))
