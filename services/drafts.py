@@ -70,7 +70,7 @@ def _warn(now):
         .order_by(Dossier.id)
     )
     warned = 0
-    for dossier in candidates:
+    for dossier in list(candidates):  # read first: each one is then written in its own transaction
         if months_later(dossier.updated_at, RETENTION_MONTHS) > now + WARNING:
             continue
         with db.atomic():
