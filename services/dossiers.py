@@ -48,13 +48,14 @@ STATUSES = {
     "rejected": _l("Refusé"),
 }
 # Each status and the statuses it may follow: Brouillon → Transmis → En cours de traitement
-# → (Complément demandé ↔ Transmis) → Accepté | Refusé.
+# → (Complément demandé ↔ Transmis) → Accepté | Refusé. A complement the company never gives
+# can be refused, so that no dossier stays open for good.
 TRANSITIONS = {
     "submitted": ("draft", "complement"),
     "in_progress": ("submitted",),
     "complement": ("in_progress",),
     "accepted": ("in_progress",),
-    "rejected": ("in_progress",),
+    "rejected": ("in_progress", "complement"),
 }
 EDITABLE = ("draft", "complement")  # the assistant and the signature
 CLOSED = ("accepted", "rejected")

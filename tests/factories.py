@@ -269,6 +269,61 @@ def taken_up_mandate(mandant, mandatary, service_slug="fiches-retenue", days=90)
     return access_codes.redeem_proxy_code(mandatary, mandatary.user, code)
 
 
+# --- Back-office dossiers --------------------------------------------------------------------
+
+
+def transmitted_dossier(space_, procedure_=None, number=1, status="submitted", **fields):
+    """A signed and transmitted dossier of the space's company (its reference from `number`,
+    as the signature gives it), with its history's first entries."""
+    import clock
+    from models import DossierEvent, Procedure
+
+    procedure_ = procedure_ or Procedure.get_or_none(slug="acd-essai") or procedure()
+    code = procedure_.administration.code
+    fields.setdefault("reference", f"{code}-2026-{number:06d}")
+    fields.setdefault("submitted_at", clock.now())
+    fields.setdefault("updated_at", clock.now())
+    fields.setdefault("data", {"company_name": space_.company_name})
+    found = dossier(space_, procedure_, status=status, **fields)
+    for action in ("created", "submitted"):
+        DossierEvent.create(
+            dossier=found,
+            action=action,
+            status="draft" if action == "created" else "submitted",
+            actor="Léa Guichet",
+            actor_user=found.created_by_id,
+        )
+    return found
+
+
+def dossier_rows(space_, procedure_, count, status="submitted", start=1):
+    """`count` transmitted dossiers at once (one bulk insert), for query budgets."""
+    from datetime import timedelta
+
+    import clock
+    from models import Dossier
+
+    now = clock.now()
+    code = procedure_.administration.code
+    rows = [
+        {
+            "procedure": procedure_.id,
+            "space": space_.id,
+            "company_identifier": space_.identifier,
+            "company_name": space_.company_name,
+            "status": status,
+            "reference": f"{code}-2026-{n:06d}",
+            "data": {},
+            "created_at": now,
+            "updated_at": now - timedelta(minutes=n),
+            "submitted_at": now,
+        }
+        for n in range(start, start + count)
+    ]
+    for index in range(0, len(rows), 500):  # SQLite's limit on a statement's variables
+        Dossier.insert_many(rows[index : index + 500]).execute()
+
+
 # --- Mandants, drafts, scale ----------------------------------------------------------------
 
 

@@ -129,11 +129,14 @@ def test_sessions_end_after_30_minutes_idle_and_12_hours(client, world, clock):
 
 
 def back_office_pages(app, world):
-    """Every back-office URL but the login's own, with a real request's id."""
+    """Every back-office URL but the login's own, with a real request's id (a dossier's
+    need not exist: the session is checked first)."""
     public = {"backoffice.login", "backoffice.login_code", "backoffice.enrol", "backoffice.enrol_qr"}
+    values = {"request_id": world.id, "dossier_id": 7, "decision": "accepter", "number": 1, "file_id": 3}
+    adapter = app.url_map.bind("localhost")
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith("backoffice.") and rule.endpoint not in public:
-            url = rule.rule.replace("<id:request_id>", str(world.id))
+            url = adapter.build(rule.endpoint, {name: values[name] for name in rule.arguments})
             for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
                 yield method, url
 
@@ -147,6 +150,12 @@ def test_an_agent_half_way_through_the_login_opens_no_back_office_page(client, a
         "/back-office/deconnexion",
         f"/back-office/demandes/{world.id}",
         f"/back-office/demandes/{world.id}/piece-jointe",
+        "/back-office/dossiers",
+        "/back-office/dossiers/7",
+        "/back-office/dossiers/7/accepter",
+        "/back-office/dossiers/7/messages",
+        "/back-office/dossiers/7/accuses/1",
+        "/back-office/dossiers/7/fichiers/3",
     }
     token = csrf_token(client.get(LOGIN + "/code").get_data(as_text=True))
     for method, url in pages:

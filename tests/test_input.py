@@ -17,6 +17,7 @@ from helpers import HTMX, csrf_token, log_in
 from models import (
     AuditEntry,
     CertificationRequest,
+    DossierMessage,
     Invitation,
     Mandate,
     OutboxMail,
@@ -251,6 +252,10 @@ STORED = {
     # A text column; services.vault also holds each key to its own maximum length.
     "DataAddForm.value": VaultEntry.value,
     "DataValueForm.value": VaultEntry.value,
+    # A complement's message and a refusal's reason are posted in the thread (the reason is
+    # also the history entry's note, a text column too).
+    "DossierDecisionForm.text": DossierMessage.body,
+    "DossierMessageForm.body": DossierMessage.body,
 }
 # Compared, hashed or looked up, never stored as typed.
 NOT_STORED = {

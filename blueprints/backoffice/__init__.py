@@ -1,5 +1,6 @@
-"""The administrations' side: agents log in with their own account and decide the online
-certification requests of their administration's services."""
+"""The administrations' side: agents log in with their own account, decide the online
+certification requests of their administration's services (routes.py) and process the
+dossiers of its procedures (dossiers.py)."""
 
 from flask import Blueprint
 
@@ -10,4 +11,4 @@ def init_app(app):
     app.register_blueprint(bp)
 
 
-from blueprints.backoffice import routes  # noqa: E402,F401
+from blueprints.backoffice import dossiers, routes  # noqa: E402,F401

@@ -19,3 +19,14 @@ class DecisionForm(Form):
     reason = TextAreaField(
         _l("Motif (obligatoire en cas de refus)"), validators=[Optional(), Length(max=4000)]
     )
+
+
+class DossierDecisionForm(Form):
+    """A decision on a dossier (prefixed by the decision: each has its form on the page);
+    the text that some decisions require is the service's rule, not the form's."""
+
+    text = TextAreaField(_l("Message"), validators=[Optional(), Length(max=4000)])
+
+
+class DossierMessageForm(Form):
+    body = TextAreaField(_l("Votre message"), validators=[Optional(), Length(max=4000)])
