@@ -8,9 +8,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import cli
 import database
 from blueprints import errors
-from blueprints.params import refuse_control_characters
+from blueprints.params import apply_upload_limit, refuse_control_characters
 from config import INSTANCE_DIR, ensure_secret_key, load_config
-from services import mail
+from services import mail, procedures
 
 csrf = CSRFProtect()
 babel = Babel()
@@ -43,11 +43,15 @@ def create_app(config=None):
     app.config.from_object(load_config(name))
     app.config.update(overrides)
     ensure_secret_key(app)
+    # A broken procedure definition stops the start with the file and the place in it.
+    procedures.check_definitions(app.config["PROCEDURES_DIR"])
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
-    # First of all: a control character is refused before the database or a view sees it.
+    # First of all: a control character is refused before the database or a view sees it
+    # (within the size a view accepts, which must be known before the body is read).
+    app.before_request(apply_upload_limit)
     app.before_request(refuse_control_characters)
     database.init_app(app)
     csrf.init_app(app)

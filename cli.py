@@ -4,10 +4,23 @@ is migrations.py's."""
 from contextlib import contextmanager
 
 import click
+from flask import current_app
 
 from migrations import init_db_command
 from models import AccessCode, Agent
-from services import DomainError, access_codes, agents, audit, auth, catalogue, drafts, mail, mandates, spaces
+from services import (
+    DomainError,
+    access_codes,
+    agents,
+    audit,
+    auth,
+    catalogue,
+    drafts,
+    mail,
+    mandates,
+    procedures,
+    spaces,
+)
 from validators import LINE_CONTROL_CHARACTERS
 
 
@@ -41,10 +54,13 @@ def refusal_as_error():
 @click.command("seed-demo")
 def seed_demo_command():
     """Load what the database lacks of the catalogue of administrations and services and of
-    the demo content; what it has stays as it is (make run calls it on every start)."""
+    the demo content; what it has stays as it is (make run calls it on every start). The
+    procedures follow their files: a new one is added, a changed one updated."""
     administrations, services, added = catalogue.load()
     news = f"{added} élément(s) ajouté(s)" if added else "rien de nouveau"
     click.echo(f"Catalogue : {administrations} administrations, {services} services ({news}).")
+    count, added, updated = procedures.load(current_app.config["PROCEDURES_DIR"])
+    click.echo(f"Démarches : {count} ({added} ajoutée(s), {updated} mise(s) à jour).")
 
 
 @click.command("send-mail")

@@ -45,6 +45,8 @@ class Config:
     SESSION_COOKIE_NAME = "espace_session"
     PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
     MAX_CONTENT_LENGTH = 6 * 1024 * 1024  # a request's attachment is at most 5 MB
+    # The online procedures' definitions, checked at start-up and loaded by seed-demo.
+    PROCEDURES_DIR = BASE_DIR / "data" / "procedures"
     # The cookie is sent only when the session changes: a static file answered while a POST
     # runs must not send back the older cookie over the new one. Idle time is kept in the
     # database (UserSession.last_seen_at), not in the cookie.

@@ -1,7 +1,7 @@
 """Request parameters every area reads the same way: row ids in URLs, page numbers, the
 search box; and what no parameter may carry at all (control characters)."""
 
-from flask import request
+from flask import current_app, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.routing import IntegerConverter
 
@@ -20,6 +20,24 @@ class IdConverter(IntegerConverter):
         kwargs.setdefault("min", 1)
         kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
+
+
+def uploads_up_to(limit):
+    """A view taking larger uploads than MAX_CONTENT_LENGTH says so (put it above the route's
+    other decorators); `apply_upload_limit` applies it before anything reads the body."""
+
+    def mark(view):
+        view.max_content_length = limit
+        return view
+
+    return mark
+
+
+def apply_upload_limit():
+    view = current_app.view_functions.get(request.endpoint)
+    limit = getattr(view, "max_content_length", None)
+    if limit:
+        request.max_content_length = limit
 
 
 def form_id(name):

@@ -32,13 +32,14 @@ def space_view(view):
     return wrapper
 
 
-def space_page(member, tab, status=200, partial=None, **context):
+def space_page(member, tab, status=200, partial=None, swap=None, **context):
     """The space's page with its tabs; htmx tab switches get the tabs and the open one.
-    `partial` is the tab's content (spaces/_tab_<tab>.html unless another area's)."""
+    `partial` is the tab's content (spaces/_tab_<tab>.html unless another area's); `swap`,
+    what htmx gets instead of the tabs when a view's forms swap less (the assistant's step)."""
     partial = partial or f"spaces/_tab_{tab}.html"
     return render_page_or_partial(
         "spaces/space.html",
-        "spaces/_space_tabs.html",
+        swap or "spaces/_space_tabs.html",
         status=status,
         member=member,
         space=member.space,

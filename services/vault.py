@@ -167,22 +167,41 @@ def _other_key(entry):
     return Key(entry.key, OTHER_GROUP[0], entry.label or entry.key, "text", OTHER_MAX_LENGTH)
 
 
+def _saved(space_id):
+    return {
+        entry.key: entry
+        for entry in VaultEntry.select().where(VaultEntry.space == space_id).order_by(VaultEntry.key)
+    }
+
+
+def _known(space, saved):
+    """{key: Item} of the known keys that have a value: the vault's, else the company record's."""
+    known = {}
+    for key in KEYS.values():
+        if key.key in saved:
+            known[key.key] = Item(key, saved[key.key].value, "vault")
+        elif key.company_field and getattr(space, key.company_field):
+            known[key.key] = Item(key, getattr(space, key.company_field), "company")
+    return known
+
+
+def values(space, with_saved=True):
+    """{key: Item} of the known keys that have a value for the space's company, what
+    procedures prefill from (one query; the company record alone without `with_saved`)."""
+    return _known(space, _saved(space.id) if with_saved else {})
+
+
 def vault(member):
     """The space's data by group, in the file's order (one query; the company record comes
     with the membership)."""
     spaces.require_professional(member)
-    saved = {
-        entry.key: entry
-        for entry in VaultEntry.select().where(VaultEntry.space == member.space_id).order_by(VaultEntry.key)
-    }
-    space = member.space
+    saved = _saved(member.space_id)
+    known = _known(member.space, saved)
     items = {name: [] for name in [*GROUPS, OTHER_GROUP[0]]}
     addable = {name: [] for name in GROUPS}
     for key in KEYS.values():
-        if key.key in saved:
-            items[key.group].append(Item(key, saved[key.key].value, "vault"))
-        elif key.company_field and getattr(space, key.company_field):
-            items[key.group].append(Item(key, getattr(space, key.company_field), "company"))
+        if key.key in known:
+            items[key.group].append(known[key.key])
         else:
             addable[key.group].append(key)
     for name, entry in saved.items():

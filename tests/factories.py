@@ -324,6 +324,43 @@ def dossier_rows(space_, procedure_, count, status="submitted", start=1):
         Dossier.insert_many(rows[index : index + 500]).execute()
 
 
+# --- Procedures: the demo definitions and the assistant ------------------------------------
+
+PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 32
+
+
+def demo_procedures():
+    """The catalogue and the four procedures of data/procedures, as seed-demo loads them."""
+    from flask import current_app
+
+    from services import catalogue, procedures
+
+    catalogue.load()
+    procedures.load(current_app.config["PROCEDURES_DIR"])
+
+
+# What Suivant posts at each step of the ACD's fiches de retenue (the company step as prefilled).
+ACD_STEPS = {
+    1: {
+        "company_name": "Guichet SARL",
+        "company_identifier": "B123456",
+        "street": "1, rue du Commerce",
+        "postcode": "L-1000",
+        "city": "Luxembourg",
+        "country": "Luxembourg",
+    },
+    2: {
+        "employees-0-matricule": "1983081974925",
+        "employees-0-last_name": "Muller",
+        "employees-0-first_name": "Anne",
+        "employees-0-entry_date": "2026-01-05",
+    },
+    3: {"tax_year": "2026", "contact_person": "Léa Guichet", "contact_email": "paie@guichet.lu"},
+}
+
+
 # --- Mandants, drafts, scale ----------------------------------------------------------------
 
 

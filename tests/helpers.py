@@ -55,12 +55,15 @@ def assert_constant_queries(client, url, grow, small=5, large=200, **request_kwa
 def fingerprint():
     """Everything a refused request must leave as it was: every row, each column, of the
     spaces, their members and invitations, the access codes, mandates, certifications,
-    certification requests and professional data. `before = fingerprint()`, then
-    `assert fingerprint() == before`."""
+    certification requests, professional data and dossiers (with their files and history).
+    `before = fingerprint()`, then `assert fingerprint() == before`."""
     from models import (
         AccessCode,
         Certification,
         CertificationRequest,
+        Dossier,
+        DossierEvent,
+        DossierFile,
         Invitation,
         Mandate,
         Membership,
@@ -79,6 +82,9 @@ def fingerprint():
             Certification,
             CertificationRequest,
             VaultEntry,
+            Dossier,
+            DossierFile,
+            DossierEvent,
         )
     }
 

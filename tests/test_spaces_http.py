@@ -9,7 +9,17 @@ import pytest
 
 import factories
 from helpers import BOOSTED, HTMX, assert_constant_queries, csrf_token, fingerprint, log_in
-from models import Certification, Invitation, Membership, Service, Space, SpaceDraft, User, VaultEntry
+from models import (
+    Certification,
+    Invitation,
+    Membership,
+    Procedure,
+    Service,
+    Space,
+    SpaceDraft,
+    User,
+    VaultEntry,
+)
 from services import catalogue, mandates, spaces
 
 # --- The permission matrix --------------------------------------------------------------------
@@ -59,8 +69,11 @@ def world(app, clock):
         company_name="Boulangerie SA",
         ends_at=clock.now() + timedelta(days=365),
     )  # an administration's proxy code
+    factories.demo_procedures()
+    dossier = factories.dossier(space, Procedure.get(slug="acd-fiches-retenue"))
     return {
         "space": space,
+        "dossier": dossier,
         "people": people,
         "tom": tom,
         "invitation": invitation,
@@ -69,8 +82,9 @@ def world(app, clock):
     }
 
 
-# (method, URL, data, who may): "member" any member, "admin" admins only, "vault" managers
-# and admins (readers read the data, 403 for the rest), "leave" (the
+# (method, URL, data, who may): "member" any member, "admin" admins only, "vault" and "run"
+# managers and admins (readers read the data and the dossiers, 403 for the rest), "resume"
+# any member (a redirect to the dossier's step), "leave" (the
 # last admin may not), "code" (admins only; a wrong code is refused with 422), "grant"
 # (admins only; answers the page with the code, 200).
 ENDPOINTS = [
@@ -127,6 +141,12 @@ ENDPOINTS = [
     ("GET", "/espaces/{s}/mandats-obtenus/{c}/revoquer", None, "admin"),
     ("POST", "/espaces/{s}/mandats-obtenus/{c}/revoquer", {}, "admin"),
     ("GET", "/espaces/{s}/services/sources-authentiques", None, "member"),
+    ("POST", "/espaces/{s}/demarches/acd-fiches-retenue", {}, "run"),
+    ("GET", "/espaces/{s}/dossiers/{d}", None, "member"),
+    ("GET", "/espaces/{s}/dossiers/{d}/signer", None, "member"),
+    ("GET", "/espaces/{s}/dossiers/{d}/etapes", None, "resume"),
+    ("GET", "/espaces/{s}/dossiers/{d}/etapes/1", None, "member"),
+    ("POST", "/espaces/{s}/dossiers/{d}/etapes/1", {"version": "0", "action": "draft"}, "run"),
 ]
 
 
@@ -139,6 +159,7 @@ def endpoints(w):
         "c": w["obtained"].id,
         "alva": Service.get(slug="securite-alimentaire").id,
         "acd": Service.get(slug="fiches-retenue").id,
+        "d": w["dossier"].id,
     }
     return [
         (method, url.format(**ids), data and {k: str(v).format(**ids) for k, v in data.items()}, rule)
@@ -157,8 +178,10 @@ def expected(rule, role, method, htmx):
         return 200 if htmx else 303
     if rule in ("admin", "code", "grant") and role != "admin":
         return 403
-    if rule == "vault" and role == "reader":
+    if rule in ("vault", "run") and role == "reader":
         return 403
+    if rule == "resume":
+        return 302  # to the step where the dossier was left
     if rule == "code":
         return 422  # the code is wrong; nothing changes
     if rule == "grant":
@@ -670,19 +693,16 @@ def test_oversized_ids_and_pages_are_not_server_errors(client, world):
 
 
 def test_features_to_come_say_they_are_not_there_yet(client, clock):
-    """Procedures and the administrations' messages are not in this version: their tabs say
-    so, rather than an empty list that looks like a working feature. The data vault is."""
+    """The administrations' messages are not in this version: their tab says so, rather than
+    an empty list that looks like a working feature. Procedures and the data vault are."""
     lea = factories.user("lea")
     space = factories.space(lea, name="Guichet")
     log_in(client, lea)
-    for path, feature in [
-        ("", "Les démarches en ligne"),
-        ("/communications", "Les communications des administrations"),
-    ]:
-        html = client.get(f"/espaces/{space.id}{path}").get_data(as_text=True).replace("&#39;", "'")
-        assert f"{feature} ne sont pas encore disponibles dans cette version d'Espace Pro." in html, path
-    html = client.get(f"/espaces/{space.id}/donnees").get_data(as_text=True)
-    assert "pas encore disponible" not in html and "Ajouter une information" in html
+    html = client.get(f"/espaces/{space.id}/communications").get_data(as_text=True).replace("&#39;", "'")
+    assert "Les communications des administrations ne sont pas encore disponibles" in html
+    for path, feature in [("", "Commencer une démarche"), ("/donnees", "Ajouter une information")]:
+        html = client.get(f"/espaces/{space.id}{path}").get_data(as_text=True)
+        assert "pas encore disponible" not in html and feature in html, path
 
 
 def test_private_space_shows_only_what_applies(client, app, clock):

@@ -12,7 +12,7 @@ from blueprints.space_pages import space_page, space_view
 from blueprints.spaces import bp
 from blueprints.spaces.forms import DeleteForm, MergeForm, SpaceNameForm
 from database import PAGE_SIZE
-from services import DomainError, catalogue, memberships, merge, spaces
+from services import DomainError, catalogue, dossiers, memberships, merge, procedures, spaces
 
 
 @bp.app_context_processor
@@ -98,8 +98,24 @@ def created(member):
 @bp.get("/espaces/<id:space_id>")
 @space_view
 def home(member):
-    services = catalogue.search_services(limit=5, without_certification=member.space.is_private)
-    return space_page(member, "home", services=services, news=catalogue.latest_news())
+    """Mes démarches: Commencer une démarche, the space's dossiers (searched, paged in place),
+    the online services and the news."""
+    query, page = search_query(), page_number()
+    rows, total = dossiers.listing(member, query, page=page)
+    return space_page(
+        member,
+        "home",
+        offers=procedures.offers(member),
+        rows=rows,
+        total=total,
+        query=query,
+        page=page,
+        per_page=PAGE_SIZE,
+        statuses=dossiers.STATUSES,
+        editable=dossiers.EDITABLE,
+        services=catalogue.search_services(limit=5, without_certification=member.space.is_private),
+        news=catalogue.latest_news(),
+    )
 
 
 @bp.get("/espaces/<id:space_id>/communications")
