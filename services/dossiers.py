@@ -13,6 +13,7 @@ from the mandatary 30 days later (the mandant's space keeps them).
 """
 
 from datetime import timedelta
+from typing import NamedTuple
 
 from flask_babel import lazy_gettext as _l
 from peewee import JOIN
@@ -253,10 +254,8 @@ def procedure(slug):
     return found
 
 
-def live_mandates(member, service_id):
-    """The space's live proxy certifications for the service (the companies it may act for),
-    with the code they came from (its issuing space is the mandant's holder space)."""
-    return list(
+def _live_mandates(member, service_id):
+    return (
         Certification.select(Certification, AccessCode)
         .join(AccessCode, JOIN.LEFT_OUTER)
         .where(
@@ -267,6 +266,49 @@ def live_mandates(member, service_id):
         )
         .order_by(Certification.company_name, Certification.id)
     )
+
+
+def live_mandates(member, service_id):
+    """The space's live proxy certifications for the service (the companies it may act for),
+    with the code they came from (its issuing space is the mandant's holder space)."""
+    return list(_live_mandates(member, service_id))
+
+
+def _for_own_company(member, found):
+    """Whether the space may file the procedure for its own company: it needs no
+    certification, or the space holds the live holder certification of its service."""
+    if found.service_id is None or not found.service.requires_certification:
+        return True
+    return holder_certification(member.space_id, found.service_id) is not None
+
+
+class StartChoice(NamedTuple):
+    procedure: Procedure  # with its administration and service
+    own: bool  # the space may file it for its own company
+    mandates: list  # a page of the live mandates of the procedure's service that match
+    total: int  # how many match
+
+
+def start_choice(member, slug, query="", page=1, per_page=PAGE_SIZE):
+    """Commencer une démarche, "pour quelle entreprise ?": the space's own company when it
+    may, then its mandants, the live mandates for the procedure's service (by company,
+    searched by name or identifier, a page at a time). Three queries at most."""
+    spaces.require_professional(member)
+    spaces.require(member, "run_procedures")
+    found = procedure(slug)
+    own = _for_own_company(member, found)
+    mandates, total = [], 0
+    if found.service_id is not None:
+        select = search(
+            _live_mandates(member, found.service_id),
+            query,
+            Certification.company_name,
+            Certification.company_identifier,
+        )
+        mandates, total = list(select.paginate(max(page, 1), per_page)), select.count()
+    if not own and not total and not query:
+        raise CertificationRequired(found.service)
+    return StartChoice(found, own, mandates, total)
 
 
 def start(member, actor, slug, mandate_id=None):
@@ -281,14 +323,14 @@ def start(member, actor, slug, mandate_id=None):
     company = {"company_identifier": space.identifier, "company_name": space.company_name}
     mandate = mandant_space_id = None
     if mandate_id is not None:
-        mandate = next((m for m in live_mandates(member, found.service_id) if m.id == mandate_id), None)
-        if found.service_id is None or mandate is None:
+        if found.service_id is not None:
+            mandate = _live_mandates(member, found.service_id).where(Certification.id == mandate_id).first()
+        if mandate is None:
             raise NoMandate()
         company = {"company_identifier": mandate.company_identifier, "company_name": mandate.company_name}
         mandant_space_id = mandate.access_code.issued_by_space_id if mandate.access_code_id else None
-    elif found.service_id is not None and found.service.requires_certification:
-        if holder_certification(member.space_id, found.service_id) is None:
-            raise CertificationRequired(found.service)
+    elif not _for_own_company(member, found):
+        raise CertificationRequired(found.service)
     now = clock.now()
     with db.atomic():
         dossier = Dossier.create(

@@ -308,6 +308,7 @@ def data_sha256(data):
 class Offer(NamedTuple):
     procedure: Procedure  # with its administration and service
     certified: bool  # the space may start it: no certification needed, or it holds one
+    mandated: bool = False  # it holds mandates for the service: Commencer asks for which company
 
 
 def offers(member):
@@ -324,15 +325,18 @@ def offers(member):
         .join(Service, JOIN.LEFT_OUTER)
         .order_by(Administration.code, Procedure.title)
     )
-    certified = {
-        certification.service_id
-        for certification in Certification.select(Certification.service).where(
+    live = list(
+        Certification.select(Certification.service, Certification.kind).where(
             Certification.space == member.space_id, Certification.live(clock.now())
         )
-    }
+    )
+    certified = {certification.service_id for certification in live}
+    mandated = {certification.service_id for certification in live if certification.kind == "proxy"}
     return [
         Offer(
-            row, row.service is None or not row.service.requires_certification or row.service.id in certified
+            row,
+            row.service is None or not row.service.requires_certification or row.service.id in certified,
+            row.service is not None and row.service.id in mandated,
         )
         for row in rows
     ]

@@ -4,7 +4,7 @@ a dossier's history and thread run as many queries at 10 dossiers as at 10,000."
 import pytest
 
 import factories
-from helpers import count_queries
+from helpers import count_queries, log_in
 from models import DossierMessage, User, db
 from services import dossiers, spaces
 
@@ -110,3 +110,28 @@ def test_a_thread_page_runs_the_same_queries_at_10_and_1000_messages(fiduciary):
         grow(n)
         counts[n] = queries(lambda: [m.body for m in dossiers.thread(dossier, page=2)[0]])
     assert counts[SMALL] == counts[1_000] == 2
+
+
+def test_the_space_home_page_runs_the_same_queries_at_10_and_10000_dossiers(client, fiduciary):
+    """Mes démarches, the fiduciary's and its client's, listed, searched and paged."""
+    member, mandates = fiduciary
+    pages = [
+        (member.user, f"/espaces/{member.space_id}{query}") for query in ("", "?q=Client+0", "?page=3")
+    ] + [(User.get(userid="client0"), f"/espaces/{mandates[0].access_code.issued_by_space_id}")]
+
+    def budgets():
+        counts = {}
+        for person, url in pages:
+            log_in(client, person)
+            with count_queries() as counted:
+                response = client.get(url)
+            assert response.status_code == 200, url
+            counts[url] = counted.count
+        return counts, response.get_data(as_text=True)
+
+    factories.many_dossiers(member.space, SMALL, mandates)
+    small, _body = budgets()
+    factories.many_dossiers(member.space, LARGE - SMALL, mandates)
+    large, mandant_home = budgets()
+    assert small == large
+    assert "déposé par Fiduciaire Fiona (mandataire)" in mandant_home and "Page 1 sur 50" in mandant_home
