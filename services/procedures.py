@@ -311,9 +311,10 @@ class Offer(NamedTuple):
     mandated: bool = False  # it holds mandates for the service: Commencer asks for which company
 
 
-def offers(member):
-    """Every procedure a professional space may be offered, and whether it may start it
-    now (a holder or a mandate's certification of the service, live); two queries."""
+def offers(member, service_id=None):
+    """Every procedure a professional space may be offered (those of one service with
+    `service_id`), and whether it may start it now (a holder or a mandate's certification of
+    the service, live); two queries."""
     if member.space.is_private:
         return []
     rows = (
@@ -325,6 +326,8 @@ def offers(member):
         .join(Service, JOIN.LEFT_OUTER)
         .order_by(Administration.code, Procedure.title)
     )
+    if service_id is not None:
+        rows = rows.where(Procedure.service == service_id)
     live = list(
         Certification.select(Certification.service, Certification.kind).where(
             Certification.space == member.space_id, Certification.live(clock.now())
