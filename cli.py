@@ -15,6 +15,7 @@ from services import (
     audit,
     auth,
     catalogue,
+    drafts,
     mail,
     mandates,
     procedures,
@@ -169,6 +170,14 @@ def purge_deleted_command():
     click.echo(f"{spaces.purge_deleted()} espace(s) supprimé(s) définitivement.")
 
 
+@click.command("purge-drafts")
+def purge_drafts_command():
+    """Warn the members of drafts unchanged for nearly six months (14 days ahead) and delete
+    those whose time is up (run it daily)."""
+    warned, deleted = drafts.purge_drafts()
+    click.echo(f"{warned} brouillon(s) signalé(s) avant suppression, {deleted} brouillon(s) supprimé(s).")
+
+
 @click.command("issue-code")
 @click.option("--administration", "administration_code", required=True, help="ACD, ITM, LBR…")
 @click.option("--service", "service_slug", required=True, help="fiches-retenue, sources-authentiques…")
@@ -243,6 +252,7 @@ def init_app(app):
         set_space_limit_command,
         restore_space_command,
         purge_deleted_command,
+        purge_drafts_command,
         issue_code_command,
         create_agent_command,
         send_reminders_command,

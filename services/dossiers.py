@@ -7,8 +7,13 @@ decisions are `dossier_queue`.
 A dossier is filed in a space (`space`) for a company: the space's own or, under a live
 proxy certification of that space (`mandate`), a mandant's. Then the dossier is the
 mandant's: it also shows, read-only, in the mandant's holder space (`mandant_space`), and
-the mandatary can act on it only while the mandate lasts.
+the mandatary can act on it only while the mandate lasts. When the mandate ends (revoked or
+expired) the mandatary's dossiers for that company become read-only at once, then hidden
+from the mandatary 30 days later (the mandant's space keeps them).
 """
+
+from datetime import timedelta
+from typing import NamedTuple
 
 from flask_babel import lazy_gettext as _l
 from peewee import JOIN
@@ -59,6 +64,9 @@ CLOSED = ("accepted", "rejected")
 # What each action on a dossier needs beyond reading it: the space's permission, and for
 # "edit" an editable status.
 ACTIONS = {"read": None, "edit": "run_procedures", "message": "run_procedures"}
+# How long after its mandate ended a dossier filed under it still shows in the mandatary's
+# space (read-only); the mandant's space always shows it.
+SHOWN_AFTER_MANDATE = timedelta(days=30)
 
 
 # --- Errors ------------------------------------------------------------------------------
@@ -133,18 +141,37 @@ class MessageMissing(spaces.InvalidInput):
 
 
 def _visible_in(space_id):
-    return (Dossier.space == space_id) | (Dossier.mandant_space == space_id)
+    """The dossiers the space sees: those filed in it, except those filed under a mandate
+    that ended more than 30 days ago, and those filed for its company by a mandatary. Needs
+    the mandate joined (`_with_procedure`)."""
+    ended_long_ago = clock.now() - SHOWN_AFTER_MANDATE
+    still_shown = Dossier.mandate.is_null() | (
+        (Certification.revoked_at.is_null() | (Certification.revoked_at > ended_long_ago))
+        & (Certification.ends_at.is_null() | (Certification.ends_at > ended_long_ago))
+    )
+    return ((Dossier.space == space_id) & still_shown) | (Dossier.mandant_space == space_id)
 
 
-def _with_procedure():
-    return Dossier.select(Dossier, Procedure, Administration).join(Procedure).join(Administration)
+def _with_procedure(*columns):
+    return (
+        Dossier.select(Dossier, Procedure, Administration, *columns)
+        .join(Procedure)
+        .join(Administration)
+        .switch(Dossier)
+        .join(Certification, JOIN.LEFT_OUTER, on=(Dossier.mandate == Certification.id))
+    )
 
 
 def dossier_for(member, dossier_id, action="read"):
     """The dossier (with its procedure and administration) if the member's space may see
     it, and may do `action` on it: "read" (any member of the filing space or of the mandant's
     holder space), "message" and "edit" (a manager or admin of the filing space, while the
-    mandate it is filed under lasts; "edit" also needs a draft or a complement)."""
+    mandate it is filed under lasts; "edit" also needs a draft or a complement).
+
+    Filed under a mandate, the dossier is read-only for the mandatary from the moment the
+    mandate is revoked or expires (MandateEnded, 403), and 30 days later it is no longer the
+    mandatary's to see at all (DossierNotFound, 404, as in its list); the mandant's holder
+    space sees it always."""
     dossier = _with_procedure().where(Dossier.id == dossier_id, _visible_in(member.space_id)).first()
     if dossier is None:
         raise DossierNotFound()
@@ -175,18 +202,39 @@ def mandate_lasts(dossier):
     )
 
 
+def _lasts(certification, space_id, now):
+    return certification.space_id == space_id and certification.status(now) == "active"
+
+
 def listing(member, query="", status=None, page=1, per_page=PAGE_SIZE):
     """(dossiers with their procedure, total) of the space, its own and those a mandatary
     filed for its company, the last changed first; `query` searches the reference, the
-    company and the procedure. Two queries whatever the number of dossiers."""
-    select = _with_procedure().where(_visible_in(member.space_id))
+    company and the procedure. Two queries whatever the number of dossiers.
+
+    Each row also carries what its line shows: `filed_by`, the name of the mandatary's
+    space that filed it when that is not this space ("déposé par … (mandataire)"), else "";
+    `mandate_ended`, whether it was filed under a mandate that has ended since (revoked or
+    expired: the mandatary's line is read-only at once)."""
+    now = clock.now()
+    columns = (Space.id, Space.name, Certification.id, Certification.space, Certification.revoked_at)
+    select = (
+        _with_procedure(*columns, Certification.ends_at)
+        .switch(Dossier)
+        .join(Space, on=(Dossier.space == Space.id))
+        .where(_visible_in(member.space_id))
+    )
     if status in STATUSES:
         select = select.where(Dossier.status == status)
     select = search(
         select, query, Dossier.reference, Dossier.company_name, Dossier.company_identifier, Procedure.title
     )
-    rows = select.order_by(Dossier.updated_at.desc(), Dossier.id.desc()).paginate(max(page, 1), per_page)
-    return list(rows), select.count()
+    rows = list(
+        select.order_by(Dossier.updated_at.desc(), Dossier.id.desc()).paginate(max(page, 1), per_page)
+    )
+    for row in rows:
+        row.filed_by = row.space.name if row.space_id != member.space_id else ""
+        row.mandate_ended = row.mandate_id is not None and not _lasts(row.mandate, row.space_id, now)
+    return rows, select.count()
 
 
 # --- Starting one -------------------------------------------------------------------------
@@ -206,10 +254,8 @@ def procedure(slug):
     return found
 
 
-def live_mandates(member, service_id):
-    """The space's live proxy certifications for the service (the companies it may act for),
-    with the code they came from (its issuing space is the mandant's holder space)."""
-    return list(
+def _live_mandates(member, service_id):
+    return (
         Certification.select(Certification, AccessCode)
         .join(AccessCode, JOIN.LEFT_OUTER)
         .where(
@@ -220,6 +266,49 @@ def live_mandates(member, service_id):
         )
         .order_by(Certification.company_name, Certification.id)
     )
+
+
+def live_mandates(member, service_id):
+    """The space's live proxy certifications for the service (the companies it may act for),
+    with the code they came from (its issuing space is the mandant's holder space)."""
+    return list(_live_mandates(member, service_id))
+
+
+def _for_own_company(member, found):
+    """Whether the space may file the procedure for its own company: it needs no
+    certification, or the space holds the live holder certification of its service."""
+    if found.service_id is None or not found.service.requires_certification:
+        return True
+    return holder_certification(member.space_id, found.service_id) is not None
+
+
+class StartChoice(NamedTuple):
+    procedure: Procedure  # with its administration and service
+    own: bool  # the space may file it for its own company
+    mandates: list  # a page of the live mandates of the procedure's service that match
+    total: int  # how many match
+
+
+def start_choice(member, slug, query="", page=1, per_page=PAGE_SIZE):
+    """Commencer une démarche, "pour quelle entreprise ?": the space's own company when it
+    may, then its mandants, the live mandates for the procedure's service (by company,
+    searched by name or identifier, a page at a time). Three queries at most."""
+    spaces.require_professional(member)
+    spaces.require(member, "run_procedures")
+    found = procedure(slug)
+    own = _for_own_company(member, found)
+    mandates, total = [], 0
+    if found.service_id is not None:
+        select = search(
+            _live_mandates(member, found.service_id),
+            query,
+            Certification.company_name,
+            Certification.company_identifier,
+        )
+        mandates, total = list(select.paginate(max(page, 1), per_page)), select.count()
+    if not own and not total and not query:
+        raise CertificationRequired(found.service)
+    return StartChoice(found, own, mandates, total)
 
 
 def start(member, actor, slug, mandate_id=None):
@@ -234,14 +323,14 @@ def start(member, actor, slug, mandate_id=None):
     company = {"company_identifier": space.identifier, "company_name": space.company_name}
     mandate = mandant_space_id = None
     if mandate_id is not None:
-        mandate = next((m for m in live_mandates(member, found.service_id) if m.id == mandate_id), None)
-        if found.service_id is None or mandate is None:
+        if found.service_id is not None:
+            mandate = _live_mandates(member, found.service_id).where(Certification.id == mandate_id).first()
+        if mandate is None:
             raise NoMandate()
         company = {"company_identifier": mandate.company_identifier, "company_name": mandate.company_name}
         mandant_space_id = mandate.access_code.issued_by_space_id if mandate.access_code_id else None
-    elif found.service_id is not None and found.service.requires_certification:
-        if holder_certification(member.space_id, found.service_id) is None:
-            raise CertificationRequired(found.service)
+    elif not _for_own_company(member, found):
+        raise CertificationRequired(found.service)
     now = clock.now()
     with db.atomic():
         dossier = Dossier.create(
@@ -349,10 +438,21 @@ def thread(dossier, page=1, per_page=PAGE_SIZE):
 # --- Notifications ------------------------------------------------------------------------
 
 
+def _seen_by(dossier):
+    """The spaces that see the dossier: the mandant's holder space, and the filing space
+    unless the mandate it was filed under ended more than 30 days ago."""
+    shown = (
+        dossier.mandate_id is None
+        or _with_procedure().where(Dossier.id == dossier.id, _visible_in(dossier.space_id)).exists()
+    )
+    mandant = [dossier.mandant_space_id] if dossier.mandant_space_id else []
+    return ([dossier.space_id] if shown else []) + mandant
+
+
 def notify_members(dossier, subject, message):
     """A mail to every member of the spaces that see the dossier: what happened, in general
     terms, and a link to the dossier page (never its content)."""
-    space_ids = [dossier.space_id] + ([dossier.mandant_space_id] if dossier.mandant_space_id else [])
+    space_ids = _seen_by(dossier)
     members = (
         Membership.select(Membership.space, User.email)
         .join(User)

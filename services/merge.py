@@ -18,7 +18,7 @@ from peewee import Value
 
 import clock
 from database import lock_row
-from models import Certification, Invitation, Membership, Service, Space, VaultEntry, db
+from models import Certification, Dossier, Invitation, Membership, Service, Space, VaultEntry, db
 from services import DomainError, audit, certification_requests, mandates
 from services.spaces import RANK, SpaceNotFound, membership_for, require
 
@@ -314,6 +314,19 @@ def _vault_move(source_id, target_id, resolutions):
     VaultEntry.update(space=target_id).where(VaultEntry.space == source_id).execute()
 
 
+def _dossiers_count(source_id):
+    return Dossier.select().where((Dossier.space == source_id) | (Dossier.mandant_space == source_id)).count()
+
+
+def _dossiers_move(source_id, target_id, resolutions):
+    """The source's dossiers move with their messages, files, history and receipts (which
+    hang off the dossier), and those a mandatary filed for the source's company now show in
+    the target. Neither a change of the dossier: its last change (the drafts' retention) and
+    its version stay as they were."""
+    Dossier.update(space=target_id).where(Dossier.space == source_id).execute()
+    Dossier.update(mandant_space=target_id).where(Dossier.mandant_space == source_id).execute()
+
+
 # Every kind of record a space owns, in the order they move.
 MOVERS = {
     mover.key: mover
@@ -329,6 +342,7 @@ MOVERS = {
         ),
         Mover("vault", _l("Données professionnelles"), _vault_count, _vault_move, _vault_conflicts),
         Mover("mandates", _l("Mandats"), mandates.merge_count, mandates.merge_move),
+        Mover("dossiers", _l("Dossiers"), _dossiers_count, _dossiers_move),
         Mover(
             "requests",
             _l("Demandes de certification"),

@@ -308,11 +308,13 @@ def data_sha256(data):
 class Offer(NamedTuple):
     procedure: Procedure  # with its administration and service
     certified: bool  # the space may start it: no certification needed, or it holds one
+    mandated: bool = False  # it holds mandates for the service: Commencer asks for which company
 
 
-def offers(member):
-    """Every procedure a professional space may be offered, and whether it may start it
-    now (a holder or a mandate's certification of the service, live); two queries."""
+def offers(member, service_id=None):
+    """Every procedure a professional space may be offered (those of one service with
+    `service_id`), and whether it may start it now (a holder or a mandate's certification of
+    the service, live); two queries."""
     if member.space.is_private:
         return []
     rows = (
@@ -324,15 +326,20 @@ def offers(member):
         .join(Service, JOIN.LEFT_OUTER)
         .order_by(Administration.code, Procedure.title)
     )
-    certified = {
-        certification.service_id
-        for certification in Certification.select(Certification.service).where(
+    if service_id is not None:
+        rows = rows.where(Procedure.service == service_id)
+    live = list(
+        Certification.select(Certification.service, Certification.kind).where(
             Certification.space == member.space_id, Certification.live(clock.now())
         )
-    }
+    )
+    certified = {certification.service_id for certification in live}
+    mandated = {certification.service_id for certification in live if certification.kind == "proxy"}
     return [
         Offer(
-            row, row.service is None or not row.service.requires_certification or row.service.id in certified
+            row,
+            row.service is None or not row.service.requires_certification or row.service.id in certified,
+            row.service is not None and row.service.id in mandated,
         )
         for row in rows
     ]

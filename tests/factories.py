@@ -457,3 +457,69 @@ ACD_STEPS = {
     },
     3: {"tax_year": "2026", "contact_person": "Léa Guichet", "contact_email": "paie@guichet.lu"},
 }
+
+
+# --- Mandants, drafts, scale ----------------------------------------------------------------
+
+
+def client_companies(fiduciary, count=3, service_slug="fiches-retenue"):
+    """`count` client companies, each with its holder space (certified for the service, its
+    admin client0, client1…) that has dispensed the fiduciary space (a Membership) a mandate
+    the fiduciary took up: their proxy Certifications in the fiduciary space."""
+    from services import spaces
+
+    mandates = []
+    for i in range(count):
+        admin = user(f"client{i}", first_name="Claude", last_name=f"Client {i}")
+        holder = space(
+            admin, name=f"Espace Client {i}", company_name=f"Client {i} SA", identifier=f"B3000{i:02d}"
+        )
+        holder_certification(holder, service_slug)
+        mandates.append(taken_up_mandate(spaces.membership_for(admin, holder.id), fiduciary, service_slug))
+    return mandates
+
+
+def many_dossiers(space_, count, mandates=(), procedure_=None):
+    """`count` more dossiers filed in the space, inserted in batches (a fiduciary's
+    thousands, in well under a second): in turn for its own company and for each mandant of
+    `mandates` (proxy Certifications of the space), of every status, with a reference once
+    transmitted, last changed a minute apart, the newest first."""
+    from datetime import timedelta
+
+    from peewee import chunked, fn
+
+    import clock
+    from models import DOSSIER_STATUSES, Dossier, Procedure, db
+
+    procedure_ = procedure_ or Procedure.get_or_none(slug="acd-essai") or procedure()
+    own = {"company_identifier": space_.identifier, "company_name": space_.company_name}
+    companies = [{"mandate": None, "mandant_space": None, **own}]
+    companies += [
+        {
+            "mandate": certification.id,
+            "mandant_space": certification.access_code.issued_by_space_id,
+            "company_identifier": certification.company_identifier,
+            "company_name": certification.company_name,
+        }
+        for certification in mandates
+    ]
+    first = (Dossier.select(fn.MAX(Dossier.id)).scalar() or 0) + 1
+    now = clock.now()
+    rows = []
+    for number in range(first, first + count):
+        status = DOSSIER_STATUSES[number % len(DOSSIER_STATUSES)]
+        rows.append(
+            {
+                "procedure": procedure_.id,
+                "space": space_.id,
+                "status": status,
+                "reference": None if status == "draft" else f"SCL-2026-{number:06d}",
+                "created_at": now - timedelta(minutes=number),
+                "updated_at": now - timedelta(minutes=number),
+                **companies[number % len(companies)],
+            }
+        )
+    with db.atomic():
+        for batch in chunked(rows, 500):
+            Dossier.insert_many(batch).execute()
+    return Dossier.select().where(Dossier.space == space_.id).count()

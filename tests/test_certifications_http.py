@@ -694,6 +694,17 @@ def test_the_holder_sees_its_company(client, world):
     assert "Guichet SARL" in body and "B123456" in body and "Immatriculée le" in body and "titulaire" in body
 
 
+def test_a_certified_service_offers_its_procedures(client, world):
+    factories.demo_procedures()
+    make_holder(world)
+    log_in(client, world.lea)
+    body = text(client.get(service_url(world.guichet, "fiches-retenue")))
+    assert "Fiches de retenue d'impôt : demande de fiches" in body
+    assert f'action="/espaces/{world.guichet.id}/demarches/acd-fiches-retenue"' in body
+    assert "Élections sociales" not in body  # another service's procedure
+    assert "pas encore disponibles" not in body
+
+
 def test_through_a_mandate_the_mandatary_sees_the_principal_until_revoked(client, world):
     make_holder(world, "LBR", "sources-authentiques")
     log_in(client, world.fidu_user)

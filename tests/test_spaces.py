@@ -7,8 +7,21 @@ import pytest
 
 import clock as clock_module
 import factories
-from models import AuditEntry, Certification, Invitation, Membership, Space, SpaceDraft, User, VaultEntry, db
-from services import auth, links, memberships, merge, space_wizard, spaces
+from models import (
+    AuditEntry,
+    Certification,
+    Dossier,
+    DossierFile,
+    Invitation,
+    Membership,
+    Receipt,
+    Space,
+    SpaceDraft,
+    User,
+    VaultEntry,
+    db,
+)
+from services import auth, dossiers, links, memberships, merge, space_wizard, spaces
 
 COMPANY = {
     "company_name": "Guichet SARL",
@@ -460,6 +473,40 @@ def test_merge_moves_everything_and_archives_the_source(two_spaces):
     assert AuditEntry.get(AuditEntry.action == "space.merged").details["source_id"] == source.id
 
 
+def test_merge_moves_the_dossiers_with_their_thread_files_history_and_receipts(two_spaces):
+    source, target, lea = two_spaces["source"], two_spaces["target"], two_spaces["lea"]
+    tom = User.get(User.userid == "tom")
+    dossier = factories.dossier(source, status="submitted", reference="ACD-2026-000001")
+    message = dossiers.add_message(dossier, "Bonjour", user=tom)
+    dossiers.record_event(dossier, "submitted", user=tom)
+    pdf = dict(content_type="application/pdf", size=4, sha256="0" * 64, content=b"%PDF")
+    DossierFile.create(dossier=dossier, message=message, name="pv.pdf", **pdf)
+    Receipt.create(dossier=dossier, number=1, signer="Tom", data_sha256="1" * 64, pdf=b"%PDF", pdf_sha256="")
+    # A fiduciary filed one for the company in the source space, its mandant's holder space.
+    fiduciary = factories.space(factories.user("fiona"), name="Fiduciaire", identifier="B222222")
+    filed_for = factories.dossier(fiduciary, mandant_space=source)
+    stays = factories.dossier(target)
+    before = Dossier.get_by_id(dossier.id)
+    plan = merge.preview(lea, source.id, target.id)
+    assert dict((str(label), n) for label, n in plan.moves)["Dossiers"] == 2
+
+    merge.merge(lea, source.id, target.id)
+
+    moved = Dossier.get_by_id(dossier.id)
+    assert moved.space_id == target.id
+    assert (moved.updated_at, moved.version) == (before.updated_at, before.version)
+    assert Dossier.get_by_id(filed_for.id).space_id == fiduciary.id
+    assert Dossier.get_by_id(filed_for.id).mandant_space_id == target.id
+    member = spaces.membership_for(lea, target.id)
+    found = dossiers.dossier_for(member, dossier.id)
+    assert [m.body for m in dossiers.thread(found)[0]] == ["Bonjour"]
+    assert [e.action for e in dossiers.history(found)] == ["submitted"]
+    assert [f.name for f in found.files] == ["pv.pdf"] and [r.number for r in found.receipts] == [1]
+    rows, total = dossiers.listing(member)
+    assert total == 3 and {d.id for d in rows} == {dossier.id, filed_for.id, stays.id}
+    assert AuditEntry.get(AuditEntry.action == "space.merged").details["moved"]["dossiers"] == 2
+
+
 def test_merge_is_refused_on_holder_certifications_for_the_same_service(two_spaces):
     source, target = two_spaces["source"], two_spaces["target"]
     for space in (source, target):
@@ -573,6 +620,7 @@ def test_every_model_owning_space_rows_has_a_mover():
         "AccessCode": "mandates",
         "Mandate": "mandates",
         "CertificationRequest": "requests",
+        "Dossier": "dossiers",
     }
     for model in MODELS:
         points_to_space = any(getattr(f, "rel_model", None) is Space for f in model._meta.fields.values())

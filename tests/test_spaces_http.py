@@ -151,6 +151,7 @@ ENDPOINTS = [
     ("GET", "/espaces/{s}/mandats-obtenus/{c}/revoquer", None, "admin"),
     ("POST", "/espaces/{s}/mandats-obtenus/{c}/revoquer", {}, "admin"),
     ("GET", "/espaces/{s}/services/sources-authentiques", None, "member"),
+    ("GET", "/espaces/{s}/demarches/acd-fiches-retenue", None, "run"),
     ("POST", "/espaces/{s}/demarches/acd-fiches-retenue", {}, "run"),
     ("GET", "/espaces/{s}/dossiers/{d}", None, "member"),
     ("GET", "/espaces/{s}/dossiers/{d}/signer", None, "run"),

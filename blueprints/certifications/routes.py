@@ -16,6 +16,7 @@ from services import (
     authentic_sources,
     certification_requests,
     certifications,
+    procedures,
     spaces,
 )
 
@@ -203,4 +204,5 @@ def service(member, slug):
         service=service,
         certifications=live,
         records=authentic_sources.shown_by(service, live),
+        offers=procedures.offers(member, service.id),
     )

@@ -8,9 +8,10 @@ from flask_babel import gettext as _, ngettext
 from flask_login import current_user
 
 from blueprints.htmx import htmx_location, htmx_redirect, is_htmx
-from blueprints.params import uploads_up_to
+from blueprints.params import form_id, page_number, search_query, uploads_up_to
 from blueprints.procedures import bp
 from blueprints.space_pages import space_page, space_view
+from database import PAGE_SIZE
 from services import assistant, dossier_files, dossiers
 
 STEP = "/espaces/<id:space_id>/dossiers/<id:dossier_id>/etapes"
@@ -34,10 +35,28 @@ def step_page(member, page, status=200, notice=None, focus=None):
     )
 
 
+@bp.get("/espaces/<id:space_id>/demarches/<slug>")
+@space_view
+def choose(member, slug):
+    """Pour quelle entreprise ? In a space holding mandates for the procedure's service: its
+    own company and its mandants (searched and paged in place), then Commencer."""
+    query, page = search_query(), page_number()
+    return space_page(
+        member,
+        "home",
+        partial="procedures/_start.html",
+        swap="procedures/_start.html",
+        choice=dossiers.start_choice(member, slug, query, page),
+        query=query,
+        page=page,
+        per_page=PAGE_SIZE,
+    )
+
+
 @bp.post("/espaces/<id:space_id>/demarches/<slug>")
 @space_view
 def start(member, slug):
-    dossier = dossiers.start(member, current_user, slug)
+    dossier = dossiers.start(member, current_user, slug, mandate_id=form_id("mandate_id"))
     return htmx_redirect(step_url(member, dossier.id, 1))
 
 
@@ -81,8 +100,11 @@ def save_step(member, dossier_id, number):
     except assistant.StepInvalid as invalid:
         page = assistant.open_step(member, dossier_id, number, invalid.values, invalid.errors)
         return step_page(member, page, status=422)
-    except (assistant.StaleVersion, dossiers.NotEditable) as conflict:
-        return step_page(member, assistant.open_step(member, dossier_id, number), 409, conflict.message)
+    except (assistant.StaleVersion, *assistant.READ_ONLY) as refused:
+        # The step as it stands, read-only when the dossier no longer is the space's to
+        # change (its banner says why: a mandate ended, a transmitted dossier, a reader).
+        page = assistant.open_step(member, dossier_id, number)
+        return step_page(member, page, refused.status, None if page.refusal else refused.message)
     except assistant.StepNotReached as elsewhere:
         return htmx_location(step_url(member, dossier_id, elsewhere.number), "#assistant")
     return after_save(member, saved)

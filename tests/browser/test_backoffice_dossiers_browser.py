@@ -68,7 +68,9 @@ def test_an_agent_takes_a_dossier_and_asks_for_a_complement(
     expect(page.locator("#flashes")).to_contain_text("Complément demandé : l'entreprise est prévenue.")
     expect(page.locator("#dossier-status")).to_have_text("Complément demandé")
     expect(page.locator("#dossier")).to_contain_text("Merci de joindre le procès-verbal signé.")
-    expect(page.get_by_role("heading", name="Décision")).to_have_count(0)  # the company's turn
+    # The company's turn: only Refuser is left, for a complement never given.
+    expect(page.locator("#dossier").get_by_role("button", name="Accepter")).to_have_count(0)
+    expect(page.locator("#dossier").get_by_role("button", name="Refuser")).to_have_count(1)
     assert Axe().run(page).violations_count == 0
     assert still_same_page(), "a decision was a full page load, not an htmx swap"
     assert Dossier.get_by_id(filed.id).status == "complement"
