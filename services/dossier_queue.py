@@ -21,16 +21,6 @@ from services.certifications import search
 # The statuses an agent may filter on: every one but the draft, which an agent never sees.
 QUEUE_STATUSES = {status: label for status, label in dossiers.STATUSES.items() if status != "draft"}
 
-# What each history entry's `action` says, for those that are not simply the status reached.
-EVENTS = {
-    "created": _l("Dossier créé"),
-    "submitted": _l("Signé et transmis"),
-    "taken": _l("Pris en charge"),
-    "complement": _l("Complément demandé"),
-    "accepted": _l("Accepté"),
-    "rejected": _l("Refusé"),
-}
-
 
 # --- Errors ------------------------------------------------------------------------------
 
@@ -168,6 +158,7 @@ def send_message(agent, dossier_id, body):
     dossier = dossier_of(agent, dossier_id)
     with db.atomic():
         message = dossiers.add_message(dossier, body, agent=agent)
+        dossiers.record_event(dossier, "message", agent=agent)
         _notify(
             dossier,
             _l("Dossier %(reference)s : nouveau message"),

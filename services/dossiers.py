@@ -58,6 +58,18 @@ TRANSITIONS = {
     "accepted": ("in_progress",),
     "rejected": ("in_progress", "complement"),
 }
+# What each history entry's `action` says.
+EVENTS = {
+    "created": _l("Dossier créé"),
+    "submitted": _l("Signé et transmis"),
+    "resubmitted": _l("Complément signé et transmis"),
+    "taken": _l("Pris en charge"),
+    "in_progress": _l("Pris en charge"),
+    "complement": _l("Complément demandé"),
+    "accepted": _l("Accepté"),
+    "rejected": _l("Refusé"),
+    "message": _l("Message envoyé"),
+}
 EDITABLE = ("draft", "complement")  # the assistant and the signature
 CLOSED = ("accepted", "rejected")
 

@@ -93,7 +93,7 @@ def dossier_page(agent, dossier_id, status=200, forms=None, message_form=None, e
         page=page,
         per_page=PAGE_SIZE,
         statuses=dossiers.STATUSES,
-        events=dossier_queue.EVENTS,
+        events=dossiers.EVENTS,
         error=error,
         inline_flashes=is_htmx(),  # a full page shows them in the layout already
     )

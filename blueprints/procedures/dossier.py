@@ -3,7 +3,7 @@ message); Vérifier et signer. Every form is a real POST: htmx swaps its card in
 thread, the signature), a plain post gets a 303 to the dossier's page."""
 
 from flask import flash, make_response, redirect, render_template, request, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from blueprints.errors import with_retry_after
@@ -30,17 +30,6 @@ DOSSIER = "/espaces/<id:space_id>/dossiers/<id:dossier_id>"
 
 # What each entry of a dossier's history says (an action without a label here says the
 # status it left the dossier in).
-EVENTS = {
-    "created": _l("Dossier créé"),
-    "submitted": _l("Signé et transmis"),
-    "resubmitted": _l("Complément signé et transmis"),
-    "taken": _l("Pris en charge"),
-    "in_progress": _l("Pris en charge"),
-    "complement": _l("Complément demandé"),
-    "accepted": _l("Accepté"),
-    "rejected": _l("Refusé"),
-    "message": _l("Message envoyé"),
-}
 
 
 # For templates/procedures/_data.html, wherever it is included (the back-office too).
@@ -93,7 +82,7 @@ def dossier_page(member, dossier_id, status=200, message_form=None):
         partial="procedures/_dossier.html",
         history=dossiers.history(found),
         statuses=dossiers.STATUSES,
-        events=EVENTS,
+        events=dossiers.EVENTS,
         files=dossier_data.field_files(found),
         receipts=receipts.receipts_of(found),
         mandatary=receipts.mandatary_space(found),
