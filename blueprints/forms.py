@@ -32,3 +32,9 @@ class ActionForm(Form):
 def options(pairs):
     """The choices of a SelectField from (value, label) pairs."""
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+def refused_beside(field, message):
+    """Show a service's refusal beside the field it concerns (WTForms' errors of a field
+    validated already are a list, of one not validated a tuple)."""
+    field.errors = [*field.errors, str(message)]

@@ -523,3 +523,30 @@ def many_dossiers(space_, count, mandates=(), procedure_=None):
         for batch in chunked(rows, 500):
             Dossier.insert_many(batch).execute()
     return Dossier.select().where(Dossier.space == space_.id).count()
+
+
+def certified_member(userid="lea", **space_fields):
+    """A person administering a professional space (Guichet SARL unless `space_fields` say
+    otherwise) certified for the ACD's fiches de retenue: their Membership."""
+    from services import spaces
+
+    person = user(userid, **({"first_name": "Fiona"} if userid == "fiona" else {}))
+    space_ = space(person, **space_fields)
+    holder_certification(space_)
+    return spaces.membership_for(person, space_.id)
+
+
+def fiduciary_and_client(guichet_name="Guichet"):
+    """Guichet SARL's holder space (Léa) has given Fiona's fiduciary space (Fidu SA, certified
+    for the fiches de retenue itself, at another address) a mandate for them, with the demo
+    procedures loaded: (the client's Membership, the fiduciary's, the proxy Certification)."""
+    demo_procedures()
+    holder = certified_member("lea", name=guichet_name)
+    fiduciary = certified_member(
+        "fiona",
+        name="Fiduciaire Fiona",
+        company_name="Fidu SA",
+        identifier="B222222",
+        street="2, avenue de la Gare",
+    )
+    return holder, fiduciary, taken_up_mandate(holder, fiduciary)

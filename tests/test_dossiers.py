@@ -15,11 +15,8 @@ pytestmark = pytest.mark.usefixtures("request_context")
 @pytest.fixture
 def guichet(app):
     """Léa administers the Guichet SARL space, certified for the ACD's fiches de retenue."""
-    lea = factories.user("lea")
-    space = factories.space(lea)
     factories.procedure()
-    factories.holder_certification(space)
-    return spaces.membership_for(lea, space.id)
+    return factories.certified_member()
 
 
 def test_start_files_a_draft_for_the_space_company_with_its_history(guichet):

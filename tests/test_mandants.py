@@ -17,11 +17,8 @@ pytestmark = pytest.mark.usefixtures("request_context")
 @pytest.fixture
 def guichet(app, clock):
     """Léa administers Guichet SARL's holder space, certified for the fiches de retenue."""
-    lea = factories.user("lea")
-    space = factories.space(lea)
     factories.procedure()
-    factories.holder_certification(space)
-    return spaces.membership_for(lea, space.id)
+    return factories.certified_member()
 
 
 @pytest.fixture

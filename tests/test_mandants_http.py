@@ -30,20 +30,8 @@ def world(client, app, clock):
     """Guichet SARL's holder space (Léa) has given Fiona's fiduciary space (Fidu SA, certified
     for the fiches de retenue itself, at another address) a mandate for them. Fiona is
     logged in."""
-    factories.demo_procedures()
-    lea, fiona = factories.user("lea"), factories.user("fiona", first_name="Fiona")
-    guichet = factories.space(lea, name="Guichet")
-    factories.holder_certification(guichet)
-    fidu = factories.space(
-        fiona,
-        name="Fiduciaire Fiona",
-        company_name="Fidu SA",
-        identifier="B222222",
-        street="2, avenue de la Gare",
-    )
-    factories.holder_certification(fidu)
-    holder = spaces.membership_for(lea, guichet.id)
-    certification = factories.taken_up_mandate(holder, spaces.membership_for(fiona, fidu.id))
+    holder, fiduciary, certification = factories.fiduciary_and_client()
+    lea, fiona, guichet, fidu = holder.user, fiduciary.user, holder.space, fiduciary.space
     log_in(client, fiona)
     home = f"/espaces/{fidu.id}"
     token = csrf_token(client.get(home).get_data(as_text=True))

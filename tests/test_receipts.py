@@ -15,7 +15,7 @@ from pyhanko.sign.validation import SignatureCoverageLevel
 import factories
 from helpers import pdf_signature_status
 from models import DossierFile, Receipt
-from services import procedures, receipts, signing, spaces, submission
+from services import procedures, receipts, signing, submission
 
 pytestmark = pytest.mark.usefixtures("request_context")
 
@@ -23,11 +23,8 @@ pytestmark = pytest.mark.usefixtures("request_context")
 @pytest.fixture
 def lea(app, clock):
     """Léa administers the Guichet SARL space, certified for the ACD's fiches de retenue."""
-    lea = factories.user("lea")
-    space = factories.space(lea)
     factories.procedure()
-    factories.holder_certification(space)
-    return spaces.membership_for(lea, space.id)
+    return factories.certified_member()
 
 
 def signed(member, dossier=None):

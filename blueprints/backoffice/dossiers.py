@@ -11,6 +11,7 @@ from werkzeug.utils import secure_filename
 from blueprints.backoffice import bp
 from blueprints.backoffice.forms import DossierDecisionForm, DossierMessageForm
 from blueprints.backoffice.routes import agent_required
+from blueprints.forms import refused_beside
 from blueprints.htmx import htmx_location, is_htmx, render_page_or_partial
 from blueprints.params import MAX_ID, page_number, search_query
 from blueprints.responses import file_response
@@ -104,10 +105,6 @@ def done(dossier_id, message):
     return htmx_location(url_for("backoffice.dossier", dossier_id=dossier_id), "#dossier")
 
 
-def refused_beside(field, error):
-    field.errors = [*field.errors, error.message]
-
-
 @bp.get("/dossiers/<id:dossier_id>")
 @agent_required
 def dossier(agent, dossier_id):
@@ -124,7 +121,7 @@ def decide_dossier(agent, dossier_id, decision):
     try:
         dossier_queue.decide(agent, dossier_id, key, form.text.data)
     except spaces.InvalidInput as refused:
-        refused_beside(form.text, refused)
+        refused_beside(form.text, refused.message)
         return dossier_page(agent, dossier_id, refused.status, forms={key: form})
     except (dossier_queue.DecisionNotAllowed, dossiers.StatusChanged) as refused:
         return dossier_page(agent, dossier_id, refused.status, error=refused.message)
@@ -139,7 +136,7 @@ def send_message(agent, dossier_id):
         try:
             dossier_queue.send_message(agent, dossier_id, form.body.data)
         except dossiers.MessageMissing as refused:
-            refused_beside(form.body, refused)
+            refused_beside(form.body, refused.message)
         else:
             return done(dossier_id, _l("Message envoyé : l'entreprise est prévenue."))
     return dossier_page(agent, dossier_id, 422, message_form=form)

@@ -6,7 +6,7 @@ from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from blueprints.forms import options
+from blueprints.forms import options, refused_beside
 from blueprints.htmx import is_htmx
 from blueprints.space_pages import confirmation, space_page, space_view
 from blueprints.spaces import bp
@@ -42,12 +42,6 @@ def vault_done(member, message):
     return redirect(url_for("spaces.vault", space_id=member.space_id), code=303)
 
 
-def refused_beside(form, error):
-    """Show a service's refusal beside the field it names."""
-    field = form[error.field]
-    field.errors = [*field.errors, error.message]
-
-
 @bp.get("/espaces/<id:space_id>/donnees")
 @space_view
 def vault(member):
@@ -63,7 +57,7 @@ def add_data(member):
         try:
             added = data_vault.add(member, current_user, form.key.data, form.value.data)
         except (spaces.InvalidInput, data_vault.AlreadySaved) as error:
-            refused_beside(form, error)
+            refused_beside(form[error.field], error.message)
             return vault_tab(member, status=error.status, add_form=form)
         return vault_done(member, _("Information enregistrée : %(label)s.", label=_(added.key.label)))
     return vault_tab(member, status=422, add_form=form)
@@ -81,7 +75,7 @@ def modify_data(member, key):
         try:
             data_vault.modify(member, current_user, key, form.value.data)
         except (spaces.InvalidInput, data_vault.AlreadySaved) as error:
-            refused_beside(form, error)
+            refused_beside(form[error.field], error.message)
             return vault_tab(member, status=error.status, editing=key, edit_form=form)
         return vault_done(member, _("Information modifiée : %(label)s.", label=_(current.key.label)))
     return vault_tab(member, status=422, editing=key, edit_form=form)

@@ -7,6 +7,7 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from blueprints.auth.forms import TermsForm
+from blueprints.forms import refused_beside
 from blueprints.htmx import htmx_location, htmx_redirect, render_page_or_partial
 from blueprints.params import form_id
 from blueprints.spaces import bp
@@ -107,7 +108,7 @@ def wizard_company():
         except space_wizard.InvalidCompany as invalid:
             error = invalid
             for key, message in invalid.errors.items():
-                form[key].errors = [*form[key].errors, message]
+                refused_beside(form[key], message)
         else:
             space_wizard.save_step(draft, cleaned, done="company")
             return go_to_step("review")

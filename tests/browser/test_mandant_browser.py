@@ -10,7 +10,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 import factories
-from services import mandates, spaces
+from services import mandates
 
 TITLE = "Fiches de retenue d'impôt : demande de fiches"
 ENDED = "Le mandat sous lequel ce dossier a été déposé a pris fin"
@@ -20,22 +20,9 @@ def fiduciary_and_client(app):
     """Guichet SARL (Léa) has given Fiona's fiduciary, itself certified, a mandate for its
     fiches de retenue; returns (the client's holder Membership, its space, the fiduciary's
     space, the mandate's proxy Certification)."""
-    factories.demo_procedures()
-    lea, fiona = factories.user("lea"), factories.user("fiona", first_name="Fiona")
-    guichet = factories.space(lea, name="Guichet Luxembourg")
-    factories.holder_certification(guichet)
-    fidu = factories.space(
-        fiona,
-        name="Fiduciaire Fiona",
-        company_name="Fidu SA",
-        identifier="B222222",
-        street="2, avenue de la Gare",
-    )
-    factories.holder_certification(fidu)
-    holder = spaces.membership_for(lea, guichet.id)
     with app.test_request_context():  # the mandate's mails carry links
-        certification = factories.taken_up_mandate(holder, spaces.membership_for(fiona, fidu.id))
-    return holder, guichet, fidu, certification
+        holder, fiduciary, certification = factories.fiduciary_and_client("Guichet Luxembourg")
+    return holder, holder.space, fiduciary.space, certification
 
 
 def enter(page, base, log_in, userid):
