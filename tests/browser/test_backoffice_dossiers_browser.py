@@ -18,6 +18,9 @@ def test_an_agent_takes_a_dossier_and_asks_for_a_complement(
     lea = factories.user("lea")
     space = factories.space(lea, name="Guichet")
     procedure = factories.procedure()
+    factories.procedure(
+        "acd-long", definition={"title": "Déclaration rectificative des retenues d'impôt sur les rémunérations"}
+    )
     factories.transmitted_dossier(space, procedure, 1, status="accepted")
     clock.advance(minutes=1)
     filed = factories.transmitted_dossier(space, procedure, 2, created_by=lea)
@@ -39,6 +42,9 @@ def test_an_agent_takes_a_dossier_and_asks_for_a_complement(
     queue = page.locator("#dossiers")
     expect(queue).to_contain_text("2 dossiers")
     assert Axe().run(page).violations_count == 0
+    page.set_viewport_size({"width": 390, "height": 844})  # the filters wrap on a phone
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.set_viewport_size({"width": 1280, "height": 720})
     mark_page()
     page.get_by_label("Statut").select_option("submitted")  # filters in place
     expect(queue).to_contain_text("1 dossier")
