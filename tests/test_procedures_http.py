@@ -153,7 +153,7 @@ def test_a_step_is_a_page_and_a_fragment_with_the_prefill_marked(client, lea, he
     assert response.status_code == 200 and ("<html" not in body) == partial
     if partial:
         assert body.lstrip().startswith('<section class="panel assistant" id="assistant"')
-    assert "Étape 1 sur 3 : Votre entreprise" in body
+    assert "Étape 1 sur 4 : Votre entreprise" in body
     assert re.search(r'<label for="company_name">Raison sociale .*pré-rempli</span></label>', body)
     assert 'value="Guichet SARL"' in body and 'name="version" value="0"' in body
     assert "Précédent" not in body and "Enregistrer le brouillon" in body

@@ -38,7 +38,7 @@ def start_for_the_client(page, base, fidu):
     expect(page.get_by_label(re.compile("Fidu SA"))).to_be_checked()  # its own company first
     page.get_by_label(re.compile("Guichet SARL")).check()
     page.get_by_role("button", name="Commencer").click()
-    expect(page.get_by_role("heading", name="Étape 1 sur 3 : Votre entreprise")).to_be_visible()
+    expect(page.get_by_role("heading", name="Étape 1 sur 4 : Votre entreprise")).to_be_visible()
     expect(page.locator("#company_name")).to_have_value("Guichet SARL")  # the client's record
     expect(page.locator("#street")).to_have_value("1, rue du Commerce")
 

@@ -41,11 +41,11 @@ def start_and_fill(page, base, space):
     page.goto(f"{base}/espaces/{space.id}")
     expect(page.get_by_text("Certification requise")).to_have_count(2)  # ITM and ALVA
     page.get_by_role("button", name=f"Commencer {TITLE}").click()
-    expect(page.get_by_role("heading", name="Étape 1 sur 3 : Votre entreprise")).to_be_visible()
+    expect(page.get_by_role("heading", name="Étape 1 sur 4 : Votre entreprise")).to_be_visible()
     expect(page.locator("#company_name")).to_have_value("Guichet SARL")
     expect(page.locator("label[for=company_name] .prefilled")).to_have_text("pré-rempli")
     page.get_by_role("button", name="Suivant").click()
-    expect(page.get_by_role("heading", name="Étape 2 sur 3 : Vos salariés")).to_be_visible()
+    expect(page.get_by_role("heading", name="Étape 2 sur 4 : Vos salariés")).to_be_visible()
     fill_row(page, 0, ("1983081974926", *EMPLOYEES[0][1:]))  # a check digit wrong
     page.get_by_role("button", name="Suivant").click()
     expect(page.locator("#employees-0-matricule-error")).to_have_text(
@@ -68,7 +68,7 @@ def resume_and_check(page, base, space):
     dossiers = page.get_by_role("region", name="Mes dossiers")
     expect(dossiers).to_contain_text("Brouillon")
     dossiers.get_by_role("link", name=TITLE).click()
-    expect(page.get_by_role("heading", name="Étape 2 sur 3 : Vos salariés")).to_be_visible()
+    expect(page.get_by_role("heading", name="Étape 2 sur 4 : Vos salariés")).to_be_visible()
     for index, row in enumerate(EMPLOYEES):
         expect(page.locator(f"#employees-{index}-matricule")).to_have_value(row[0])
         expect(page.locator(f"#employees-{index}-entry_date")).to_have_value(row[3])
@@ -95,10 +95,10 @@ def test_swaps_in_place_with_htmx(
     enter(page, live_server.url, log_in)
     page.goto(f"{live_server.url}/espaces/{space.id}")
     page.get_by_role("button", name=f"Commencer {TITLE}").click()
-    expect(page.get_by_role("heading", name=re.compile("Étape 1 sur 3"))).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile("Étape 1 sur 4"))).to_be_visible()
     mark_page()
     page.get_by_role("button", name="Suivant").click()
-    expect(page.get_by_role("heading", name="Étape 2 sur 3 : Vos salariés")).to_be_visible()
+    expect(page.get_by_role("heading", name="Étape 2 sur 4 : Vos salariés")).to_be_visible()
     assert page.url.endswith("/etapes/2")  # the URL follows the step
     fill_row(page, 0, EMPLOYEES[0])
     page.get_by_role("button", name="Ajouter une ligne").click()
