@@ -18,9 +18,8 @@ def test_an_agent_takes_a_dossier_and_asks_for_a_complement(
     lea = factories.user("lea")
     space = factories.space(lea, name="Guichet")
     procedure = factories.procedure()
-    factories.procedure(
-        "acd-long", definition={"title": "Déclaration rectificative des retenues d'impôt sur les rémunérations"}
-    )
+    long_title = "Déclaration rectificative des retenues d'impôt sur les rémunérations"
+    factories.procedure("acd-long", definition={"title": long_title})
     factories.transmitted_dossier(space, procedure, 1, status="accepted")
     clock.advance(minutes=1)
     filed = factories.transmitted_dossier(space, procedure, 2, created_by=lea)
