@@ -152,6 +152,19 @@ def test_a_stale_page_is_409_and_shows_the_dossier_as_it_is(client, lea, headers
     assert Receipt.select().count() == 0
 
 
+@WAYS
+def test_signing_again_from_another_tab_is_409_with_the_dossiers_link(client, lea, clock, headers, partial):
+    form = sign_form(lea)  # the second tab, opened before the first signs
+    assert client.post(lea.url + "/signer", data=sign_form(lea)).status_code == 303
+    clock.advance(seconds=30)
+    response = client.post(lea.url + "/signer", data={**form, "otp": factories.otp()}, headers=headers)
+    body = text(response)
+    assert response.status_code == 409 and ("<html" not in body) == partial
+    assert body.lstrip().startswith('<section class="panel" id="dossier-sign">') == partial
+    assert "Ce dossier a été transmis" in body and f'<a href="{lea.url}">Voir le dossier</a>' in body
+    assert Receipt.select().count() == 1
+
+
 def test_an_incomplete_dossier_lists_its_steps_and_offers_no_signature(client, lea):
     Dossier.update(data={**lea.draft.data, "employees": []}).where(Dossier.id == lea.draft.id).execute()
     body = text(client.get(lea.url + "/signer"))

@@ -168,8 +168,18 @@ def attachment(member, dossier_id, file_id):
 
 def sign_page(member, dossier_id, status=200, form=None, error=None, refusal=None):
     """The signature's card: everything entered, what is missing, the one-time code. htmx
-    posts get the card alone; the rest the space's page around it."""
-    found = dossiers.dossier_for(member, dossier_id, "edit")
+    posts get the card alone; the rest the space's page around it. A dossier no longer
+    editable (signed from another tab meanwhile) gets the card saying so, with its link."""
+    try:
+        found = dossiers.dossier_for(member, dossier_id, "edit")
+    except dossiers.NotEditable as refused:
+        return _sign_card(
+            member,
+            "procedures/_sign_refused.html",
+            refused.status,
+            dossier_id=dossier_id,
+            error=refused.message,
+        )
     if form is None or error:  # a new form carries the version shown now
         form = SignForm(formdata=None, data={"version": found.version})
     context = {
@@ -182,12 +192,14 @@ def sign_page(member, dossier_id, status=200, form=None, error=None, refusal=Non
         "error": error,
         "assistant_url": _assistant_url(member),
     }
+    return with_retry_after(_sign_card(member, "procedures/_sign.html", status, **context), refusal)
+
+
+def _sign_card(member, template, status, **context):
     if is_htmx() and request.method == "POST":
-        html = render_template("procedures/_sign.html", space=member.space, **context)
-        response = vary(make_response(html, status))
-    else:
-        response = space_page(member, "home", status=status, partial="procedures/_sign.html", **context)
-    return with_retry_after(response, refusal)
+        html = render_template(template, space=member.space, **context)
+        return vary(make_response(html, status))
+    return space_page(member, "home", status=status, partial=template, **context)
 
 
 @bp.route(DOSSIER + "/signer", methods=["GET", "POST"])
@@ -202,7 +214,7 @@ def sign(member, dossier_id):
         signed, _receipt = submission.submit(
             member, current_user, dossier_id, form.version.data, form.otp.data, request.remote_addr
         )
-    except (submission.StaleVersion, submission.Incomplete) as refused:
+    except (submission.StaleVersion, submission.Incomplete, dossiers.NotEditable) as refused:
         return sign_page(member, dossier_id, refused.status, error=refused.message)
     except (submission.WrongCode, throttle.Throttled, throttle.Locked) as refused:
         form.otp.errors = [refused.message]
