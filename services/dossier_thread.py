@@ -94,9 +94,16 @@ def page(dossier, number=None, per_page=PAGE_SIZE):
 def complement_request(dossier):
     """What the administration asked when it asked for a complement: the message its agent
     wrote with that decision (else the history entry's note); None without a request."""
+    return decision_note(dossier, "complement")
+
+
+def decision_note(dossier, action):
+    """What the administration wrote with its last decision `action` ("complement",
+    "rejected"): its agent's message posted with it, else the history entry's note; None
+    without such a decision."""
     asked = (
         DossierEvent.select()
-        .where(DossierEvent.dossier == dossier.id, DossierEvent.action == "complement")
+        .where(DossierEvent.dossier == dossier.id, DossierEvent.action == action)
         .order_by(DossierEvent.id.desc())
         .first()
     )

@@ -111,6 +111,7 @@ def test_sign_and_transmit(client, lea, headers, partial):
     assert "Vérifier et signer" in page and "Signer et transmettre" in page and "Marc Guichet" in page
     assert f'name="version" type="hidden" value="{lea.draft.version}"' in page
     assert 'autocomplete="one-time-code"' in page
+    assert "vous les transmettez à l'administration : Administration des contributions directes (ACD)" in page
     response = client.post(lea.url + "/signer", data=sign_form(lea), headers=headers)
     if headers:  # htmx, boosted or not, loads the dossier's page whole (its header, its flash)
         assert response.status_code == 200 and response.headers["HX-Redirect"] == lea.url
@@ -189,6 +190,16 @@ def test_a_complement_asks_and_links_to_the_assistant(client, lea, clock, app):
     )
     assert response.status_code == 303
     assert [r.number for r in Receipt.select().order_by(Receipt.number)] == [1, 2]
+
+
+def test_a_refused_dossier_says_why(client, lea, app):
+    dossier, _receipt = submitted(lea)
+    agent = factories.agent("ACD", "agent.acd")
+    with app.test_request_context():
+        dossier_queue.decide(agent, dossier.id, "take")
+        dossier_queue.decide(agent, dossier.id, "reject", "Le délai de dépôt est dépassé.")
+    body = text(client.get(lea.url))
+    assert 'id="rejection"' in body and "Dossier refusé" in body and "Le délai de dépôt est dépassé." in body
 
 
 # --- Envoyer un message -------------------------------------------------------------------------

@@ -67,6 +67,9 @@ def test_commencer_asks_for_which_company_when_the_space_holds_mandates(client, 
     assert radios == [("", " checked"), (str(world.mandate.id), "")]
     assert "Fidu SA" in page and "votre entreprise" in page
     assert "Guichet SARL" in page and "pour le compte de ce mandant" in page
+    assert re.search(
+        r"pour le compte de ce mandant <span class=\"muted\">\(mandat jusqu'au [^)]+\)</span>", page
+    )
     assert f'<form action="{world.choice}" method="post">' in page and 'name="csrf_token"' in page
     fragment = text(client.get(world.choice, headers=HTMX))
     assert (
@@ -93,6 +96,11 @@ def test_the_fiduciary_starts_for_its_client_prefilled_from_the_clients_record(
     step = text(client.get(step_url(dossier)))
     assert 'value="Guichet SARL"' in step and 'value="1, rue du Commerce"' in step
     assert "Fidu SA" not in step and "2, avenue de la Gare" not in step
+    assert "Pour le compte de Guichet SARL (B123456)" in step
+    assert (
+        "reprennent la fiche de l'entreprise Guichet SARL" in step
+        and "vos données professionnelles" not in step
+    )
 
 
 def test_its_own_company_is_the_first_choice(client, world):
@@ -103,7 +111,9 @@ def test_its_own_company_is_the_first_choice(client, world):
         None,
         None,
     )
-    assert 'value="2, avenue de la Gare"' in text(client.get(step_url(dossier)))
+    step = text(client.get(step_url(dossier)))
+    assert 'value="2, avenue de la Gare"' in step and "Pour le compte de" not in step
+    assert "reprennent vos données professionnelles" in step
 
 
 def test_without_its_own_certification_only_the_mandants_are_offered(client, world):

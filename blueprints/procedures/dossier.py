@@ -87,6 +87,7 @@ def dossier_page(member, dossier_id, status=200, message_form=None):
         receipts=receipts.receipts_of(found),
         mandatary=receipts.mandatary_space(found),
         complement_request=dossier_thread.complement_request(found) if found.status == "complement" else None,
+        rejection=dossier_thread.decision_note(found, "rejected") if found.status == "rejected" else None,
         assistant_url=_assistant_url(member),
         **_thread_context(member, found, message_form),
     )
