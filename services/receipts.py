@@ -107,10 +107,7 @@ def render(dossier, number, signer, signed_at, digest, dossier_files, mandatary=
         (_("Entreprise"), f"{dossier.company_name} ({dossier.company_identifier})"),
     ]
     if mandatary is not None:
-        facts += [
-            (_("Déposé par"), _("%(company)s (mandataire)", company=mandatary.company_name)),
-            (_("Espace du mandataire"), mandatary.name),
-        ]
+        facts.append((_("Déposé par"), _("%(company)s (mandataire)", company=mandatary.company_name)))
     facts += [
         (_("Signé par"), signer),
         (_("Date et heure"), _("%(when)s (heure de Luxembourg)", when=format_datetime(signed_at, "long"))),
