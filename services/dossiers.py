@@ -71,6 +71,9 @@ EVENTS = {
     "message": _l("Message envoyé"),
 }
 EDITABLE = ("draft", "complement")  # the assistant and the signature
+# While the administration has the dossier (transmitted, being dealt with, waiting for a
+# complement), both sides write in its thread; a closed dossier's thread is read only.
+THREAD_OPEN = ("submitted", "in_progress", "complement")
 CLOSED = ("accepted", "rejected")
 
 # What each action on a dossier needs beyond reading it: the space's permission, and for
@@ -142,6 +145,14 @@ class StatusChanged(DomainError):
 
     def __init__(self, current):
         super().__init__(str(self.message) % {"status": STATUSES.get(current, current)})
+
+
+class ThreadClosed(DomainError):
+    status = 409
+    message = _l(
+        "Les messages sont possibles tant que le dossier est transmis, en cours de traitement ou en "
+        "attente d'un complément."
+    )
 
 
 class MessageMissing(spaces.InvalidInput):
