@@ -153,9 +153,12 @@ def decide(agent, dossier_id, key, text=""):
 
 
 def send_message(agent, dossier_id, body):
-    """Envoyer un message: the agent writes to the company, whatever the (non-draft) status;
+    """Envoyer un message: the agent writes to the company while the dossier is open (as the
+    company may);
     the members are told that a message waits, not what it says."""
     dossier = dossier_of(agent, dossier_id)
+    if dossier.status not in dossiers.THREAD_OPEN:  # the company could not answer
+        raise dossiers.ThreadClosed()
     with db.atomic():
         message = dossiers.add_message(dossier, body, agent=agent)
         dossiers.record_event(dossier, "message", agent=agent)

@@ -5,23 +5,9 @@ messages')."""
 
 from typing import NamedTuple
 
-from flask_babel import lazy_gettext as _l
-
 from database import PAGE_SIZE, lock_row
 from models import Dossier, DossierEvent, DossierFile, DossierMessage, db
 from services import DomainError, dossier_files, dossiers, spaces
-
-# While the administration has the dossier: transmitted, being dealt with, or waiting for a
-# complement.
-OPEN = ("submitted", "in_progress", "complement")
-
-
-class ThreadClosed(DomainError):
-    status = 409
-    message = _l(
-        "Les messages sont possibles tant que le dossier est transmis, en cours de traitement ou en "
-        "attente d'un complément."
-    )
 
 
 class AttachmentRefused(spaces.InvalidInput):
@@ -38,7 +24,10 @@ class Allowed(NamedTuple):
 def allowed(member, dossier):
     """Whether the member may sign the dossier and write in its thread, by the rules of
     `dossiers.dossier_for` (role, filing space, live mandate, status)."""
-    return Allowed(_may(member, dossier, "edit"), _may(member, dossier, "message") and dossier.status in OPEN)
+    return Allowed(
+        _may(member, dossier, "edit"),
+        _may(member, dossier, "message") and dossier.status in dossiers.THREAD_OPEN,
+    )
 
 
 def _may(member, dossier, action):
@@ -55,8 +44,8 @@ def send(member, user, dossier_id, body, attachment=None, attachment_name=""):
     (`dossier_files`: PDF, PNG or JPEG by content, 10 MB, 50 MB a dossier). Returns the
     DossierMessage."""
     dossier = dossiers.dossier_for(member, dossier_id, "message")
-    if dossier.status not in OPEN:
-        raise ThreadClosed()
+    if dossier.status not in dossiers.THREAD_OPEN:
+        raise dossiers.ThreadClosed()
     try:
         kind = dossier_files.checked_type(attachment) if attachment else None
         with db.atomic():

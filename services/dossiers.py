@@ -71,6 +71,9 @@ EVENTS = {
     "message": _l("Message envoyé"),
 }
 EDITABLE = ("draft", "complement")  # the assistant and the signature
+# While the administration has the dossier (transmitted, being dealt with, waiting for a
+# complement), both sides write in its thread; a closed dossier's thread is read only.
+THREAD_OPEN = ("submitted", "in_progress", "complement")
 CLOSED = ("accepted", "rejected")
 
 # What each action on a dossier needs beyond reading it: the space's permission, and for
@@ -142,6 +145,14 @@ class StatusChanged(DomainError):
 
     def __init__(self, current):
         super().__init__(str(self.message) % {"status": STATUSES.get(current, current)})
+
+
+class ThreadClosed(DomainError):
+    status = 409
+    message = _l(
+        "Les messages sont possibles tant que le dossier est transmis, en cours de traitement ou en "
+        "attente d'un complément."
+    )
 
 
 class MessageMissing(spaces.InvalidInput):
@@ -221,7 +232,8 @@ def _lasts(certification, space_id, now):
 def listing(member, query="", status=None, page=1, per_page=PAGE_SIZE):
     """(dossiers with their procedure, total) of the space, its own and those a mandatary
     filed for its company, the last changed first; `query` searches the reference, the
-    company and the procedure. Two queries whatever the number of dossiers.
+    company, the procedure and the mandatary that filed it. Two queries whatever the number
+    of dossiers.
 
     Each row also carries what its line shows: `filed_by`, the name of the mandatary's
     space that filed it when that is not this space ("déposé par … (mandataire)"), else "";
@@ -237,9 +249,15 @@ def listing(member, query="", status=None, page=1, per_page=PAGE_SIZE):
     )
     if status in STATUSES:
         select = select.where(Dossier.status == status)
-    select = search(
-        select, query, Dossier.reference, Dossier.company_name, Dossier.company_identifier, Procedure.title
-    )
+    text = (query or "").strip()[:100]
+    if text:
+        select = select.where(
+            Dossier.reference.contains(text)
+            | Dossier.company_name.contains(text)
+            | Dossier.company_identifier.contains(text)
+            | Procedure.title.contains(text)
+            | (Space.name.contains(text) & (Dossier.space != member.space_id))  # "déposé par …"
+        )
     rows = list(
         select.order_by(Dossier.updated_at.desc(), Dossier.id.desc()).paginate(max(page, 1), per_page)
     )

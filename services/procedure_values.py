@@ -12,7 +12,7 @@ import datetime
 import re
 from decimal import Decimal, InvalidOperation
 
-from flask_babel import lazy_gettext as _l
+from flask_babel import format_date, lazy_gettext as _l
 
 import validators
 
@@ -241,5 +241,10 @@ def display(field, value):
         try:
             return validators.format_iban(value)
         except validators.InvalidIdentifier:
+            return value
+    if field.type == "date" and value:
+        try:
+            return format_date(datetime.date.fromisoformat(value), "long")  # the reader's language
+        except ValueError:  # a draft keeps what was typed
             return value
     return value

@@ -281,8 +281,8 @@ def test_illegal_decisions_are_refused_and_change_nothing(world, status, key):
     assert snapshot(found.id) == before
 
 
-@pytest.mark.parametrize("status", ["submitted", "in_progress", "complement", "accepted", "rejected"])
-def test_an_agent_writes_in_any_transmitted_status(world, status):
+@pytest.mark.parametrize("status", ["submitted", "in_progress", "complement"])
+def test_an_agent_writes_while_the_dossier_is_open(world, status):
     found = factories.transmitted_dossier(world["space"], world["acd"], status=status)
     with pytest.raises(dossiers.MessageMissing):
         dossier_queue.send_message(world["agnes"], found.id, "  ")
@@ -292,6 +292,16 @@ def test_an_agent_writes_in_any_transmitted_status(world, status):
     assert Dossier.get_by_id(found.id).status == status  # a message moves nothing
     subject, body = mails()["lea@example.lu"]
     assert subject == "Dossier ACD-2026-000001 : nouveau message" and "complet" not in body
+
+
+@pytest.mark.parametrize("status", ["accepted", "rejected"])
+def test_a_closed_dossier_thread_takes_no_more_messages_the_company_could_not_answer(world, status):
+    found = factories.transmitted_dossier(world["space"], world["acd"], status=status)
+    before = snapshot(found.id)
+    with pytest.raises(dossiers.ThreadClosed) as refused:
+        dossier_queue.send_message(world["agnes"], found.id, "Encore un mot.")
+    assert refused.value.status == 409
+    assert snapshot(found.id) == before and OutboxMail.select().count() == 0
 
 
 def test_a_dossier_filed_for_a_mandant_mails_both_spaces(world):

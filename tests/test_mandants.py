@@ -54,6 +54,13 @@ def test_the_mandants_list_names_the_mandatary_that_filed(guichet, fiduciary):
     assert (line(member, dossier).filed_by, line(member, dossier).mandate_ended) == ("", False)
 
 
+def test_the_mandant_finds_the_dossiers_by_the_mandatary_that_filed_them(guichet, fiduciary):
+    member, _certification, dossier = fiduciary
+    factories.dossier(guichet.space)
+    assert [d.id for d in dossiers.listing(guichet, query="Fiona")[0]] == [dossier.id]
+    assert dossiers.listing(member, query=member.space.name)[1] == 0  # its own name names nothing
+
+
 def test_a_revoked_mandate_makes_the_mandatarys_dossiers_read_only_at_once(guichet, fiduciary):
     member, certification, dossier = fiduciary
     own = factories.dossier(member.space)

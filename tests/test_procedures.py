@@ -302,11 +302,13 @@ def test_check_data_says_which_steps_are_incomplete(app):
     )
 
 
-def test_display_of_stored_values():
+def test_display_of_stored_values(request_context):
     select = field("select", options=[{"value": "a", "label": "Restauration"}])
     assert procedure_values.display(select, "a") == "Restauration"
     assert str(procedure_values.display(field("checkbox"), "")) == "Non"
     assert procedure_values.display(field("iban"), "LU280019400644750000") == "LU28 0019 4006 4475 0000"
+    assert procedure_values.display(field("date"), "2026-01-05") == "5 janvier 2026"
+    assert procedure_values.display(field("date"), "05/01") == "05/01"  # a draft's entry as typed
 
 
 def test_canonical_data_is_sorted_compact_utf8():

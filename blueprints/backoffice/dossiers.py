@@ -95,6 +95,7 @@ def dossier_page(agent, dossier_id, status=200, forms=None, message_form=None, e
         per_page=PAGE_SIZE,
         statuses=dossiers.STATUSES,
         events=dossiers.EVENTS,
+        thread_open=dossiers.THREAD_OPEN,
         error=error,
         inline_flashes=is_htmx(),  # a full page shows them in the layout already
     )
@@ -137,6 +138,8 @@ def send_message(agent, dossier_id):
             dossier_queue.send_message(agent, dossier_id, form.body.data)
         except dossiers.MessageMissing as refused:
             refused_beside(form.body, refused.message)
+        except dossiers.ThreadClosed as refused:
+            return dossier_page(agent, dossier_id, refused.status, error=refused.message)
         else:
             return done(dossier_id, _l("Message envoyé : l'entreprise est prévenue."))
     return dossier_page(agent, dossier_id, 422, message_form=form)
