@@ -1,7 +1,7 @@
 """Espace Pro: the application factory."""
 
 from flask import Flask, current_app, has_request_context, session
-from flask_babel import Babel, format_date, format_datetime, get_locale, get_translations
+from flask_babel import Babel, format_date, format_datetime, get_locale
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -34,12 +34,6 @@ def select_locale():
     return lang if lang in current_app.config["LANGUAGES"] else None  # None: BABEL_DEFAULT_LOCALE, French
 
 
-def plural_from_two(singular, plural, num):
-    """ngettext for the templates: French's rule (0 and 1 singular) where French is shown."""
-    french = str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"]).startswith("fr")
-    return get_translations().ungettext(singular, plural, 1 if french and num == 0 else num)
-
-
 def create_app(config=None):
     """`config`: None (ESPACE_ENV decides), a name ("development", "production", "test"), or
     a dict of settings on top of the class its "ESPACE_ENV" key (or the environment) names."""
@@ -64,14 +58,6 @@ def create_app(config=None):
     babel.init_app(app, locale_selector=select_locale)
     mail.init_app(app)
     app.jinja_env.add_extension("jinja2.ext.do")
-    # French says "0 dossier": its plural starts at 2 (the msgids are French, without a catalogue).
-    app.jinja_env.install_gettext_callables(
-        gettext=lambda s: get_translations().ugettext(s),
-        ngettext=plural_from_two,
-        newstyle=True,
-        pgettext=lambda c, s: get_translations().upgettext(c, s),
-        npgettext=lambda c, s, p, n: get_translations().unpgettext(c, s, p, n),
-    )
 
     from blueprints.params import IdConverter
 
