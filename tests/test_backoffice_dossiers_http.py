@@ -169,6 +169,9 @@ def test_the_queue_pages_keep_the_filters(client, world):
     assert f'href="{QUEUE}?page=2&status=submitted&q=ACD"' in page
     second = text(client.get(f"{QUEUE}?status=submitted&q=ACD&page=2"))
     assert "Page 2 sur 2" in second and "ACD-2026-000061" in second
+    past = text(client.get(f"{QUEUE}?status=submitted&q=ACD&page=9"))
+    assert "Aucun dossier transmis" not in past and "la liste tient sur 2 pages" in past
+    assert f'href="{QUEUE}?page=2&status=submitted&q=ACD"' in past
 
 
 def test_the_queue_costs_the_same_queries_at_10_and_at_2000_dossiers(client, world):

@@ -130,6 +130,10 @@ def test_the_list_shows_searches_and_pages_the_dossiers(client, lea, clock):
     assert "ACD-2026-000017" in body and "ACD-2026-000018" not in body
     assert f'href="/espaces/{lea.space.id}/dossiers/' in body
     assert "Aucun dossier ne correspond" in text(client.get(f"{lea.home}?q=introuvable"))
+    past = text(client.get(f"{lea.home}?page=99"))  # an old link: the list leads back
+    assert "Aucun dossier pour le moment" not in past
+    assert "Cette page n'existe pas : la liste tient sur 2 pages." in past
+    assert f'href="/espaces/{lea.space.id}?page=2"' in past
 
 
 def test_the_list_query_budget_is_constant(client, lea):
