@@ -175,9 +175,14 @@ def _visible_in(space_id):
     return ((Dossier.space == space_id) & still_shown) | (Dossier.mandant_space == space_id)
 
 
+# What `_lasts` reads of the mandate a dossier is filed under.
+_MANDATE_COLUMNS = (Certification.id, Certification.space, Certification.revoked_at, Certification.ends_at)
+
+
 def _with_procedure(*columns):
+    """Dossiers with their procedure, administration and the columns of their mandate."""
     return (
-        Dossier.select(Dossier, Procedure, Administration, *columns)
+        Dossier.select(Dossier, Procedure, Administration, *_MANDATE_COLUMNS, *columns)
         .join(Procedure)
         .join(Administration)
         .switch(Dossier)
@@ -196,6 +201,7 @@ def dossier_for(member, dossier_id, action="read"):
     mandatary's to see at all (DossierNotFound, 404, as in its list); the mandant's holder
     space sees it always."""
     dossier = _with_procedure().where(Dossier.id == dossier_id, _visible_in(member.space_id)).first()
+    now = clock.now()
     if dossier is None:
         raise DossierNotFound()
     permission = ACTIONS[action]
@@ -204,28 +210,16 @@ def dossier_for(member, dossier_id, action="read"):
     spaces.require(member, permission)
     if dossier.space_id != member.space_id:
         raise FiledByMandatary()
-    if dossier.mandate_id and not mandate_lasts(dossier):
+    if dossier.mandate_id and not _lasts(dossier.mandate, dossier.space_id, now):
         raise MandateEnded()
     if action == "edit" and dossier.status not in EDITABLE:
         raise NotEditable()
     return dossier
 
 
-def mandate_lasts(dossier):
-    """Whether the proxy certification the dossier is filed under is still live in its space
-    (revoked or expired: the mandatary's rights end at once)."""
-    return (
-        Certification.select(Certification.id)
-        .where(
-            Certification.id == dossier.mandate_id,
-            Certification.space == dossier.space_id,
-            Certification.live(clock.now()),
-        )
-        .exists()
-    )
-
-
 def _lasts(certification, space_id, now):
+    """Whether the proxy certification a dossier is filed under is still live in the dossier's
+    space (revoked or expired: the mandatary's rights end at once)."""
     return certification.space_id == space_id and certification.status(now) == "active"
 
 
@@ -240,9 +234,8 @@ def listing(member, query="", status=None, page=1, per_page=PAGE_SIZE):
     `mandate_ended`, whether it was filed under a mandate that has ended since (revoked or
     expired: the mandatary's line is read-only at once)."""
     now = clock.now()
-    columns = (Space.id, Space.name, Certification.id, Certification.space, Certification.revoked_at)
     select = (
-        _with_procedure(*columns, Certification.ends_at)
+        _with_procedure(Space.id, Space.name)
         .switch(Dossier)
         .join(Space, on=(Dossier.space == Space.id))
         .where(_visible_in(member.space_id))
@@ -296,12 +289,6 @@ def _live_mandates(member, service_id):
         )
         .order_by(Certification.company_name, Certification.id)
     )
-
-
-def live_mandates(member, service_id):
-    """The space's live proxy certifications for the service (the companies it may act for),
-    with the code they came from (its issuing space is the mandant's holder space)."""
-    return list(_live_mandates(member, service_id))
 
 
 def _for_own_company(member, found):

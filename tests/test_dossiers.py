@@ -90,7 +90,7 @@ def fiduciary(guichet):
 
 def test_a_mandatary_files_for_the_mandant_which_reads_it(guichet, fiduciary):
     member, mandate = fiduciary
-    assert [m.id for m in dossiers.live_mandates(member, mandate.service_id)] == [mandate.id]
+    assert [m.id for m in dossiers.start_choice(member, "acd-essai").mandates] == [mandate.id]
     dossier = dossiers.start(member, member.user, "acd-essai", mandate_id=mandate.id)
     assert (dossier.company_identifier, dossier.mandant_space_id) == ("B123456", guichet.space_id)
     assert dossiers.company_record(dossier).id == guichet.space_id

@@ -28,9 +28,6 @@ from services import (
 
 DOSSIER = "/espaces/<id:space_id>/dossiers/<id:dossier_id>"
 
-# What each entry of a dossier's history says (an action without a label here says the
-# status it left the dossier in).
-
 
 # For templates/procedures/_data.html, wherever it is included (the back-office too).
 @bp.app_template_global()
