@@ -7,7 +7,7 @@ import click
 from flask import current_app
 
 from migrations import init_db_command
-from models import AccessCode, Agent
+from models import AGENT_ROLES, AccessCode, Agent
 from services import (
     DomainError,
     access_codes,
@@ -224,16 +224,32 @@ def issue_code_command(
 
 
 @click.command("create-agent")
-@click.argument("administration_code")
-@click.argument("userid", type=Line(Agent.userid.max_length))
+@click.argument("names", metavar="[ADMINISTRATION] USERID", nargs=-1, required=True)
+@click.option(
+    "--role",
+    type=click.Choice(AGENT_ROLES),
+    default="agent",
+    show_default=True,
+    help="agent of ADMINISTRATION, or helpdesk (then USERID alone: the helpdesk serves every administration)",
+)
 @click.option("--name", type=Line(Agent.name.max_length), required=True)
 @click.option("--email", type=Line(Agent.email.max_length), default="")
 @click.password_option(envvar="AGENT_PASSWORD", help="or AGENT_PASSWORD in the environment")
-def create_agent_command(administration_code, userid, name, email, password):
-    """Create an agent of an administration for the back-office (/back-office)."""
+def create_agent_command(names, role, name, email, password):
+    """Create a back-office account (/back-office): `create-agent ACD lea.agent --name …` for an
+    agent of an administration, `create-agent --role helpdesk helene --name …` for the helpdesk."""
+    expected = 1 if role == "helpdesk" else 2
+    if len(names) != expected:
+        raise click.UsageError(
+            "--role helpdesk prend USERID seul."
+            if role == "helpdesk"
+            else "Indiquez ADMINISTRATION puis USERID."
+        )
+    administration_code, userid = (None, *names) if role == "helpdesk" else names
+    userid = Line(Agent.userid.max_length).convert(userid, None, None)
     with refusal_as_error():
-        agents.create_agent(administration_code, userid, name, email, password)
-    click.echo(f"Agent {userid} ({administration_code}) créé.")
+        agents.create_agent(administration_code, userid, name, email, password, role=role)
+    click.echo(f"Agent {userid} ({administration_code or 'Helpdesk'}) créé.")
 
 
 @click.command("send-reminders")

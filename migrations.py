@@ -44,9 +44,29 @@ def _missing_columns(migrator, model, *names):
     in this very upgrade (create_tables above) already has them."""
     table = model._meta.table_name
     present = {column.name for column in migrator.database.get_columns(table)}
+    fields = [model._meta.fields[name] for name in names]
     return [
-        migrator.add_column(table, name, model._meta.fields[name]) for name in names if name not in present
+        migrator.add_column(table, field.column_name, field)
+        for field in fields
+        if field.column_name not in present
     ]
+
+
+def _back_office_roles(migrator):
+    """Agents get a role (the helpdesk has no administration), letters the administration
+    whose queue they are in (those queued before stay in the portal's own queue, which the
+    helpdesk prints), and administrations, services and procedures can be deactivated."""
+    from models import Administration, Agent, Letter, Procedure, Service
+
+    operations = _missing_columns(migrator, Agent, "role") + _missing_columns(
+        migrator, Letter, "administration"
+    )
+    for model in (Administration, Service, Procedure):
+        operations += _missing_columns(migrator, model, "active")
+    administration = next(c for c in migrator.database.get_columns("agent") if c.name == "administration_id")
+    if not administration.null:
+        operations.append(migrator.drop_not_null("agent", "administration_id"))
+    return operations
 
 
 def _clean_stored_input(migrator):
@@ -138,6 +158,11 @@ MIGRATIONS = [
         "a mandate reads service, company, deadlines, redemption and revocation through its access code",
         _mandate_through_its_code,
     ),
+    (
+        "0005",
+        "back-office: agent roles (helpdesk), letters per administration, deactivation",
+        _back_office_roles,
+    ),
 ]
 
 
@@ -150,6 +175,21 @@ def migrator_for(database):
 def upgrade():
     """Bring the schema up to date; returns the versions applied. Safe to run again."""
     database = db.obj
+    sqlite = not isinstance(database, PostgresqlDatabase)
+    if sqlite:
+        # SQLite changes a column by rebuilding its table, and dropping the old table would
+        # fire the ON DELETE actions of every table that refers to it (agents, services and
+        # sessions gone with their administration's rebuild): foreign keys are off during
+        # the upgrade (it cannot be switched inside a transaction) and checked before commit.
+        database.execute_sql("PRAGMA foreign_keys = OFF")
+    try:
+        return _upgrade(database, sqlite)
+    finally:
+        if sqlite:
+            database.execute_sql("PRAGMA foreign_keys = ON")
+
+
+def _upgrade(database, sqlite):
     applied = []
     with database.atomic():
         fresh = not database.table_exists(SchemaMigration._meta.table_name)
@@ -170,6 +210,8 @@ def upgrade():
             migrate(*function(migrator))
             SchemaMigration.create(version=version, description=description)
             applied.append(version)
+        if sqlite and database.execute_sql("PRAGMA foreign_key_check").fetchone():
+            raise RuntimeError("the upgrade would leave rows referring to rows that do not exist")
     return applied
 
 

@@ -50,6 +50,7 @@ class Administration(BaseModel):
     code = CharField(max_length=16, unique=True)
     name = CharField(max_length=200)
     certification_text = TextField(default="")  # special modalities shown on its Gestion page
+    active = BooleanField(default=True)  # the helpdesk deactivates, never deletes: history keeps it
 
     class Meta:
         order_by = ("code",)
@@ -63,6 +64,7 @@ class Service(BaseModel):
     requires_certification = BooleanField(default=False)
     accepts_code = BooleanField(default=False)
     accepts_request = BooleanField(default=False)
+    active = BooleanField(default=True)
 
 
 class NewsItem(BaseModel):
@@ -181,8 +183,11 @@ class PendingTotpSecret(BaseModel):
 
 
 class Letter(BaseModel):
-    """A postal letter to print, put in a window envelope and post."""
+    """A postal letter to print, put in a window envelope and post, in the queue of the
+    administration that sends it (`administration`), or in the portal's own queue (None:
+    registration confirmations), which the helpdesk prints."""
 
+    administration = ForeignKeyField(Administration, null=True, backref="+", on_delete="SET NULL")
     recipient_name = CharField(max_length=300)
     address = TextField()  # lines separated by "\n"
     subject = CharField(max_length=300)
@@ -302,10 +307,15 @@ class SpaceDraft(BaseModel):
     updated_at = DateTimeField(default=clock.now)
 
 
-class Agent(BaseModel):
-    """A staff member of an administration, with a login of their own to the back-office."""
+AGENT_ROLES = ("agent", "helpdesk")
 
-    administration = ForeignKeyField(Administration, backref="agents", on_delete="CASCADE")
+
+class Agent(BaseModel):
+    """A staff member with a login of their own to the back-office: an `agent` of one
+    administration, or the portal's `helpdesk` (no administration: it serves them all)."""
+
+    administration = ForeignKeyField(Administration, null=True, backref="agents", on_delete="CASCADE")
+    role = CharField(max_length=16, default="agent")  # AGENT_ROLES
     userid = CharField(max_length=64)
     userid_key = CharField(max_length=64, unique=True)
     name = CharField(max_length=200)
@@ -319,8 +329,16 @@ class Agent(BaseModel):
     created_at = DateTimeField(default=clock.now)
 
     @property
+    def is_helpdesk(self):
+        return self.role == "helpdesk"
+
+    @property
     def display_name(self):
-        return f"{self.name} ({self.administration.code})" if self.administration_id else self.name
+        return (
+            f"{self.name} ({self.administration.code})"
+            if self.administration_id
+            else f"{self.name} (Helpdesk)"
+        )
 
 
 class AgentSession(LoginSession):
@@ -473,6 +491,7 @@ class Procedure(BaseModel):
     title = CharField(max_length=300)
     definition = JSONField()
     updated_at = DateTimeField(default=clock.now)
+    active = BooleanField(default=True)  # a deactivated one starts no new dossier
 
 
 # The statuses of a dossier. The database refuses any other value (CHECK); which status may
@@ -576,6 +595,97 @@ class ReferenceCounter(BaseModel):
         indexes = ((("administration", "year"), True),)
 
 
+# --- Communications (services/communications.py) -----------------------------------------
+
+
+class Communication(BaseModel):
+    """What an administration sends to companies' spaces: a message with optional PDF
+    documents (eDelivery), or a decision on a space's certification request or dossier
+    (`kind` "decision"). Who receives it is its CommunicationRecipient rows."""
+
+    administration = ForeignKeyField(Administration, backref="communications", on_delete="CASCADE")
+    sent_by = ForeignKeyField(Agent, null=True, backref="+", on_delete="SET NULL")
+    sender = CharField(max_length=300)  # the name shown, kept if the agent goes
+    kind = CharField(max_length=16, default="message")  # "message" | "decision"
+    subject = CharField(max_length=300)
+    body = TextField()
+    audience = CharField(max_length=300, default="")  # to whom, as the agent chose (the sent list)
+    sent_at = DateTimeField(default=clock.now, index=True)
+
+
+class CommunicationRecipient(BaseModel):
+    """A communication reaches every live professional space of a company
+    (`company_identifier`, present and future ones), or one space (`space`: a decision on
+    what that space filed)."""
+
+    communication = ForeignKeyField(Communication, backref="recipients", on_delete="CASCADE")
+    company_identifier = CharField(max_length=20, default="", index=True)
+    company_name = CharField(max_length=200, default="")
+    space = ForeignKeyField(Space, null=True, backref="+", on_delete="CASCADE")
+
+
+class CommunicationDocument(BaseModel):
+    """A PDF sent with a communication (eDelivery); its type was checked by content."""
+
+    communication = ForeignKeyField(Communication, backref="documents", on_delete="CASCADE")
+    name = CharField(max_length=200)
+    content_type = CharField(max_length=40)
+    size = IntegerField()
+    sha256 = CharField(max_length=64)
+    content = BlobField()
+
+
+class CommunicationRead(BaseModel):
+    """The read receipt: the first opening of a communication in a space (who, when)."""
+
+    communication = ForeignKeyField(Communication, backref="reads", on_delete="CASCADE")
+    space = ForeignKeyField(Space, backref="+", on_delete="CASCADE")
+    user = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    reader = CharField(max_length=300)  # the name shown, kept if the account goes
+    read_at = DateTimeField(default=clock.now)
+
+    class Meta:
+        indexes = ((("communication", "space"), True), (("space", "communication"), False))
+
+
+class CodeBatch(BaseModel):
+    """The codes of a batch an agent has just issued, as a CSV (identifier; code) the agent
+    may download once for the administration's records: encrypted, erased at the download."""
+
+    agent = ForeignKeyField(Agent, backref="+", on_delete="CASCADE")
+    count = IntegerField()
+    csv_encrypted = TextField(null=True)
+    created_at = DateTimeField(default=clock.now)
+    downloaded_at = DateTimeField(null=True)
+
+
+# --- The public side of the helpdesk (services/helpdesk.py) --------------------------------
+
+
+class ContactRequest(BaseModel):
+    """A message sent with "Contacter le Helpdesk": the helpdesk's queue."""
+
+    name = CharField(max_length=200)
+    email = CharField(max_length=320)
+    subject = CharField(max_length=300)
+    message = TextField()
+    user = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")  # when logged in
+    created_at = DateTimeField(default=clock.now, index=True)
+    answered_at = DateTimeField(null=True)
+    answered_by = ForeignKeyField(Agent, null=True, backref="+", on_delete="SET NULL")
+    answer = TextField(default="")
+
+
+class Feedback(BaseModel):
+    """ "Votre avis nous intéresse": one answer from the foot of a page."""
+
+    page = CharField(max_length=500)  # the path it was sent from
+    found = BooleanField()  # Avez-vous trouvé ce que vous cherchiez ?
+    rating = IntegerField(null=True)  # 1 (très mauvaise) to 5 (très bonne)
+    comment = TextField(default="")
+    created_at = DateTimeField(default=clock.now, index=True)
+
+
 # --- Infrastructure: outbox, letters, audit ---------------------------------------------
 
 
@@ -657,6 +767,13 @@ MODELS = [
     DossierEvent,
     Receipt,
     ReferenceCounter,
+    Communication,
+    CommunicationRecipient,
+    CommunicationDocument,
+    CommunicationRead,
+    CodeBatch,
+    ContactRequest,
+    Feedback,
     OutboxMail,
     AuditEntry,
 ]

@@ -9,10 +9,10 @@ the cookie); the agent between the two steps has no session and opens no back-of
 """
 
 from flask_babel import lazy_gettext as _l
-from peewee import IntegrityError
+from peewee import JOIN, IntegrityError
 
 import clock
-from models import Administration, Agent, AgentSession, db
+from models import AGENT_ROLES, Administration, Agent, AgentSession, db
 from services import DomainError, audit, auth, crypto, throttle
 
 
@@ -25,8 +25,12 @@ class AgentExists(DomainError):
     message = _l("Cet identifiant d'agent existe déjà.")
 
 
+class UnknownRole(DomainError):
+    message = _l("Le rôle d'un agent est agent (d'une administration) ou helpdesk (sans administration).")
+
+
 def _agents():
-    return Agent.select(Agent, Administration).join(Administration)
+    return Agent.select(Agent, Administration).join(Administration, JOIN.LEFT_OUTER)
 
 
 def _agent_of_userid(key):
@@ -44,23 +48,29 @@ AGENTS = auth.Accounts(
 )
 
 
-def create_agent(administration_code, userid, name, email, password):
-    """An agent of an administration (flask create-agent), to enrol at the first login."""
-    administration = Administration.get_or_none(Administration.code == administration_code)
-    if administration is None:
-        raise UnknownAdministration(administration_code)
+def create_agent(administration_code, userid, name, email, password, role="agent"):
+    """An agent of an administration, or the helpdesk (`role`, then no administration), to
+    enrol at the first login (flask create-agent)."""
+    if role not in AGENT_ROLES or (role == "helpdesk") != (administration_code is None):
+        raise UnknownRole()
+    administration = None
+    if role == "agent":
+        administration = Administration.get_or_none(Administration.code == administration_code)
+        if administration is None:
+            raise UnknownAdministration(administration_code)
     auth.check_password_policy(password, userid)
     try:
         with db.atomic():
             agent = Agent.create(
                 administration=administration,
+                role=role,
                 userid=userid,
                 userid_key=auth.userid_key(userid),
                 name=name,
                 email=email,
                 password_hash=auth.hash_password(password),
             )
-            audit.record("agent.created", administration=administration_code, userid=userid)
+            audit.record("agent.created", administration=administration_code, userid=userid, role=role)
     except IntegrityError:
         raise AgentExists() from None
     return agent

@@ -22,6 +22,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from peewee import JOIN
 
 import clock
 from models import AuthProduct, User, UserSession, db
@@ -300,7 +301,7 @@ def pending_login(step, accounts=PEOPLE):
     owner = _owner_model(accounts)
     query = owner.select(owner, *accounts.related)
     for model in accounts.related:
-        query = query.join(model)
+        query = query.join(model, JOIN.LEFT_OUTER)  # a helpdesk agent has no administration
     return query.where(owner.id == step["id"]).first()
 
 
@@ -353,7 +354,7 @@ def load_session(token, accounts=PEOPLE):
     owner = _owner_model(accounts)
     query = sessions.select(sessions, owner, *accounts.related).join(owner)
     for model in accounts.related:
-        query = query.join(model)
+        query = query.join(model, JOIN.LEFT_OUTER)  # a helpdesk agent has no administration
     row = query.where(
         sessions.token_hash == crypto.keyed_hash("session", token),
         sessions.revoked_at.is_null(),

@@ -109,6 +109,15 @@ def agent(
     )
 
 
+def helpdesk(userid="helpdesk", **fields):
+    """The portal's helpdesk: an agent without administration."""
+    from models import Agent
+
+    helper = agent(userid=userid, name=fields.pop("name", "Hélène Helpdesk"), **fields)
+    Agent.update(administration=None, role="helpdesk").where(Agent.id == helper.id).execute()
+    return Agent.get_by_id(helper.id)
+
+
 # --- Spaces ------------------------------------------------------------------------------
 
 

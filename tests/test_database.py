@@ -95,6 +95,7 @@ def test_a_database_of_the_previous_release_gets_the_spaces(tmp_path, app):
             "0002",
             "0003",
             "0004",
+            "0005",
         ]  # 0002: the agent table is new, made whole
         assert "space_terms_version" in {c.name for c in old.get_columns("user")}
         assert old.table_exists(Space._meta.table_name) and old.table_exists(SpaceDraft._meta.table_name)
@@ -116,7 +117,7 @@ def test_a_database_of_the_previous_release_gets_the_agents_second_factor(tmp_pa
         old.connect()
         old.create_tables([migrations.SchemaMigration] + [m for m in MODELS if m is not AgentSession])
         migrations.SchemaMigration.create(version="0001", description="user.space_terms_version")
-        for column in ("totp_secret_encrypted", "last_otp_step", "enrolled_at"):
+        for column in ("totp_secret_encrypted", "last_otp_step", "enrolled_at", "role"):  # 0005's too
             migrate(migrations.migrator_for(old).drop_column("agent", column))
         administration = Admin.create(code="ALVA", name="ALVA")
         old.execute_sql(
@@ -125,7 +126,7 @@ def test_a_database_of_the_previous_release_gets_the_agents_second_factor(tmp_pa
             (administration.id,),
         )
 
-        assert migrations.upgrade() == ["0002", "0003", "0004"]
+        assert migrations.upgrade() == ["0002", "0003", "0004", "0005"]
         assert {"totp_secret_encrypted", "last_otp_step", "enrolled_at"} <= {
             c.name for c in old.get_columns("agent")
         }
@@ -325,7 +326,7 @@ def test_a_database_of_the_previous_release_gets_mandates_read_through_their_cod
             ends_at=now + timedelta(days=90),
         )
 
-        assert migrations.upgrade() == ["0004"]
+        assert migrations.upgrade() == ["0004", "0005"]
 
         assert {c.name for c in db.get_columns("mandate")} == {
             "id",
@@ -378,6 +379,66 @@ def test_a_database_of_the_previous_release_gets_mandates_read_through_their_cod
             assert total == 3 and listed[-1].mandatary is None and listed[0].mandatary.name == "Fiduciaire"
             mandates.revoke_mandate(member, lea, taken.id)
         assert Certification.get_by_id(from_taken.id).revoked_at == clock.now()
+        assert migrations.upgrade() == []
+    finally:
+        _drop_everything()
+        migrations.upgrade()  # the suite's schema again
+
+
+def test_a_database_of_the_previous_release_gets_agent_roles_and_letter_queues(app):
+    """A pilot's database at 0004 (SQLite, or PostgreSQL under TEST_DATABASE_URL): migration
+    0005 makes its agents `agent`s of their administration, lets a helpdesk have none, puts
+    the letters already queued in the portal's own queue, and keeps everything active."""
+    from peewee import PostgresqlDatabase
+
+    from models import MODELS, Administration as Admin, Agent, Letter, Procedure, Service
+
+    try:
+        _drop_everything()
+        db.create_tables([migrations.SchemaMigration] + MODELS)
+        for version, description, _ in migrations.MIGRATIONS:
+            if version < "0005":
+                migrations.SchemaMigration.create(version=version, description=description)
+        migrator = migrations.migrator_for(db.obj)
+        migrate(
+            migrator.drop_column("agent", "role"),
+            migrator.add_not_null("agent", "administration_id"),
+            migrations._drop_column(migrator, "letter", "administration_id"),
+            *(migrator.drop_column(table, "active") for table in ("administration", "service", "procedure")),
+        )
+        assert not next(c for c in db.get_columns("agent") if c.name == "administration_id").null
+        db.execute_sql(
+            """INSERT INTO "administration" (code, name, certification_text) VALUES ('ALVA', 'ALVA', '')"""
+        )
+        administration = Admin.select(Admin.id).get().id
+        db.execute_sql(
+            'INSERT INTO "agent" (administration_id, userid, userid_key, name, email, password_hash, '
+            "created_at) VALUES (%d, 'agent.alva', 'agent.alva', 'Agnès', '', 'x', '2026-01-01')"
+            % administration
+        )
+        db.execute_sql(
+            'INSERT INTO "service" (administration_id, slug, name, description, requires_certification, '
+            "accepts_code, accepts_request) VALUES (%d, 'securite', 'Sécurité', '', %s, %s, %s)"
+            % (administration, *(["true"] * 3 if isinstance(db.obj, PostgresqlDatabase) else [1] * 3))
+        )
+        db.execute_sql(
+            'INSERT INTO "letter" (recipient_name, address, subject, body, created_at) '
+            "VALUES ('Léa', 'Rue 1', 'Confirmation', '…', '2026-01-01')"
+        )
+
+        assert migrations.upgrade() == ["0005"]
+
+        # Rebuilding a table (SQLite) did not take the rows that refer to it along.
+        assert Service.get().slug == "securite" and Service.get().active
+
+        agent = Agent.get()
+        assert (agent.role, agent.administration_id) == ("agent", administration)
+        assert Letter.get().administration_id is None
+        assert Admin.get().active
+        Agent.create(role="helpdesk", userid="hd", userid_key="hd", name="Hélène", password_hash="x")
+        assert Agent.get(Agent.role == "helpdesk").administration_id is None
+        assert {"active"} <= {c.name for c in db.get_columns(Service._meta.table_name)}
+        assert {"active"} <= {c.name for c in db.get_columns(Procedure._meta.table_name)}
         assert migrations.upgrade() == []
     finally:
         _drop_everything()

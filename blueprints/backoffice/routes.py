@@ -1,10 +1,10 @@
 from functools import wraps
 
-from flask import abort, flash, make_response, render_template, request, session, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
 from blueprints.auth.forms import OTPForm
-from blueprints.backoffice import bp
+from blueprints.backoffice import HOME, bp
 from blueprints.backoffice.forms import AgentLoginForm, DecisionForm
 from blueprints.errors import with_retry_after
 from blueprints.htmx import htmx_redirect
@@ -12,22 +12,34 @@ from blueprints.params import page_number
 from blueprints.responses import file_response, qr_response
 from blueprints.sessions import fresh_session
 from database import PAGE_SIZE
+from models import AGENT_ROLES
 from services import DomainError, agents, auth, certification_requests, crypto, files
 
 
-def agent_required(view):
+def agent_required(view=None, *, roles=("agent",)):
     """The agent of a live back-office session (services/agents.py); a copied cookie dies
-    with the session at logout, after 30 minutes idle or 12 hours."""
+    with the session at logout, after 30 minutes idle or 12 hours. An agent whose role is
+    not among `roles` is refused (403): an administration's work is its agents', the
+    portal's is the helpdesk's. The services check the administration again."""
 
-    @wraps(view)
-    def wrapper(**kwargs):
-        agent = agents.load_session(session.get("agent_session"))
-        if agent is None:
-            session.pop("agent_session", None)
-            return htmx_redirect(url_for("backoffice.login"))
-        return view(agent, **kwargs)
+    def decorate(view):
+        @wraps(view)
+        def wrapper(**kwargs):
+            agent = agents.load_session(session.get("agent_session"))
+            if agent is None:
+                session.pop("agent_session", None)
+                return htmx_redirect(url_for("backoffice.login"))
+            if agent.role not in roles:
+                abort(403)
+            return view(agent, **kwargs)
 
-    return wrapper
+        return wrapper
+
+    return decorate(view) if view else decorate
+
+
+helpdesk_required = agent_required(roles=("helpdesk",))
+any_agent_required = agent_required(roles=AGENT_ROLES)
 
 
 def login_page(template, form, error, **context):
@@ -92,7 +104,7 @@ def code_step(agent, template, **context):
         else:
             session.pop("agent_login", None)
             session["agent_session"] = token
-            return htmx_redirect(url_for("backoffice.requests"))
+            return htmx_redirect(url_for(HOME[agent.role]))
     return login_page(template, form, error, **context)
 
 
@@ -122,7 +134,7 @@ def enrol_qr(agent):
 
 
 @bp.post("/deconnexion")
-@agent_required
+@any_agent_required
 def logout(agent):
     agents.log_out(agent)
     session.pop("agent_session", None)
@@ -131,8 +143,10 @@ def logout(agent):
 
 
 @bp.get("")
-@agent_required
+@any_agent_required
 def requests(agent):
+    if agent.is_helpdesk:
+        return redirect(url_for(HOME[agent.role]))
     page = page_number()
     rows, total = certification_requests.pending_requests(agent, page)
     return render_template(
