@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from blueprints.htmx import is_htmx, render_page_or_partial, vary
-from services import spaces
+from services import communications, spaces
 
 TABS = {
     "home": _l("Mes démarches"),
@@ -35,7 +35,9 @@ def space_view(view):
 def space_page(member, tab, status=200, partial=None, swap=None, **context):
     """The space's page with its tabs; htmx tab switches get the tabs and the open one.
     `partial` is the tab's content (spaces/_tab_<tab>.html unless another area's); `swap`,
-    what htmx gets instead of the tabs when a view's forms swap less (the assistant's step)."""
+    what htmx gets instead of the tabs when a view's forms swap less (the assistant's step).
+    The Communications tab's label counts the unread ones, on every page that shows the
+    tabs: one query, when the tabs are rendered."""
     partial = partial or f"spaces/_tab_{tab}.html"
     return render_page_or_partial(
         "spaces/space.html",
@@ -45,6 +47,7 @@ def space_page(member, tab, status=200, partial=None, swap=None, **context):
         space=member.space,
         tab=tab,
         tabs=TABS,
+        unread=lambda: communications.unread_count(member),
         tab_partial=partial,
         can=lambda action: spaces.can(member, action),
         **context,

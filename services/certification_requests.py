@@ -9,8 +9,8 @@ from peewee import IntegrityError
 import clock
 from database import PAGE_SIZE, lock_row
 from models import Certification, CertificationRequest, Service, Space, db
-from services import DomainError, audit
-from services.certifications import DEFAULT_VALIDITY, STATUSES, NotFound, notify_space
+from services import DomainError, audit, communications
+from services.certifications import DEFAULT_VALIDITY, STATUSES, NotFound
 from services.files import content_type as attachment_type  # PDF, PNG or JPEG by its first bytes
 from services.spaces import require, require_professional
 
@@ -191,14 +191,20 @@ def decide_request(agent, request_id, approve, reason=""):
                 request_id=request.id,
                 service=request.service.slug,
             )
-            notify_space(
-                request.space_id,
+            message = _l(
+                "Votre demande de certification pour le service « %(service)s » a été %(decision)s.",
+                service=request.service.name,
+                decision=STATUSES[status].lower(),
+            )
+            body = str(message)
+            if reason:
+                body += "\n\n" + str(_l("Motif : %(reason)s", reason=reason[:4000]))
+            communications.send_decision(
+                agent,
+                [request.space_id],
                 _l("Demande de certification : %(service)s", service=request.service.name),
-                _l(
-                    "Votre demande de certification pour le service « %(service)s » a été %(decision)s.",
-                    service=request.service.name,
-                    decision=STATUSES[status].lower(),
-                ),
+                message,
+                body,
             )
     except IntegrityError:
         raise HolderAlready() from None

@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 
 from database import PAGE_SIZE
 from models import Administration, Dossier, DossierFile, Procedure, Receipt, Space, db
-from services import DomainError, audit, dossiers, spaces
+from services import DomainError, audit, communications, dossiers, spaces
 from services.certifications import search
 
 # The statuses an agent may filter on: every one but the draft, which an agent never sees.
@@ -141,7 +141,7 @@ def decide(agent, dossier_id, key, text=""):
         )
         if text:
             dossiers.add_message(dossier, text, agent=agent)
-        _notify(dossier, decision.subject, decision.message)
+        _communicate(agent, dossier, decision.subject, decision.message, text)
         audit.record(
             f"dossier.{decision.event}",
             actor=agent,
@@ -162,18 +162,25 @@ def send_message(agent, dossier_id, body):
     with db.atomic():
         message = dossiers.add_message(dossier, body, agent=agent)
         dossiers.record_event(dossier, "message", agent=agent)
-        _notify(
+        _communicate(
+            agent,
             dossier,
             _l("Dossier %(reference)s : nouveau message"),
             _l("L'administration vous a écrit au sujet de votre dossier %(reference)s."),
+            message.body,
         )
     return message
 
 
-def _notify(dossier, subject, message):
+def _communicate(agent, dossier, subject, message, text=""):
+    """The decision or message as a communication of the administration to the spaces that
+    see the dossier: `message` says what happened (the members' mail too), `text` what the
+    agent wrote (a complement asked, a reason, a message), which only the space reads."""
     reference = dossier.reference or ""
-    dossiers.notify_members(
-        dossier, str(subject) % {"reference": reference}, str(message) % {"reference": reference}
+    message = str(message) % {"reference": reference}
+    body = f"{message}\n\n{text}" if text else message
+    communications.send_decision(
+        agent, dossiers.seen_by(dossier), str(subject) % {"reference": reference}, message, body
     )
 
 

@@ -455,7 +455,7 @@ def thread(dossier, page=1, per_page=PAGE_SIZE):
 # --- Notifications ------------------------------------------------------------------------
 
 
-def _seen_by(dossier):
+def seen_by(dossier):
     """The spaces that see the dossier: the mandant's holder space, and the filing space
     unless the mandate it was filed under ended more than 30 days ago."""
     shown = (
@@ -469,7 +469,7 @@ def _seen_by(dossier):
 def notify_members(dossier, subject, message):
     """A mail to every member of the spaces that see the dossier: what happened, in general
     terms, and a link to the dossier page (never its content)."""
-    space_ids = _seen_by(dossier)
+    space_ids = seen_by(dossier)
     members = (
         Membership.select(Membership.space, User.email)
         .join(User)

@@ -4,7 +4,8 @@ into the target in one transaction, and the source stays archived as "fusionné 
 Each kind of space-owned record has a `Mover` in MOVERS, at the end of this module: what will
 move (`count`), what clashes (`conflicts`; a blocking one refuses the merge) and how it moves
 (`move`, set-based statements, no query per row). The movers of the spaces' own records are
-here; those of mandates and certification requests live with them and are listed here. A
+here; those of mandates, certification requests and communications live with them and are
+listed here. A
 model that owns rows of a space and has no mover would stay behind in the archived source:
 add one to the list.
 """
@@ -19,7 +20,7 @@ from peewee import Value
 import clock
 from database import lock_row
 from models import Certification, Dossier, Invitation, Membership, Service, Space, VaultEntry, db
-from services import DomainError, audit, certification_requests, mandates
+from services import DomainError, audit, certification_requests, communications, mandates
 from services.spaces import RANK, SpaceNotFound, membership_for, require
 
 
@@ -348,6 +349,12 @@ MOVERS = {
             _l("Demandes de certification"),
             certification_requests.merge_count,
             certification_requests.merge_move,
+        ),
+        Mover(
+            "communications",
+            _l("Communications"),
+            communications.merge_count,
+            communications.merge_move,
         ),
     )
 }

@@ -559,3 +559,124 @@ def fiduciary_and_client(guichet_name="Guichet"):
         street="2, avenue de la Gare",
     )
     return holder, fiduciary, taken_up_mandate(holder, fiduciary)
+
+
+# --- Communications ----------------------------------------------------------------------------
+
+
+def communication(
+    administration_code="ACD",
+    company="B123456",
+    space_=None,
+    subject="Rappel : déclaration annuelle",
+    **fields,
+):
+    """A message of an administration (of the catalogue, or made here) to a company's spaces,
+    or to one space (`space_`: a decision), as the back-office sends it; `documents` is a
+    list of PDF contents."""
+    import hashlib
+
+    from models import Administration, Communication, CommunicationDocument, CommunicationRecipient
+
+    administration_ = Administration.get_or_none(code=administration_code) or administration(
+        administration_code
+    )
+    documents = fields.pop("documents", ())
+    fields.setdefault("body", "Votre déclaration est attendue avant le 31 mars.\n\nCordialement.")
+    fields.setdefault("sender", f"Agnès Agent ({administration_code})")
+    fields.setdefault("kind", "decision" if space_ else "message")
+    fields.setdefault("audience", f"Entreprise {company}")
+    created = Communication.create(administration=administration_, subject=subject, **fields)
+    CommunicationRecipient.create(
+        communication=created,
+        company_identifier=space_.identifier if space_ else company,
+        space=space_,
+    )
+    for index, content in enumerate(documents, 1):
+        CommunicationDocument.create(
+            communication=created,
+            name=f"document-{index}.pdf",
+            content_type="application/pdf",
+            size=len(content),
+            sha256=hashlib.sha256(content).hexdigest(),
+            content=content,
+        )
+    return created
+
+
+def communications_to(company, count, administration_code="ACD"):
+    """`count` messages of the administration to the company, a minute apart, the newest
+    first, inserted at once (for query budgets and the scale)."""
+    from datetime import timedelta
+
+    from peewee import chunked, fn
+
+    import clock
+    from models import Administration, Communication, CommunicationRecipient, db
+
+    administration_ = Administration.get_or_none(code=administration_code) or administration(
+        administration_code
+    )
+    first = (Communication.select(fn.MAX(Communication.id)).scalar() or 0) + 1
+    now = clock.now()
+    with db.atomic():
+        for batch in chunked(range(first, first + count), 500):
+            Communication.insert_many(
+                [
+                    {
+                        "administration": administration_.id,
+                        "sender": "Agnès Agent",
+                        "subject": f"Communication n° {n}",
+                        "body": "Texte.",
+                        "sent_at": now - timedelta(minutes=n),
+                    }
+                    for n in batch
+                ]
+            ).execute()
+        ids = [c.id for c in Communication.select(Communication.id).where(Communication.id >= first)]
+        for batch in chunked(ids, 500):
+            CommunicationRecipient.insert_many(
+                [{"communication": i, "company_identifier": company} for i in batch]
+            ).execute()
+
+
+def company_spaces(count, company="B123456", start=0):
+    """`count` more live professional spaces of the company, each with one admin, inserted at
+    once (a company with thousands of spaces)."""
+    from peewee import chunked
+
+    import clock
+    from models import Membership, Space, User, db
+
+    now = clock.now()
+    with db.atomic():
+        for batch in chunked(range(start, start + count), 300):
+            User.insert_many(
+                [
+                    {"userid": f"m{n}", "userid_key": f"m{n}", "email": f"m{n}@example.lu", "created_at": now}
+                    for n in batch
+                ]
+            ).execute()
+            Space.insert_many(
+                [
+                    {
+                        "kind": "professional",
+                        "name": f"Espace {n}",
+                        "company_name": "Guichet SARL",
+                        "identifier_kind": "rcs",
+                        "identifier": company,
+                        "created_at": now,
+                    }
+                    for n in batch
+                ]
+            ).execute()
+        users = {u.userid: u.id for u in User.select(User.id, User.userid).where(User.userid.startswith("m"))}
+        spaces_ = {
+            s.name: s.id for s in Space.select(Space.id, Space.name).where(Space.name.startswith("Espace "))
+        }
+        rows = [
+            {"space": spaces_[f"Espace {n}"], "user": users[f"m{n}"], "role": "admin", "joined_at": now}
+            for n in range(start, start + count)
+        ]
+        for batch in chunked(rows, 300):
+            Membership.insert_many(batch).execute()

@@ -10,7 +10,7 @@ import pytest
 
 import factories
 from helpers import BOOSTED, HTMX, agent_log_in, assert_constant_queries, csrf_token
-from models import Dossier, DossierEvent, DossierFile, DossierMessage, OutboxMail, Receipt
+from models import Communication, Dossier, DossierEvent, DossierFile, DossierMessage, OutboxMail, Receipt
 
 WAYS = pytest.mark.parametrize(
     "headers, partial", [({}, False), (HTMX, True), (BOOSTED, False)], ids=["plain", "htmx", "boosted"]
@@ -300,7 +300,7 @@ def test_take_ask_a_complement_then_accept(client, world, headers, partial):
     assert "Dossier accepté" in body and "Décision" not in body  # closed: nothing more to decide
 
 
-def test_the_mails_link_to_the_dossier_and_tell_nothing_of_it(client, world):
+def test_the_mails_link_to_the_decisions_and_tell_nothing_of_them(client, world):
     post(client, world, "/prendre-en-charge")
     post(client, world, "/complement", {"complement-text": "Merci de joindre le procès-verbal signé."})
     post(client, world, "/messages", {"body": "Le document manque toujours."})
@@ -310,8 +310,9 @@ def test_the_mails_link_to_the_dossier_and_tell_nothing_of_it(client, world):
         "Dossier ACD-2026-000001 : complément demandé",
         "Dossier ACD-2026-000001 : nouveau message",
     ]
-    link = f"/espaces/{world['space'].id}/dossiers/{world['dossier'].id}"
-    for mail in mails:
+    decisions = Communication.select().order_by(Communication.id)
+    for mail, decision in zip(mails, decisions, strict=True):
+        link = f"/espaces/{world['space'].id}/communications/{decision.id}"
         assert link in mail.body_text and link in mail.body_html
         for secret in ("procès-verbal", "document manque", "Jean Dupont", "1983081974925"):
             assert secret not in mail.body_text and secret not in html.unescape(mail.body_html)

@@ -18,6 +18,7 @@ from models import (
     AuditEntry,
     Certification,
     CertificationRequest,
+    Communication,
     Letter,
     Mandate,
     OutboxMail,
@@ -902,7 +903,7 @@ def test_readers_cannot_file_a_request(guichet):
         alva_request(membership(person, guichet.space_id))
 
 
-def test_approved_request_certifies_the_space_and_mails_its_admins(guichet, clock):
+def test_approved_request_certifies_the_space_and_tells_its_members(guichet, clock):
     marc, tom = factories.user("marc"), factories.user("tom")
     factories.member(guichet.space, marc, "admin")
     factories.member(guichet.space, tom, "reader")
@@ -921,9 +922,16 @@ def test_approved_request_certifies_the_space_and_mails_its_admins(guichet, cloc
     assert certification.company_identifier == "B123456"
     assert certification.ends_at == clock.now() + timedelta(days=365)
     assert certifications.requires_certification(guichet, "securite-alimentaire")[1] == [certification]
+    # The decision is a communication of the administration to the space, its mail the
+    # members' notification.
+    [decision] = Communication.select()
+    assert (decision.kind, decision.administration.code) == ("decision", "ALVA")
+    assert decision.sent_by_id == agent.id
     mails = list(OutboxMail.select())
-    assert sorted(m.to for m in mails) == ["lea@example.lu", "marc@example.lu"]
+    assert sorted(m.to for m in mails) == ["lea@example.lu", "marc@example.lu", "tom@example.lu"]
     assert all("Sécurité alimentaire" in m.subject and "approuvée" in m.body_text for m in mails)
+    link = f"/espaces/{guichet.space_id}/communications/{decision.id}"
+    assert all(link in m.body_text for m in mails)
     assert certification_requests.pending_requests(agent)[1] == 0
 
 

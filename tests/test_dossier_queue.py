@@ -8,7 +8,7 @@ import pytest
 
 import factories
 from helpers import at_once, count_queries
-from models import AuditEntry, Dossier, DossierEvent, DossierMessage, OutboxMail, db
+from models import AuditEntry, Communication, Dossier, DossierEvent, DossierMessage, OutboxMail, db
 from services import dossier_queue, dossiers
 
 pytestmark = pytest.mark.usefixtures("request_context")
@@ -197,7 +197,9 @@ def test_take_then_accept(world, clock):
     assert set(sent) == {"lea@example.lu", "rita@example.lu"}  # every member, readers too
     subject, body = sent["lea@example.lu"]
     assert subject == "Dossier ACD-2026-000001 : pris en charge"
-    assert f"/espaces/{found.space_id}/dossiers/{found.id}" in body
+    decision = Communication.select().order_by(Communication.id.desc()).first()  # the mail's
+    assert (decision.kind, decision.subject) == ("decision", subject)
+    assert f"/espaces/{found.space_id}/communications/{decision.id}" in body
     entry = AuditEntry.select().order_by(AuditEntry.id.desc()).first()
     assert (entry.action, entry.actor_id, entry.space_id, entry.details) == (
         "dossier.taken",
@@ -235,7 +237,8 @@ def test_a_complement_needs_a_message_which_goes_to_the_thread_not_the_mail(worl
     assert dossiers.history(found)[-1].action == "complement"
     subject, body = mails()["lea@example.lu"]
     assert subject == "Dossier ACD-2026-000001 : complément demandé"
-    assert "procès-verbal" not in subject + body and f"/dossiers/{found.id}" in body
+    assert "procès-verbal" not in subject + body and "/communications/" in body
+    assert asked in Communication.select().order_by(Communication.id.desc()).first().body  # read in the space
     assert AuditEntry.select().order_by(AuditEntry.id.desc()).first().action == "dossier.complement"
 
 

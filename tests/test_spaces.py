@@ -621,6 +621,8 @@ def test_every_model_owning_space_rows_has_a_mover():
         "Mandate": "mandates",
         "CertificationRequest": "requests",
         "Dossier": "dossiers",
+        "CommunicationRecipient": "communications",
+        "CommunicationRead": "communications",
     }
     for model in MODELS:
         points_to_space = any(getattr(f, "rel_model", None) is Space for f in model._meta.fields.values())

@@ -11,6 +11,7 @@ import factories
 from helpers import BOOSTED, HTMX, assert_constant_queries, csrf_token, fingerprint, log_in
 from models import (
     Certification,
+    CommunicationDocument,
     DossierFile,
     Invitation,
     Membership,
@@ -88,6 +89,7 @@ def world(app, clock):
         "obtained": obtained,
         "draft": draft,
         "sent": sent,
+        "communication": factories.communication(space_=space, documents=[factories.PDF]),
     }
 
 
@@ -107,6 +109,8 @@ ENDPOINTS = [
     ("GET", "/espaces/{s}/donnees/bank.iban/supprimer", None, "vault"),
     ("POST", "/espaces/{s}/donnees/bank.iban/supprimer", {}, "vault"),
     ("GET", "/espaces/{s}/communications", None, "member"),
+    ("GET", "/espaces/{s}/communications/{comm}", None, "member"),
+    ("GET", "/espaces/{s}/communications/{comm}/documents/{doc}", None, "member"),
     ("GET", "/espaces/{s}/profil", None, "member"),
     ("GET", "/espaces/{s}/utilisateurs", None, "member"),
     ("GET", "/espaces/{s}/supprimer", None, "admin"),
@@ -178,6 +182,8 @@ def endpoints(w):
         "draft": w["draft"].id,
         "sent": w["sent"].id,
         "f": DossierFile.get(DossierFile.dossier == w["draft"].id).id,
+        "comm": w["communication"].id,
+        "doc": CommunicationDocument.get().id,
     }
     return [
         (method, url.format(**ids), data and {k: str(v).format(**ids) for k, v in data.items()}, rule)
@@ -712,15 +718,16 @@ def test_oversized_ids_and_pages_are_not_server_errors(client, world):
 # --- The private space ------------------------------------------------------------------------
 
 
-def test_features_to_come_say_they_are_not_there_yet(client, clock):
-    """The administrations' messages are not in this version: their tab says so, rather than
-    an empty list that looks like a working feature. Procedures and the data vault are."""
+def test_no_tab_says_it_is_to_come(client, clock):
+    """Every tab of a space is a working feature: none says "pas encore disponible"."""
     lea = factories.user("lea")
     space = factories.space(lea, name="Guichet")
     log_in(client, lea)
-    html = client.get(f"/espaces/{space.id}/communications").get_data(as_text=True).replace("&#39;", "'")
-    assert "Les communications des administrations ne sont pas encore disponibles" in html
-    for path, feature in [("", "Commencer une démarche"), ("/donnees", "Ajouter une information")]:
+    for path, feature in [
+        ("", "Commencer une démarche"),
+        ("/donnees", "Ajouter une information"),
+        ("/communications", "Aucune communication pour le moment."),
+    ]:
         html = client.get(f"/espaces/{space.id}{path}").get_data(as_text=True)
         assert "pas encore disponible" not in html and feature in html, path
 

@@ -1,5 +1,5 @@
 from flask_babel import lazy_gettext as _l
-from wtforms import PasswordField, StringField, TextAreaField
+from wtforms import MultipleFileField, PasswordField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from blueprints.forms import Form
@@ -30,3 +30,32 @@ class DossierDecisionForm(Form):
 
 class DossierMessageForm(Form):
     body = TextAreaField(_l("Votre message"), validators=[Optional(), Length(max=4000)])
+
+
+# --- Communications ------------------------------------------------------------------------
+
+
+class CommunicationForm(Form):
+    """Envoyer une communication. Which fields count depends on the audience chosen; the
+    identifier's format, the service and the documents are the service's rules."""
+
+    audience = RadioField(
+        _l("Destinataires"),
+        choices=[
+            ("company", _l("Les espaces d'une entreprise")),
+            ("service", _l("Les entreprises certifiées pour un service")),
+        ],
+        default="company",
+    )
+    identifier = StringField(
+        _l("Numéro RCS ou SIREN de l'entreprise"), validators=[Optional(), Length(max=20)]
+    )
+    service = SelectField(_l("Service"), validate_choice=False, default="")
+    subject = StringField(
+        _l("Objet"), validators=[DataRequired(_l("Saisissez l'objet de la communication.")), Length(max=300)]
+    )
+    body = TextAreaField(
+        _l("Texte"),
+        validators=[DataRequired(_l("Saisissez le texte de la communication.")), Length(max=20000)],
+    )
+    documents = MultipleFileField(_l("Documents PDF (facultatif)"))

@@ -118,12 +118,6 @@ def home(member):
     )
 
 
-@bp.get("/espaces/<id:space_id>/communications")
-@space_view
-def communications(member):
-    return space_page(member, "communications")
-
-
 @bp.route("/espaces/<id:space_id>/profil", methods=["GET", "POST"])
 @space_view
 def profile(member):
