@@ -17,6 +17,8 @@ from helpers import HTMX, csrf_token, log_in
 from models import (
     AuditEntry,
     CertificationRequest,
+    Communication,
+    CommunicationRecipient,
     DossierMessage,
     Invitation,
     Mandate,
@@ -257,6 +259,9 @@ STORED = {
     # also the history entry's note, a text column too).
     "DossierDecisionForm.text": DossierMessage.body,
     "DossierMessageForm.body": DossierMessage.body,
+    "CommunicationForm.identifier": CommunicationRecipient.company_identifier,
+    "CommunicationForm.subject": Communication.subject,
+    "CommunicationForm.body": Communication.body,
 }
 # Compared, hashed or looked up, never stored as typed.
 NOT_STORED = {

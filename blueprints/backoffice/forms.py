@@ -2,7 +2,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import MultipleFileField, PasswordField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from blueprints.forms import Form
+from blueprints.forms import Form, options
 
 
 class AgentLoginForm(Form):
@@ -41,10 +41,12 @@ class CommunicationForm(Form):
 
     audience = RadioField(
         _l("Destinataires"),
-        choices=[
-            ("company", _l("Les espaces d'une entreprise")),
-            ("service", _l("Les entreprises certifiées pour un service")),
-        ],
+        choices=options(
+            [
+                ("company", _l("Les espaces d'une entreprise")),
+                ("service", _l("Les entreprises certifiées pour un service")),
+            ]
+        ),
         default="company",
     )
     identifier = StringField(
