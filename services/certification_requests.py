@@ -9,7 +9,7 @@ from peewee import IntegrityError
 import clock
 from database import PAGE_SIZE, lock_row
 from models import Certification, CertificationRequest, Service, Space, db
-from services import DomainError, audit, communications
+from services import DomainError, audit, sent_communications
 from services.certifications import DEFAULT_VALIDITY, STATUSES, NotFound
 from services.files import content_type as attachment_type  # PDF, PNG or JPEG by its first bytes
 from services.spaces import require, require_professional
@@ -199,7 +199,7 @@ def decide_request(agent, request_id, approve, reason=""):
             body = str(message)
             if reason:
                 body += "\n\n" + str(_l("Motif : %(reason)s", reason=reason[:4000]))
-            communications.send_decision(
+            sent_communications.send_decision(
                 agent,
                 [request.space_id],
                 _l("Demande de certification : %(service)s", service=request.service.name),

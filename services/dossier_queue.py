@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 
 from database import PAGE_SIZE
 from models import Administration, Dossier, DossierFile, Procedure, Receipt, Space, db
-from services import DomainError, audit, communications, dossiers, spaces
+from services import DomainError, audit, dossiers, sent_communications, spaces
 from services.certifications import search
 
 # The statuses an agent may filter on: every one but the draft, which an agent never sees.
@@ -179,7 +179,7 @@ def _communicate(agent, dossier, subject, message, text=""):
     reference = dossier.reference or ""
     message = str(message) % {"reference": reference}
     body = f"{message}\n\n{text}" if text else message
-    communications.send_decision(
+    sent_communications.send_decision(
         agent, dossiers.seen_by(dossier), str(subject) % {"reference": reference}, message, body
     )
 

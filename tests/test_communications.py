@@ -21,7 +21,7 @@ from models import (
     Service,
     Space,
 )
-from services import catalogue, communications, merge, spaces
+from services import catalogue, communications, merge, sent_communications, spaces
 
 pytestmark = pytest.mark.usefixtures("request_context")
 
@@ -63,7 +63,7 @@ def member(world, name, space):
 def send(world, agent="agnes", audience="company", identifier="B123456", service=None, **fields):
     fields.setdefault("subject", "Rappel : déclaration annuelle")
     fields.setdefault("body", "Votre déclaration est attendue avant le 31 mars.")
-    return communications.send(
+    return sent_communications.send(
         world[agent],
         audience,
         identifier,
@@ -89,7 +89,7 @@ def written():
 
 
 def test_a_message_to_a_company_reaches_its_spaces_and_mails_each_member_once(world, clock):
-    uploads = [communications.Upload("Avis d'imposition 2025.pdf", PDF)]
+    uploads = [sent_communications.Upload("Avis d'imposition 2025.pdf", PDF)]
     communication, reached = send(world, identifier=" b 123456 ", body="Ligne 1\r\nLigne 2", uploads=uploads)
     assert reached == 2  # the certified space and the uncertified one
     assert (communication.kind, communication.administration.code, communication.sender) == (
@@ -179,33 +179,40 @@ def test_only_an_active_service_of_the_agents_administration(world):
     acd = Service.get(slug="fiches-retenue")
     before = written()
     for service in (str(itm.id), "", "abc", "99999999999", "²"):
-        with pytest.raises(communications.ServiceMissing):
+        with pytest.raises(sent_communications.ServiceMissing):
             send(world, audience="service", service=service)
-    with pytest.raises(communications.NobodyCertified):
+    with pytest.raises(sent_communications.NobodyCertified):
         send(world, "igor", audience="service", service=str(itm.id))
     Service.update(active=False).where(Service.id == acd.id).execute()
-    with pytest.raises(communications.ServiceMissing):
+    with pytest.raises(sent_communications.ServiceMissing):
         send(world, audience="service", service=str(acd.id))
-    assert [s.slug for s in communications.audience_services(world["agnes"])] == []
+    assert [s.slug for s in sent_communications.audience_services(world["agnes"])] == []
     assert written() == before
 
 
 @pytest.mark.parametrize(
     "fields, refusal",
     [
-        ({"subject": "  "}, communications.SubjectMissing),
-        ({"body": " \n "}, communications.BodyMissing),
-        ({"body": "x" * 20_001}, communications.BodyTooLong),
-        ({"identifier": "B012345"}, communications.InvalidCompany),
-        ({"identifier": ""}, communications.InvalidCompany),
-        ({"uploads": [communications.Upload("photo.png", factories.PNG)]}, communications.DocumentRefused),
+        ({"subject": "  "}, sent_communications.SubjectMissing),
+        ({"body": " \n "}, sent_communications.BodyMissing),
+        ({"body": "x" * 20_001}, sent_communications.BodyTooLong),
+        ({"identifier": "B012345"}, sent_communications.InvalidCompany),
+        ({"identifier": ""}, sent_communications.InvalidCompany),
         (
-            {"uploads": [communications.Upload("gros.pdf", PDF + b"0" * communications.MAX_DOCUMENT)]},
-            communications.DocumentRefused,
+            {"uploads": [sent_communications.Upload("photo.png", factories.PNG)]},
+            sent_communications.DocumentRefused,
         ),
         (
-            {"uploads": [communications.Upload(f"{n}.pdf", PDF) for n in range(6)]},
-            communications.TooManyDocuments,
+            {
+                "uploads": [
+                    sent_communications.Upload("gros.pdf", PDF + b"0" * sent_communications.MAX_DOCUMENT)
+                ]
+            },
+            sent_communications.DocumentRefused,
+        ),
+        (
+            {"uploads": [sent_communications.Upload(f"{n}.pdf", PDF) for n in range(6)]},
+            sent_communications.TooManyDocuments,
         ),
     ],
 )
@@ -218,7 +225,7 @@ def test_everything_is_checked_before_anything_is_written(world, fields, refusal
 
 
 def test_empty_file_inputs_are_no_documents(world):
-    send(world, uploads=[communications.Upload("", b"")] * 6)
+    send(world, uploads=[sent_communications.Upload("", b"")] * 6)
     assert CommunicationDocument.select().count() == 0
 
 
@@ -230,9 +237,9 @@ def test_a_failure_half_way_sends_nothing(world, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(communications.audit, "record", broken)
+    monkeypatch.setattr(sent_communications.audit, "record", broken)
     with pytest.raises(RuntimeError):
-        send(world, uploads=[communications.Upload("a.pdf", PDF)])
+        send(world, uploads=[sent_communications.Upload("a.pdf", PDF)])
     assert written() == before
 
 
@@ -319,7 +326,7 @@ def test_search_by_subject_and_administration_but_no_hidden_subject(world):
 
 
 def test_the_first_reader_of_a_space_is_its_receipt(world, clock):
-    communication, _reached = send(world, uploads=[communications.Upload("avis.pdf", PDF)])
+    communication, _reached = send(world, uploads=[sent_communications.Upload("avis.pdf", PDF)])
     lea = member(world, "lea", "certified")
     opened = communications.open_communication(lea, world["lea"], communication.id)
     assert (opened.read.reader, opened.read.read_at, opened.read.user_id) == (
@@ -364,7 +371,7 @@ def test_two_readers_at_once_make_one_receipt(app, world):
 
 
 def test_documents_only_for_spaces_that_read(world):
-    communication, _reached = send(world, uploads=[communications.Upload("avis.pdf", PDF)])
+    communication, _reached = send(world, uploads=[sent_communications.Upload("avis.pdf", PDF)])
     document = CommunicationDocument.get()
     got = communications.space_document(member(world, "lea", "certified"), communication.id, document.id)
     assert bytes(got.content) == PDF
@@ -382,16 +389,18 @@ def test_documents_only_for_spaces_that_read(world):
 
 
 def test_the_sent_list_and_receipts_are_the_administrations_own(world):
-    communication, _reached = send(world, uploads=[communications.Upload("avis.pdf", PDF)])
+    communication, _reached = send(world, uploads=[sent_communications.Upload("avis.pdf", PDF)])
     communications.open_communication(member(world, "lea", "certified"), world["lea"], communication.id)
     itm, _reached = send(world, "igor", subject="Élections sociales")
-    rows, total = communications.sent(world["agnes"])
+    rows, total = sent_communications.sent(world["agnes"])
     assert total == 1 and [(r.subject, r.reads, r.reached) for r in rows] == [
         ("Rappel : déclaration annuelle", 1, 2)
     ]
-    assert communications.sent(world["agnes"], "Élections")[1] == 0
-    assert communications.sent(world["agnes"], "B123456")[1] == 1  # the audience
-    receipts, total = communications.receipts(communications.sent_one(world["agnes"], communication.id))
+    assert sent_communications.sent(world["agnes"], "Élections")[1] == 0
+    assert sent_communications.sent(world["agnes"], "B123456")[1] == 1  # the audience
+    receipts, total = sent_communications.receipts(
+        sent_communications.sent_one(world["agnes"], communication.id)
+    )
     assert total == 2
     assert [
         (r.name, r.communicationread and r.communicationread.reader, bool(r.reads)) for r in receipts
@@ -399,10 +408,10 @@ def test_the_sent_list_and_receipts_are_the_administrations_own(world):
         ("Guichet", "Léa Guichet", True),
         ("Guichet bis", None, False),
     ]
-    assert communications.receipts(communication, "bis")[1] == 1
+    assert sent_communications.receipts(communication, "bis")[1] == 1
     for refused in (
-        lambda: communications.sent_one(world["agnes"], itm.id),
-        lambda: communications.agent_document(
+        lambda: sent_communications.sent_one(world["agnes"], itm.id),
+        lambda: sent_communications.agent_document(
             world["igor"], communication.id, CommunicationDocument.get().id
         ),
     ):
@@ -410,7 +419,7 @@ def test_the_sent_list_and_receipts_are_the_administrations_own(world):
             refused()
     assert (
         bytes(
-            communications.agent_document(
+            sent_communications.agent_document(
                 world["agnes"], communication.id, CommunicationDocument.get().id
             ).content
         )
@@ -422,9 +431,9 @@ def test_a_deleted_space_keeps_its_receipt(world, clock):
     communication, _reached = send(world)
     communications.open_communication(member(world, "lea", "certified"), world["lea"], communication.id)
     Space.update(deleted_at=clock.now()).where(Space.id == world["certified"].id).execute()
-    [row] = communications.sent(world["agnes"])[0]
+    [row] = sent_communications.sent(world["agnes"])[0]
     assert (row.reads, row.reached) == (1, 2)
-    receipts, _total = communications.receipts(communication)
+    receipts, _total = sent_communications.receipts(communication)
     assert [r.name for r in receipts] == ["Guichet", "Guichet bis"]
 
 

@@ -16,8 +16,9 @@ from blueprints.htmx import htmx_redirect, render_page_or_partial
 from blueprints.params import page_number, search_query, uploads_up_to
 from blueprints.responses import file_response
 from database import PAGE_SIZE
-from services import communications as sent_communications, spaces
-from services.communications import MAX_DOCUMENT, MAX_DOCUMENTS
+from services import sent_communications, spaces
+from services.communications import documents
+from services.sent_communications import MAX_DOCUMENT, MAX_DOCUMENTS
 
 # The documents and the text, with room for the form's other fields.
 UPLOAD_LIMIT = MAX_DOCUMENTS * MAX_DOCUMENT + 1024 * 1024
@@ -103,7 +104,7 @@ def communication(agent, communication_id):
         "backoffice/_communication.html",
         agent=agent,
         communication=found,
-        documents=sent_communications.documents(found),
+        documents=documents(found),
         rows=rows,
         total=total,
         query=query,
