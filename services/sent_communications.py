@@ -234,12 +234,15 @@ def send(agent, audience, identifier, service_id, subject, body, uploads=()):
 def send_decision(agent, space_ids, subject, message, body):
     """A decision on what a space filed, as a communication of the deciding administration
     to `space_ids` (the space, and a mandant's too): in the caller's transaction. `subject`
-    and `message` are the members' mail, in general terms; `body` is what the space reads."""
+    and `message` are the members' mail, in general terms; `body` is what the space reads.
+    None when no space is left to receive it."""
     spaces = list(
         Space.select(Space.id, Space.name, Space.identifier, Space.company_name).where(
             Space.id.in_(space_ids)
         )
     )
+    if not spaces:
+        return None
     audience = ", ".join(f"{space.name} ({space.identifier})" for space in spaces)
     communication = _create(agent, "decision", str(subject), str(body), audience)
     CommunicationRecipient.insert_many(
