@@ -17,7 +17,9 @@ from helpers import HTMX, csrf_token, log_in
 from models import (
     AuditEntry,
     CertificationRequest,
+    ContactRequest,
     DossierMessage,
+    Feedback,
     Invitation,
     Mandate,
     OutboxMail,
@@ -257,6 +259,14 @@ STORED = {
     # also the history entry's note, a text column too).
     "DossierDecisionForm.text": DossierMessage.body,
     "DossierMessageForm.body": DossierMessage.body,
+    # Contacter le Helpdesk, its answer, Votre avis nous intéresse (the page: its path).
+    "ContactForm.name": ContactRequest.name,
+    "ContactForm.email": ContactRequest.email,
+    "ContactForm.subject": ContactRequest.subject,
+    "ContactForm.message": ContactRequest.message,
+    "ContactAnswerForm.answer": ContactRequest.answer,
+    "FeedbackForm.page": Feedback.page,
+    "FeedbackForm.comment": Feedback.comment,
 }
 # Compared, hashed or looked up, never stored as typed.
 NOT_STORED = {
