@@ -88,6 +88,11 @@ class InvalidPage(DomainError):
 # --- Contacter le Helpdesk -----------------------------------------------------------------
 
 
+def _lines(text):
+    """A text area's text as stored: trimmed, its line breaks as browsers send them made one."""
+    return (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
 def _sender_key(email):
     # An address is up to 320 characters, a counter's key 200: its digest stands for it.
     return "contact:email:" + hashlib.sha256(email.lower().encode()).hexdigest()
@@ -109,7 +114,7 @@ def send_contact(name, email, subject, message, user=None, ip=None):
             name=clip(ContactRequest.name, name),
             email=email,
             subject=clip(ContactRequest.subject, subject),
-            message=message.strip(),
+            message=_lines(message),
             user=user,
         )
         queue_mail(
@@ -165,7 +170,7 @@ def answer(agent, request_id, text):
     """Répondre: the answer is mailed to the sender and the request marked answered, once
     (a second answer, from another window or agent, is refused: AlreadyAnswered)."""
     found = contact_request(agent, request_id)
-    text = (text or "").strip()
+    text = _lines(text)
     if not text:
         raise AnswerMissing()
     now = clock.now()
