@@ -2,10 +2,10 @@
 helpdesk, an opinion on a page), throttled in the database; the helpdesk's queue of messages,
 its answers, and the list of opinions.
 
-A message is stored, its sender gets an acknowledgement that repeats its subject and nothing
-else (a form anyone may post must not make the portal mail someone else's text), and the
-helpdesk answers it once, by e-mail. An opinion is anonymous: the page it was given on, the
-answers, the comment.
+A message is stored and its sender gets an acknowledgement that repeats its subject and
+nothing else, not even the name: a form anyone may post must not make the portal mail any
+text to any address. The helpdesk answers it once, by e-mail. An opinion is anonymous: the
+page it was given on, the answers, the comment.
 """
 
 import hashlib
@@ -121,7 +121,6 @@ def send_contact(name, email, subject, message, user=None, ip=None):
             email,
             _("Votre message au Helpdesk : %(subject)s", subject=request_.subject),
             "contact_received",
-            name=request_.name,
             request=request_,
             contact_link=external_url("help.contact_form"),
         )

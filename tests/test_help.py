@@ -42,7 +42,7 @@ def test_a_message_is_stored_acknowledged_and_audited(app, clock):
     assert ack.subject == "Votre message au Helpdesk : Limite d'espaces"
     for body in (ack.body_text, html.unescape(ack.body_html)):
         assert "Limite d'espaces" in body and "25/03/2026" in body
-        assert "200 espaces" not in body  # the acknowledgement never repeats the message
+        assert "200 espaces" not in body and "Léa" not in body  # nothing but the subject is repeated
         assert "http://localhost/contact" in body
 
     [entry] = AuditEntry.select().where(AuditEntry.action == "contact.received")
