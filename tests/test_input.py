@@ -19,7 +19,9 @@ from models import (
     CertificationRequest,
     Communication,
     CommunicationRecipient,
+    ContactRequest,
     DossierMessage,
+    Feedback,
     Invitation,
     Mandate,
     OutboxMail,
@@ -262,6 +264,14 @@ STORED = {
     "CommunicationForm.identifier": CommunicationRecipient.company_identifier,
     "CommunicationForm.subject": Communication.subject,
     "CommunicationForm.body": Communication.body,
+    # Contacter le Helpdesk, its answer, Votre avis nous intéresse (the page: its path).
+    "ContactForm.name": ContactRequest.name,
+    "ContactForm.email": ContactRequest.email,
+    "ContactForm.subject": ContactRequest.subject,
+    "ContactForm.message": ContactRequest.message,
+    "ContactAnswerForm.answer": ContactRequest.answer,
+    "FeedbackForm.page": Feedback.page,
+    "FeedbackForm.comment": Feedback.comment,
 }
 # Compared, hashed or looked up, never stored as typed.
 NOT_STORED = {
