@@ -15,12 +15,14 @@ from app import create_app
 from blueprints.forms import Form
 from helpers import HTMX, csrf_token, log_in
 from models import (
+    Administration,
     AuditEntry,
     CertificationRequest,
     DossierMessage,
     Invitation,
     Mandate,
     OutboxMail,
+    Service,
     Space,
     SpaceDraft,
     User,
@@ -257,6 +259,17 @@ STORED = {
     # also the history entry's note, a text column too).
     "DossierDecisionForm.text": DossierMessage.body,
     "DossierMessageForm.body": DossierMessage.body,
+    # The helpdesk's catalogue.
+    "AdministrationEditForm.name": Administration.name,
+    "AdministrationEditForm.certification_text": Administration.certification_text,
+    "AdministrationForm.code": Administration.code,
+    "AdministrationForm.name": Administration.name,
+    "AdministrationForm.certification_text": Administration.certification_text,
+    "ServiceEditForm.name": Service.name,
+    "ServiceEditForm.description": Service.description,
+    "ServiceForm.slug": Service.slug,
+    "ServiceForm.name": Service.name,
+    "ServiceForm.description": Service.description,
 }
 # Compared, hashed or looked up, never stored as typed.
 NOT_STORED = {
@@ -283,6 +296,8 @@ NOT_STORED = {
     "DeleteForm.name",
     "RegistrationForm.matricule",  # stored once reduced to its 13 digits by the validator
     "SignForm.otp",
+    "SpaceLimitForm.userid",  # the helpdesk's: looked up
+    "UnlockForm.userid",
 }
 
 
