@@ -118,13 +118,18 @@ def test_edit_an_administration_and_add_a_service(client, desk, headers, partial
     went_to(response, partial, page_url, "#administration")
     assert Administration.get_by_id(acd.id).certification_text == "Nouveau texte"
 
-    service = {"slug": "declarations", "name": "Déclarations", "requires_certification": "y"}
+    service = {
+        "service-slug": "declarations",
+        "service-name": "Déclarations",
+        "service-requires_certification": "y",
+    }
     refused = post(client, desk, page_url + "/services", service, headers)
-    assert refused.status_code == 422 and 'id="methods-error">Un service qui exige une certification' in text(
-        refused
+    assert (
+        refused.status_code == 422
+        and 'id="service-methods-error">Un service qui exige une certification' in text(refused)
     )
     response = post(
-        client, desk, page_url + "/services", {**service, "methods": ["code", "request"]}, headers
+        client, desk, page_url + "/services", {**service, "service-methods": ["code", "request"]}, headers
     )
     went_to(response, partial, page_url, "#administration")
     created = Service.get(slug="declarations")
@@ -256,6 +261,7 @@ def test_unlock_a_person_and_an_agent(client, desk, headers, partial, clock):
     post(client, desk, ACCOUNTS + "/deblocage", {"userid": "lea"}, headers)
     assert "Le compte de lea n'était pas bloqué : rien à débloquer." in text(client.get(ACCOUNTS))
 
+    assert 'name="agent-userid"' in text(client.get(ACCOUNTS))
     unknown = post(client, desk, ACCOUNTS + "/agents/deblocage", {"agent-userid": "personne"}, headers)
     assert unknown.status_code == 404 and 'id="agent-userid-error">Aucun agent n\'a cet identifiant.' in text(
         unknown
@@ -366,7 +372,12 @@ def test_forms_at_maximum_length_never_fail(client, desk):
         client,
         desk,
         f"{CATALOGUE}/administrations/{created.id}/services",
-        {"slug": "s" * 64, "name": "n" * 200, "description": "d" * 4000, "methods": ["code"]},
+        {
+            "service-slug": "s" * 64,
+            "service-name": "n" * 200,
+            "service-description": "d" * 4000,
+            "service-methods": ["code"],
+        },
     )
     assert response.status_code == 303 and Service.get(slug="s" * 64).name == "n" * 200
     too_long = post(client, desk, CATALOGUE + "/administrations", {"code": "A" * 17, "name": "x"})

@@ -30,6 +30,9 @@ from services import audit_journal, catalogue, helpdesk, procedure_catalogue
 
 # --- Administrations et démarches --------------------------------------------------------------
 
+# Forms beside another of the same fields on their page (ids stay unique).
+NEW_SERVICE, AGENT = "service", "agent"
+
 # The rows the helpdesk deactivates, by their URL's word: (catalogue kind, page endpoint, argument).
 TOGGLES = {
     "administrations": ("administration", "backoffice.catalogue_administration", "administration_id"),
@@ -102,7 +105,7 @@ def administration_page(agent, administration_id, status=200, edit_form=None, se
         services=list(administration.services.order_by(catalogue.Service.name)),
         procedures=list(administration.procedures.order_by(catalogue.Procedure.title)),
         edit_form=edit_form or AdministrationEditForm(formdata=None, obj=administration),
-        service_form=service_form or ServiceForm(formdata=None),
+        service_form=service_form or ServiceForm(formdata=None, prefix=NEW_SERVICE),
         toggle_form=ActionForm(formdata=None),
         inline_flashes=is_htmx(),
     )
@@ -134,7 +137,7 @@ def catalogue_administration(agent, administration_id):
 @bp.post("/helpdesk/catalogue/administrations/<id:administration_id>/services")
 @helpdesk_required
 def create_service(agent, administration_id):
-    form = ServiceForm()
+    form = ServiceForm(prefix=NEW_SERVICE)
     if form.validate_on_submit():
         try:
             created = catalogue.create_service(
@@ -320,7 +323,7 @@ def accounts_page(agent, status=200, limit_form=None, unlock_form=None, error=No
         person=person,
         person_error=person_error,
         limit_form=limit_form,
-        unlock_form=unlock_form or UnlockForm(formdata=None),
+        unlock_form=unlock_form or UnlockForm(formdata=None, prefix=AGENT),
         action_form=ActionForm(formdata=None),
         deleted=deleted,
         total=total,
@@ -383,7 +386,7 @@ def unlock_person(agent):
 @bp.post("/helpdesk/comptes/agents/deblocage")
 @helpdesk_required
 def unlock_agent(agent):
-    form = UnlockForm(prefix="agent")
+    form = UnlockForm(prefix=AGENT)
     if form.validate_on_submit():
         try:
             unlocked, was_blocked = helpdesk.unlock_agent(agent, form.userid.data)
