@@ -280,12 +280,13 @@ def test_restore_a_deleted_space(client, desk, headers, partial, clock):
     spaces.delete_space(spaces.membership_for(lea, space.id), lea, "Guichet")
     page = text(client.get(ACCOUNTS))
     assert f'id="deleted-space-{space.id}"' in page and "par Léa Guichet" in page
-    response = post(client, desk, f"/back-office/helpdesk/espaces/{space.id}/restaurer", headers=headers)
+    restore = f"/back-office/helpdesk/espaces-supprimes/{space.id}/restaurer"
+    response = post(client, desk, restore, headers=headers)
     went_to(response, partial, ACCOUNTS, "#accounts")
     assert Space.get_by_id(space.id).deleted_at is None
     page = text(client.get(ACCOUNTS))
     assert "Espace restauré : Guichet." in page and "Aucun espace supprimé ces 30 derniers jours." in page
-    again = post(client, desk, f"/back-office/helpdesk/espaces/{space.id}/restaurer", headers=headers)
+    again = post(client, desk, restore, headers=headers)
     assert again.status_code == 400 and "Aucun espace supprimé avec ce numéro." in text(again)
 
 

@@ -1,14 +1,14 @@
-"""The helpdesk's pages. **Administrations et démarches**: the catalogue, an administration's
-page (its services, its procedures), a service's, a procedure's (its definition file
-uploaded, replaced), deactivation. **Comptes et espaces**: a person by UserID (space limit,
-unlock), an agent unlocked, the deleted spaces restored. **Journal d'audit**: the filtered
-entries, the CSV export, the chain verification.
+"""Administrations et démarches, the helpdesk's catalogue: the administrations a page at a
+time, an administration's page (its services, its procedures), a service's, a procedure's
+(its definition file uploaded, replaced, downloaded), deactivation. Comptes et espaces are
+in accounts.py, the Journal d'audit in journal.py.
 
 Every form is a real POST: a 303 to the page it acts on, which htmx swaps in place
-(HX-Location); a refusal shows the page again, the message beside its field, with 422."""
+(HX-Location), or to a new row's page (loaded whole); a refusal shows the page again, the
+message beside its field, with 422."""
 
-from flask import Response, abort, flash, request, stream_with_context, url_for
-from flask_babel import gettext as _, lazy_gettext as _l, ngettext
+from flask import abort, flash, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
 
 from blueprints.backoffice import bp
 from blueprints.backoffice.helpdesk_forms import (
@@ -17,21 +17,19 @@ from blueprints.backoffice.helpdesk_forms import (
     ProcedureFileForm,
     ServiceEditForm,
     ServiceForm,
-    SpaceLimitForm,
-    UnlockForm,
 )
 from blueprints.backoffice.routes import helpdesk_required
 from blueprints.forms import ActionForm, refused_beside
 from blueprints.htmx import htmx_location, htmx_redirect, is_htmx, render_page_or_partial
-from blueprints.params import MAX_ID, page_number
+from blueprints.params import page_number
 from blueprints.responses import file_response
 from database import PAGE_SIZE
-from services import audit_journal, catalogue, helpdesk, procedure_catalogue
+from services import catalogue, procedure_catalogue
 
 # --- Administrations et démarches --------------------------------------------------------------
 
-# Forms beside another of the same fields on their page (ids stay unique).
-NEW_SERVICE, AGENT = "service", "agent"
+# The form to add a service sits beside the administration's own (ids stay unique).
+NEW_SERVICE = "service"
 
 # The rows the helpdesk deactivates, by their URL's word: (catalogue kind, page endpoint, argument).
 TOGGLES = {
@@ -223,7 +221,7 @@ def add_procedure(agent):
             refused_beside(form.definition, refused.message)
             return catalogue_page(agent, refused.status, procedure_form=form, problems=refused.problems)
         return done(
-            _l("Démarche ajoutée : %(title)s.", title=created.title),
+            _l("Démarche ajoutée : %(title)s.", title=_(created.title)),
             "backoffice.catalogue_procedure",
             procedure_id=created.id,
         )
@@ -258,7 +256,7 @@ def catalogue_procedure(agent, procedure_id):
             refused_beside(form.definition, refused.message)
             return procedure_page(agent, procedure_id, refused.status, form=form, problems=refused.problems)
         return done(
-            _l("Définition remplacée : %(title)s.", title=saved.title),
+            _l("Définition remplacée : %(title)s.", title=_(saved.title)),
             "backoffice.catalogue_procedure",
             "#procedure",
             procedure_id=procedure_id,
@@ -279,12 +277,14 @@ def procedure_definition(agent, procedure_id):
 @helpdesk_required
 def catalogue_activation(agent, kind, row_id):
     """Désactiver / Réactiver (the button's `active` says which)."""
-    if kind not in TOGGLES or not ActionForm().validate_on_submit():
-        abort(404 if kind not in TOGGLES else 400)
+    if kind not in TOGGLES:
+        abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
     model_kind, endpoint, argument = TOGGLES[kind]
     active = request.form.get("active") == "1"
     row, changed = catalogue.set_active(agent, model_kind, row_id, active)
-    name = getattr(row, "title", None) or row.name
+    name = _(row.title) if model_kind == "procedure" else row.name  # a title is a msgid
     if active:
         message = (
             _l("Réactivé : %(name)s.", name=name) if changed else _l("Déjà actif : %(name)s.", name=name)
@@ -295,220 +295,3 @@ def catalogue_activation(agent, kind, row_id):
         )
     target = "#" + model_kind
     return done(message, endpoint, target, **{argument: row_id})
-
-
-# --- Comptes et espaces -------------------------------------------------------------------------
-
-
-def accounts_page(agent, status=200, limit_form=None, unlock_form=None, error=None):
-    userid = request.values.get("userid", "").strip()[:64]
-    person = person_error = None
-    if userid:
-        try:
-            person = helpdesk.find_person(userid)
-        except helpdesk.PersonNotFound as refused:
-            person_error = refused.message
-    page = page_number()
-    deleted, total = helpdesk.deleted_spaces(page)
-    if person and limit_form is None:
-        limit_form = SpaceLimitForm(
-            formdata=None, userid=person.user.userid, limit=person.product and person.product.space_limit
-        )
-    return render_page_or_partial(
-        "backoffice/helpdesk_accounts.html",
-        "backoffice/_helpdesk_accounts.html",
-        status=status,
-        agent=agent,
-        userid=userid,
-        person=person,
-        person_error=person_error,
-        limit_form=limit_form,
-        unlock_form=unlock_form or UnlockForm(formdata=None, prefix=AGENT),
-        action_form=ActionForm(formdata=None),
-        deleted=deleted,
-        total=total,
-        page=page,
-        per_page=PAGE_SIZE,
-        error=error,
-        inline_flashes=is_htmx(),
-    )
-
-
-def back_to_accounts(message, userid=None, category="success"):
-    flash(str(message), category)
-    return htmx_location(
-        url_for("backoffice.accounts", **({"userid": userid} if userid else {})), "#accounts"
-    )
-
-
-@bp.get("/helpdesk/comptes")
-@helpdesk_required
-def accounts(agent):
-    return accounts_page(agent)
-
-
-@bp.post("/helpdesk/comptes/limite")
-@helpdesk_required
-def space_limit(agent):
-    form = SpaceLimitForm()
-    if form.validate_on_submit():
-        try:
-            person = helpdesk.set_space_limit(agent, form.userid.data, form.limit.data)
-        except helpdesk.SpaceLimitOutOfRange as refused:
-            refused_beside(form.limit, refused.message)
-            return accounts_page(agent, refused.status, limit_form=form)
-        return back_to_accounts(
-            _l(
-                "Limite d'espaces professionnels de %(userid)s : %(limit)d.",
-                userid=person.user.userid,
-                limit=person.product.space_limit,
-            ),
-            person.user.userid,
-        )
-    return accounts_page(agent, 422, limit_form=form)
-
-
-@bp.post("/helpdesk/comptes/deblocage")
-@helpdesk_required
-def unlock_person(agent):
-    form = UnlockForm()
-    if not form.validate_on_submit():
-        abort(400)
-    was_blocked = helpdesk.unlock_person(agent, form.userid.data)
-    message = (
-        _l("Compte de %(userid)s débloqué : il était bloqué.", userid=form.userid.data)
-        if was_blocked
-        else _l("Le compte de %(userid)s n'était pas bloqué : rien à débloquer.", userid=form.userid.data)
-    )
-    return back_to_accounts(message, form.userid.data)
-
-
-@bp.post("/helpdesk/comptes/agents/deblocage")
-@helpdesk_required
-def unlock_agent(agent):
-    form = UnlockForm(prefix=AGENT)
-    if form.validate_on_submit():
-        try:
-            unlocked, was_blocked = helpdesk.unlock_agent(agent, form.userid.data)
-        except helpdesk.AgentNotFound as refused:
-            refused_beside(form.userid, refused.message)
-            return accounts_page(agent, refused.status, unlock_form=form)
-        message = (
-            _l("Accès de l'agent %(userid)s débloqué : il était bloqué.", userid=unlocked.userid)
-            if was_blocked
-            else _l(
-                "L'accès de l'agent %(userid)s n'était pas bloqué : rien à débloquer.", userid=unlocked.userid
-            )
-        )
-        return back_to_accounts(message)
-    return accounts_page(agent, 422, unlock_form=form)
-
-
-@bp.post("/helpdesk/espaces/<id:space_id>/restaurer")
-@helpdesk_required
-def restore_space(agent, space_id):
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    try:
-        space = helpdesk.restore_space(agent, space_id)
-    except helpdesk.RESTORE_REFUSALS as refused:
-        return accounts_page(agent, refused.status, error=refused.message)
-    return back_to_accounts(_l("Espace restauré : %(name)s.", name=space.name))
-
-
-# --- Journal d'audit ---------------------------------------------------------------------------
-
-
-def journal_filters():
-    """The journal's filters as its form sends them; what does not parse is left out, and said."""
-    args, problems = request.args, []
-    space = args.get("space", "").strip()
-    space_id = None
-    if space:
-        if space.isdigit() and 0 < int(space) <= MAX_ID:
-            space_id = int(space)
-        else:
-            problems.append(_("Le numéro d'espace est un nombre entier : ce filtre est ignoré."))
-    dates = {}
-    for name in ("from", "to"):
-        value = args.get(name, "").strip()
-        if value:
-            try:
-                dates[name] = audit_journal.parse_day(value)
-            except ValueError:
-                problems.append(_("Une date s'écrit AAAA-MM-JJ : ce filtre est ignoré."))
-    filters = audit_journal.Filters(
-        person=args.get("person", "").strip()[:100],
-        space_id=space_id,
-        action=args.get("action", "").strip()[:81],
-        date_from=dates.get("from"),
-        date_to=dates.get("to"),
-    )
-    return filters, problems
-
-
-def filter_args(filters):
-    """The query arguments that give `filters` again (pages, export)."""
-    values = {
-        "person": filters.person,
-        "space": filters.space_id,
-        "action": filters.action,
-        "from": filters.date_from and filters.date_from.isoformat(),
-        "to": filters.date_to and filters.date_to.isoformat(),
-    }
-    return {name: value for name, value in values.items() if value}
-
-
-@bp.get("/helpdesk/journal")
-@helpdesk_required
-def audit(agent):
-    filters, problems = journal_filters()
-    page = page_number()
-    rows, total = audit_journal.entries(filters, page)
-    return render_page_or_partial(
-        "backoffice/helpdesk_journal.html",
-        "backoffice/_helpdesk_journal.html",
-        agent=agent,
-        rows=rows,
-        total=total,
-        page=page,
-        per_page=PAGE_SIZE,
-        filters=filters,
-        args=filter_args(filters),
-        problems=problems,
-        actions=audit_journal.actions(),
-        action_form=ActionForm(formdata=None),
-        inline_flashes=is_htmx(),
-    )
-
-
-@bp.get("/helpdesk/journal/export.csv")
-@helpdesk_required
-def audit_export(agent):
-    filters, _problems = journal_filters()
-    lines = audit_journal.export(agent, filters)
-    response = Response(stream_with_context(lines), content_type="text/csv; charset=utf-8")
-    response.headers["Content-Disposition"] = 'attachment; filename="journal-audit.csv"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-@bp.post("/helpdesk/journal/verification")
-@helpdesk_required
-def audit_verify(agent):
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    result = audit_journal.verify(agent)
-    if result.intact:
-        flash(
-            ngettext(
-                "Chaîne d'audit intacte : %(num)d entrée vérifiée, la dernière a l'empreinte %(head)s.",
-                "Chaîne d'audit intacte : %(num)d entrées vérifiées, la dernière a l'empreinte %(head)s.",
-                result.count,
-                head=result.head,
-            ),
-            "success",
-        )
-    else:
-        flash(_("Chaîne d'audit rompue. %(explanation)s", explanation=result.explanation), "error")
-    return htmx_location(url_for("backoffice.audit", **request.args), "#journal")
