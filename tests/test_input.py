@@ -18,7 +18,9 @@ from models import (
     Administration,
     AuditEntry,
     CertificationRequest,
+    ContactRequest,
     DossierMessage,
+    Feedback,
     Invitation,
     Mandate,
     OutboxMail,
@@ -270,6 +272,14 @@ STORED = {
     "ServiceForm.slug": Service.slug,
     "ServiceForm.name": Service.name,
     "ServiceForm.description": Service.description,
+    # Contacter le Helpdesk, its answer, Votre avis nous intéresse (the page: its path).
+    "ContactForm.name": ContactRequest.name,
+    "ContactForm.email": ContactRequest.email,
+    "ContactForm.subject": ContactRequest.subject,
+    "ContactForm.message": ContactRequest.message,
+    "ContactAnswerForm.answer": ContactRequest.answer,
+    "FeedbackForm.page": Feedback.page,
+    "FeedbackForm.comment": Feedback.comment,
 }
 # Compared, hashed or looked up, never stored as typed.
 NOT_STORED = {
