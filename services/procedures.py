@@ -14,7 +14,7 @@ from jsonschema import Draft202012Validator
 from peewee import JOIN
 
 import clock
-from models import Administration, AuditEntry, Certification, Procedure, Service, db
+from models import Administration, Certification, Procedure, Service, db
 from services import catalogue, vault
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -159,16 +159,6 @@ def check_definitions(directory):
     read_definitions(directory)
 
 
-# What the helpdesk does to a procedure's definition (services/catalogue.py): audited.
-HELPDESK_DEFINITION_ACTIONS = ("catalogue.procedure_added", "catalogue.procedure_replaced")
-
-
-def _helpdesk_definitions():
-    """The slugs whose definition the helpdesk uploaded: their file no longer rules them."""
-    entries = AuditEntry.select(AuditEntry.details).where(AuditEntry.action.in_(HELPDESK_DEFINITION_ACTIONS))
-    return {entry.details.get("slug") for entry in entries}
-
-
 def load(directory):
     """seed-demo: create each procedure of the files by slug, update one whose file changed
     (title, administration, service, definition), unless the helpdesk uploaded its
@@ -176,7 +166,8 @@ def load(directory):
     loaded first. Returns (procedures in the files, added, updated)."""
     definitions = read_definitions(directory)
     added = updated = 0
-    uploaded = _helpdesk_definitions()
+    # The slugs whose definition the helpdesk uploaded: their file no longer rules them.
+    uploaded = {p.slug for p in Procedure.select(Procedure.slug).where(Procedure.uploaded_at.is_null(False))}
     with db.atomic():
         for _path, data in definitions:
             if data["slug"] in uploaded:
