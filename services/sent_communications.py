@@ -20,6 +20,7 @@ import clock
 import validators
 from database import PAGE_SIZE
 from models import (
+    Administration,
     Certification,
     Communication,
     CommunicationDocument,
@@ -32,7 +33,7 @@ from models import (
     clip,
     db,
 )
-from services import audit, files
+from services import audit, catalogue, files
 from services.communications import CommunicationNotFound, certified_expression, reached_spaces
 from services.mail import queue_mail
 from services.spaces import InvalidInput
@@ -103,10 +104,12 @@ class Upload(NamedTuple):
 
 
 def audience_services(agent):
-    """The administration's active services, for "every company certified for…"."""
+    """The administration's services on offer (it and they active), for "every company
+    certified for…"."""
     return list(
         Service.select(Service.id, Service.slug, Service.name)
-        .where(Service.administration == agent.administration_id, Service.active == True)  # noqa: E712
+        .join(Administration)
+        .where(Service.administration == agent.administration_id, catalogue.offered())
         .order_by(Service.name, Service.id)
     )
 
@@ -144,10 +147,15 @@ def _companies(agent, audience, identifier, service_id):
             label = _l("Entreprise %(identifier)s (%(name)s)", identifier=identifier, name=name)
         return [(identifier, name)], str(label), None
     service_id = str(service_id or "")
-    service = Service.get_or_none(
-        Service.id == (int(service_id) if re.fullmatch(r"[0-9]{1,9}", service_id) else 0),
-        Service.administration == agent.administration_id,
-        Service.active == True,  # noqa: E712
+    service = (
+        Service.select(Service, Administration)
+        .join(Administration)
+        .where(
+            Service.id == (int(service_id) if re.fullmatch(r"[0-9]{1,9}", service_id) else 0),
+            Service.administration == agent.administration_id,
+            catalogue.offered(),
+        )
+        .first()
     )
     if service is None:
         raise ServiceMissing()

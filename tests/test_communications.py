@@ -10,6 +10,7 @@ import pytest
 import factories
 from helpers import at_once
 from models import (
+    Administration,
     AuditEntry,
     Certification,
     Communication,
@@ -174,7 +175,7 @@ def test_a_message_to_every_company_certified_for_a_service(world, clock):
     )
 
 
-def test_only_an_active_service_of_the_agents_administration(world):
+def test_only_a_service_on_offer_of_the_agents_administration(world):
     itm = Service.get(slug="elections-sociales")
     acd = Service.get(slug="fiches-retenue")
     before = written()
@@ -187,6 +188,11 @@ def test_only_an_active_service_of_the_agents_administration(world):
     with pytest.raises(sent_communications.ServiceMissing):
         send(world, audience="service", service=str(acd.id))
     assert [s.slug for s in sent_communications.audience_services(world["agnes"])] == []
+    Service.update(active=True).where(Service.id == acd.id).execute()
+    Administration.update(active=False).where(Administration.code == "ACD").execute()  # the helpdesk's
+    with pytest.raises(sent_communications.ServiceMissing):
+        send(world, audience="service", service=str(acd.id))
+    assert sent_communications.audience_services(world["agnes"]) == []
     assert written() == before
 
 

@@ -15,6 +15,7 @@ from app import create_app
 from blueprints.forms import Form
 from helpers import HTMX, csrf_token, log_in
 from models import (
+    Administration,
     AuditEntry,
     CertificationRequest,
     Communication,
@@ -25,6 +26,7 @@ from models import (
     Invitation,
     Mandate,
     OutboxMail,
+    Service,
     Space,
     SpaceDraft,
     User,
@@ -264,6 +266,17 @@ STORED = {
     "CommunicationForm.identifier": CommunicationRecipient.company_identifier,
     "CommunicationForm.subject": Communication.subject,
     "CommunicationForm.body": Communication.body,
+    # The helpdesk's catalogue.
+    "AdministrationEditForm.name": Administration.name,
+    "AdministrationEditForm.certification_text": Administration.certification_text,
+    "AdministrationForm.code": Administration.code,
+    "AdministrationForm.name": Administration.name,
+    "AdministrationForm.certification_text": Administration.certification_text,
+    "ServiceEditForm.name": Service.name,
+    "ServiceEditForm.description": Service.description,
+    "ServiceForm.slug": Service.slug,
+    "ServiceForm.name": Service.name,
+    "ServiceForm.description": Service.description,
     # Contacter le Helpdesk, its answer, Votre avis nous intéresse (the page: its path).
     "ContactForm.name": ContactRequest.name,
     "ContactForm.email": ContactRequest.email,
@@ -298,6 +311,8 @@ NOT_STORED = {
     "DeleteForm.name",
     "RegistrationForm.matricule",  # stored once reduced to its 13 digits by the validator
     "SignForm.otp",
+    "SpaceLimitForm.userid",  # the helpdesk's: looked up
+    "UnlockForm.userid",
 }
 
 
