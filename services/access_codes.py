@@ -187,9 +187,11 @@ def check_code_request(
             lines=ADDRESS_MAX_LINES,
             max=ADDRESS_LINE_MAX_LENGTH,
         )
-    slug = LINE_CONTROL_CHARACTERS.sub("", service_slug or "").strip()
+    slug = _line(service_slug)
     service = services.get(slug)
-    if service is None:
+    if slug is None:
+        refusals["service_slug"] = _l("Le service tient sur une ligne, sans caractère de contrôle.")
+    elif service is None:
         refusals["service_slug"] = _l(
             "Aucun service « %(slug)s » de l'administration %(code)s n'émet de codes d'accès : "
             "choisissez l'un de ses services actifs (%(services)s).",

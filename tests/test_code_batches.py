@@ -269,3 +269,29 @@ def test_issue_codes_lists_the_wrong_lines_on_stderr_and_issues_nothing(acd, run
     wrong = runner.invoke(args=["issue-codes", "--administration", "ACD", "--csv", str(path)])
     assert wrong.exit_code == 1 and "UTF-8" in wrong.stderr
     assert nothing_issued()
+
+
+def test_the_longest_cells_fit_and_control_characters_are_refused_per_line(acd):
+    """What PostgreSQL enforces (lengths, no NUL byte) is checked on each line first."""
+    longest = codes_line(1, nom="É" * 200, adresse=" / ".join(["r" * 200] * 5))
+    _batch, [issued] = code_batches.issue_batch(acd, codes_csv([longest]))
+    letter = Letter.get()
+    assert letter.recipient_name == "É" * 200 and letter.address_lines == ["r" * 200] * 5
+    assert issued.access_code.company_name == "É" * 200
+
+    too_long = codes_line(2, nom="É" * 201, adresse=" / ".join(["r" * 201]))
+    assert [len(reasons) for reasons in refused_lines_after(acd, [too_long]).values()] == [2]
+    for column in factories.CODES_HEADER:
+        line = codes_line(3)
+        line[column] = line[column][:1] + "\x00" + line[column][1:]
+        assert list(refused_lines_after(acd, [line])) == [2], column
+    assert AccessCode.select().count() == 1
+
+
+def refused_lines_after(agent, lines):
+    """The wrong lines of a file, with the codes issued before left as they are."""
+    before = AccessCode.select().count(), Letter.select().count(), CodeBatch.select().count()
+    with pytest.raises(code_batches.LinesRefused) as refused:
+        code_batches.issue_batch(agent, codes_csv(lines))
+    assert (AccessCode.select().count(), Letter.select().count(), CodeBatch.select().count()) == before
+    return dict(refused.value.lines)

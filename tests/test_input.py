@@ -15,10 +15,12 @@ from app import create_app
 from blueprints.forms import Form
 from helpers import HTMX, csrf_token, log_in
 from models import (
+    AccessCode,
     AuditEntry,
     CertificationRequest,
     DossierMessage,
     Invitation,
+    Letter,
     Mandate,
     OutboxMail,
     Space,
@@ -257,6 +259,8 @@ STORED = {
     # also the history entry's note, a text column too).
     "DossierDecisionForm.text": DossierMessage.body,
     "DossierMessageForm.body": DossierMessage.body,
+    "IssueCodeForm.company_name": AccessCode.company_name,
+    "IssueCodeForm.address": Letter.address,  # a text column; services.access_codes limits each line
 }
 # Compared, hashed or looked up, never stored as typed.
 NOT_STORED = {
@@ -283,6 +287,7 @@ NOT_STORED = {
     "DeleteForm.name",
     "RegistrationForm.matricule",  # stored once reduced to its 13 digits by the validator
     "SignForm.otp",
+    "IssueCodeForm.company_identifier",  # stored once reduced to its RCS or SIREN by the validator
 }
 
 
