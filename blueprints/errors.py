@@ -1,6 +1,7 @@
 """Error pages: full pages for browsers, the same message as a partial for htmx requests.
 A `DomainError` no view shows in its own form ends here too, with its message and status."""
 
+from flask import request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from peewee import InterfaceError, OperationalError
@@ -43,6 +44,8 @@ def render_error(status, message=None, retry_after=None):
         "title": TITLES.get(status, TITLES[400]),
         "message": message or MESSAGES.get(status, MESSAGES[400]),
         "retry_after": retry_after,
+        # An agent's way back is the back-office, not the people's home page.
+        "back_office": request.blueprint == "backoffice",
     }
     response = render_page_or_partial("errors/page.html", "errors/_error.html", status=status, **context)
     if is_htmx():

@@ -231,3 +231,11 @@ def test_each_role_opens_its_own_sections_only(client, world, clock):
         assert client.get(f"/back-office/helpdesk/{section}").status_code == 403, section
     page = text(client.get("/back-office"))
     assert "Agnès Agent (ALVA)" in page and "Codes d'accès" in page and "Journal d'audit" not in page
+
+
+def test_an_error_in_the_back_office_leads_back_to_it(client, world):
+    factories.agent()
+    agent_log_in(client)
+    page = text(client.get("/back-office/dossiers/999999"))
+    assert 'href="/back-office"' in page and "Retour au back-office" in page
+    assert "Retour au back-office" not in text(client.get("/nulle-part"))

@@ -61,6 +61,8 @@ def test_first_login_enrols_the_second_factor_then_decides_a_request(
     expect(page.locator("#flashes")).to_contain_text("Demande approuvée : l'espace est certifié.")
     assert CertificationRequest.get_by_id(filed.id).status == "approved"
 
+    page.locator(".user-menu summary").click()  # the agent's menu in the header
+    expect(page.locator(".user-menu summary")).to_have_text("Agnès Agent (ALVA)")
     page.get_by_role("button", name="Se déconnecter").click()
     expect(page.locator("#flashes")).to_contain_text("Vous êtes déconnecté du back-office.")
     page.goto(live_server.url + "/back-office")
