@@ -83,6 +83,7 @@ def test_a_letters_pdf_is_its_queues_only_and_not_once_posted(client, world):
     letters.post_letters(world.agent, [world.acd[1].id])
     gone = client.get(f"{QUEUE}/{world.acd[1].id}.pdf")
     assert gone.status_code == 410 and "le code qu'il portait a été effacé" in text(gone)
+    assert "<h1>Courrier posté</h1>" in text(gone) and 'href="/back-office/courriers"' in text(gone)
 
 
 def test_print_the_checked_letters_or_every_one_to_post(client, world):

@@ -4,7 +4,7 @@ every page), and goes on a letter in the administration's queue; a batch's codes
 downloadable once as a CSV. A refusal shows the form again, the reasons beside the fields
 or per line of the file, with 422."""
 
-from flask import render_template
+from flask import render_template, url_for
 from flask_babel import gettext as _
 
 from blueprints.backoffice import bp
@@ -115,8 +115,15 @@ def batch_csv(agent, batch_id):
     try:
         csv = code_batches.download(agent, batch_id)
     except code_batches.BatchDownloaded as gone:
-        html = render_template("backoffice/codes_batch_gone.html", agent=agent, message=gone.message)
-        return html, gone.status
+        return render_template(
+            "backoffice/gone.html",
+            agent=agent,
+            section="codes",
+            title=_("Codes déjà téléchargés"),
+            message=gone.message,
+            back=url_for("backoffice.codes"),
+            back_label=_("Retour aux codes d'accès"),
+        ), gone.status
     return file_response(csv.encode(), "text/csv; charset=utf-8", f"codes-lot-{batch_id}.csv", download=True)
 
 

@@ -5,7 +5,7 @@ Marquer comme posté (a letter, or the checked ones): their codes are erased. On
 the checkboxes and both buttons, so that all of it works without JavaScript; htmx posts
 Marquer comme posté in place."""
 
-from flask import abort, flash, request, url_for
+from flask import abort, flash, render_template, request, url_for
 from flask_babel import gettext as _, ngettext
 
 from blueprints.backoffice import bp
@@ -54,7 +54,18 @@ def letters(agent):
 @bp.get("/courriers/<id:letter_id>.pdf")
 @any_agent_required
 def letter_pdf(agent, letter_id):
-    letter, pdf = postal.print_letter(agent, letter_id)
+    try:
+        letter, pdf = postal.print_letter(agent, letter_id)
+    except postal.LetterPosted as gone:
+        return render_template(
+            "backoffice/gone.html",
+            agent=agent,
+            section="letters",
+            title=_("Courrier posté"),
+            message=gone.message,
+            back=url_for("backoffice.letters"),
+            back_label=_("Retour aux courriers"),
+        ), gone.status
     return file_response(pdf, "application/pdf", f"courrier-{letter.id}.pdf", download=True)
 
 
