@@ -66,6 +66,7 @@ def create_app(config=None):
     from blueprints.backoffice import init_app as init_backoffice
     from blueprints.certifications import bp as certifications_bp
     from blueprints.dev import bp as dev_bp
+    from blueprints.help import bp as help_bp
     from blueprints.main import bp as main_bp
     from blueprints.procedures import bp as procedures_bp
     from blueprints.spaces import bp as spaces_bp
@@ -75,6 +76,7 @@ def create_app(config=None):
     app.register_blueprint(spaces_bp)
     app.register_blueprint(certifications_bp)
     app.register_blueprint(procedures_bp)
+    app.register_blueprint(help_bp)
     init_backoffice(app)
     if app.config["OUTBOX_VIEWER"]:
         app.register_blueprint(dev_bp)

@@ -56,6 +56,8 @@ class Config:
     OUTBOX_VIEWER = False  # the development page listing queued mails
     # Sender block printed on every postal letter.
     LETTER_SENDER = os.environ.get("LETTER_SENDER", "Espace Pro · Helpdesk · L-0000 Luxembourg")
+    # Who runs the portal, named on Aspects légaux and Accessibilité (its address: LETTER_SENDER).
+    OPERATOR_NAME = os.environ.get("OPERATOR_NAME", "Espace Pro")
     PUBLIC_URL = os.environ.get("PUBLIC_URL")  # absolute links in mails outside a request
     # The key and self-signed certificate that sign the receipts of dossiers (PEM files,
     # generated on first use; default: instance/receipt-key.pem and instance/receipt-cert.pem).

@@ -216,3 +216,41 @@ def unlock(*keys):
             )
             .execute()
         )
+
+
+class TooManySent(DomainError):
+    """A form anyone may post (contact, feedback) sent too often: not a wrong secret."""
+
+    status = 429
+
+    def __init__(self, retry_after):
+        self.retry_after = max(int(retry_after.total_seconds()), 1)
+        minutes = (self.retry_after + 59) // 60
+        super().__init__(
+            ngettext(
+                "Vous avez envoyé ce formulaire trop souvent. Veuillez réessayer dans %(num)d minute.",
+                "Vous avez envoyé ce formulaire trop souvent. Veuillez réessayer dans %(num)d minutes.",
+                minutes,
+            )
+        )
+
+
+def count_use(key, limit, window):
+    """Count one use of `key` (a form sent, right or wrong), at most `limit` in a fixed
+    `window`, or raise TooManySent with the wait until the window ends, counting nothing.
+    The same row as failures (`window_failures` counts the uses), one conditional UPDATE:
+    workers sending in parallel never count more than `limit`."""
+    now = clock.now()
+    Throttle.insert(key=key).on_conflict_ignore().execute()
+    expired = Throttle.window_started_at.is_null() | (Throttle.window_started_at <= now - window)
+    counted = (
+        Throttle.update(
+            window_failures=Case(None, [(expired, 1)], Throttle.window_failures + 1),
+            window_started_at=Case(None, [(expired, now)], Throttle.window_started_at),
+        )
+        .where(Throttle.key == key, expired | (Throttle.window_failures < limit))
+        .execute()
+    )
+    if not counted:
+        started = Throttle.get(Throttle.key == key).window_started_at
+        raise TooManySent(started + window - now)

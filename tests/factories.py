@@ -561,6 +561,24 @@ def fiduciary_and_client(guichet_name="Guichet"):
     return holder, fiduciary, taken_up_mandate(holder, fiduciary)
 
 
+# --- Help, contact, feedback -------------------------------------------------------------------
+
+
+def contact_request(subject="Limite d'espaces professionnels", **fields):
+    from models import ContactRequest
+
+    fields.setdefault("name", "Léa Guichet")
+    fields.setdefault("email", "lea.guichet@example.lu")
+    fields.setdefault("message", "Bonjour,\nPouvez-vous relever ma limite ?")
+    return ContactRequest.create(subject=subject, **fields)
+
+
+def feedback(page="/aide", found=True, rating=4, **fields):
+    from models import Feedback
+
+    return Feedback.create(page=page, found=found, rating=rating, **fields)
+
+
 # --- Codes d'accès and Courriers ----------------------------------------------------------
 
 CODES_HEADER = ("identifiant", "nom", "adresse", "service", "type", "jours_activation", "jours_validite")

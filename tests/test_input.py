@@ -18,7 +18,9 @@ from models import (
     AccessCode,
     AuditEntry,
     CertificationRequest,
+    ContactRequest,
     DossierMessage,
+    Feedback,
     Invitation,
     Letter,
     Mandate,
@@ -261,6 +263,14 @@ STORED = {
     "DossierMessageForm.body": DossierMessage.body,
     "IssueCodeForm.company_name": AccessCode.company_name,
     "IssueCodeForm.address": Letter.address,  # a text column; services.access_codes limits each line
+    # Contacter le Helpdesk, its answer, Votre avis nous intéresse (the page: its path).
+    "ContactForm.name": ContactRequest.name,
+    "ContactForm.email": ContactRequest.email,
+    "ContactForm.subject": ContactRequest.subject,
+    "ContactForm.message": ContactRequest.message,
+    "ContactAnswerForm.answer": ContactRequest.answer,
+    "FeedbackForm.page": Feedback.page,
+    "FeedbackForm.comment": Feedback.comment,
 }
 # Compared, hashed or looked up, never stored as typed.
 NOT_STORED = {

@@ -53,7 +53,7 @@ def wizard():
     try:
         spaces.check_space_limit(auth.token_product(current_user))
     except spaces.SpaceLimitReached as error:
-        flash(error.message, "error")
+        flash(error.message, "helpdesk")  # with the link to the contact form
         return redirect(url_for("spaces.manage"))
     step, _draft = space_wizard.open_step(current_user)
     return go_back_to(step)
