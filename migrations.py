@@ -63,6 +63,7 @@ def _back_office_roles(migrator):
     )
     for model in (Administration, Service, Procedure):
         operations += _missing_columns(migrator, model, "active")
+    operations += _missing_columns(migrator, Procedure, "uploaded_at")
     administration = next(c for c in migrator.database.get_columns("agent") if c.name == "administration_id")
     if not administration.null:
         operations.append(migrator.drop_not_null("agent", "administration_id"))
@@ -160,7 +161,7 @@ MIGRATIONS = [
     ),
     (
         "0005",
-        "back-office: agent roles (helpdesk), letters per administration, deactivation",
+        "back-office: agent roles (helpdesk), letters per administration, deactivation, uploaded procedures",
         _back_office_roles,
     ),
 ]

@@ -492,6 +492,8 @@ class Procedure(BaseModel):
     definition = JSONField()
     updated_at = DateTimeField(default=clock.now)
     active = BooleanField(default=True)  # a deactivated one starts no new dossier
+    # Set when the helpdesk uploads its definition: from then on seed-demo leaves it alone.
+    uploaded_at = DateTimeField(null=True)
 
 
 # The statuses of a dossier. The database refuses any other value (CHECK); which status may

@@ -16,7 +16,7 @@ from peewee import IntegrityError
 import clock
 import validators
 from models import AccessCode, Administration, Certification, Mandate, Service, db
-from services import DomainError, audit, auth, crypto, letters, throttle
+from services import DomainError, audit, auth, catalogue, crypto, letters, throttle
 from services.certifications import DEFAULT_VALIDITY, notify_space
 from services.spaces import require, require_professional
 from validators import LINE_CONTROL_CHARACTERS
@@ -365,8 +365,9 @@ def _use_code(attempt, member, user, code, kind, administration):
     if len(normalized) != CODE_LENGTH or set(normalized) - set(crypto.CODE_ALPHABET):
         _refuse(attempt, user, member, "format")
     found = (
-        AccessCode.select(AccessCode, Service)
+        AccessCode.select(AccessCode, Service, Administration)
         .join(Service)
+        .join(Administration)
         .where(AccessCode.code_hash == _hash(normalized), AccessCode.kind == kind)
         .first()
     )
@@ -375,6 +376,8 @@ def _use_code(attempt, member, user, code, kind, administration):
         _refuse(attempt, user, member, "unknown")
     if kind == "holder" and found.company_identifier != member.space.identifier:
         _refuse(attempt, user, member, "company")
+    if not catalogue.is_offered(found.service):
+        raise catalogue.ServiceClosed()
     try:
         with db.atomic():
             used = (

@@ -1,11 +1,38 @@
-"""The catalogue of administrations and services, loaded from data/catalogue.json."""
+"""The catalogue of administrations and services, loaded from data/catalogue.json, and what
+deactivation means for it: an inactive administration or service is offered for no code,
+request or new certification (`offered`); what it already gave goes on."""
 
 import json
+import re
 from pathlib import Path
 
-from models import Administration, NewsItem, Service, db
+from flask_babel import lazy_gettext as _l
+from peewee import IntegrityError
+
+from database import PAGE_SIZE
+from models import Administration, NewsItem, Procedure, Service, db
+from services import DomainError, audit
 
 CATALOGUE_FILE = Path(__file__).resolve().parent.parent / "data" / "catalogue.json"
+
+
+class ServiceClosed(DomainError):
+    status = 409
+    message = _l(
+        "Ce service n'est plus proposé par son administration : il ne donne plus de nouvelle "
+        "certification. Les certifications en cours restent valables."
+    )
+
+
+def offered():
+    """The condition of a service (joined with its administration) that is offered: both
+    active."""
+    return Service.active & Administration.active
+
+
+def is_offered(service):
+    """The same for a Service row loaded with its administration."""
+    return service.active and service.administration.active
 
 
 def search_services(query="", limit=50, without_certification=False):
@@ -56,3 +83,219 @@ def load(path=CATALOGUE_FILE):
         for title in data.get("news", []):
             added += NewsItem.get_or_create(title=title)[1]
     return Administration.select().count(), Service.select().count(), added
+
+
+# --- The helpdesk's catalogue: administrations and services ------------------------------------
+
+# As data/procedure.schema.json writes them, so that a procedure can name what is created here.
+CODE = re.compile(r"[A-Z][A-Z0-9]{1,15}")
+SLUG = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
+METHODS = ("code", "request")
+# What the helpdesk deactivates (never deletes: history keeps it), and the audit's name for it.
+TOGGLED = {
+    "administration": (Administration, "code"),
+    "service": (Service, "slug"),
+    "procedure": (Procedure, "slug"),
+}
+
+
+class CatalogueInput(DomainError):
+    """What the helpdesk typed is refused: said beside its field (`field`), nothing changed."""
+
+    status = 422
+    field = None
+
+
+class BadCode(CatalogueInput):
+    field = "code"
+    message = _l(
+        "Le code d'une administration compte de 2 à 16 lettres majuscules ou chiffres et commence "
+        "par une lettre (ACD, CCSS…)."
+    )
+
+
+class CodeTaken(CatalogueInput):
+    field = "code"
+    message = _l("Une administration porte déjà ce code.")
+
+
+class BadSlug(CatalogueInput):
+    field = "slug"
+    message = _l(
+        "L'identifiant d'un service s'écrit en lettres minuscules sans accents, chiffres et tirets "
+        "(fiches-retenue), 64 caractères au plus."
+    )
+
+
+class SlugTaken(CatalogueInput):
+    field = "slug"
+    message = _l("Un service porte déjà cet identifiant.")
+
+
+class NameMissing(CatalogueInput):
+    field = "name"
+    message = _l("Saisissez le nom.")
+
+
+class NoMethod(CatalogueInput):
+    field = "methods"
+    message = _l(
+        "Un service qui exige une certification doit pouvoir l'accorder : cochez le code d'accès, "
+        "la demande en ligne ou les deux."
+    )
+
+
+class NotInCatalogue(DomainError):
+    status = 404
+    message = _l("Cet élément du catalogue n'existe pas.")
+
+
+def _name(name):
+    name = (name or "").strip()
+    if not name:
+        raise NameMissing()
+    return name
+
+
+def _methods(requires_certification, methods):
+    methods = set(methods or ()) & set(METHODS)
+    if requires_certification and not methods:
+        raise NoMethod()
+    return {"accepts_code": "code" in methods, "accepts_request": "request" in methods}
+
+
+def catalogue_page(page, per_page=PAGE_SIZE):
+    """A page of administrations (by code), each with its services and its procedures
+    (`service_list`, `procedure_list`), inactive ones included: four queries."""
+    select = Administration.select().order_by(Administration.code)
+    rows = list(select.paginate(max(page, 1), per_page))
+    ids = [row.id for row in rows]
+    services, procedures = {}, {}
+    for service in Service.select().where(Service.administration.in_(ids)).order_by(Service.name):
+        services.setdefault(service.administration_id, []).append(service)
+    for procedure in (
+        Procedure.select(
+            Procedure.id, Procedure.slug, Procedure.title, Procedure.active, Procedure.administration
+        )
+        .where(Procedure.administration.in_(ids))
+        .order_by(Procedure.title)
+    ):
+        procedures.setdefault(procedure.administration_id, []).append(procedure)
+    for row in rows:
+        row.service_list = services.get(row.id, [])
+        row.procedure_list = procedures.get(row.id, [])
+    return rows, select.count()
+
+
+def administration_of(administration_id):
+    found = Administration.get_or_none(Administration.id == administration_id)
+    if found is None:
+        raise NotInCatalogue()
+    return found
+
+
+def service_of(service_id):
+    found = (
+        Service.select(Service, Administration).join(Administration).where(Service.id == service_id).first()
+    )
+    if found is None:
+        raise NotInCatalogue()
+    return found
+
+
+def procedure_of(procedure_id):
+    found = Procedure.get_or_none(Procedure.id == procedure_id)
+    if found is None:
+        raise NotInCatalogue()
+    return found
+
+
+def create_administration(actor, code, name, certification_text=""):
+    code = (code or "").strip().upper()
+    if not CODE.fullmatch(code):
+        raise BadCode()
+    name = _name(name)
+    try:
+        with db.atomic():
+            created = Administration.create(code=code, name=name, certification_text=certification_text or "")
+            audit.record("catalogue.administration_created", actor=actor, administration=code, name=name)
+    except IntegrityError:
+        raise CodeTaken() from None
+    return created
+
+
+def edit_administration(actor, administration_id, name, certification_text=""):
+    """Its name and the text of its Gestion page; its code is what procedures name: it stays."""
+    administration = administration_of(administration_id)
+    name = _name(name)
+    with db.atomic():
+        Administration.update(name=name, certification_text=certification_text or "").where(
+            Administration.id == administration.id
+        ).execute()
+        audit.record(
+            "catalogue.administration_edited", actor=actor, administration=administration.code, name=name
+        )
+    return administration_of(administration_id)
+
+
+def create_service(actor, administration_id, slug, name, description, requires_certification, methods):
+    administration = administration_of(administration_id)
+    slug = (slug or "").strip()
+    if not SLUG.fullmatch(slug) or len(slug) > Service.slug.max_length:
+        raise BadSlug()
+    fields = {
+        "name": _name(name),
+        "description": description or "",
+        "requires_certification": bool(requires_certification),
+        **_methods(requires_certification, methods),
+    }
+    try:
+        with db.atomic():
+            created = Service.create(administration=administration, slug=slug, **fields)
+            audit.record(
+                "catalogue.service_created", actor=actor, administration=administration.code, service=slug
+            )
+    except IntegrityError:
+        raise SlugTaken() from None
+    return created
+
+
+def edit_service(actor, service_id, name, description, requires_certification, methods):
+    """Its name, description, whether it requires a certification and how one is given; its
+    slug is what procedures name: it stays."""
+    service = service_of(service_id)
+    fields = {
+        "name": _name(name),
+        "description": description or "",
+        "requires_certification": bool(requires_certification),
+        **_methods(requires_certification, methods),
+    }
+    with db.atomic():
+        Service.update(**fields).where(Service.id == service.id).execute()
+        audit.record(
+            "catalogue.service_edited",
+            actor=actor,
+            administration=service.administration.code,
+            service=service.slug,
+            **fields,
+        )
+    return service_of(service_id)
+
+
+def set_active(actor, kind, row_id, active):
+    """Deactivate (or reactivate) an administration, a service or a procedure (`kind`): one
+    conditional UPDATE; returns the row and whether it changed (False: it already was). An
+    inactive administration or service gives no new certification (`offered`), an inactive
+    procedure (or one of an inactive administration) starts no new dossier
+    (services/dossiers.py); what they gave goes on."""
+    model, key = TOGGLED[kind]
+    row = model.get_or_none(model.id == row_id)
+    if row is None:
+        raise NotInCatalogue()
+    with db.atomic():
+        changed = model.update(active=active).where(model.id == row.id, model.active != active).execute()
+        if changed:
+            action = f"catalogue.{kind}_{'reactivated' if active else 'deactivated'}"
+            audit.record(action, actor=actor, **{kind: getattr(row, key)})
+    row.active = active
+    return row, bool(changed)

@@ -8,8 +8,8 @@ from peewee import IntegrityError
 
 import clock
 from database import PAGE_SIZE, lock_row
-from models import Certification, CertificationRequest, Service, Space, db
-from services import DomainError, audit
+from models import Administration, Certification, CertificationRequest, Service, Space, db
+from services import DomainError, audit, catalogue
 from services.certifications import DEFAULT_VALIDITY, STATUSES, NotFound, notify_space
 from services.files import content_type as attachment_type  # PDF, PNG or JPEG by its first bytes
 from services.spaces import require, require_professional
@@ -63,7 +63,12 @@ def _request_columns():
 def file_request(member, user, service_id, reason, attachment=None, attachment_name=""):
     require(member, "manage_certifications")
     require_professional(member)
-    service = Service.get_or_none(Service.id == service_id, Service.accepts_request == True)  # noqa: E712
+    service = (
+        Service.select()
+        .join(Administration)
+        .where(Service.id == service_id, Service.accepts_request == True, catalogue.offered())  # noqa: E712
+        .first()
+    )
     if service is None:
         raise NotFound()
     reason = (reason or "").strip()

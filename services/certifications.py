@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 import clock
 from database import PAGE_SIZE
 from models import Administration, Certification, Membership, Service, User
-from services import DomainError
+from services import DomainError, catalogue
 from services.mail import queue_mail
 from services.spaces import require_professional
 from services.urls import external_url
@@ -135,7 +135,7 @@ def code_administrations(member):
     rows = (
         Service.select(Service, Administration)
         .join(Administration)
-        .where(Service.accepts_code | Service.accepts_request)
+        .where(Service.accepts_code | Service.accepts_request, catalogue.offered())
         .order_by(Administration.code, Service.name)
     )
     grouped = {}
@@ -145,7 +145,7 @@ def code_administrations(member):
 
 
 def administration(code):
-    found = Administration.get_or_none(Administration.code == code)
+    found = Administration.get_or_none(Administration.code == code, Administration.active)
     if found is None:
         raise NotFound()
     return found
@@ -157,7 +157,11 @@ def administration_services(member, administration):
     require_professional(member)
     services = list(
         Service.select()
-        .where(Service.administration == administration.id, Service.accepts_code | Service.accepts_request)
+        .where(
+            Service.administration == administration.id,
+            Service.accepts_code | Service.accepts_request,
+            Service.active,
+        )
         .order_by(Service.name)
     )
     holders = {

@@ -97,6 +97,14 @@ class ProcedureNotFound(DomainError):
     message = _l("Cette démarche n'existe pas.")
 
 
+class ProcedureClosed(DomainError):
+    status = 409
+    message = _l(
+        "Cette démarche n'est plus proposée : aucun nouveau dossier ne peut être commencé. "
+        "Les dossiers en cours continuent."
+    )
+
+
 class NotEditable(DomainError):
     status = 409
     message = _l(
@@ -277,6 +285,15 @@ def procedure(slug):
     return found
 
 
+def startable_procedure(slug):
+    """A procedure to start a dossier of: the helpdesk's deactivation (of the procedure or
+    of its administration) stops new dossiers only."""
+    found = procedure(slug)
+    if not (found.active and found.administration.active):
+        raise ProcedureClosed()
+    return found
+
+
 def _live_mandates(member, service_id):
     return (
         Certification.select(Certification, AccessCode)
@@ -312,7 +329,7 @@ def start_choice(member, slug, query="", page=1, per_page=PAGE_SIZE):
     searched by name or identifier, a page at a time). Three queries at most."""
     spaces.require_professional(member)
     spaces.require(member, "run_procedures")
-    found = procedure(slug)
+    found = startable_procedure(slug)
     own = _for_own_company(member, found)
     mandates, total = [], 0
     if found.service_id is not None:
@@ -335,7 +352,7 @@ def start(member, actor, slug, mandate_id=None):
     company, or the mandate for the mandant's."""
     spaces.require_professional(member)
     spaces.require(member, "run_procedures")
-    found = procedure(slug)
+    found = startable_procedure(slug)
     space = member.space
     company = {"company_identifier": space.identifier, "company_name": space.company_name}
     mandate = mandant_space_id = None

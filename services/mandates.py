@@ -15,7 +15,7 @@ from peewee import JOIN
 import clock
 from database import PAGE_SIZE, lock_row
 from models import AccessCode, Administration, Certification, Letter, Mandate, Service, Space, db
-from services import DomainError, access_codes, audit, letters
+from services import DomainError, access_codes, audit, catalogue, letters
 from services.certifications import NotFound, holder_certification, notify_space, search
 from services.spaces import require, require_professional
 
@@ -60,14 +60,18 @@ def _mandates():
 
 
 def holder_services(member):
-    """The services the space holds a live holder certification for (it may dispense mandates)."""
+    """The services the space holds a live holder certification for (it may dispense mandates),
+    still offered by their administration."""
     return list(
         Service.select()
         .join(Certification, on=(Certification.service == Service.id))
+        .switch(Service)
+        .join(Administration)
         .where(
             Certification.space == member.space_id,
             Certification.kind == "holder",
             Certification.live(clock.now()),
+            catalogue.offered(),
         )
         .order_by(Service.name)
     )
@@ -96,6 +100,8 @@ def grant_mandate(member, user, service_id, ends_on, note="", activation_days=30
     service = (
         Service.select(Service, Administration).join(Administration).where(Service.id == service_id).get()
     )
+    if not catalogue.is_offered(service):
+        raise catalogue.ServiceClosed()
     with db.atomic():
         # A revocation of the holder certification at this moment waits for the grant, or
         # the grant sees it: no mandate outlives the right it is given from.

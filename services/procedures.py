@@ -56,7 +56,8 @@ def _shown(path):
     return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
-def _where(parts):
+def problem_path(parts):
+    """Where a problem is in a definition, as listed: steps/0/fields/2/name."""
     return "/".join(str(part) for part in parts) or "(racine)"
 
 
@@ -111,11 +112,27 @@ def _field_problems(field, where, top):
     return problems
 
 
+def _validator():
+    return Draft202012Validator(json.loads(SCHEMA_FILE.read_text(encoding="utf-8")))
+
+
+def _schema_problems(data, validator):
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+    return [(list(error.absolute_path), error.message) for error in errors]
+
+
+def definition_problems(data, administrations):
+    """[(json path parts, what)] of one definition: the schema first, then, when it holds,
+    what the catalogue (`administrations`: {code: {its service slugs}}) and the vault say.
+    The start-up's checks, for one definition the helpdesk uploads."""
+    return _schema_problems(data, _validator()) or _semantic_problems(data, administrations)
+
+
 def read_definitions(directory):
     """[(path, definition)] of every file of `directory`, in name order, each checked against
     the schema then against the catalogue and the vault's keys; DefinitionError lists every
     problem of every file (a file that is not JSON included)."""
-    validator = Draft202012Validator(json.loads(SCHEMA_FILE.read_text(encoding="utf-8")))
+    validator = _validator()
     administrations = _catalogue()
     problems, definitions, slugs = [], [], {}
     for path in sorted(Path(directory).glob("*.json")):
@@ -124,14 +141,13 @@ def read_definitions(directory):
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
             problems.append(f"{_shown(path)}: JSON illisible : {error}")
             continue
-        errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
-        found = [(list(error.absolute_path), error.message) for error in errors]
+        found = _schema_problems(data, validator)
         if not found:
             found = _semantic_problems(data, administrations)
             if data["slug"] in slugs:
                 found.append((["slug"], f"slug {data['slug']!r} déjà pris par {_shown(slugs[data['slug']])}"))
             slugs[data["slug"]] = path
-        problems += [f"{_shown(path)}: {_where(parts)}: {message}" for parts, message in found]
+        problems += [f"{_shown(path)}: {problem_path(parts)}: {message}" for parts, message in found]
         definitions.append((path, data))
     if problems:
         raise DefinitionError(problems)
@@ -145,12 +161,17 @@ def check_definitions(directory):
 
 def load(directory):
     """seed-demo: create each procedure of the files by slug, update one whose file changed
-    (title, administration, service, definition). Needs the catalogue loaded first. Returns
-    (procedures in the files, added, updated)."""
+    (title, administration, service, definition), unless the helpdesk uploaded its
+    definition since; never its `active` flag, which is the helpdesk's. Needs the catalogue
+    loaded first. Returns (procedures in the files, added, updated)."""
     definitions = read_definitions(directory)
     added = updated = 0
+    # The slugs whose definition the helpdesk uploaded: their file no longer rules them.
+    uploaded = {p.slug for p in Procedure.select(Procedure.slug).where(Procedure.uploaded_at.is_null(False))}
     with db.atomic():
         for _path, data in definitions:
+            if data["slug"] in uploaded:
+                continue
             service = Service.get(Service.slug == data["service"]) if data["service"] else None
             fields = {
                 "administration": Administration.get(Administration.code == data["administration"]).id,
@@ -312,9 +333,9 @@ class Offer(NamedTuple):
 
 
 def offers(member, service_id=None):
-    """Every procedure a professional space may be offered (those of one service with
-    `service_id`), and whether it may start it now (a holder or a mandate's certification of
-    the service, live); two queries."""
+    """Every procedure a professional space may be offered (active, of an active
+    administration; those of one service with `service_id`), and whether it may start it now
+    (a holder or a mandate's certification of the service, live); two queries."""
     if member.space.is_private:
         return []
     rows = (
@@ -324,6 +345,7 @@ def offers(member, service_id=None):
         .join(Administration)
         .switch(Procedure)
         .join(Service, JOIN.LEFT_OUTER)
+        .where(Procedure.active, Administration.active)
         .order_by(Administration.code, Procedure.title)
     )
     if service_id is not None:

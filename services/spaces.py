@@ -266,7 +266,7 @@ def check_space_limit(product):
         raise SpaceLimitReached(product.space_limit)
 
 
-def set_space_limit(userid, limit):
+def set_space_limit(userid, limit, actor=None):
     """Helpdesk: raise (or set) the professional-space limit of the person's Token."""
     user = User.get_or_none(User.userid_key == auth.userid_key(userid))
     if user is None:
@@ -274,10 +274,16 @@ def set_space_limit(userid, limit):
     if limit < 0:
         raise NegativeSpaceLimit()
     product = auth.token_product(user)
+    previous, product.space_limit = product.space_limit, limit
     with db.atomic():
         AuthProduct.update(space_limit=limit).where(AuthProduct.id == product.id).execute()
         audit.record(
-            "helpdesk.space_limit", space_id=None, userid=user.userid, product_id=product.id, limit=limit
+            "helpdesk.space_limit",
+            actor=actor,
+            userid=user.userid,
+            product_id=product.id,
+            limit=limit,
+            previous=previous,
         )
     return product
 
@@ -302,7 +308,7 @@ def delete_space(member, actor, typed_name):
         audit.record("space.deleted", actor=actor, space_id=member.space_id, name=member.space.name)
 
 
-def restore_space(space_id):
+def restore_space(space_id, actor=None):
     """Helpdesk: bring back a space deleted less than 30 days ago."""
     space = Space.get_or_none(Space.id == space_id)
     if space is None or space.deleted_at is None:
@@ -325,7 +331,13 @@ def restore_space(space_id):
             raise PrivateSpaceReplaced() from None
         if not restored:
             raise NoDeletedSpace()
-        audit.record("helpdesk.space_restored", space_id=space.id, name=space.name)
+        audit.record(
+            "helpdesk.space_restored",
+            actor=actor,
+            space_id=space.id,
+            name=space.name,
+            company=space.identifier or None,
+        )
     return space
 
 

@@ -405,6 +405,7 @@ def test_a_database_of_the_previous_release_gets_agent_roles_and_letter_queues(a
             migrator.add_not_null("agent", "administration_id"),
             migrations._drop_column(migrator, "letter", "administration_id"),
             *(migrator.drop_column(table, "active") for table in ("administration", "service", "procedure")),
+            migrator.drop_column("procedure", "uploaded_at"),
         )
         assert not next(c for c in db.get_columns("agent") if c.name == "administration_id").null
         db.execute_sql(
@@ -438,7 +439,7 @@ def test_a_database_of_the_previous_release_gets_agent_roles_and_letter_queues(a
         Agent.create(role="helpdesk", userid="hd", userid_key="hd", name="Hélène", password_hash="x")
         assert Agent.get(Agent.role == "helpdesk").administration_id is None
         assert {"active"} <= {c.name for c in db.get_columns(Service._meta.table_name)}
-        assert {"active"} <= {c.name for c in db.get_columns(Procedure._meta.table_name)}
+        assert {"active", "uploaded_at"} <= {c.name for c in db.get_columns(Procedure._meta.table_name)}
         assert migrations.upgrade() == []
     finally:
         _drop_everything()

@@ -16,6 +16,7 @@ from blueprints.forms import Form
 from helpers import HTMX, csrf_token, log_in
 from models import (
     AccessCode,
+    Administration,
     AuditEntry,
     CertificationRequest,
     ContactRequest,
@@ -25,6 +26,7 @@ from models import (
     Letter,
     Mandate,
     OutboxMail,
+    Service,
     Space,
     SpaceDraft,
     User,
@@ -263,6 +265,17 @@ STORED = {
     "DossierMessageForm.body": DossierMessage.body,
     "IssueCodeForm.company_name": AccessCode.company_name,
     "IssueCodeForm.address": Letter.address,  # a text column; services.access_codes limits each line
+    # The helpdesk's catalogue.
+    "AdministrationEditForm.name": Administration.name,
+    "AdministrationEditForm.certification_text": Administration.certification_text,
+    "AdministrationForm.code": Administration.code,
+    "AdministrationForm.name": Administration.name,
+    "AdministrationForm.certification_text": Administration.certification_text,
+    "ServiceEditForm.name": Service.name,
+    "ServiceEditForm.description": Service.description,
+    "ServiceForm.slug": Service.slug,
+    "ServiceForm.name": Service.name,
+    "ServiceForm.description": Service.description,
     # Contacter le Helpdesk, its answer, Votre avis nous intéresse (the page: its path).
     "ContactForm.name": ContactRequest.name,
     "ContactForm.email": ContactRequest.email,
@@ -298,6 +311,8 @@ NOT_STORED = {
     "RegistrationForm.matricule",  # stored once reduced to its 13 digits by the validator
     "SignForm.otp",
     "IssueCodeForm.company_identifier",  # stored once reduced to its RCS or SIREN by the validator
+    "SpaceLimitForm.userid",  # the helpdesk's: looked up
+    "UnlockForm.userid",
 }
 
 

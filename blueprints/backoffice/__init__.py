@@ -38,4 +38,14 @@ def init_app(app):
     app.jinja_env.globals["backoffice_sections"] = lambda agent: SECTIONS[agent.role]
 
 
-from blueprints.backoffice import codes, communications, contacts, dossiers, helpdesk, letters, routes  # noqa: E402,F401
+from blueprints.backoffice import (  # noqa: E402,F401
+    accounts,
+    codes,
+    communications,
+    contacts,
+    dossiers,
+    helpdesk,
+    journal,
+    letters,
+    routes,
+)
