@@ -7,7 +7,7 @@ import click
 from flask import current_app
 
 from migrations import init_db_command
-from models import AGENT_ROLES, AccessCode, Agent
+from models import AGENT_ROLES, AccessCode, Administration, Agent
 from services import (
     DomainError,
     access_codes,
@@ -15,7 +15,9 @@ from services import (
     audit,
     auth,
     catalogue,
+    code_batches,
     drafts,
+    letters,
     mail,
     mandates,
     procedures,
@@ -183,8 +185,18 @@ def purge_drafts_command():
 @click.option("--service", "service_slug", required=True, help="fiches-retenue, sources-authentiques…")
 @click.option("--company", required=True, help="RCS (B123456) or SIREN of the company")
 @click.option("--kind", type=click.Choice(["holder", "proxy"]), required=True)
-@click.option("--activation-days", type=click.IntRange(min=1), default=30, show_default=True)
-@click.option("--valid-days", type=click.IntRange(min=1), default=365, show_default=True)
+@click.option(
+    "--activation-days",
+    type=click.IntRange(*access_codes.ACTIVATION_DAYS),
+    default=access_codes.DEFAULT_ACTIVATION_DAYS,
+    show_default=True,
+)
+@click.option(
+    "--valid-days",
+    type=click.IntRange(*access_codes.VALID_DAYS),
+    default=access_codes.DEFAULT_VALID_DAYS,
+    show_default=True,
+)
 @click.option(
     "--name",
     "company_name",
@@ -221,6 +233,73 @@ def issue_code_command(
         f"{access_code.activation_deadline:%d/%m/%Y} ; courrier en file d'attente."
     )
     click.echo(code)
+
+
+@click.command("issue-codes")
+@click.option("--administration", "administration_code", required=True, help="ACD, ITM, LBR…")
+@click.option(
+    "--csv",
+    "csv_file",
+    type=click.File("rb"),
+    required=True,
+    help="one line per company under a header: " + ";".join(code_batches.COLUMNS),
+)
+def issue_codes_command(administration_code, csv_file):
+    """An administration issues access codes from a CSV file, as the back-office does: every
+    line is checked first, and if one is wrong nothing is issued (each wrong line on stderr,
+    exit 1); else every code is issued in one transaction, each with its letter queued, and
+    the codes are printed on stdout as CSV (identifiant;nom;service;type;code)."""
+    data = csv_file.read(code_batches.MAX_FILE_SIZE + 1)
+    try:
+        issued = code_batches.issue_file(administration_code, data)
+    except code_batches.LinesRefused as refused:
+        for number, reasons in refused.lines:
+            click.echo(f"Ligne {number} : {' '.join(reasons)}", err=True)
+        raise click.ClickException(refused.message) from None
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(code_batches.issued_csv(issued), nl=False)
+    click.echo(f"{len(issued)} code(s) émis ; courriers en file d'attente.", err=True)
+
+
+@click.command("letters-print")
+@click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), required=True)
+@click.option(
+    "--administration",
+    "administration_code",
+    help="the queue of this administration only (without: every queue, the portal's included)",
+)
+def letters_print_command(out, administration_code):
+    """The letters still to post, as one PDF to print (one letter a page), marked printed."""
+    with refusal_as_error():
+        queue = letters.EVERY_QUEUE
+        if administration_code is not None:
+            administration = Administration.get_or_none(Administration.code == administration_code)
+            if administration is None:
+                raise access_codes.UnknownAdministration(administration_code)
+            queue = administration.id
+        try:
+            batch, pdf = letters.print_pending(queue)
+        except letters.NothingToPrint:  # a daily run on a quiet day: nothing is wrong
+            click.echo("Aucun courrier à imprimer.")
+            return
+    with open(out, "wb") as file:
+        file.write(pdf)
+    click.echo(f"{len(batch)} courrier(s) dans {out} : n° {', '.join(str(letter.id) for letter in batch)}.")
+
+
+@click.command("letters-posted")
+@click.argument(
+    "letter_ids", metavar="ID…", nargs=-1, required=True, type=click.IntRange(min=1, max=2**31 - 1)
+)
+def letters_posted_command(letter_ids):
+    """Mark letters as posted: the codes they carried are erased. Exit 1 when an id is of no
+    letter of a postal queue (the others are posted all the same)."""
+    posted, unknown = letters.post_by_id(letter_ids)
+    click.echo(f"{posted} courrier(s) marqué(s) comme posté(s) ; leurs codes sont effacés.")
+    if unknown:
+        click.echo(f"Aucun courrier à poster n° {', '.join(map(str, unknown))}.", err=True)
+        raise SystemExit(1)
 
 
 @click.command("create-agent")
@@ -270,6 +349,9 @@ def init_app(app):
         purge_deleted_command,
         purge_drafts_command,
         issue_code_command,
+        issue_codes_command,
+        letters_print_command,
+        letters_posted_command,
         create_agent_command,
         send_reminders_command,
     ):

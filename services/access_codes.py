@@ -8,6 +8,7 @@ message, which never says whether a code exists.
 """
 
 from datetime import timedelta
+from typing import NamedTuple
 
 from flask_babel import format_date, lazy_gettext as _l
 from peewee import IntegrityError
@@ -18,10 +19,18 @@ from models import AccessCode, Administration, Certification, Mandate, Service, 
 from services import DomainError, audit, auth, catalogue, crypto, letters, throttle
 from services.certifications import DEFAULT_VALIDITY, notify_space
 from services.spaces import require, require_professional
+from validators import LINE_CONTROL_CHARACTERS
 
 CODE_LENGTH = 20
-DEFAULT_ACTIVATION = timedelta(days=30)
 KIND_LABELS = {"holder": _l("titulaire"), "proxy": _l("mandataire")}
+# The kinds as an administration may write them (a CSV file, a form, the command line).
+KINDS = {"holder": "holder", "titulaire": "holder", "proxy": "proxy", "mandataire": "proxy"}
+# An administration's code: days to activate it, days the certification it gives lasts.
+ACTIVATION_DAYS, DEFAULT_ACTIVATION_DAYS = (1, 365), 30
+VALID_DAYS, DEFAULT_VALID_DAYS = (1, 3650), DEFAULT_VALIDITY.days
+# What the letter's window shows: the name, then the address's lines.
+NAME_MAX_LENGTH = AccessCode.company_name.max_length
+ADDRESS_MAX_LINES, ADDRESS_LINE_MAX_LENGTH = 5, 200
 
 
 class InvalidCode(DomainError):
@@ -52,18 +61,6 @@ class OwnMandate(DomainError):
     message = _l("Un espace ne peut pas obtenir le mandat qu'il a lui-même dispensé.")
 
 
-class NoCompanyAddress(DomainError):
-    status = 422
-    message = _l(
-        "Le code part par courrier postal : indiquez le nom et l'adresse enregistrés de l'entreprise."
-    )
-
-
-class CannotIssue(DomainError):
-    """An administration's code asked for an unknown service, kind or company identifier
-    (the message, given when raised, says which)."""
-
-
 def _hash(code):
     return crypto.keyed_hash("access-code", crypto.normalize_code(code))
 
@@ -76,6 +73,160 @@ def new_code(**fields):
     (AccessCode, the code as shown). The code leaves only in the return value."""
     code = crypto.random_code(CODE_LENGTH)
     return AccessCode.create(code_hash=_hash(code), **fields), crypto.group(code)
+
+
+class CodeRequest(NamedTuple):
+    """A code an administration is about to issue, every field checked (check_code_request)."""
+
+    service: Service
+    kind: str
+    company_identifier: str
+    company_name: str
+    address_lines: tuple
+    activation_days: int
+    valid_days: int
+
+
+class CodeRequestRefused(DomainError):
+    """What a code is asked with is refused: `refusals` maps each field found wrong (the
+    names of check_code_request's arguments) to why, in the order of the fields."""
+
+    status = 422
+
+    def __init__(self, refusals):
+        self.refusals = {field: str(message) for field, message in refusals.items()}
+        super().__init__(" ".join(self.refusals.values()))
+
+
+class UnknownAdministration(DomainError):
+    status = 404
+
+    def __init__(self, code):
+        super().__init__(_l("Aucune administration %(code)s.", code=code))
+
+
+def issuable_services(administration):
+    """{slug: Service} of the services an administration issues codes for: its active ones,
+    none while the administration itself is inactive."""
+    if not administration.active:
+        return {}
+    query = (
+        Service.select(Service, Administration)
+        .join(Administration)
+        .where(Service.administration == administration.id, Service.active)
+    )
+    return {service.slug: service for service in query.order_by(Service.name)}
+
+
+def _days(value, default, bounds, message):
+    """A number of days as a form (int), the command line (int) or a CSV cell (text) gives
+    it; empty is the default. Returns (days, refusal or None)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return default, None
+    try:
+        days = int(value.strip()) if isinstance(value, str) else int(value)
+    except ValueError:
+        days = None
+    if days is None or not bounds[0] <= days <= bounds[1]:
+        return None, str(message) % {"low": bounds[0], "high": bounds[1]}
+    return days, None
+
+
+def _line(value):
+    """A single-line text as typed: stripped; None when it holds a control character or a
+    line break (which a letter, a CSV cell or PostgreSQL could not carry)."""
+    value = (value or "").strip()
+    return None if LINE_CONTROL_CHARACTERS.search(value) else value
+
+
+def check_code_request(
+    administration,
+    services,
+    company_identifier,
+    company_name,
+    address_lines,
+    service_slug,
+    kind,
+    activation_days=None,
+    valid_days=None,
+):
+    """Check what an administration asks a code with, the same way for the back-office's form,
+    each line of a CSV batch and the command line: the company identifier (RCS or SIREN),
+    its registered name and postal address (the letter's; required), a service among
+    `services` (issuable_services), the kind, and the days within ACTIVATION_DAYS and
+    VALID_DAYS. Returns a CodeRequest, or raises CodeRequestRefused with every refusal."""
+    refusals = {}
+    identifier = None
+    try:
+        _kind, identifier = validators.company_identifier(company_identifier or "")
+    except validators.InvalidIdentifier as error:
+        refusals["company_identifier"] = str(error)
+    name = _line(company_name)
+    if name is None:
+        refusals["company_name"] = _l("Le nom tient sur une ligne, sans caractère de contrôle.")
+    elif not name:
+        refusals["company_name"] = _l(
+            "Le code part par courrier postal : indiquez le nom enregistré de l'entreprise, première "
+            "ligne de l'adresse."
+        )
+    elif len(name) > NAME_MAX_LENGTH:
+        refusals["company_name"] = _l("Le nom ne peut dépasser %(max)d caractères.", max=NAME_MAX_LENGTH)
+    lines = [_line(line) for line in address_lines]
+    lines = [line for line in lines if line != ""]
+    if None in lines:
+        refusals["address_lines"] = _l(
+            "Chaque ligne de l'adresse tient sur une ligne, sans caractère de contrôle."
+        )
+    elif not lines:
+        refusals["address_lines"] = _l(
+            "Le code part par courrier postal : indiquez l'adresse enregistrée de l'entreprise."
+        )
+    elif len(lines) > ADDRESS_MAX_LINES or any(len(line) > ADDRESS_LINE_MAX_LENGTH for line in lines):
+        refusals["address_lines"] = _l(
+            "L'adresse tient en %(lines)d lignes de %(max)d caractères au plus.",
+            lines=ADDRESS_MAX_LINES,
+            max=ADDRESS_LINE_MAX_LENGTH,
+        )
+    slug = _line(service_slug)
+    service = services.get(slug)
+    if slug is None:
+        refusals["service_slug"] = _l("Le service tient sur une ligne, sans caractère de contrôle.")
+    elif service is None:
+        refusals["service_slug"] = _l(
+            "Aucun service « %(slug)s » de l'administration %(code)s n'émet de codes d'accès : "
+            "choisissez l'un de ses services actifs (%(services)s).",
+            slug=slug[:64],
+            code=administration.code,
+            services=", ".join(services) or "—",
+        )
+    kind = KINDS.get((kind or "").strip().lower())
+    if kind is None:
+        refusals["kind"] = _l("Le type de code est « titulaire » (holder) ou « mandataire » (proxy).")
+    activation, refused = _days(
+        activation_days,
+        DEFAULT_ACTIVATION_DAYS,
+        ACTIVATION_DAYS,
+        _l("Le délai d'activation est un nombre de jours de %(low)d à %(high)d."),
+    )
+    if refused:
+        refusals["activation_days"] = refused
+    valid, refused = _days(
+        valid_days,
+        DEFAULT_VALID_DAYS,
+        VALID_DAYS,
+        _l("La durée de validité est un nombre de jours de %(low)d à %(high)d."),
+    )
+    if refused:
+        refusals["valid_days"] = refused
+    elif activation and valid < activation:
+        # A code activated on its last day would give a certification already over.
+        refusals["valid_days"] = _l(
+            "La durée de validité ne peut être plus courte que le délai d'activation (%(days)d jours).",
+            days=activation,
+        )
+    if refusals:
+        raise CodeRequestRefused(refusals)
+    return CodeRequest(service, kind, identifier, name, tuple(lines), activation, valid)
 
 
 def issue_code(
@@ -93,60 +244,61 @@ def issue_code(
     leaves only in the return value and on the letter to the company, addressed with what
     the administration knows (`company_name`, `address_lines`, both required), never with
     what someone typed into a space: anyone can open a space claiming any identifier."""
-    service = (
-        Service.select(Service, Administration)
-        .join(Administration)
-        .where(Service.slug == service_slug, Administration.code == administration_code)
-        .first()
+    administration = Administration.get_or_none(Administration.code == administration_code)
+    if administration is None:
+        raise UnknownAdministration(administration_code)
+    request = check_code_request(
+        administration,
+        issuable_services(administration),
+        company_identifier,
+        company_name,
+        address_lines,
+        service_slug,
+        kind,
+        activation_days,
+        valid_days,
     )
-    if service is None:
-        raise CannotIssue(
-            _l(
-                "Aucun service %(slug)s pour l'administration %(code)s.",
-                slug=service_slug,
-                code=administration_code,
-            )
-        )
-    if kind not in ("holder", "proxy"):
-        raise CannotIssue(_l("Le type de code est holder ou proxy."))
-    try:
-        _kind, identifier = validators.company_identifier(company_identifier)
-    except validators.InvalidIdentifier as error:
-        raise CannotIssue(str(error)) from None
-    company_name = (company_name or "").strip()
-    address_lines = [line.strip() for line in address_lines if line and line.strip()]
-    if not company_name or not address_lines:
-        raise NoCompanyAddress()
-    now = clock.now()
     with db.atomic():
-        access_code, code = new_code(
-            kind=kind,
-            service=service,
-            company_identifier=identifier,
-            company_name=company_name,
-            issued_by_administration=service.administration,
-            activation_deadline=now + timedelta(days=activation_days)
-            if activation_days
-            else now + DEFAULT_ACTIVATION,
-            ends_at=now + timedelta(days=valid_days) if valid_days else now + DEFAULT_VALIDITY,
-        )
-        letters.queue_letter(
-            company_name,
-            address_lines,
-            str(
-                _l("Votre code d'accès %(kind)s : %(service)s", kind=KIND_LABELS[kind], service=service.name)
-            ),
-            letter_body(access_code, service.administration.name),
-            code=code,
-        )
-        audit.record(
-            "code.issued",
-            actor=actor,
-            kind=kind,
-            service=service.slug,
-            company=identifier,
-            code_id=access_code.id,
-        )
+        return issue(request, actor)
+
+
+def issue(request, actor=None):
+    """Issue the code a checked CodeRequest asks for, its letter queued with the issuing
+    administration and the issue audited (never the code): returns (AccessCode, code). Call
+    it in a transaction, with the others of a batch."""
+    service = request.service
+    now = clock.now()
+    access_code, code = new_code(
+        kind=request.kind,
+        service=service,
+        company_identifier=request.company_identifier,
+        company_name=request.company_name,
+        issued_by_administration=service.administration_id,
+        activation_deadline=now + timedelta(days=request.activation_days),
+        ends_at=now + timedelta(days=request.valid_days),
+    )
+    letters.queue_letter(
+        request.company_name,
+        request.address_lines,
+        str(
+            _l(
+                "Votre code d'accès %(kind)s : %(service)s",
+                kind=KIND_LABELS[request.kind],
+                service=service.name,
+            )
+        ),
+        letter_body(access_code, service.administration.name),
+        code=code,
+        administration=service.administration_id,
+    )
+    audit.record(
+        "access_code.issued",
+        actor=actor,
+        kind=request.kind,
+        service=service.slug,
+        company=request.company_identifier,
+        code_id=access_code.id,
+    )
     return access_code, code
 
 

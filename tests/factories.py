@@ -698,3 +698,52 @@ def company_spaces(count, company="B123456", start=0):
         ]
         for batch in chunked(rows, 300):
             Membership.insert_many(batch).execute()
+
+
+# --- Codes d'accès and Courriers ----------------------------------------------------------
+
+CODES_HEADER = ("identifiant", "nom", "adresse", "service", "type", "jours_activation", "jours_validite")
+
+
+def codes_line(
+    number, service_slug="fiches-retenue", kind="titulaire", activation="30", valid="365", **cells
+):
+    """A company's line of a codes CSV file, as a dict of its cells: company `number` is
+    B10000<number>, "Société <number>", at "<number>, rue du Commerce / L-1000 Luxembourg"."""
+    return {
+        "identifiant": f"B{100000 + number}",
+        "nom": f"Société {number}",
+        "adresse": f"{number}, rue du Commerce / L-1000 Luxembourg",
+        "service": service_slug,
+        "type": kind,
+        "jours_activation": activation,
+        "jours_validite": valid,
+        **cells,
+    }
+
+
+def codes_csv(lines, delimiter=";", bom=False, header=CODES_HEADER):
+    """A codes CSV file (bytes, UTF-8) of `lines` (dicts of cells, codes_line) under `header`."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
+    writer.writerow(header)
+    for line in lines:
+        writer.writerow([line.get(column, "") for column in header])
+    return (("\ufeff" if bom else "") + out.getvalue()).encode()
+
+
+def queued_letter(name="Guichet SARL", administration=None, code=None):
+    """A letter in a postal queue (an administration's id, or None: the portal's)."""
+    from services import letters
+
+    return letters.queue_letter(
+        name,
+        ["1, rue du Commerce", "L-1000 Luxembourg"],
+        f"Courrier pour {name}",
+        "Madame, Monsieur,\n\nVoici votre courrier.",
+        code=code,
+        administration=administration,
+    )

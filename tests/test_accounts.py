@@ -107,6 +107,7 @@ def test_confirmation_is_single_use_and_queues_the_letter(app, clock):
     [letter] = Letter.select()
     assert letter.subject == "Confirmation de votre enregistrement auprès d'une application Internet"
     assert letter.recipient_name == "Léa Guichet" and "11, allée du Guichet" in letter.address
+    assert letter.administration_id is None  # the portal's queue, which the helpdesk prints
     assert AuditEntry.select().where(AuditEntry.action == "account.email_confirmed").count() == 1
 
 

@@ -184,7 +184,7 @@ def test_issue_code_prints_the_code_alone_on_its_last_line_and_queues_a_letter(r
     assert letter.recipient_name == "Guichet SARL" and letter.address_lines == list(ADDRESS)
     assert [queued.id for queued in letters.pending()] == [letter.id]
     assert letter.code_encrypted and letters.carried_code(letter) == code
-    assert AuditEntry.get(AuditEntry.action == "code.issued").details["company"] == "B123456"
+    assert AuditEntry.get(AuditEntry.action == "access_code.issued").details["company"] == "B123456"
 
 
 def test_issued_code_is_nowhere_in_plain_text_in_the_database(runner, guichet):
@@ -261,7 +261,7 @@ def test_create_agent_refuses_control_characters_and_overlong_names(runner, cata
 def test_issuing_a_code_without_name_or_address_is_refused_and_issues_nothing(
     runner, catalogue, name, address
 ):
-    with pytest.raises(access_codes.NoCompanyAddress):
+    with pytest.raises(access_codes.CodeRequestRefused):
         issue(company_name=name, address_lines=address)
     result = issue_command(
         runner, addressed=("--name", name, *[a for line in address for a in ("--address", line)])

@@ -15,6 +15,7 @@ from app import create_app
 from blueprints.forms import Form
 from helpers import HTMX, csrf_token, log_in
 from models import (
+    AccessCode,
     Administration,
     AuditEntry,
     CertificationRequest,
@@ -24,6 +25,7 @@ from models import (
     DossierMessage,
     Feedback,
     Invitation,
+    Letter,
     Mandate,
     OutboxMail,
     Service,
@@ -266,6 +268,8 @@ STORED = {
     "CommunicationForm.identifier": CommunicationRecipient.company_identifier,
     "CommunicationForm.subject": Communication.subject,
     "CommunicationForm.body": Communication.body,
+    "IssueCodeForm.company_name": AccessCode.company_name,
+    "IssueCodeForm.address": Letter.address,  # a text column; services.access_codes limits each line
     # The helpdesk's catalogue.
     "AdministrationEditForm.name": Administration.name,
     "AdministrationEditForm.certification_text": Administration.certification_text,
@@ -311,6 +315,7 @@ NOT_STORED = {
     "DeleteForm.name",
     "RegistrationForm.matricule",  # stored once reduced to its 13 digits by the validator
     "SignForm.otp",
+    "IssueCodeForm.company_identifier",  # stored once reduced to its RCS or SIREN by the validator
     "SpaceLimitForm.userid",  # the helpdesk's: looked up
     "UnlockForm.userid",
 }

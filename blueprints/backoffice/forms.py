@@ -1,6 +1,15 @@
 from flask_babel import lazy_gettext as _l
-from wtforms import MultipleFileField, PasswordField, RadioField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    IntegerField,
+    MultipleFileField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from blueprints.forms import Form, options
 
@@ -61,3 +70,42 @@ class CommunicationForm(Form):
         validators=[DataRequired(_l("Saisissez le texte de la communication.")), Length(max=20000)],
     )
     documents = MultipleFileField(_l("Documents PDF (facultatif)"))
+
+
+class IssueCodeForm(Form):
+    """Codes d'accès → Émettre un code: what access_codes.check_code_request checks, as typed
+    (its rules are the service's: the form only reads the fields)."""
+
+    company_identifier = StringField(
+        _l("Numéro d'identification de l'entreprise (RCS ou SIREN)"),
+        validators=[DataRequired(_l("Saisissez le numéro RCS ou SIREN de l'entreprise.")), Length(max=40)],
+    )
+    company_name = StringField(
+        _l("Nom enregistré de l'entreprise"),
+        validators=[DataRequired(_l("Saisissez le nom de l'entreprise.")), Length(max=200)],
+    )
+    address = TextAreaField(
+        _l("Adresse postale"),
+        validators=[DataRequired(_l("Saisissez l'adresse postale de l'entreprise.")), Length(max=1000)],
+    )
+    service = SelectField(_l("Service"), validators=[DataRequired(_l("Choisissez le service."))])
+    kind = SelectField(
+        _l("Type de code"),
+        choices=options([("holder", _l("Titulaire")), ("proxy", _l("Mandataire"))]),
+        default="holder",
+        validators=[DataRequired(_l("Choisissez le type de code."))],
+    )
+    activation_days = IntegerField(
+        _l("Délai d'activation (jours)"),
+        validators=[InputRequired(_l("Saisissez un nombre de jours."))],
+    )
+    valid_days = IntegerField(
+        _l("Durée de validité de la certification (jours)"),
+        validators=[InputRequired(_l("Saisissez un nombre de jours."))],
+    )
+
+
+class CodeBatchForm(Form):
+    file = FileField(
+        _l("Fichier CSV"), validators=[FileRequired(_l("Choisissez le fichier CSV des entreprises."))]
+    )
