@@ -169,6 +169,13 @@ def send_message(agent, dossier_id, body):
             _l("L'administration vous a écrit au sujet de votre dossier %(reference)s."),
             message.body,
         )
+        audit.record(
+            "dossier.agent_message",
+            actor=agent,
+            space_id=dossier.space_id,
+            dossier_id=dossier.id,
+            reference=dossier.reference,
+        )
     return message
 
 

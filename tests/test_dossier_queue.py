@@ -295,6 +295,12 @@ def test_an_agent_writes_while_the_dossier_is_open(world, status):
     assert Dossier.get_by_id(found.id).status == status  # a message moves nothing
     subject, body = mails()["lea@example.lu"]
     assert subject == "Dossier ACD-2026-000001 : nouveau message" and "complet" not in body
+    entry = AuditEntry.select().order_by(AuditEntry.id.desc()).get()
+    assert (entry.action, entry.actor, entry.space_id) == (
+        "dossier.agent_message",
+        "Agnès Agent (ACD)",
+        found.space_id,
+    )
 
 
 @pytest.mark.parametrize("status", ["accepted", "rejected"])
