@@ -40,10 +40,23 @@ def apply_upload_limit():
         request.max_content_length = limit
 
 
+def _row_id(value):
+    try:
+        value = int(value)
+    except (TypeError, ValueError):
+        return None
+    return value if 0 < value <= MAX_ID else None
+
+
 def form_id(name):
     """A row id posted in a form field, or None when missing or out of range."""
-    value = request.form.get(name, type=int)
-    return value if value and 0 < value <= MAX_ID else None
+    return _row_id(request.form.get(name))
+
+
+def form_ids(name):
+    """The row ids posted under `name` (checked boxes), or None when one of them is none."""
+    ids = [_row_id(value) for value in request.form.getlist(name)]
+    return None if None in ids else ids
 
 
 def page_number():

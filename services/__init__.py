@@ -17,3 +17,11 @@ class DomainError(Exception):
         text = str(message if message is not None else type(self).message)
         super().__init__(text)
         self.message = text
+
+
+class InvalidInput(DomainError):
+    """What the person typed or chose is refused: said in the form, beside the field
+    `field` names when there is one, and nothing changed."""
+
+    status = 422
+    field = None

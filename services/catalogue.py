@@ -11,7 +11,7 @@ from peewee import IntegrityError
 
 from database import PAGE_SIZE
 from models import Administration, NewsItem, Procedure, Service, db
-from services import DomainError, audit
+from services import DomainError, InvalidInput, audit
 
 CATALOGUE_FILE = Path(__file__).resolve().parent.parent / "data" / "catalogue.json"
 
@@ -99,11 +99,8 @@ TOGGLED = {
 }
 
 
-class CatalogueInput(DomainError):
-    """What the helpdesk typed is refused: said beside its field (`field`), nothing changed."""
-
-    status = 422
-    field = None
+class CatalogueInput(InvalidInput):
+    """What the helpdesk typed for the catalogue is refused."""
 
 
 class BadCode(CatalogueInput):

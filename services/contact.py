@@ -19,7 +19,7 @@ import clock
 import validators
 from database import PAGE_SIZE
 from models import ContactRequest, Feedback, clip, db
-from services import DomainError, audit, throttle
+from services import DomainError, InvalidInput, audit, throttle
 from services.mail import queue_mail
 from services.urls import external_url, safe_next
 
@@ -42,10 +42,9 @@ RATINGS = {
 # --- Errors ------------------------------------------------------------------------------
 
 
-class InvalidContact(DomainError):
-    """A field of the contact form refused: said beside it (`field`), nothing stored."""
+class InvalidContact(InvalidInput):
+    """A field of the contact form refused."""
 
-    status = 422
     field = "email"
 
 

@@ -33,10 +33,9 @@ from models import (
     clip,
     db,
 )
-from services import audit, catalogue, files
+from services import InvalidInput, audit, catalogue, files
 from services.communications import CommunicationNotFound, certified_expression, reached_spaces
 from services.mail import queue_mail
-from services.spaces import InvalidInput
 from services.urls import external_url
 
 MAX_DOCUMENT = 10 * 1024 * 1024

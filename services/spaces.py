@@ -16,7 +16,7 @@ from peewee import IntegrityError, fn
 import clock
 from database import PAGE_SIZE, lock_row
 from models import AuthProduct, Membership, Space, User, clip, db
-from services import DomainError, audit, auth
+from services import DomainError, InvalidInput, audit, auth
 
 DELETED_RETENTION = timedelta(days=30)
 
@@ -54,12 +54,6 @@ class NotAllowed(DomainError):
 
     def __init__(self, role):
         super().__init__(str(self.message) % {"role": ROLES[role]})
-
-
-class InvalidInput(DomainError):
-    """What the person typed or chose is refused: said in the form, nothing changed."""
-
-    status = 422
 
 
 class NotCollaborative(DomainError):

@@ -4,12 +4,11 @@ every page), and goes on a letter in the administration's queue; a batch's codes
 downloadable once as a CSV. A refusal shows the form again, the reasons beside the fields
 or per line of the file, with 422."""
 
-from flask import render_template, url_for
 from flask_babel import gettext as _
 
 from blueprints.backoffice import bp
 from blueprints.backoffice.forms import CodeBatchForm, IssueCodeForm
-from blueprints.backoffice.routes import agent_required
+from blueprints.backoffice.routes import agent_required, gone_page
 from blueprints.forms import options, refused_beside
 from blueprints.htmx import render_page_or_partial
 from blueprints.params import uploads_up_to
@@ -115,15 +114,8 @@ def batch_csv(agent, batch_id):
     try:
         csv = code_batches.download(agent, batch_id)
     except code_batches.BatchDownloaded as gone:
-        return render_template(
-            "backoffice/gone.html",
-            agent=agent,
-            section="codes",
-            title=_("Codes déjà téléchargés"),
-            message=gone.message,
-            back=url_for("backoffice.codes"),
-            back_label=_("Retour aux codes d'accès"),
-        ), gone.status
+        back = _("Retour aux codes d'accès")
+        return gone_page(agent, "codes", _("Codes déjà téléchargés"), gone, "backoffice.codes", back)
     return file_response(csv.encode(), "text/csv; charset=utf-8", f"codes-lot-{batch_id}.csv", download=True)
 
 

@@ -5,13 +5,13 @@ Marquer comme posté (a letter, or the checked ones): their codes are erased. On
 the checkboxes and both buttons, so that all of it works without JavaScript; htmx posts
 Marquer comme posté in place."""
 
-from flask import abort, flash, render_template, request, url_for
+from flask import abort, flash, url_for
 from flask_babel import gettext as _, ngettext
 
 from blueprints.backoffice import bp
-from blueprints.backoffice.routes import any_agent_required
+from blueprints.backoffice.routes import any_agent_required, gone_page
 from blueprints.htmx import htmx_location, is_htmx, render_page_or_partial
-from blueprints.params import MAX_ID, page_number
+from blueprints.params import form_ids, page_number
 from blueprints.responses import file_response
 from database import PAGE_SIZE
 from services import letters as postal
@@ -37,11 +37,9 @@ def letters_page(agent, status=200, error=None):
 
 def checked_letters():
     """The ids of the checked letters; one that is no id is of no letter."""
-    ids = []
-    for value in request.form.getlist("letter"):
-        if not value.isdigit() or not 0 < int(value) <= MAX_ID:
-            abort(404)
-        ids.append(int(value))
+    ids = form_ids("letter")
+    if ids is None:
+        abort(404)
     return ids
 
 
@@ -57,15 +55,9 @@ def letter_pdf(agent, letter_id):
     try:
         letter, pdf = postal.print_letter(agent, letter_id)
     except postal.LetterPosted as gone:
-        return render_template(
-            "backoffice/gone.html",
-            agent=agent,
-            section="letters",
-            title=_("Courrier posté"),
-            message=gone.message,
-            back=url_for("backoffice.letters"),
-            back_label=_("Retour aux courriers"),
-        ), gone.status
+        return gone_page(
+            agent, "letters", _("Courrier posté"), gone, "backoffice.letters", _("Retour aux courriers")
+        )
     return file_response(pdf, "application/pdf", f"courrier-{letter.id}.pdf", download=True)
 
 

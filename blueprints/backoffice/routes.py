@@ -42,6 +42,18 @@ helpdesk_required = agent_required(roles=("helpdesk",))
 any_agent_required = agent_required(roles=AGENT_ROLES)
 
 
+def gone_page(agent, section, title, gone, back_endpoint, back_label):
+    """What is no longer there (a posted letter's PDF, a batch's codes downloaded already):
+    said with the refusal's status, and the way back to its section."""
+    context = {
+        "title": title,
+        "message": gone.message,
+        "back": url_for(back_endpoint),
+        "back_label": back_label,
+    }
+    return render_template("backoffice/gone.html", agent=agent, section=section, **context), gone.status
+
+
 def login_page(template, form, error, **context):
     """A login page again, with the refusal's message and status (422 for a bad form)."""
     status = getattr(error, "status", 422) if request.method == "POST" else 200
