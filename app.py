@@ -67,6 +67,7 @@ def create_app(config=None):
     from blueprints.certifications import bp as certifications_bp
     from blueprints.dev import bp as dev_bp
     from blueprints.help import bp as help_bp
+    from blueprints.impots import bp as impots_bp
     from blueprints.main import bp as main_bp
     from blueprints.procedures import bp as procedures_bp
     from blueprints.spaces import bp as spaces_bp
@@ -77,6 +78,7 @@ def create_app(config=None):
     app.register_blueprint(certifications_bp)
     app.register_blueprint(procedures_bp)
     app.register_blueprint(help_bp)
+    app.register_blueprint(impots_bp)
     init_backoffice(app)
     if app.config["OUTBOX_VIEWER"]:
         app.register_blueprint(dev_bp)

@@ -68,6 +68,8 @@ class Config:
     # Reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust (0: none);
     # throttling per client address needs the real address.
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+    # The administration of the impots way in (seed 004): its services are adhered to.
+    IMPOTS_ADMINISTRATION = os.environ.get("IMPOTS_ADMINISTRATION", "DGFIP")
     TERMS_VERSION = "2026-01"  # raise it when templates/auth/_terms_text.html changes
     # argon2id, the library's recommended profile; tests lower it for speed.
     ARGON2_TIME_COST = 3

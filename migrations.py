@@ -70,6 +70,18 @@ def _back_office_roles(migrator):
     return operations
 
 
+def _impots_onboarding(migrator):
+    """The impots way in: the company register, pending signups and adhesions are new
+    tables (created above); services say what adhering to them asks, an expert's space has
+    a numéro d'abonné, and a certification may come from an adhesion."""
+    from models import Certification, Service, Space
+
+    operations = _missing_columns(migrator, Service, "requires_company_email", "requires_bank_account")
+    operations += _missing_columns(migrator, Space, "subscriber_number")
+    operations += _missing_columns(migrator, Certification, "adhesion")
+    return operations  # add_column indexes a unique or foreign-key column itself
+
+
 def _clean_stored_input(migrator):
     """Data only. Control characters out of the wizard drafts (they were accepted once, and a
     NUL made the space's creation fail on PostgreSQL); the bodies of the mails already sent
@@ -163,6 +175,11 @@ MIGRATIONS = [
         "0005",
         "back-office: agent roles (helpdesk), letters per administration, deactivation, uploaded procedures",
         _back_office_roles,
+    ),
+    (
+        "0006",
+        "impots onboarding: company register, signups, adhesions, subscriber numbers",
+        _impots_onboarding,
     ),
 ]
 

@@ -65,6 +65,10 @@ class Service(BaseModel):
     accepts_code = BooleanField(default=False)
     accepts_request = BooleanField(default=False)
     active = BooleanField(default=True)
+    # What adhering to it asks (J'adhère, services/adhesions.py): the company's e-mail (a
+    # Messagerie), a bank account when the register knows none (a Payer service).
+    requires_company_email = BooleanField(default=False)
+    requires_bank_account = BooleanField(default=False)
 
 
 class NewsItem(BaseModel):
@@ -72,6 +76,33 @@ class NewsItem(BaseModel):
 
     title = CharField(max_length=300)
     published_on = DateTimeField(default=clock.now)
+
+
+class Company(BaseModel):
+    """The company register: what the public extracts (SIRENE, RCS) say of a company, loaded
+    by seed-demo and imported by the helpdesk (services/companies.py). Posted codes go to the
+    registered address, which nobody entering a SIREN can choose."""
+
+    identifier_kind = CharField(max_length=8)  # "siren" | "rcs"
+    identifier = CharField(max_length=20, unique=True)  # normalised: 9 digits, or B123456
+    name = CharField(max_length=200)
+    legal_form = CharField(max_length=100, default="")
+    street = CharField(max_length=200, default="")
+    postcode = CharField(max_length=20, default="")
+    city = CharField(max_length=100, default="")
+    country = CharField(max_length=100, default="")
+    email = CharField(max_length=320, default="")  # when the register knows it
+    iban = CharField(max_length=34, default="")  # its active bank account, when known
+    account_holder = CharField(max_length=200, default="")
+    source = CharField(max_length=16, default="")  # "demo" | "sirene" | "rcs" | "helpdesk"
+    updated_at = DateTimeField(default=clock.now)
+
+    class Meta:
+        order_by = ("name",)
+
+    @property
+    def address_lines(self):
+        return [line for line in (self.street, f"{self.postcode} {self.city}".strip(), self.country) if line]
 
 
 # --- People and how they log in ---------------------------------------------------------
@@ -117,7 +148,9 @@ class User(UserMixin, BaseModel):
 
 
 class AuthProduct(BaseModel):
-    """A credential a person logs in with. Built in: "token" (password + TOTP)."""
+    """A credential a person logs in with: "token" (password + TOTP), or "impots" (the
+    e-mail, `User.userid`, and a password: services/impots_accounts.py; no TOTP secret, no
+    secret image)."""
 
     user = ForeignKeyField(User, backref="auth_products", on_delete="CASCADE")
     kind = CharField(max_length=20, default="token")
@@ -236,6 +269,9 @@ class Space(BaseModel):
     merged_at = DateTimeField(null=True)
     deleted_at = DateTimeField(null=True, index=True)
     deleted_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    # A Mode expert space (services/impots_signup.py): its numéro d'abonné. Such a space has
+    # no company of its own; its companies are its adhesions.
+    subscriber_number = CharField(max_length=20, null=True, unique=True)
 
     @property
     def is_private(self):
@@ -409,6 +445,70 @@ class Mandate(BaseModel):
         return self.access_code.status(now)
 
 
+class ImpotsSignup(BaseModel):
+    """ "Créer mon espace professionnel" (services/impots_signup.py)
+    before its account exists: the Mode simplifié waits for its link, followed from the
+    company's e-mail within 72 h; the Mode expert for its code, sent to `email`, within 48 h.
+    Either is kept only as an HMAC (`secret_hash`). A new signup with the same e-mail
+    replaces the pending one (its link or code dies)."""
+
+    mode = CharField(max_length=16)  # "simplified" | "expert"
+    email = CharField(max_length=320)  # the person's login e-mail
+    email_key = CharField(max_length=320, index=True)  # lowered
+    first_name = CharField(max_length=100, default="")
+    last_name = CharField(max_length=100, default="")
+    password_hash = CharField(max_length=200)
+    company_identifier = CharField(max_length=20, default="")  # the SIREN (Mode simplifié)
+    secret_hash = CharField(max_length=64, unique=True)
+    created_at = DateTimeField(default=clock.now)
+    expires_at = DateTimeField()
+    completed_at = DateTimeField(null=True)
+    space = ForeignKeyField(Space, null=True, backref="+", on_delete="SET NULL")  # what it created
+
+
+class Adhesion(BaseModel):
+    """J'adhère (services/adhesions.py): services of the impots administration chosen for one
+    company in one space, activated by a code posted to the company's registered address
+    within 60 days (kept only as an HMAC, erased once used). Activating creates the
+    Certifications (holder in the company's own space, proxy in an expert's); withdrawing
+    revokes them. A Mode simplifié space has one, for its company and every service."""
+
+    space = ForeignKeyField(Space, backref="adhesions", on_delete="CASCADE")
+    company_identifier = CharField(max_length=20)
+    company_name = CharField(max_length=200, default="")
+    service_ids = JSONField(default=list)  # the Service ids chosen
+    company_email = CharField(max_length=320, default="")  # given for a Messagerie
+    iban = CharField(max_length=34, default="")  # given for a Payer service
+    account_holder = CharField(max_length=200, default="")
+    code_hash = CharField(max_length=64, null=True, unique=True)
+    code_sent_at = DateTimeField(default=clock.now)
+    code_expires_at = DateTimeField()
+    resent_at = DateTimeField(null=True)  # the code may be sent again once, by post
+    letter = ForeignKeyField(Letter, null=True, backref="+", on_delete="SET NULL")
+    requested_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    created_at = DateTimeField(default=clock.now)
+    activated_at = DateTimeField(null=True)
+    activated_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    withdrawn_at = DateTimeField(null=True)
+    withdrawn_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+
+    def status(self, now):
+        """ "withdrawn", "active", "expired" (the code came too late) or "pending"."""
+        if self.withdrawn_at:
+            return "withdrawn"
+        if self.activated_at:
+            return "active"
+        return "expired" if self.code_expires_at < now else "pending"
+
+
+# One adhesion per company per space, withdrawn ones aside.
+Adhesion.add_index(
+    Adhesion.index(
+        Adhesion.space, Adhesion.company_identifier, unique=True, name="adhesion_one_per_company"
+    ).where(SQL("withdrawn_at IS NULL"))
+)
+
+
 class Certification(BaseModel):
     """The right of a space to use a service for a company. Holder certifications come from
     a holder access code or an approved request (one per service per space), proxy ones from
@@ -422,6 +522,7 @@ class Certification(BaseModel):
     access_code = ForeignKeyField(
         AccessCode, null=True, backref="+", on_delete="SET NULL"
     )  # a Mandate's or not
+    adhesion = ForeignKeyField(Adhesion, null=True, backref="certifications", on_delete="SET NULL")
     granted_at = DateTimeField(default=clock.now)
     ends_at = DateTimeField(null=True)
     revoked_at = DateTimeField(null=True)
@@ -744,6 +845,7 @@ MODELS = [
     Administration,
     Service,
     NewsItem,
+    Company,
     User,
     AuthProduct,
     UserSession,
@@ -759,6 +861,8 @@ MODELS = [
     AgentSession,
     AccessCode,
     Mandate,
+    ImpotsSignup,
+    Adhesion,
     Certification,
     CertificationRequest,
     VaultEntry,

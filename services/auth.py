@@ -83,6 +83,12 @@ PRODUCTS = {
         _l("UserID et mot de passe, puis le code à 6 chiffres de votre application d'authentification."),
         "auth.login_userid",
     ),
+    "impots": Product(
+        "impots",
+        _l("Espace professionnel impots"),
+        _l("Adresse électronique et mot de passe de votre espace professionnel impots (SIREN)."),
+        "impots.login",
+    ),
 }
 
 
@@ -184,7 +190,12 @@ def secret_images():
 def secret_image_for(userid):
     """The person's secret image, or a made-up one that is stable for an unknown UserID."""
     key = userid_key(userid)
-    product = AuthProduct.select(AuthProduct.secret_image).join(User).where(User.userid_key == key).first()
+    product = (
+        AuthProduct.select(AuthProduct.secret_image)
+        .join(User)
+        .where(User.userid_key == key, AuthProduct.kind == "token")
+        .first()
+    )
     if product:
         return product.secret_image
     images = secret_images()
@@ -256,11 +267,11 @@ def token_product(user):
     return AuthProduct.get_or_none(AuthProduct.user == user, AuthProduct.kind == "token")
 
 
-def check_password(userid, password, ip, accounts=PEOPLE, failure=None):
+def check_password(userid, password, ip, accounts=PEOPLE, failure=None, last_step=False):
     """Step 2: the password for `userid`. Returns the User (the Agent); raises
     InvalidCredentials, throttle.Throttled or throttle.Locked, with the same answers for
     unknown UserIDs. `failure`: the audit action of a wrong password, when not the login's
-    (Mon compte checks it too)."""
+    (Mon compte checks it too). `last_step`: no one-time code follows (services/impots_accounts.py)."""
     attempt = throttle.reserve(*_keys(userid, ip, accounts))
     product = accounts.credential(userid_key(userid))
     if product is None:
@@ -269,7 +280,10 @@ def check_password(userid, password, ip, accounts=PEOPLE, failure=None):
         failure = failure or f"{accounts.audit}.password_failure"
         _failed(attempt, accounts, failure, accounts.owner(product) if product else None, userid)
         raise InvalidCredentials()
-    throttle.release(attempt)  # the login is not done before the one-time code
+    if last_step:
+        throttle.succeed(attempt)
+    else:
+        throttle.release(attempt)  # the login is not done before the one-time code
     return accounts.owner(product)
 
 

@@ -77,6 +77,8 @@ def load(path=CATALOGUE_FILE):
                         "requires_certification": svc.get("requires_certification", False),
                         "accepts_code": "code" in svc.get("methods", []),
                         "accepts_request": "request" in svc.get("methods", []),
+                        "requires_company_email": svc.get("requires_company_email", False),
+                        "requires_bank_account": svc.get("requires_bank_account", False),
                     },
                 )
                 added += created

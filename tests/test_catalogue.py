@@ -33,7 +33,7 @@ def catalogue_rows():
 def test_seed_demo_again_changes_nothing(runner):
     """Seeding adds what the database lacks and leaves what is there, edits included: `make
     run` seeds on every start."""
-    assert "4 administrations, 4 services" in runner.invoke(args=["seed-demo"]).output
+    assert "5 administrations, 8 services" in runner.invoke(args=["seed-demo"]).output
     Administration.update(name="ACD (nom modifié par le helpdesk)").where(
         Administration.code == "ACD"
     ).execute()

@@ -96,6 +96,7 @@ def test_a_database_of_the_previous_release_gets_the_spaces(tmp_path, app):
             "0003",
             "0004",
             "0005",
+            "0006",
         ]  # 0002: the agent table is new, made whole
         assert "space_terms_version" in {c.name for c in old.get_columns("user")}
         assert old.table_exists(Space._meta.table_name) and old.table_exists(SpaceDraft._meta.table_name)
@@ -126,7 +127,7 @@ def test_a_database_of_the_previous_release_gets_the_agents_second_factor(tmp_pa
             (administration.id,),
         )
 
-        assert migrations.upgrade() == ["0002", "0003", "0004", "0005"]
+        assert migrations.upgrade() == ["0002", "0003", "0004", "0005", "0006"]
         assert {"totp_secret_encrypted", "last_otp_step", "enrolled_at"} <= {
             c.name for c in old.get_columns("agent")
         }
@@ -326,7 +327,7 @@ def test_a_database_of_the_previous_release_gets_mandates_read_through_their_cod
             ends_at=now + timedelta(days=90),
         )
 
-        assert migrations.upgrade() == ["0004", "0005"]
+        assert migrations.upgrade() == ["0004", "0005", "0006"]
 
         assert {c.name for c in db.get_columns("mandate")} == {
             "id",
@@ -400,6 +401,7 @@ def test_a_database_of_the_previous_release_gets_agent_roles_and_letter_queues(a
             if version < "0005":
                 migrations.SchemaMigration.create(version=version, description=description)
         migrator = migrations.migrator_for(db.obj)
+        _undo_0006(migrator)
         migrate(
             migrator.drop_column("agent", "role"),
             migrator.add_not_null("agent", "administration_id"),
@@ -427,7 +429,7 @@ def test_a_database_of_the_previous_release_gets_agent_roles_and_letter_queues(a
             "VALUES ('Léa', 'Rue 1', 'Confirmation', '…', '2026-01-01')"
         )
 
-        assert migrations.upgrade() == ["0005"]
+        assert migrations.upgrade() == ["0005", "0006"]
 
         # Rebuilding a table (SQLite) did not take the rows that refer to it along.
         assert Service.get().slug == "securite" and Service.get().active
@@ -440,6 +442,59 @@ def test_a_database_of_the_previous_release_gets_agent_roles_and_letter_queues(a
         assert Agent.get(Agent.role == "helpdesk").administration_id is None
         assert {"active"} <= {c.name for c in db.get_columns(Service._meta.table_name)}
         assert {"active", "uploaded_at"} <= {c.name for c in db.get_columns(Procedure._meta.table_name)}
+        assert migrations.upgrade() == []
+    finally:
+        _drop_everything()
+        migrations.upgrade()  # the suite's schema again
+
+
+def _undo_0006(migrator):
+    """The schema as 0005 left it: no impots onboarding."""
+    from models import Adhesion, Company, ImpotsSignup
+
+    migrate(migrations._drop_column(migrator, "certification", "adhesion_id"))
+    db.drop_tables([Adhesion, ImpotsSignup, Company])
+    migrate(
+        migrator.drop_index("space", "space_subscriber_number"),
+        migrator.drop_column("space", "subscriber_number"),
+        migrator.drop_column("service", "requires_company_email"),
+        migrator.drop_column("service", "requires_bank_account"),
+    )
+
+
+def test_a_database_of_the_previous_release_gets_the_impots_onboarding(app):
+    """A pilot's database at 0005: migration 0006 adds the company register, signups and
+    adhesions, the services' adhesion needs, the numéro d'abonné (unique) and a
+    certification's adhesion, keeping every row (SQLite rebuilds no table here)."""
+    from peewee import IntegrityError
+
+    from models import MODELS, Adhesion, Certification, Company, Service, Space
+
+    try:
+        _drop_everything()
+        db.create_tables([migrations.SchemaMigration] + MODELS)
+        for version, description, _ in migrations.MIGRATIONS:
+            if version < "0006":
+                migrations.SchemaMigration.create(version=version, description=description)
+        _undo_0006(migrations.migrator_for(db.obj))
+        db.execute_sql(
+            """INSERT INTO "space" (kind, name, created_at, company_name, legal_form, identifier_kind, """
+            "identifier, vat_number, street, postcode, city, country, company_email, phone) VALUES "
+            "('professional', 'Atelier', '2026-01-01', 'Atelier', '', 'rcs', 'B123456', "
+            "'', '', '', '', '', '', '')"
+        )
+
+        assert migrations.upgrade() == ["0006"]
+
+        assert Space.get().name == "Atelier" and Space.get().subscriber_number is None
+        assert {"requires_company_email", "requires_bank_account"} <= {
+            c.name for c in db.get_columns(Service._meta.table_name)
+        }
+        assert "adhesion_id" in {c.name for c in db.get_columns(Certification._meta.table_name)}
+        assert Company.table_exists() and Adhesion.table_exists()
+        Space.update(subscriber_number="1234567890").execute()
+        with pytest.raises(IntegrityError), db.atomic():
+            Space.create(kind="professional", name="Autre", subscriber_number="1234567890")
         assert migrations.upgrade() == []
     finally:
         _drop_everything()

@@ -79,7 +79,7 @@ def test_only_the_helpdesk_opens_its_pages(client, app, clock):
 
 def test_the_catalogue_lists_administrations_services_and_procedures(client, desk):
     page = text(client.get(CATALOGUE))
-    assert "Administrations et démarches" in page and "4 administrations" in page
+    assert "Administrations et démarches" in page and "5 administrations" in page
     assert "Fiches de retenue d'impôt" in page and "Déclaration de changement d'adresse" in page
     assert (
         'enctype="multipart/form-data"' in page and 'aria-current="page">Administrations et démarches' in page
