@@ -747,3 +747,24 @@ def queued_letter(name="Guichet SARL", administration=None, code=None):
         code=code,
         administration=administration,
     )
+
+
+# --- Impots signup --------------------------------------------------------------------------
+
+
+def register_company(identifier="732829320", name="Boulangerie Martin SARL", **fields):
+    """A company in the register (models.Company), French by default: a SIREN that passes
+    Luhn, a registered address and an e-mail."""
+    from models import Company
+
+    defaults = {
+        "identifier_kind": "siren",
+        "legal_form": "SARL",
+        "street": "12, rue des Boulangers",
+        "postcode": "75005",
+        "city": "Paris",
+        "country": "France",
+        "email": "contact@boulangerie-martin.fr",
+        "source": "demo",
+    }
+    return Company.create(identifier=identifier, name=name, **{**defaults, **fields})
