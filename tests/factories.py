@@ -768,3 +768,25 @@ def register_company(identifier="732829320", name="Boulangerie Martin SARL", **f
         "source": "demo",
     }
     return Company.create(identifier=identifier, name=name, **{**defaults, **fields})
+
+
+def impots_account(
+    email="claire.expert@example.fr", password=PASSWORD, first_name="Claire", last_name="Expert"
+):
+    """A person with an "Espace professionnel impots" account, as a completed signup leaves it."""
+    from datetime import timedelta
+
+    import clock
+    from services import crypto, impots_accounts
+
+    signup = impots_accounts.start_signup(
+        "expert",
+        email,
+        password,
+        crypto.random_code(8),
+        clock.now() + timedelta(hours=48),
+        first_name=first_name,
+        last_name=last_name,
+    )
+    user, _product = impots_accounts.complete_signup(signup)
+    return user
