@@ -25,7 +25,7 @@ from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
 
 import clock
-from models import ImpotsSignup, Membership, Space, User, clip, db
+from models import ImpotsSignup, Membership, Space, clip, db
 from services import DomainError, InvalidInput, adhesions, audit, auth, companies, crypto, throttle
 from services.impots_accounts import (
     InvalidEmail,
@@ -328,8 +328,3 @@ def _space_with_subscriber_number(**fields):
         except IntegrityError:
             continue
     raise RuntimeError("no free subscriber number")
-
-
-def account_of(space):
-    """The person a signup's space was made for (its administrator), for the page after."""
-    return User.select().join(Membership).where(Membership.space == space.id).first()
