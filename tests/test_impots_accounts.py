@@ -2,13 +2,15 @@
 login by e-mail and password under the Token's throttling; Mon compte and the helpdesk's
 unlock for such an account."""
 
+import re
 from datetime import timedelta
 
 import pytest
 
 import clock as app_clock
 import factories
-from models import AuthProduct, ImpotsSignup, User
+from helpers import HTMX, csrf_token
+from models import AuthProduct, ImpotsSignup, OutboxMail, User
 from services import auth, helpdesk, impots_accounts, throttle
 
 PASSWORD = factories.PASSWORD
@@ -97,3 +99,38 @@ def test_an_impots_account_changes_its_password_in_mon_compte(app, request_conte
         auth.change_password(user, "wrong password!", "another long passphrase", None, "10.0.0.1")
     auth.change_password(user, PASSWORD, "another long passphrase", None, "10.0.0.1")
     assert impots_accounts.login("anne.expert@example.fr", "another long passphrase", "10.0.0.1")
+
+
+# --- Over HTTP: the login card, Mot de passe oublié ---------------------------------------------
+
+
+def _post(client, path, data, headers=None):
+    token = csrf_token(client.get("/impots/connexion").get_data(as_text=True))
+    return client.post(path, data={**data, "csrf_token": token}, headers=headers or {})
+
+
+def test_connexion_lists_the_impots_product_and_its_login_opens_a_session(client):
+    _account()
+    listing = client.get("/connexion").get_data(as_text=True)
+    assert "Espace professionnel impots" in listing and 'href="/impots/connexion"' in listing
+    wrong = _post(
+        client, "/impots/connexion", {"email": "anne.expert@example.fr", "password": "nope nope"}, HTMX
+    )
+    assert wrong.status_code == 401
+    assert "Adresse électronique ou mot de passe incorrect." in wrong.get_data(as_text=True)
+    done = _post(client, "/impots/connexion", {"email": "anne.expert@example.fr", "password": PASSWORD})
+    assert done.status_code == 303
+    assert "Anne Expert" in client.get(done.headers["Location"], follow_redirects=True).get_data(as_text=True)
+
+
+def test_an_impots_account_resets_its_password_by_its_email_link_without_a_code(client, clock):
+    _account()
+    _post(client, "/mot-de-passe-oublie", {"identifier": "anne.expert@example.fr"})
+    link = re.search(r"http://localhost(/mot-de-passe-oublie/\S+)", OutboxMail.get().body_text).group(1)
+    form = client.get(link).get_data(as_text=True)
+    assert 'name="password_confirm"' in form and 'name="otp"' not in form
+    new = {"password": "another long passphrase", "password_confirm": "another long passphrase"}
+    done = _post(client, link, new)
+    assert done.status_code == 303 and done.headers["Location"] == "/impots/connexion"
+    assert impots_accounts.login("anne.expert@example.fr", "another long passphrase", "10.0.0.1")
+    assert _post(client, link, new).status_code == 410  # the link died with the old password
