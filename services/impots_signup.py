@@ -108,6 +108,15 @@ def _login_email(email):
     return email
 
 
+def _checked_person(email, password, accepted):
+    """The login e-mail normalised, once it, the password and the terms pass."""
+    email = _login_email(email)
+    auth.check_password_policy(password, email)
+    if not accepted:
+        raise TermsNotAccepted()
+    return email
+
+
 def _digest(text):
     # A counter's key holds 200 characters: an e-mail's digest stands for it.
     return hashlib.sha256(text.lower().encode()).hexdigest()
@@ -134,6 +143,55 @@ def _tell_account_exists(email, mode):
     audit.record("impots.signup_account_exists", mode=mode)
 
 
+def _sign_up(mode, email, password, first_name, last_name, ip, company=None):
+    """The checked request of either mode, in one transaction: counted, then the signup and
+    its mail (the link to the company, the code to the person), or the mail to an existing
+    account. Returns the deadline the page shows, the same in both cases."""
+    first_name, last_name = first_name.strip(), last_name.strip()
+    simplified = mode == "simplified"
+    deadline = clock.now() + (LINK_VALIDITY if simplified else CODE_VALIDITY)
+    with db.atomic():
+        _count_sending(ip, email, company)
+        if account_exists(email):
+            _tell_account_exists(email, mode)
+            return deadline
+        secret = crypto.random_code(LINK_LENGTH if simplified else CODE_LENGTH)
+        start_signup(
+            mode,
+            email,
+            password,
+            secret,
+            deadline,
+            first_name=first_name,
+            last_name=last_name,
+            company_identifier=company.identifier if simplified else "",
+        )
+        if simplified:
+            queue_mail(
+                company.email,
+                _l("Création de l'espace professionnel de %(company)s", company=company.name),
+                "impots_simplified_link",
+                company=company,
+                person=f"{first_name} {last_name}",
+                email=email,
+                link=external_url("impots.simplified_link", secret=secret),
+                deadline=deadline,
+            )
+            audit.record("impots.signup_link_sent", ip=ip, company=company.identifier)
+        else:
+            queue_mail(
+                email,
+                _l("Votre code d'activation d'espace professionnel impots"),
+                "impots_expert_code",
+                code=crypto.group(secret),
+                email=email,
+                activate_link=external_url("impots.activate"),
+                deadline=deadline,
+            )
+            audit.record("impots.signup_code_sent", ip=ip)
+    return deadline
+
+
 # --- Mode simplifié -------------------------------------------------------------------------
 
 
@@ -144,38 +202,8 @@ def request_simplified(siren, first_name, last_name, email, password, accepted, 
     company = companies.by_siren(siren)
     if not company.email:
         raise CompanyEmailUnknown()
-    email = _login_email(email)
-    auth.check_password_policy(password, email)
-    if not accepted:
-        raise TermsNotAccepted()
-    deadline = clock.now() + LINK_VALIDITY
-    with db.atomic():
-        _count_sending(ip, email, company)
-        if account_exists(email):
-            _tell_account_exists(email, "simplified")
-        else:
-            secret = crypto.random_code(LINK_LENGTH)
-            start_signup(
-                "simplified",
-                email,
-                password,
-                secret,
-                deadline,
-                first_name=first_name.strip(),
-                last_name=last_name.strip(),
-                company_identifier=company.identifier,
-            )
-            queue_mail(
-                company.email,
-                _l("Création de l'espace professionnel de %(company)s", company=company.name),
-                "impots_simplified_link",
-                company=company,
-                person=f"{first_name.strip()} {last_name.strip()}",
-                email=email,
-                link=external_url("impots.simplified_link", secret=secret),
-                deadline=deadline,
-            )
-        audit.record("impots.signup_link_sent", ip=ip, company=company.identifier)
+    email = _checked_person(email, password, accepted)
+    deadline = _sign_up("simplified", email, password, first_name, last_name, ip, company)
     return Sent("simplified", mask_email(company.email), deadline)
 
 
@@ -236,36 +264,8 @@ def _welcome(signup, user, product, space):
 def request_expert(email, password, first_name, last_name, accepted, ip=None):
     """Send the 48 h activation code to the person's e-mail. Raises InvalidEmail, a
     WeakPassword, TermsNotAccepted, throttle.TooManySent. Returns Sent."""
-    email = _login_email(email)
-    auth.check_password_policy(password, email)
-    if not accepted:
-        raise TermsNotAccepted()
-    deadline = clock.now() + CODE_VALIDITY
-    with db.atomic():
-        _count_sending(ip, email)
-        if account_exists(email):
-            _tell_account_exists(email, "expert")
-        else:
-            code = crypto.random_code(CODE_LENGTH)
-            start_signup(
-                "expert",
-                email,
-                password,
-                code,
-                deadline,
-                first_name=first_name.strip(),
-                last_name=last_name.strip(),
-            )
-            queue_mail(
-                email,
-                _l("Votre code d'activation d'espace professionnel impots"),
-                "impots_expert_code",
-                code=crypto.group(code),
-                email=email,
-                activate_link=external_url("impots.activate"),
-                deadline=deadline,
-            )
-        audit.record("impots.signup_code_sent", ip=ip)
+    email = _checked_person(email, password, accepted)
+    deadline = _sign_up("expert", email, password, first_name, last_name, ip)
     return Sent("expert", email, deadline)
 
 
