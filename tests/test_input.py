@@ -24,6 +24,7 @@ from models import (
     ContactRequest,
     DossierMessage,
     Feedback,
+    ImpotsSignup,
     Invitation,
     Letter,
     Mandate,
@@ -289,6 +290,16 @@ STORED = {
     "ContactAnswerForm.answer": ContactRequest.answer,
     "FeedbackForm.page": Feedback.page,
     "FeedbackForm.comment": Feedback.comment,
+    # Créer mon espace professionnel: both modes' forms; the login e-mail becomes the UserID.
+    **{
+        f"{form}.{name}": column
+        for form in ("SignupForm", "SimplifiedForm", "ExpertForm")
+        for name, column in (
+            ("first_name", ImpotsSignup.first_name),
+            ("last_name", ImpotsSignup.last_name),
+            ("email", User.userid),
+        )
+    },
 }
 # Compared, hashed or looked up, never stored as typed.
 NOT_STORED = {
@@ -322,6 +333,14 @@ NOT_STORED = {
     "IssueCodeForm.company_identifier",  # stored once reduced to its RCS or SIREN by the validator
     "SpaceLimitForm.userid",  # the helpdesk's: looked up
     "UnlockForm.userid",
+    *(
+        f"{form}.{name}"
+        for form in ("SignupForm", "SimplifiedForm", "ExpertForm")
+        for name in ("password", "password_confirm")
+    ),
+    "SimplifiedForm.siren",  # looked up in the register once reduced to its 9 digits
+    "ActivationForm.email",
+    "ActivationForm.code",
 }
 
 

@@ -29,9 +29,13 @@ class SignupForm(NewPasswordMixin, Form):
         _l("Prénom"), validators=[DataRequired(_l("Saisissez votre prénom.")), Length(max=100)]
     )
     last_name = StringField(_l("Nom"), validators=[DataRequired(_l("Saisissez votre nom.")), Length(max=100)])
+    # The login e-mail becomes the UserID, which holds 64 characters.
     email = EmailField(
         _l("Adresse électronique"),
-        validators=[DataRequired(_l("Saisissez votre adresse électronique.")), Length(max=320)],
+        validators=[
+            DataRequired(_l("Saisissez votre adresse électronique.")),
+            Length(max=64, message=_l("Une adresse électronique de connexion compte au plus 64 caractères.")),
+        ],
     )
     accept = BooleanField(
         _l("J'accepte les conditions générales d'utilisation"),
