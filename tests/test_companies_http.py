@@ -2,7 +2,7 @@
 htmx swap, a plain page, a boosted one) with a constant number of queries; an import as an
 htmx post (HX-Location to the register), a plain post (303) and a boosted one; refusals
 beside the file field or per line, with 422, importing nothing; the example file; the
-helpdesk's only."""
+helpdesk's only; the "sources authentiques" page showing what the register holds."""
 
 import html
 import io
@@ -13,9 +13,9 @@ import pytest
 
 import factories
 from factories import RCS_HEADER, SIRENE_HEADER, rcs_line, register_csv, registered_company, sirene_line
-from helpers import BOOSTED, HTMX, agent_log_in, assert_constant_queries, csrf_token
+from helpers import BOOSTED, HTMX, agent_log_in, assert_constant_queries, csrf_token, log_in
 from models import AuditEntry, Company
-from services import company_imports
+from services import access_codes, catalogue, company_imports, spaces
 
 PAGE = "/back-office/helpdesk/entreprises"
 IMPORT = PAGE + "/import"
@@ -183,3 +183,21 @@ def test_an_administrations_agent_has_no_register(client, app, clock):
     agent_log_in(client)
     assert client.get(PAGE).status_code == 403
     assert client.get(PAGE + "/exemple-rcs.csv").status_code == 403
+
+
+def test_the_authentic_sources_show_the_registered_company(client, app, clock):
+    catalogue.load()
+    registered_company("B123456", name="Guichet SARL", legal_form="SARL")
+    lea = factories.user("lea")
+    guichet = factories.space(lea, name="Guichet")  # Guichet SARL, B123456
+    _row, code = factories.access_code("LBR", "sources-authentiques", "B123456", "holder")
+    access_codes.redeem_holder_code(spaces.membership_for(lea, guichet.id), lea, code)
+    log_in(client, lea)
+    for headers in ({}, HTMX):
+        body = text(client.get(f"/espaces/{guichet.id}/services/sources-authentiques", headers=headers))
+        assert "<dt>Forme juridique</dt><dd>SARL</dd>" in body
+        assert "<dd>1, rue du Commerce<br>L-1000 Luxembourg<br>Luxembourg</dd>" in body
+        assert (
+            "Luxembourg Business Registers (RCS), Centre commun" in body
+            and "Registre des entreprises" in body
+        )
