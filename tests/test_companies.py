@@ -16,7 +16,7 @@ from factories import (
     siren,
     sirene_line,
 )
-from helpers import count_queries
+from helpers import at_once, count_queries
 from models import AuditEntry, Company, Letter
 from services import (
     access_codes,
@@ -44,7 +44,8 @@ def register():
 
 
 def imports_audited():
-    return [e.details for e in AuditEntry.select().where(AuditEntry.action == "company.imported")]
+    entries = AuditEntry.select().where(AuditEntry.action == "company.imported").order_by(AuditEntry.id)
+    return [e.details for e in entries]
 
 
 # --- The demo register ---------------------------------------------------------------------------
@@ -304,6 +305,16 @@ def test_a_large_file_is_written_in_bulk(app, clock):
     assert Company.select().count() == 1200
     # 3 lookups of 500 identifiers, 6 inserts of 200, 1 update, the audit entry, the transaction.
     assert q.count < 25, q.count
+
+
+def test_two_imports_at_once_never_register_a_company_twice(app, clock):
+    data = sirene([sirene_line(n) for n in range(1, 51)])
+    outcomes = at_once(app, [lambda: company_imports.import_file(data, "sirene")] * 2)
+    assert "ok" in outcomes
+    assert all(o == "ok" or isinstance(o, company_imports.ImportCollided) for o in outcomes), outcomes
+    assert Company.select().count() == 50
+    audited = imports_audited()
+    assert audited[0]["added"] == 50 and all(entry["added"] == 0 for entry in audited[1:])
 
 
 def test_the_cli_imports_a_file_or_lists_its_wrong_lines(app, runner, clock, tmp_path):
