@@ -865,22 +865,18 @@ def registered_company(identifier="B123456", **fields):
 # --- Impots signup --------------------------------------------------------------------------
 
 
-def register_company(identifier="732829320", name="Boulangerie Martin SARL", **fields):
-    """A company in the register (models.Company), French by default: a SIREN that passes
-    Luhn, a registered address and an e-mail."""
-    from models import Company
-
-    defaults = {
-        "identifier_kind": "siren",
-        "legal_form": "SARL",
+def register_company(identifier="732829320", **fields):
+    """A French company of the register, with its e-mail: Boulangerie Martin SARL, Paris."""
+    values = {
+        "name": "Boulangerie Martin SARL",
         "street": "12, rue des Boulangers",
         "postcode": "75005",
         "city": "Paris",
         "country": "France",
         "email": "contact@boulangerie-martin.fr",
-        "source": "demo",
+        **fields,
     }
-    return Company.create(identifier=identifier, name=name, **{**defaults, **fields})
+    return registered_company(identifier, **values)
 
 
 def impots_account(

@@ -188,7 +188,7 @@ def test_a_siren_must_be_valid_and_in_the_register(register, siren, error):
 
 
 def test_the_register_must_know_the_company_email(register):
-    factories.register_company("443061841", "Sans Courriel SAS", email="")
+    factories.register_company("443061841", name="Sans Courriel SAS", email="")
     with pytest.raises(impots_signup.CompanyEmailUnknown) as refused:
         simplified(siren="443061841")
     assert "Mode expert" in refused.value.message and "Helpdesk" in refused.value.message

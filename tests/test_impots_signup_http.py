@@ -123,7 +123,7 @@ def test_simplified_from_the_form_to_the_space(client, register, smtp, headers, 
 
 @WAYS
 def test_simplified_refusals_beside_their_field(client, register, headers, partial):
-    factories.register_company("443061841", "Sans Courriel SAS", email="")
+    factories.register_company("443061841", name="Sans Courriel SAS", email="")
     cases = [
         ({"siren": "732 829 321"}, "siren", "Numéro SIREN invalide"),
         ({"siren": "552100554"}, "siren", "contactez le Helpdesk pour faire ajouter l'entreprise"),
