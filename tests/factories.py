@@ -872,9 +872,9 @@ def adhesion(member, company_=None, slugs=("dgfip-declarer-tva",), **given):
     """An adhesion of the expert space for the company (made here unless given) to the DGFiP
     services `slugs`, its code posted: (Adhesion, the code)."""
     from models import Service
-    from services import adhesions, letters
+    from services import adhesions, companies, letters
 
-    company_ = company_ or company()
+    company_ = company_ or companies.find(SIREN) or company()
     services = list(Service.select().where(Service.slug.in_(slugs)).order_by(Service.id))
     made = adhesions.open_adhesion(member.space, company_, services, member.user, **given)
     return made, letters.carried_code(made.letter)
