@@ -110,23 +110,55 @@ class Accounts:
     related: tuple = ()  # models joined to the account when its session loads
 
 
-def _token_of_userid(key):
-    return (
-        AuthProduct.select(AuthProduct, User)
-        .join(User)
-        .where(User.userid_key == key, AuthProduct.kind == "token")
-        .first()
-    )
+def _product_of(kind):
+    """The credential lookup of a kind of person's product, by UserID key."""
+
+    def credential(key):
+        return (
+            AuthProduct.select(AuthProduct, User)
+            .join(User)
+            .where(User.userid_key == key, AuthProduct.kind == kind)
+            .first()
+        )
+
+    return credential
 
 
 PEOPLE = Accounts(
     "user",
     "login",
     UserSession,
-    credential=_token_of_userid,
+    credential=_product_of("token"),
     credential_of=lambda user: token_product(user),
     owner=lambda product: product.user,
 )
+# The "Espace professionnel impots" product (services/impots_accounts.py): the UserID is the
+# e-mail, and the password is the whole login. Its own counters and audit actions.
+IMPOTS = Accounts(
+    "impots",
+    "impots_login",
+    UserSession,
+    credential=_product_of("impots"),
+    credential_of=lambda user: AuthProduct.get_or_none(
+        AuthProduct.user == user, AuthProduct.kind == "impots"
+    ),
+    owner=lambda product: product.user,
+)
+
+
+def product_of(user, kind=None):
+    """The person's authentication product (a person has one: a Token, or an impots
+    product), whose professional-space limit counts the spaces they create."""
+    query = AuthProduct.select().where(AuthProduct.user == user)
+    if kind:
+        query = query.where(AuthProduct.kind == kind)
+    return query.order_by(AuthProduct.id).first()
+
+
+def accounts_of(user):
+    """How the person logs in (PEOPLE or IMPOTS), for what checks their password again."""
+    product = product_of(user)
+    return IMPOTS if product is not None and product.kind == "impots" else PEOPLE
 
 
 # --- Passwords --------------------------------------------------------------------------
@@ -264,7 +296,7 @@ def _keys(userid, ip, accounts=PEOPLE):
 
 
 def token_product(user):
-    return AuthProduct.get_or_none(AuthProduct.user == user, AuthProduct.kind == "token")
+    return product_of(user, "token")
 
 
 def check_password(userid, password, ip, accounts=PEOPLE, failure=None, last_step=False):
@@ -329,7 +361,7 @@ def _failed(attempt, accounts, action, user, userid):
 def unlock(userid):
     """Helpdesk: lift everything that keeps an account out: the wait and the lock of its
     login and of its access-code entry, and the waits of the addresses it failed from."""
-    keys = [login_key(userid)]
+    keys = [login_key(userid), login_key(userid, IMPOTS)]
     user = User.get_or_none(User.userid_key == userid_key(userid))
     if user is not None:
         keys.append(code_entry_key(user))
@@ -403,9 +435,10 @@ def revoke_sessions(user, keep_token=None):
 
 def change_password(user, current_password, new_password, keep_token, ip):
     """Mon compte: the current password is checked as at login (throttled, audited)."""
-    check_password(user.userid, current_password, ip, failure="account.password_change_failure")
+    accounts = accounts_of(user)
+    check_password(user.userid, current_password, ip, accounts, failure="account.password_change_failure")
     check_password_policy(new_password, user.userid)
-    product = token_product(user)
+    product = accounts.credential_of(user)
     with db.atomic():
         AuthProduct.update(password_hash=hash_password(new_password)).where(
             AuthProduct.id == product.id

@@ -48,7 +48,7 @@ class LoginState(NamedTuple):
 
 class Person(NamedTuple):
     user: User
-    product: AuthProduct | None  # their Token, whose limit is set
+    product: AuthProduct | None  # their Token (or impots product), whose limit is set
     spaces_created: int  # live professional spaces created through it
     login: LoginState
 
@@ -62,13 +62,19 @@ def login_state(*keys):
 
 
 def find_person(userid):
-    """The person whose UserID is `userid` (case aside), with their Token and login state."""
+    """The person whose UserID (an impots account's: its e-mail) is `userid` (case aside),
+    with their product and login state."""
     user = User.get_or_none(User.userid_key == auth.userid_key((userid or "").strip()))
     if user is None:
         raise PersonNotFound()
-    product = auth.token_product(user)
+    product = auth.product_of(user)
     count = spaces.professional_spaces_created(product) if product else 0
-    return Person(user, product, count, login_state(auth.login_key(user.userid), auth.code_entry_key(user)))
+    return Person(
+        user,
+        product,
+        count,
+        login_state(auth.login_key(user.userid, auth.accounts_of(user)), auth.code_entry_key(user)),
+    )
 
 
 def set_space_limit(actor, userid, limit):

@@ -13,7 +13,7 @@ from peewee import IntegrityError
 
 import clock
 import validators
-from models import AuthProduct, ImpotsSignup, User, UserSession, db
+from models import AuthProduct, ImpotsSignup, User, db
 from services import DomainError, InvalidInput, accounts, audit, auth, crypto
 
 KIND = "impots"
@@ -54,23 +54,7 @@ class EmailTaken(DomainError):
     message = _l("Un compte existe déjà avec cette adresse électronique : connectez-vous avec elle.")
 
 
-def _product_of_email(key):
-    return (
-        AuthProduct.select(AuthProduct, User)
-        .join(User)
-        .where(User.userid_key == key, AuthProduct.kind == KIND)
-        .first()
-    )
-
-
-IMPOTS = auth.Accounts(
-    "impots",
-    "impots_login",
-    UserSession,
-    credential=_product_of_email,
-    credential_of=lambda user: impots_product(user),
-    owner=lambda product: product.user,
-)
+IMPOTS = auth.IMPOTS
 
 
 def email_key(email):
@@ -86,11 +70,11 @@ def check_email(email):
 
 
 def impots_product(user):
-    return AuthProduct.get_or_none(AuthProduct.user == user, AuthProduct.kind == KIND)
+    return IMPOTS.credential_of(user)
 
 
 def account_exists(email):
-    return _product_of_email(email_key(email)) is not None
+    return IMPOTS.credential(email_key(email)) is not None
 
 
 def login(email, password, ip):

@@ -19,7 +19,7 @@ from peewee import Value
 
 import clock
 from database import lock_row
-from models import Certification, Dossier, Invitation, Membership, Service, Space, VaultEntry, db
+from models import Adhesion, Certification, Dossier, Invitation, Membership, Service, Space, VaultEntry, db
 from services import DomainError, audit, certification_requests, communications, mandates
 from services.spaces import RANK, SpaceNotFound, membership_for, require
 
@@ -273,6 +273,48 @@ def _certifications_move(source_id, target_id, resolutions):
     Certification.update(space=target_id).where(Certification.space == source_id).execute()
 
 
+def _adhesions_count(source_id):
+    return Adhesion.select().where(Adhesion.space == source_id, Adhesion.withdrawn_at.is_null()).count()
+
+
+def _adhesions_conflicts(source_id, target_id):
+    """Both spaces adhere for one company: a space has one adhesion per company."""
+    Other = Adhesion.alias()
+    rows = (
+        Adhesion.select(Adhesion.company_identifier, Adhesion.company_name)
+        .join(Other, on=(Other.company_identifier == Adhesion.company_identifier))
+        .where(
+            Adhesion.space == source_id,
+            Adhesion.withdrawn_at.is_null(),
+            Other.space == target_id,
+            Other.withdrawn_at.is_null(),
+        )
+        .tuples()
+    )
+    return [
+        Conflict(
+            "adhesions",
+            identifier,
+            str(
+                _l(
+                    "Les deux espaces ont une adhésion aux services de l'entreprise %(company)s "
+                    "(%(identifier)s). Un espace n'a qu'une adhésion par entreprise : retirez d'abord "
+                    "l'une des deux.",
+                    company=name,
+                    identifier=identifier,
+                )
+            ),
+            blocking=True,
+        )
+        for identifier, name in rows
+    ]
+
+
+def _adhesions_move(source_id, target_id, resolutions):
+    """The adhesions move with their codes and the certifications they gave (moved above)."""
+    Adhesion.update(space=target_id).where(Adhesion.space == source_id).execute()
+
+
 def _vault_count(source_id):
     return VaultEntry.select().where(VaultEntry.space == source_id).count()
 
@@ -340,6 +382,13 @@ MOVERS = {
             _certifications_count,
             _certifications_move,
             _certifications_conflicts,
+        ),
+        Mover(
+            "adhesions",
+            _l("Adhésions aux services impots"),
+            _adhesions_count,
+            _adhesions_move,
+            _adhesions_conflicts,
         ),
         Mover("vault", _l("Données professionnelles"), _vault_count, _vault_move, _vault_conflicts),
         Mover("mandates", _l("Mandats"), mandates.merge_count, mandates.merge_move),

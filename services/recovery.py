@@ -1,6 +1,7 @@
-"""Getting back in: a forgotten password (a link by e-mail, then the one-time code) and a
-lost token (a link by e-mail after the password, then a new secret confirmed by a code).
-Links are valid one hour and die once used: each is tied to the secret it replaces."""
+"""Getting back in: a forgotten password (a link by e-mail, then the one-time code; an
+impots account, whose login is its e-mail and password, has no code to give) and a lost
+token (a link by e-mail after the password, then a new secret confirmed by a code). Links
+are valid one hour and die once used: each is tied to the secret it replaces."""
 
 from datetime import timedelta
 
@@ -40,17 +41,17 @@ def _fingerprint(value):
 
 def _send_recovery(purpose, user):
     secret_of, subject, template, endpoint = RECOVERIES[purpose]
-    token = links.make(purpose, {"u": user.id, "f": _fingerprint(secret_of(auth.token_product(user)))})
+    token = links.make(purpose, {"u": user.id, "f": _fingerprint(secret_of(auth.product_of(user)))})
     with db.atomic():
         queue_mail(user.email, subject, template, user=user, link=external_url(endpoint, token=token))
         audit.record(f"account.{purpose.replace('-', '_')}_requested", actor=user)
 
 
 def _recovery(purpose, token):
-    """(user, Token) of a live recovery link whose secret has not changed since it was sent."""
+    """(user, product) of a live recovery link whose secret has not changed since it was sent."""
     payload = links.read(purpose, token, RECOVERY_VALIDITY)
     user = User.get_or_none(User.id == payload.get("u")) if isinstance(payload, dict) else None
-    product = auth.token_product(user) if user else None
+    product = auth.product_of(user) if user else None
     if product is None or _fingerprint(RECOVERIES[purpose][0](product)) != payload.get("f"):
         raise links.LinkUsed()
     return user, product
@@ -94,11 +95,18 @@ def read_password_reset(token):
     return _read_recovery("password-reset", token)
 
 
+def asks_code(user):
+    """Whether a new password must be proven with a one-time code: a Token's, not an impots
+    account's (it has none: the link to its e-mail is its proof, as its login is)."""
+    return auth.product_of(user).kind == "token"
+
+
 def reset_password(token, new_password, code, ip):
-    """New password, proven with the one-time code; ends every session."""
+    """New password, proven with the one-time code (a Token's); ends every session."""
     user, product = _recovery("password-reset", token)
     auth.check_password_policy(new_password, user.userid)
-    auth.check_otp(user, code, ip)
+    if product.kind == "token":
+        auth.check_otp(user, code, ip)
     with db.atomic():
         _replace(
             product, AuthProduct.password_hash, {AuthProduct.password_hash: auth.hash_password(new_password)}

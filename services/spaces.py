@@ -267,7 +267,7 @@ def set_space_limit(userid, limit, actor=None):
         raise UnknownUser()
     if limit < 0:
         raise NegativeSpaceLimit()
-    product = auth.token_product(user)
+    product = auth.product_of(user)
     previous, product.space_limit = product.space_limit, limit
     with db.atomic():
         AuthProduct.update(space_limit=limit).where(AuthProduct.id == product.id).execute()

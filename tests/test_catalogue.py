@@ -77,7 +77,7 @@ def test_make_run_loads_the_catalogue_into_every_new_database(tmp_path):
             text=True,
             check=True,
         )
-        assert check.stdout.strip() == "4", name
+        assert check.stdout.strip() == "5", name
 
 
 COUNT_ADMINISTRATIONS = (

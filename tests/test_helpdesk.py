@@ -108,7 +108,7 @@ def test_catalogue_page_lists_everything_in_four_queries(desk):
 
     with count_queries() as q:
         rows, total = catalogue.catalogue_page(1)
-    assert total == 4 and [row.code for row in rows] == ["ACD", "ALVA", "ITM", "LBR"]
+    assert total == 5 and [row.code for row in rows] == ["ACD", "ALVA", "DGFIP", "ITM", "LBR"]
     assert q.count == 4
     lbr = rows[-1]
     assert [s.slug for s in lbr.service_list] == ["sources-authentiques"]

@@ -104,7 +104,7 @@ def test_a_refused_administration_is_said_beside_its_field(client, desk, headers
     body = text(response)
     assert body.lstrip().startswith('<section class="panel" id="catalogue">') == partial
     assert 'id="code-error">Une administration porte déjà ce code.' in body and 'value="Encore"' in body
-    assert Administration.select().count() == 4
+    assert Administration.select().count() == 5
 
 
 @WAYS

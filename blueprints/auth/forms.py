@@ -134,6 +134,10 @@ class ResetPasswordForm(NewPasswordMixin, OTPForm):
     pass
 
 
+class NewPasswordForm(NewPasswordMixin, Form):
+    """An impots account's new password: no one-time code."""
+
+
 class LostTokenForm(UserIdForm, PasswordForm):
     pass
 

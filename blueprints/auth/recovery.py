@@ -5,7 +5,13 @@ from flask import abort, flash, url_for
 from flask_babel import gettext as _
 
 from blueprints.auth import bp
-from blueprints.auth.forms import ForgotPasswordForm, LostTokenForm, OTPForm, ResetPasswordForm
+from blueprints.auth.forms import (
+    ForgotPasswordForm,
+    LostTokenForm,
+    NewPasswordForm,
+    OTPForm,
+    ResetPasswordForm,
+)
 from blueprints.auth.pages import client_ip, invalid, link_error, page, show
 from blueprints.htmx import htmx_redirect
 from blueprints.responses import qr_response
@@ -24,18 +30,19 @@ def forgot_password():
 @bp.route("/mot-de-passe-oublie/<token>", methods=["GET", "POST"])
 def reset_password(token):
     try:
-        recovery.read_password_reset(token)
+        user = recovery.read_password_reset(token)
     except DomainError as error:
         return link_error(error)
-    form = ResetPasswordForm()
+    asks_code = recovery.asks_code(user)
+    form = ResetPasswordForm() if asks_code else NewPasswordForm()
     if not form.validate_on_submit():
         return show(form, "reset_password", token=token)
     try:
-        recovery.reset_password(token, form.password.data, form.otp.data, client_ip())
+        recovery.reset_password(token, form.password.data, asks_code and form.otp.data, client_ip())
     except DomainError as error:
         return invalid(form, "reset_password", error, token=token)
     flash(_("Votre mot de passe a été changé. Connectez-vous avec le nouveau mot de passe."), "success")
-    return htmx_redirect(url_for("auth.login_userid"))
+    return htmx_redirect(url_for("auth.login_userid" if asks_code else "impots.login"))
 
 
 @bp.route("/token-perdu", methods=["GET", "POST"])

@@ -51,7 +51,7 @@ def go_back_to(step):
 def wizard():
     """Créer un espace professionnel: refused at once when the product has no space left."""
     try:
-        spaces.check_space_limit(auth.token_product(current_user))
+        spaces.check_space_limit(auth.product_of(current_user))
     except spaces.SpaceLimitReached as error:
         flash(error.message, "helpdesk")  # with the link to the contact form
         return redirect(url_for("spaces.manage"))
@@ -142,7 +142,7 @@ def create_space():
     """Créer l'espace. The form names its draft: a second click finds it consumed."""
     try:
         space = space_wizard.create_professional_space(
-            current_user, auth.token_product(current_user), form_id("draft")
+            current_user, auth.product_of(current_user), form_id("draft")
         )
     except spaces.SpaceLimitReached as error:
         return review_page(space_wizard.draft_for(current_user), status=error.status, error=error.message)
