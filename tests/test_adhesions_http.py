@@ -384,3 +384,20 @@ def test_the_home_banner_counts_the_adhesions_waiting_for_their_code(client, mar
     factories.adhesion(marie.member, Company.get(Company.identifier == factories.OTHER_SIREN))
     home = visible(client.get(f"/espaces/{marie.member.space_id}"))
     assert "2 adhésions attendent leur code d'activation." in home
+
+
+def test_the_messagerie_reads_the_dgfip_s_messages_in_the_communications_tab(client, marie):
+    adhesion, code = factories.adhesion(
+        marie.member, slugs=("dgfip-messagerie",), company_email="c@dupont.fr"
+    )
+    message = factories.communication("DGFIP", factories.SIREN, subject="Votre avis de TVA")
+    factories.communication("DGFIP", factories.OTHER_SIREN, subject="Relance Garage")
+    tab = f"/espaces/{marie.member.space_id}/communications"
+    assert "Votre avis de TVA" not in visible(client.get(tab))  # pending: not yet
+    activate = f"{marie.tab}/adhesions/{adhesion.id}/activer"
+    moved(client.post(activate, data={"csrf_token": marie.token, "code": code}), False, marie.tab)
+    page = visible(client.get(tab))
+    assert "Communications (1)" in page and "Votre avis de TVA" in page and "Relance Garage" not in page
+    assert "Faire certifier cet espace" not in page
+    opened = client.get(f"{tab}/{message.id}")
+    assert opened.status_code == 200 and "Votre déclaration est attendue" in visible(opened)
