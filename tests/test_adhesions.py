@@ -451,3 +451,15 @@ def test_the_space_list_s_queries_do_not_grow_with_adhesions(expert, clock, dgfi
         assert entries
         counts.append(q.count)
     assert counts[0] == counts[1]
+
+
+def test_j_adhere_posts_a_bounded_number_of_letters_a_day(expert, clock, monkeypatch):
+    monkeypatch.setattr(adhesions, "LETTERS_PER_DAY", 1)
+    request(expert)
+    with pytest.raises(throttle.TooManySent) as refused:
+        request(expert, factories.OTHER_SIREN)
+    assert refused.value.status == 429 and refused.value.retry_after == 24 * 3600
+    assert Adhesion.select().count() == 1 and Letter.select().count() == 1
+    clock.advance(days=1)
+    request(expert, factories.OTHER_SIREN)
+    assert Letter.select().count() == 2
