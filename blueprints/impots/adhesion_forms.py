@@ -33,11 +33,16 @@ class AdhesionForm(Form):
     company_email = EmailField(
         _l("Adresse électronique de l'entreprise"), validators=[Optional(), Length(max=320)]
     )
-    iban = StringField(_l("IBAN du compte bancaire"), validators=[Optional(), Length(max=42)])
+    # Spaces dropped first: the length is that of the IBAN itself, as stored.
+    iban = StringField(
+        _l("IBAN du compte bancaire"),
+        filters=[lambda value: value.replace(" ", "") if value else value],
+        validators=[Optional(), Length(max=34)],
+    )
     account_holder = StringField(_l("Titulaire du compte"), validators=[Optional(), Length(max=200)])
 
 
-class CodeForm(Form):
+class ActivationCodeForm(Form):
     code = StringField(
         _l("Code d'activation reçu par courrier"),
         validators=[DataRequired(_l("Saisissez le code d'activation.")), Length(max=40)],

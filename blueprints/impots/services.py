@@ -13,7 +13,7 @@ from blueprints.errors import with_retry_after
 from blueprints.forms import refused_beside
 from blueprints.htmx import htmx_location, is_htmx
 from blueprints.impots import bp
-from blueprints.impots.adhesion_forms import AdhesionForm, CodeForm, SirenForm
+from blueprints.impots.adhesion_forms import ActivationCodeForm, AdhesionForm, SirenForm
 from blueprints.params import page_number, search_query
 from blueprints.space_pages import confirmation, space_page, space_view
 from database import PAGE_SIZE
@@ -43,7 +43,7 @@ def services_tab(member, status=200, code_form=None, error=None, **context):
         context.update(
             adhesion=adhesion,
             services=adhesions.services_of(adhesion) if adhesion else [],
-            code_form=code_form or CodeForm(formdata=None),
+            code_form=code_form or ActivationCodeForm(formdata=None),
         )
         partial = "impots/_services_simplified.html"
     return space_page(
@@ -175,7 +175,7 @@ def code_page(member, adhesion, status=200, form=None, error=None):
         status=status,
         partial="impots/_adhesion_code.html",
         adhesion=adhesion,
-        code_form=form or CodeForm(formdata=None),
+        code_form=form or ActivationCodeForm(formdata=None),
         error=error,
     )
 
@@ -202,7 +202,7 @@ def activate(member, adhesion_id):
         if adhesion.status(clock.now()) == "expired":
             return expired_page(member, adhesion, adhesions.ActivationCodeExpired())
         return code_page(member, adhesion)
-    form = CodeForm()
+    form = ActivationCodeForm()
     if not form.validate_on_submit():
         return code_page(member, adhesion, status=422, form=form)
     try:
