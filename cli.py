@@ -16,6 +16,7 @@ from services import (
     auth,
     catalogue,
     code_batches,
+    company_imports,
     drafts,
     letters,
     mail,
@@ -55,14 +56,47 @@ def refusal_as_error():
 
 @click.command("seed-demo")
 def seed_demo_command():
-    """Load what the database lacks of the catalogue of administrations and services and of
-    the demo content; what it has stays as it is (make run calls it on every start). The
-    procedures follow their files: a new one is added, a changed one updated."""
+    """Load what the database lacks of the catalogue of administrations and services, of the
+    company register and of the demo content; what it has stays as it is (make run calls it
+    on every start). The procedures follow their files: a new one is added, a changed one
+    updated."""
     administrations, services, added = catalogue.load()
     news = f"{added} élément(s) ajouté(s)" if added else "rien de nouveau"
     click.echo(f"Catalogue : {administrations} administrations, {services} services ({news}).")
     count, added, updated = procedures.load(current_app.config["PROCEDURES_DIR"])
     click.echo(f"Démarches : {count} ({added} ajoutée(s), {updated} mise(s) à jour).")
+    count, added = company_imports.load_demo()
+    click.echo(f"Registre des entreprises : {count} entreprise(s) ({added} ajoutée(s)).")
+
+
+@click.command("import-companies")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(sorted(company_imports.FORMATS)),
+    required=True,
+    help="the file's layout",
+)
+@click.argument("csv_file", metavar="FILE", type=click.File("rb"))
+def import_companies_command(fmt, csv_file):
+    """Import companies into the register from a CSV file: the public SIRENE extract of
+    establishments (INSEE's columns; head offices only) or the portal's RCS layout
+    (rcs;denomination;forme_juridique;adresse;code_postal;localite;pays;email;iban;titulaire).
+    Every line is checked first: if one is wrong nothing is imported (each wrong line on
+    stderr, exit 1); else new companies are added and known ones updated in one transaction."""
+    data = csv_file.read(company_imports.MAX_FILE_SIZE + 1)
+    try:
+        done = company_imports.import_file(data, fmt)
+    except company_imports.LinesRefused as refused:
+        for number, reasons in refused.lines:
+            click.echo(f"Ligne {number} : {' '.join(reasons)}", err=True)
+        raise click.ClickException(refused.message) from None
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(
+        f"Registre des entreprises ({fmt}) : {done.added} ajoutée(s), {done.updated} mise(s) à jour, "
+        f"{done.unchanged} inchangée(s), {done.skipped} établissement(s) non siège ignoré(s)."
+    )
 
 
 @click.command("send-mail")
@@ -201,22 +235,23 @@ def purge_drafts_command():
     "--name",
     "company_name",
     type=Line(AccessCode.company_name.max_length),
-    required=True,
-    help="the company's registered name, for the letter",
+    default="",
+    help="the company's registered name, for the letter (default: the company register's)",
 )
 @click.option(
     "--address",
     "address_lines",
     type=Line(200),
     multiple=True,
-    required=True,
-    help="a line of the company's registered address, for the letter (repeat for each line)",
+    help="a line of the company's registered address, for the letter (repeat for each line; "
+    "default: the company register's)",
 )
 def issue_code_command(
     administration_code, service_slug, company, kind, activation_days, valid_days, company_name, address_lines
 ):
     """An administration issues an access code; the code is printed alone on the last line
-    and a letter to the company (at the address the administration gives) is queued."""
+    and a letter to the company (at the address the administration gives, else at the one
+    the company register holds) is queued."""
     with refusal_as_error():
         access_code, code = access_codes.issue_code(
             administration_code,
@@ -350,6 +385,7 @@ def init_app(app):
         purge_drafts_command,
         issue_code_command,
         issue_codes_command,
+        import_companies_command,
         letters_print_command,
         letters_posted_command,
         create_agent_command,

@@ -16,7 +16,7 @@ from peewee import IntegrityError
 import clock
 import validators
 from models import AccessCode, Administration, Certification, Mandate, Service, db
-from services import DomainError, audit, auth, catalogue, crypto, letters, throttle
+from services import DomainError, audit, auth, catalogue, companies, crypto, letters, throttle
 from services.certifications import DEFAULT_VALIDITY, notify_space
 from services.spaces import require, require_professional
 from validators import LINE_CONTROL_CHARACTERS
@@ -149,12 +149,16 @@ def check_code_request(
     kind,
     activation_days=None,
     valid_days=None,
+    register=None,
 ):
     """Check what an administration asks a code with, the same way for the back-office's form,
     each line of a CSV batch and the command line: the company identifier (RCS or SIREN),
-    its registered name and postal address (the letter's; required), a service among
-    `services` (issuable_services), the kind, and the days within ACTIVATION_DAYS and
-    VALID_DAYS. Returns a CodeRequest, or raises CodeRequestRefused with every refusal."""
+    its registered name and postal address (the letter's: when the administration leaves
+    them empty, the company register's; required), a service among `services`
+    (issuable_services), the kind, and the days within ACTIVATION_DAYS and VALID_DAYS.
+    `register` maps identifiers to the register's companies when the caller looked them up
+    already (a batch), else the register is asked. Returns a CodeRequest, or raises
+    CodeRequestRefused with every refusal."""
     refusals = {}
     identifier = None
     try:
@@ -162,24 +166,30 @@ def check_code_request(
     except validators.InvalidIdentifier as error:
         refusals["company_identifier"] = str(error)
     name = _line(company_name)
+    lines = [_line(line) for line in address_lines]
+    lines = [line for line in lines if line != ""]
+    if identifier and (name == "" or not lines):
+        registered = register.get(identifier) if register is not None else companies.find(identifier)
+        if registered is not None:
+            name = registered.name if name == "" else name
+            lines = lines or registered.address_lines
     if name is None:
         refusals["company_name"] = _l("Le nom tient sur une ligne, sans caractère de contrôle.")
     elif not name:
         refusals["company_name"] = _l(
             "Le code part par courrier postal : indiquez le nom enregistré de l'entreprise, première "
-            "ligne de l'adresse."
+            "ligne de l'adresse (le registre des entreprises ne la connaît pas)."
         )
     elif len(name) > NAME_MAX_LENGTH:
         refusals["company_name"] = _l("Le nom ne peut dépasser %(max)d caractères.", max=NAME_MAX_LENGTH)
-    lines = [_line(line) for line in address_lines]
-    lines = [line for line in lines if line != ""]
     if None in lines:
         refusals["address_lines"] = _l(
             "Chaque ligne de l'adresse tient sur une ligne, sans caractère de contrôle."
         )
     elif not lines:
         refusals["address_lines"] = _l(
-            "Le code part par courrier postal : indiquez l'adresse enregistrée de l'entreprise."
+            "Le code part par courrier postal : indiquez l'adresse enregistrée de l'entreprise (le "
+            "registre des entreprises ne la connaît pas)."
         )
     elif len(lines) > ADDRESS_MAX_LINES or any(len(line) > ADDRESS_LINE_MAX_LENGTH for line in lines):
         refusals["address_lines"] = _l(
@@ -242,8 +252,9 @@ def issue_code(
 ):
     """An administration issues a code for a company: returns (AccessCode, code). The code
     leaves only in the return value and on the letter to the company, addressed with what
-    the administration knows (`company_name`, `address_lines`, both required), never with
-    what someone typed into a space: anyone can open a space claiming any identifier."""
+    the administration knows (`company_name`, `address_lines`) or else what the company
+    register holds, never with what someone typed into a space: anyone can open a space
+    claiming any identifier."""
     administration = Administration.get_or_none(Administration.code == administration_code)
     if administration is None:
         raise UnknownAdministration(administration_code)

@@ -1,7 +1,11 @@
 """The demo of the "sources authentiques" service: what the administrations hold about each
-company a certified space may see (its own as holder, its clients' through mandates)."""
+company a certified space may see (its own as holder, its clients' through mandates): what
+the company register holds (name, legal form, registered address) when it knows the
+company, beside figures derived from its identifier."""
 
 import hashlib
+
+from services import companies
 
 SLUG = "sources-authentiques"
 
@@ -12,19 +16,39 @@ def shown_by(service, certifications):
     return records(certifications) if service.slug == SLUG else []
 
 
+# Who holds what, by the kind of identifier: Luxembourg's registers, France's.
+SOURCES = {
+    "rcs": [
+        "Luxembourg Business Registers (RCS)",
+        "Centre commun de la sécurité sociale",
+        "Administration des contributions directes",
+    ],
+    "siren": [
+        "INSEE (répertoire SIRENE)",
+        "URSSAF",
+        "Direction générale des Finances publiques",
+    ],
+}
+
+
 def records(certifications):
-    """The demo records of the companies of `certifications`."""
-    return [company_record(c.company_identifier, c.company_name, c.kind) for c in certifications]
+    """The demo records of the companies of `certifications` (the register read in one query)."""
+    register = companies.find_many(c.company_identifier for c in certifications)
+    return [
+        company_record(c.company_identifier, c.company_name, c.kind, register.get(c.company_identifier))
+        for c in certifications
+    ]
 
 
-def company_record(identifier, name, kind):
-    """What the demo holds about a company: derived from its identifier so that each company
-    always shows the same figures."""
+def company_record(identifier, name, kind, registered=None):
+    """What the demo holds about a company: the register's `registered` Company when it knows
+    it, and figures derived from its identifier so that each company always shows the same."""
     seed = int(hashlib.sha256(identifier.encode()).hexdigest()[:8], 16)
     return {
         "identifier": identifier,
-        "name": name or identifier,
+        "name": registered.name if registered else name or identifier,
         "kind": kind,
+        "registered": registered,
         "registered_on": f"{1990 + seed % 35}-{1 + seed % 12:02d}-{1 + seed % 28:02d}",
         "employees": 1 + seed % 250,
         "share_capital": f"{(12 + seed % 500) * 1000:,} €".replace(",", " "),
@@ -35,9 +59,5 @@ def company_record(identifier, name, kind):
             "Construction",
             "Transport de marchandises",
         ][seed % 5],
-        "sources": [
-            "Luxembourg Business Registers (RCS)",
-            "Centre commun de la sécurité sociale",
-            "Administration des contributions directes",
-        ],
+        "sources": SOURCES["siren" if identifier.isdigit() else "rcs"],
     }

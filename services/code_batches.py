@@ -6,8 +6,9 @@ line prints that CSV instead (issue-codes).
 
 The file: UTF-8 with or without BOM, `;` or `,` between cells (the header line tells
 which), a header line naming the columns (COLUMNS, in any order), the lines of the address
-in one cell, separated by " / " (or by line breaks inside the quoted cell); empty days take
-their defaults."""
+in one cell, separated by " / " (or by line breaks inside the quoted cell); an empty name
+or address is the company register's (looked up for the whole file at once); empty days
+take their defaults."""
 
 import csv
 import io
@@ -17,8 +18,9 @@ from typing import NamedTuple
 from flask_babel import lazy_gettext as _l
 
 import clock
+import validators
 from models import Administration, CodeBatch, db
-from services import DomainError, access_codes, audit, crypto
+from services import DomainError, access_codes, audit, companies, crypto
 
 MAX_FILE_SIZE = 1024 * 1024  # bytes
 MAX_LINES = 1000  # companies in a file
@@ -160,16 +162,29 @@ def read_lines(data):
     return rows
 
 
+def _unaddressed(lines):
+    """The identifiers of the lines whose name or address is left to the company register."""
+    for _number, cells in lines:
+        address = re.split(r" / |\r?\n", cells.get("adresse") or "")
+        if not (cells.get("nom") or "").strip() or not any(line.strip() for line in address):
+            try:
+                yield validators.company_identifier(cells.get("identifiant") or "")[1]
+            except validators.InvalidIdentifier:
+                pass
+
+
 def check_file(administration, data):
     """Every line of the file checked: returns [(line number, CodeRequest)], or raises with
     every wrong line (LinesRefused) or what makes the file unreadable (FileRefused)."""
     services = access_codes.issuable_services(administration)
+    lines = read_lines(data)
+    register = companies.find_many(_unaddressed(lines))
     checked, wrong, seen = [], [], {}
-    for number, cells in read_lines(data):
+    for number, cells in lines:
         fields = {argument: cells.get(column, "") for column, argument in COLUMNS.items()}
         fields["address_lines"] = re.split(r" / |\r?\n", fields["address_lines"])
         try:
-            request = access_codes.check_code_request(administration, services, **fields)
+            request = access_codes.check_code_request(administration, services, register=register, **fields)
         except access_codes.CodeRequestRefused as refused:
             wrong.append((number, list(refused.refusals.values())))
             continue

@@ -1,9 +1,13 @@
 """The company register (models.Company): where a SIREN or RCS number is looked up, and
-where posted codes take the company's registered address from."""
+where posted codes take the company's registered address from. Its files (the demo's,
+SIRENE and RCS imports) are read by services/company_imports.py."""
+
+import re
 
 from flask_babel import lazy_gettext as _l
 
 import validators
+from database import PAGE_SIZE
 from models import Company
 from services import InvalidInput
 
@@ -43,3 +47,41 @@ def by_siren(value):
     if company is None:
         raise UnknownCompany()
     return company
+
+
+# --- Looking companies up ------------------------------------------------------------------------
+
+LOOKUP_CHUNK = 500  # identifiers per query when many are looked up at once
+
+
+def find_many(identifiers):
+    """{identifier: Company} for the normalised `identifiers` the register knows, a query per
+    LOOKUP_CHUNK of them."""
+    identifiers = sorted(set(identifiers))
+    found = {}
+    for start in range(0, len(identifiers), LOOKUP_CHUNK):
+        chunk = identifiers[start : start + LOOKUP_CHUNK]
+        found.update((c.identifier, c) for c in Company.select().where(Company.identifier.in_(chunk)))
+    return found
+
+
+def search(query="", page=1, per_page=PAGE_SIZE):
+    """The register's companies whose name or identifier contains `query` (an identifier as
+    typed: spaces and case do not matter), by name, a page at a time (two queries). Returns
+    (companies, total)."""
+    select = Company.select()
+    query = (query or "").strip()[:100]
+    if query:
+        condition = Company.name.contains(query)
+        compact = re.sub(r"\s+", "", query).upper()
+        if compact:
+            condition |= Company.identifier.contains(compact)
+        select = select.where(condition)
+    select = select.order_by(Company.name, Company.id)
+    return list(select.paginate(max(page, 1), per_page)), select.count()
+
+
+def masked_iban(iban):
+    """An IBAN as pages show it: its country and check digits, then only its last four
+    characters (FR76 •••• 0189)."""
+    return f"{iban[:4]} •••• {iban[-4:]}" if iban else ""

@@ -749,6 +749,119 @@ def queued_letter(name="Guichet SARL", administration=None, code=None):
     )
 
 
+# --- Company register -----------------------------------------------------------------------
+
+# The columns of INSEE's StockEtablissement that the register reads, with some it ignores.
+SIRENE_HEADER = (
+    "siren",
+    "nic",
+    "siret",
+    "etablissementSiege",
+    "complementAdresseEtablissement",
+    "numeroVoieEtablissement",
+    "indiceRepetitionEtablissement",
+    "typeVoieEtablissement",
+    "libelleVoieEtablissement",
+    "codePostalEtablissement",
+    "libelleCommuneEtablissement",
+    "enseigne1Etablissement",
+    "denominationUsuelleEtablissement",
+    "activitePrincipaleEtablissement",
+    "denominationUniteLegale",
+    "categorieJuridiqueUniteLegale",
+)
+RCS_HEADER = (
+    "rcs",
+    "denomination",
+    "forme_juridique",
+    "adresse",
+    "code_postal",
+    "localite",
+    "pays",
+    "email",
+    "iban",
+    "titulaire",
+)
+
+
+def siren(number):
+    """A valid SIREN (Luhn) made of `number`: 8 digits and its check digit."""
+    from stdnum import luhn
+
+    base = f"{number:08d}"
+    return base + luhn.calc_check_digit(base)
+
+
+def sirene_line(number, head="true", **cells):
+    """An establishment's line of a SIRENE extract (a dict of cells): company `number` is
+    siren(number), "Société <number>" (a SAS) at "<number> AV DE LA GARE, 57000 METZ"."""
+    company = siren(number)
+    return {
+        "siren": company,
+        "nic": "00012",
+        "siret": company + "00012",
+        "etablissementSiege": head,
+        "numeroVoieEtablissement": str(number),
+        "typeVoieEtablissement": "AV",
+        "libelleVoieEtablissement": "DE LA GARE",
+        "codePostalEtablissement": "57000",
+        "libelleCommuneEtablissement": "METZ",
+        "activitePrincipaleEtablissement": "69.20Z",
+        "denominationUniteLegale": f"Société {number}",
+        "categorieJuridiqueUniteLegale": "5710",
+        **cells,
+    }
+
+
+def rcs_line(number, **cells):
+    """A company's line of an RCS file (a dict of cells): company `number` is B<200000 +
+    number>, "Entreprise <number> SA" at "<number>, rue du Commerce, L-1000 Luxembourg"."""
+    return {
+        "rcs": f"B{200000 + number}",
+        "denomination": f"Entreprise {number} SA",
+        "forme_juridique": "SA",
+        "adresse": f"{number}, rue du Commerce",
+        "code_postal": "L-1000",
+        "localite": "Luxembourg",
+        "pays": "",
+        "email": f"contact{number}@exemple.lu",
+        "iban": "LU280019400644750000",
+        "titulaire": f"Entreprise {number} SA",
+        **cells,
+    }
+
+
+def register_csv(lines, header, delimiter=",", bom=False):
+    """A register file (bytes, UTF-8) of `lines` (dicts of cells) under `header`."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
+    writer.writerow(header)
+    for line in lines:
+        writer.writerow([line.get(column, "") for column in header])
+    return (("\ufeff" if bom else "") + out.getvalue()).encode()
+
+
+def registered_company(identifier="B123456", **fields):
+    """A company in the register (Guichet SARL at 1, rue du Commerce, L-1000 Luxembourg)."""
+    from models import Company
+
+    values = {
+        "identifier_kind": "siren" if identifier.isdigit() else "rcs",
+        "name": "Guichet SARL",
+        "legal_form": "SARL",
+        "street": "1, rue du Commerce",
+        "postcode": "L-1000",
+        "city": "Luxembourg",
+        "country": "Luxembourg",
+        "source": "demo",
+        **fields,
+    }
+    return Company.create(identifier=identifier, **values)
+
+
 # --- impots -----------------------------------------------------------------------------------
 
 # SIRENs (Luhn-valid) of the register's test companies.

@@ -99,8 +99,8 @@ def test_one_code_is_shown_once_and_its_letter_queued(client, acd, headers, part
     "fields, field, message",
     [
         ({"company_identifier": "123"}, "company_identifier", "SIREN"),
-        ({"company_name": "   "}, "company_name", "Saisissez le nom"),
-        ({"address": " \r\n "}, "address", "Saisissez l'adresse"),
+        ({"company_name": "   "}, "company_name", "indiquez le nom enregistré"),
+        ({"address": " \r\n "}, "address", "indiquez l'adresse enregistrée"),
         ({"address": "\r\n".join(["ligne"] * 6)}, "address", "5 lignes de 200 caractères"),
         ({"service": "elections-sociales"}, "service", "N'est pas un choix valide"),
         ({"kind": "admin"}, "kind", "N'est pas un choix valide"),

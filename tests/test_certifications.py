@@ -221,9 +221,10 @@ def test_issue_code_kind_proxy_for_a_company_without_space(runner, catalogue):
 )
 def test_issue_code_needs_the_registered_name_and_address(runner, catalogue, addressed):
     """A letter that cannot be posted is not queued: without the company's registered name
-    and address, nothing is issued."""
+    and address, given or in the company register (empty here), nothing is issued."""
     result = issue_command(runner, addressed=addressed)
-    assert result.exit_code != 0 and "Missing option" in result.output
+    assert result.exit_code == 1 and "Le code part par courrier postal : indiquez" in result.output
+    assert "le registre des entreprises ne la connaît pas" in result.output
     assert AccessCode.select().count() == 0 and Letter.select().count() == 0
 
 

@@ -3,7 +3,8 @@ requests of its services (routes.py), process the dossiers of its procedures (do
 issue access codes (codes.py), print and post its letters (letters.py) and send
 communications to companies (communications.py). The helpdesk, an agent without
 administration, prints the portal's own letters and runs the portal (helpdesk.py:
-catalogue, accounts and spaces, the contact queue and feedback, the audit journal)."""
+catalogue, accounts and spaces, the company register (companies.py), the contact queue and
+feedback, the audit journal)."""
 
 from flask import Blueprint
 from flask_babel import lazy_gettext as _l
@@ -22,6 +23,7 @@ SECTIONS = {
     "helpdesk": [
         ("catalogue", "backoffice.catalogue", _l("Administrations et démarches")),
         ("accounts", "backoffice.accounts", _l("Comptes et espaces")),
+        ("companies", "backoffice.companies", _l("Registre des entreprises")),
         ("contacts", "backoffice.contacts", _l("Contacts")),
         ("feedback", "backoffice.feedback", _l("Avis")),
         ("letters", "backoffice.letters", _l("Courriers")),
@@ -42,6 +44,7 @@ from blueprints.backoffice import (  # noqa: E402,F401
     accounts,
     codes,
     communications,
+    companies,
     contacts,
     dossiers,
     helpdesk,

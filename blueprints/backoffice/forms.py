@@ -80,14 +80,9 @@ class IssueCodeForm(Form):
         _l("Numéro d'identification de l'entreprise (RCS ou SIREN)"),
         validators=[DataRequired(_l("Saisissez le numéro RCS ou SIREN de l'entreprise.")), Length(max=40)],
     )
-    company_name = StringField(
-        _l("Nom enregistré de l'entreprise"),
-        validators=[DataRequired(_l("Saisissez le nom de l'entreprise.")), Length(max=200)],
-    )
-    address = TextAreaField(
-        _l("Adresse postale"),
-        validators=[DataRequired(_l("Saisissez l'adresse postale de l'entreprise.")), Length(max=1000)],
-    )
+    # Either may be left empty for the company register's (check_code_request).
+    company_name = StringField(_l("Nom enregistré de l'entreprise"), validators=[Optional(), Length(max=200)])
+    address = TextAreaField(_l("Adresse postale"), validators=[Optional(), Length(max=1000)])
     service = SelectField(_l("Service"), validators=[DataRequired(_l("Choisissez le service."))])
     kind = SelectField(
         _l("Type de code"),

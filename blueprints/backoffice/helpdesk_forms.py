@@ -1,14 +1,15 @@
-"""The helpdesk's forms: the catalogue (administrations, services, procedure files) and the
-accounts (space limit, unlocking). The rules (formats, uniqueness, ranges) are the
-services'; the forms say what is missing or too long."""
+"""The helpdesk's forms: the catalogue (administrations, services, procedure files), the
+accounts (space limit, unlocking) and the company register's imports. The rules (formats,
+uniqueness, ranges) are the services'; the forms say what is missing or too long."""
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, IntegerField, SelectMultipleField, StringField, TextAreaField
+from wtforms import BooleanField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from blueprints.forms import Form, options
+from services.company_imports import FORMATS
 
 METHOD_LABELS = {"code": _l("Code d'accès"), "request": _l("Demande en ligne")}
 
@@ -63,3 +64,14 @@ class UnlockForm(Form):
     userid = StringField(
         _l("Identifiant"), validators=[DataRequired(_l("Saisissez l'identifiant.")), Length(max=64)]
     )
+
+
+class CompanyImportForm(Form):
+    """Registre des entreprises → Importer: a CSV file and its layout (services/company_imports.py)."""
+
+    format = SelectField(
+        _l("Format du fichier"),
+        choices=options([("", _l("Choisissez…")), *FORMATS.items()]),
+        validators=[DataRequired(_l("Choisissez le format du fichier."))],
+    )
+    file = FileField(_l("Fichier CSV"), validators=[FileRequired(_l("Choisissez le fichier CSV."))])
