@@ -10,12 +10,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from blueprints.htmx import is_htmx, render_page_or_partial, vary
-from services import communications, spaces
+from services import adhesions, communications, spaces
 
 TABS = {
     "home": _l("Mes démarches"),
     "vault": _l("Mes données professionnelles"),
     "communications": _l("Communications"),
+    "impots": _l("Mes services impots"),  # in impots spaces only (adhesions.is_impots_space)
     "profile": _l("Mon profil d'espace"),
 }
 
@@ -48,6 +49,8 @@ def space_page(member, tab, status=200, partial=None, swap=None, **context):
         tab=tab,
         tabs=TABS,
         unread=lambda: communications.unread_count(member),
+        impots_tab=lambda: adhesions.is_impots_space(member.space),
+        impots_waiting=lambda: adhesions.waiting(member.space),
         tab_partial=partial,
         can=lambda action: spaces.can(member, action),
         **context,

@@ -10,17 +10,23 @@ the company's own space, proxy in an expert's; withdrawing revokes them.
 """
 
 from datetime import timedelta
+from typing import NamedTuple
 
 from flask import current_app
 from flask_babel import format_date, lazy_gettext as _l
+from peewee import IntegrityError
 
 import clock
-from models import Adhesion, Administration, Certification, Service, db
-from services import DomainError, audit, auth, catalogue, crypto, letters, throttle
-from services.spaces import require
+import validators
+from database import PAGE_SIZE
+from models import Adhesion, Administration, Certification, Service, clip, db
+from services import DomainError, InvalidInput, audit, auth, catalogue, companies, crypto, letters, throttle
+from services.spaces import require, require_professional
 
 CODE_LENGTH = 12
 CODE_VALIDITY = timedelta(days=60)
+# J'adhère posts a letter each time: a space asks for at most this many in a day.
+LETTERS_PER_DAY = 200
 STATUS_LABELS = {
     "pending": _l("en attente du code"),
     "active": _l("active"),
@@ -65,6 +71,61 @@ class AlreadyResent(DomainError):
     message = _l("Un nouveau code a déjà été envoyé une fois pour cette adhésion. Contactez le Helpdesk.")
 
 
+class NotAnExpertSpace(DomainError):
+    """J'adhère belongs to a Mode expert space (a numéro d'abonné); a Mode simplifié space
+    has its one adhesion, for its company and every service, from its creation."""
+
+    status = 404
+    message = _l(
+        "J'adhère se fait depuis un espace professionnel créé en mode expert (avec un numéro "
+        "d'abonné). Les services de cet espace sont ceux de son entreprise."
+    )
+
+
+class NoServiceChosen(InvalidInput):
+    field = "services"
+    message = _l("Choisissez au moins un service.")
+
+
+class CompanyEmailMissing(InvalidInput):
+    field = "company_email"
+    message = _l(
+        "Le service Messagerie demande l'adresse électronique de l'entreprise : la DGFiP l'utilisera "
+        "pour prendre contact avec elle."
+    )
+
+
+class InvalidCompanyEmail(InvalidInput):
+    field = "company_email"
+    message = _l("Cette adresse électronique n'est pas valide.")
+
+
+class IbanMissing(InvalidInput):
+    field = "iban"
+    message = _l(
+        "Aucun compte bancaire actif n'est connu pour cette entreprise : un service « Payer » demande "
+        "l'IBAN du compte à utiliser."
+    )
+
+
+class InvalidIban(InvalidInput):
+    field = "iban"
+    message = _l("IBAN invalide : vérifiez-le (ex. FR76 3000 6000 0112 3456 7890 189).")
+
+
+class AccountHolderMissing(InvalidInput):
+    field = "account_holder"
+    message = _l("Indiquez le titulaire du compte bancaire.")
+
+
+class AlreadyAdhered(DomainError):
+    status = 409
+    message = _l(
+        "Cet espace a déjà une adhésion en cours ou active pour cette entreprise. Pour changer ses "
+        "services, retirez-la puis adhérez de nouveau."
+    )
+
+
 def _hash(code):
     return crypto.keyed_hash("adhesion-code", crypto.normalize_code(code))
 
@@ -87,6 +148,215 @@ def offered_services():
 def services_of(adhesion):
     """The chosen Services, in the order of the catalogue."""
     return list(Service.select().where(Service.id.in_(adhesion.service_ids or [0])).order_by(Service.id))
+
+
+def mask_iban(iban):
+    """An IBAN as a page may show it: its country and key, then only its last four characters."""
+    compact = (iban or "").replace(" ", "")
+    if len(compact) < 8:
+        return "•" * len(compact)
+    return f"{compact[:4]} •••• {compact[-4:]}"
+
+
+# --- Which spaces have these services ---------------------------------------------------------
+
+
+def is_expert(space):
+    """A Mode expert space: it has a numéro d'abonné, no company of its own, and adheres."""
+    return bool(space.subscriber_number)
+
+
+def is_impots_space(space):
+    """Whether the space shows "Mes services impots": a Mode expert space (no query), or a
+    space that has adhesions (a Mode simplifié one; one query, for a SIREN space only)."""
+    if space.is_private:
+        return False
+    if is_expert(space):
+        return True
+    if space.identifier_kind != "siren":
+        return False
+    return Adhesion.select().where(Adhesion.space == space.id).exists()
+
+
+def own_adhesion(space):
+    """The adhesion of a Mode simplifié space for its company (the latest not withdrawn), or
+    None."""
+    if space.is_private or is_expert(space) or not space.identifier:
+        return None
+    return (
+        Adhesion.select()
+        .where(
+            Adhesion.space == space.id,
+            Adhesion.company_identifier == space.identifier,
+            Adhesion.withdrawn_at.is_null(),
+        )
+        .order_by(Adhesion.id.desc())
+        .first()
+    )
+
+
+class Waiting(NamedTuple):
+    """What the space's home says of adhesions not active yet: the Mode simplifié space's own
+    (`adhesion`), or how many of an expert space's wait for their code (`count`)."""
+
+    adhesion: object
+    count: int
+    expired: bool = False  # the simplified space's code came too late
+
+
+def waiting(space):
+    """Waiting for the home's banner, or None (no query for a space that cannot adhere)."""
+    if space.is_private or not (is_expert(space) or space.identifier_kind == "siren"):
+        return None
+    if not is_expert(space):
+        adhesion = own_adhesion(space)
+        if adhesion is None or adhesion.activated_at:
+            return None
+        return Waiting(adhesion, 1, adhesion.code_expires_at < clock.now())
+    count = (
+        Adhesion.select()
+        .where(
+            Adhesion.space == space.id,
+            Adhesion.activated_at.is_null(),
+            Adhesion.withdrawn_at.is_null(),
+            Adhesion.code_expires_at >= clock.now(),
+        )
+        .count()
+    )
+    return Waiting(None, count) if count else None
+
+
+class Line(NamedTuple):
+    """An adhesion as the list shows it: its status now and its services' names."""
+
+    adhesion: Adhesion
+    status: str
+    services: list
+
+
+def listing(member, query="", page=1, per_page=PAGE_SIZE):
+    """(lines, total) of the space's adhesions, newest first, `query` searching the company's
+    name and SIREN. Three queries whatever the number of adhesions."""
+    require_professional(member)
+    select = Adhesion.select().where(Adhesion.space == member.space_id)
+    query = (query or "").strip()[:100]
+    if query:
+        select = select.where(
+            Adhesion.company_name.contains(query)
+            | Adhesion.company_identifier.contains(query.replace(" ", ""))
+        )
+    rows = list(
+        select.order_by(Adhesion.created_at.desc(), Adhesion.id.desc()).paginate(max(page, 1), per_page)
+    )
+    ids = {service_id for row in rows for service_id in row.service_ids or ()}
+    names = {
+        service.id: service.name
+        for service in Service.select(Service.id, Service.name).where(Service.id.in_(ids or [0]))
+    }
+    now = clock.now()
+    lines = [
+        Line(row, row.status(now), [names[i] for i in sorted(row.service_ids or ()) if i in names])
+        for row in rows
+    ]
+    return lines, select.count()
+
+
+def adhesion_of(member, adhesion_id):
+    """One adhesion of the member's space (any role reads it): AdhesionNotFound otherwise."""
+    require_professional(member)
+    return _adhesion(member, adhesion_id)
+
+
+# --- J'adhère: what the person chose, checked -------------------------------------------------
+
+
+def company_to_adhere(member, siren):
+    """The first step of J'adhère: the register's company for the typed SIREN (InvalidSiren,
+    UnknownCompany), refused when the space already has an adhesion for it in progress."""
+    require(member, "manage_certifications")
+    if not is_expert(member.space):
+        raise NotAnExpertSpace()
+    company = companies.by_siren(siren)
+    _check_not_adhered(member.space_id, company.identifier)
+    return company
+
+
+def _check_not_adhered(space_id, identifier):
+    current = (
+        Adhesion.select()
+        .where(
+            Adhesion.space == space_id,
+            Adhesion.company_identifier == identifier,
+            Adhesion.withdrawn_at.is_null(),
+            Adhesion.activated_at.is_null(False) | (Adhesion.code_expires_at >= clock.now()),
+        )
+        .exists()
+    )
+    if current:
+        raise AlreadyAdhered()
+
+
+def needs(services, company):
+    """(the company's e-mail, a bank account) that `services` ask of the person: the e-mail
+    for a Messagerie, the account for a Payer service when the register knows none."""
+    email = any(service.requires_company_email for service in services)
+    bank = any(service.requires_bank_account for service in services) and not company.iban
+    return email, bank
+
+
+def request_adhesion(member, user, siren, service_ids, company_email="", iban="", account_holder=""):
+    """J'adhère in a Mode expert space: the company (SIREN in the register), at least one of
+    the offered services, the company's e-mail for a Messagerie, an IBAN and its holder for
+    a Payer service when the register knows no account for the company. Refusals name their
+    field (422) and change nothing; a company already pending or active here is a 409. Then
+    the code goes by post (`open_adhesion`); returns the Adhesion."""
+    company = company_to_adhere(member, siren)
+    offered = {service.id: service for service in offered_services()}
+    try:
+        chosen_ids = {int(value) for value in service_ids or ()}
+    except (TypeError, ValueError):
+        raise NoServiceChosen() from None
+    if not chosen_ids or not chosen_ids <= offered.keys():
+        raise NoServiceChosen()
+    chosen = [offered[i] for i in sorted(chosen_ids)]
+    wants_email, wants_bank = needs(chosen, company)
+    email = ""
+    if wants_email:
+        if not (company_email or "").strip():
+            raise CompanyEmailMissing()
+        try:
+            email = validators.email_address(company_email)
+        except validators.InvalidIdentifier:
+            raise InvalidCompanyEmail() from None
+        if len(email) > Adhesion.company_email.max_length:
+            raise InvalidCompanyEmail()
+    bank_iban, holder = "", ""
+    if wants_bank:
+        if not (iban or "").strip():
+            raise IbanMissing()
+        try:
+            bank_iban = validators.iban(iban)
+        except validators.InvalidIdentifier:
+            raise InvalidIban() from None
+        holder = validators.one_line(account_holder or "")
+        if not holder:
+            raise AccountHolderMissing()
+        holder = clip(Adhesion.account_holder, holder)
+    throttle.count_use(f"adhesion-letters:{member.space_id}", LETTERS_PER_DAY, timedelta(days=1))
+    try:
+        with db.atomic():
+            _check_not_adhered(member.space_id, company.identifier)  # again, in the transaction
+            return open_adhesion(
+                member.space,
+                company,
+                chosen,
+                user,
+                company_email=email,
+                iban=bank_iban,
+                account_holder=holder,
+            )
+    except IntegrityError:  # the same company at the same moment in another request
+        raise AlreadyAdhered() from None
 
 
 # --- Opening: the code goes by post ------------------------------------------------------------
@@ -139,8 +409,8 @@ def _post_code(adhesion, company, services, code):
         _l(
             "%(administration)s vous adresse le code d'activation des services de l'espace "
             "professionnel pour l'entreprise %(company)s (SIREN %(siren)s) : %(services)s.\n\n"
-            "Saisissez-le dans l'espace professionnel, sur la page « Activer mon espace » ou "
-            "« Mes adhésions », avant le %(deadline)s. Passé ce délai, il faudra demander un "
+            "Saisissez-le dans l'espace professionnel, onglet « Mes services impots » (« Activer "
+            "mon espace »), au plus tard le %(deadline)s. Passé ce délai, il faudra demander un "
             "nouveau code.\n\nCe code ne sert qu'une fois. Si vous n'êtes pas à l'origine de "
             "cette demande, ne l'utilisez pas et contactez le Helpdesk.",
             administration=administration.name,
@@ -189,6 +459,16 @@ def resend_code(member, user, adhesion_id, company):
             "adhesion.code_resent", actor=user, space_id=member.space_id, company=adhesion.company_identifier
         )
     return adhesion
+
+
+def send_new_code(member, user, adhesion_id):
+    """Recevoir un nouveau code: `resend_code` to the register's address of the company."""
+    require(member, "manage_certifications")
+    adhesion = _adhesion(member, adhesion_id)
+    company = companies.find(adhesion.company_identifier)
+    if company is None:  # the register no longer knows it: no address to post to
+        raise companies.UnknownCompany()
+    return resend_code(member, user, adhesion.id, company)
 
 
 def _adhesion(member, adhesion_id):
@@ -245,6 +525,10 @@ def activate(member, user, adhesion_id, code):
                 company=adhesion.company_identifier,
             )
     if used != 1:
+        refusal = _why_not(Adhesion.get_by_id(adhesion.id))
+        if refusal:  # activated or withdrawn meanwhile, by another request: no wrong code
+            throttle.release(attempt)
+            raise refusal
         locked = throttle.fail(attempt)
         audit.record("adhesion.code_failed", actor=user, space_id=member.space_id, adhesion_id=adhesion.id)
         if locked:

@@ -10,6 +10,11 @@ service) reads it: an uncertified space of the company lists the entry (sender, 
 lu) without its subject and body, and opening it is refused (403) with the way to get
 certified.
 
+A Mode expert space has no company of its own: it reads what an administration sends to a
+company for which it holds, through an adhesion (services/adhesions.py), a live
+certification for that administration's Messagerie (a service that `requires_company_email`),
+and only that administration's messages (`messagerie_communications`).
+
 Opening a communication records the space's read receipt: the first reader of the space,
 when (a unique index keeps the first of two concurrent reads). Sending, the decisions, the
 sent list and the receipts, the administration's side, are services/sent_communications.py.
@@ -29,6 +34,7 @@ from models import (
     CommunicationDocument,
     CommunicationRead,
     CommunicationRecipient,
+    Service,
     Space,
     clip,
     db,
@@ -98,6 +104,70 @@ def certified_expression(space_column):
     )
 
 
+# --- The Messagerie of an adhesion -------------------------------------------------------------
+
+
+def _messagerie_held(held, messagerie):
+    """The condition on a Certification (alias `held`) joined to its Service (`messagerie`):
+    a live certification an adhesion gave for a Messagerie."""
+    now = clock.now()
+    return (
+        held.adhesion.is_null(False)
+        & held.revoked_at.is_null()
+        & (held.ends_at.is_null() | (held.ends_at > now))
+        & (messagerie.requires_company_email == True)  # noqa: E712 - SQL
+    )
+
+
+def messagerie_communications(space_id):
+    """The ids of the communications the space reads through its adhesions' Messagerie: those
+    an administration sent to a company for which the space holds a live Messagerie
+    certification of that administration from an adhesion (one subquery)."""
+    Recipient = CommunicationRecipient.alias("messagerie_recipient")
+    Sent = Communication.alias("messagerie_sent")
+    Held = Certification.alias("messagerie_held")
+    Messagerie = Service.alias("messagerie_service")
+    return (
+        Recipient.select(Recipient.communication)
+        .join(Sent, on=(Sent.id == Recipient.communication))
+        .join(Held, on=(Held.company_identifier == Recipient.company_identifier))
+        .join(
+            Messagerie,
+            on=(Messagerie.id == Held.service) & (Messagerie.administration == Sent.administration),
+        )
+        .where(Recipient.space.is_null(), Held.space == space_id, _messagerie_held(Held, Messagerie))
+    )
+
+
+def messagerie_spaces(communication_id):
+    """The ids of the spaces that read the communication (`communication_id` may be a column of
+    an outer query) through an adhesion's Messagerie."""
+    Recipient = CommunicationRecipient.alias("messagerie_recipient")
+    Sent = Communication.alias("messagerie_sent")
+    Held = Certification.alias("messagerie_held")
+    Messagerie = Service.alias("messagerie_service")
+    return (
+        Held.select(Held.space)
+        .join(Messagerie, on=(Messagerie.id == Held.service))
+        .join(
+            Recipient,
+            on=(Recipient.company_identifier == Held.company_identifier) & Recipient.space.is_null(),
+        )
+        .join(
+            Sent, on=(Sent.id == Recipient.communication) & (Sent.administration == Messagerie.administration)
+        )
+        .where(Recipient.communication == communication_id, _messagerie_held(Held, Messagerie))
+    )
+
+
+def _by_messagerie(space):
+    """Whether the outer query's communication is read through the space's Messagerie, for a
+    Mode expert space (the only ones adhering for other companies); None for the others."""
+    if not space.subscriber_number:
+        return None
+    return Communication.id.in_(messagerie_communications(space.id))
+
+
 # --- The space's side ----------------------------------------------------------------------
 
 
@@ -115,15 +185,23 @@ class Entry(NamedTuple):
     readable: bool
 
 
+def _reaches(space):
+    """The condition on Communication of those that reach the space: its own, its company's,
+    and those its Messagerie reads."""
+    reaching = CommunicationRecipient.select(CommunicationRecipient.communication).where(_reaching(space))
+    condition = Communication.id.in_(reaching)
+    by_messagerie = _by_messagerie(space)
+    return condition if by_messagerie is None else condition | by_messagerie
+
+
 def _space_select(space, *columns):
     Read = CommunicationRead
-    reaching = CommunicationRecipient.select(CommunicationRecipient.communication).where(_reaching(space))
     return (
         Communication.select(*columns)
         .join(Administration)
         .switch(Communication)
         .join(Read, JOIN.LEFT_OUTER, on=(Read.communication == Communication.id) & (Read.space == space.id))
-        .where(Communication.id.in_(reaching))
+        .where(_reaches(space))
     )
 
 
@@ -138,12 +216,19 @@ def unread_count(member):
 def space_list(member, query="", page=1, per_page=PAGE_SIZE):
     """(entries, total, certified) of the space, newest first, `query` searching the subject
     (of what the space may read) and the sending administration. Three queries whatever the
-    number of communications."""
+    number of communications (two in a Mode expert space, which reads all that reaches it)."""
     space = member.space
     if space.is_private:
         return [], 0, False
-    readable_everything = certified(space.id)
+    by_messagerie = _by_messagerie(space)
+    if by_messagerie is not None and not space.identifier:
+        # A Mode expert space: what reaches it is its own or read by its Messagerie.
+        readable_everything = True
+    else:
+        readable_everything = certified(space.id)
     readable = Value(True) if readable_everything else _direct(space.id)
+    if by_messagerie is not None and not readable_everything:
+        readable = readable | by_messagerie
     select = _space_select(
         space,
         Communication.id,
@@ -162,7 +247,7 @@ def space_list(member, query="", page=1, per_page=PAGE_SIZE):
         select = select.where(
             Administration.name.contains(query)
             | Administration.code.contains(query)
-            | (subject if readable_everything else subject & _direct(space.id))
+            | (subject if readable_everything else subject & readable)
         )
     rows = select.order_by(Communication.sent_at.desc(), Communication.id.desc()).paginate(
         max(page, 1), per_page
@@ -189,15 +274,14 @@ def _of_space(member, communication_id):
     space = member.space
     if space.is_private:
         raise CommunicationNotFound()
+    readable = _direct(space.id)
+    by_messagerie = _by_messagerie(space)
+    if by_messagerie is not None:
+        readable = readable | by_messagerie
     found = (
-        Communication.select(Communication, Administration, _direct(space.id).alias("direct"))
+        Communication.select(Communication, Administration, readable.alias("direct"))
         .join(Administration)
-        .where(
-            Communication.id == communication_id,
-            Communication.id.in_(
-                CommunicationRecipient.select(CommunicationRecipient.communication).where(_reaching(space))
-            ),
-        )
+        .where(Communication.id == communication_id, _reaches(space))
         .first()
     )
     if found is None:
@@ -269,7 +353,8 @@ def space_document(member, communication_id, document_id):
 
 def reached_spaces(communication_id):
     """The condition on Space of the live professional spaces a communication reaches today
-    (`communication_id` may be a column of an outer query)."""
+    (`communication_id` may be a column of an outer query), those reading it through an
+    adhesion's Messagerie included."""
     Recipient = CommunicationRecipient.alias("reaches")
     named = Recipient.select(Recipient.space).where(
         Recipient.communication == communication_id, Recipient.space.is_null(False)
@@ -280,7 +365,11 @@ def reached_spaces(communication_id):
     return (
         Space.live()
         & (Space.kind == "professional")
-        & (Space.id.in_(named) | ((Space.identifier != "") & Space.identifier.in_(companies)))
+        & (
+            Space.id.in_(named)
+            | ((Space.identifier != "") & Space.identifier.in_(companies))
+            | Space.id.in_(messagerie_spaces(communication_id))
+        )
     )
 
 

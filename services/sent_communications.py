@@ -34,7 +34,12 @@ from models import (
     db,
 )
 from services import InvalidInput, audit, catalogue, files
-from services.communications import CommunicationNotFound, certified_expression, reached_spaces
+from services.communications import (
+    CommunicationNotFound,
+    certified_expression,
+    messagerie_spaces,
+    reached_spaces,
+)
 from services.mail import queue_mail
 from services.urls import external_url
 
@@ -366,7 +371,11 @@ def receipts(communication, query="", page=1, per_page=PAGE_SIZE):
     named = CommunicationRecipient.select(CommunicationRecipient.space).where(
         CommunicationRecipient.communication == communication.id, CommunicationRecipient.space.is_null(False)
     )
-    reads = certified_expression(Space.id) | Space.id.in_(named)
+    reads = (
+        certified_expression(Space.id)
+        | Space.id.in_(named)
+        | Space.id.in_(messagerie_spaces(communication.id))
+    )
     select = (
         Space.select(
             Space.id,

@@ -899,3 +899,165 @@ def impots_account(
     )
     user, _product = impots_accounts.complete_signup(signup)
     return user
+
+
+# --- impots -----------------------------------------------------------------------------------
+
+# SIRENs (Luhn-valid) of the register's test companies.
+SIREN = "404833048"
+OTHER_SIREN = "512163452"
+THIRD_SIREN = "812345676"
+
+
+def company(identifier=SIREN, name="Boulangerie Dupont SAS", **fields):
+    """A company of the register (a SIREN unless `identifier_kind` says otherwise), with an
+    e-mail and no bank account unless `fields` say otherwise."""
+    from models import Company
+
+    defaults = {
+        "identifier_kind": "siren",
+        "legal_form": "SAS",
+        "street": "12, rue des Lilas",
+        "postcode": "69003",
+        "city": "Lyon",
+        "country": "France",
+        "email": "contact@boulangerie-dupont.fr",
+        "source": "demo",
+    }
+    return Company.create(identifier=identifier, name=name, **{**defaults, **fields})
+
+
+def impots_user(email="marie.expert@example.fr", password=PASSWORD, **fields):
+    """A person with an "Espace professionnel impots" account (e-mail and password)."""
+    from flask import current_app
+
+    import clock
+    from models import AuthProduct, User
+    from services import auth
+
+    now = clock.now()
+    defaults = {
+        "first_name": "Marie",
+        "last_name": "Expert",
+        "email": email,
+        "registered_at": now,
+        "email_confirmed_at": now,
+        "terms_version": current_app.config["TERMS_VERSION"],
+        "terms_accepted_at": now,
+    }
+    person = User.create(userid=email, userid_key=email.lower(), **{**defaults, **fields})
+    AuthProduct.create(
+        user=person,
+        kind="impots",
+        password_hash=auth.hash_password(password),
+        totp_secret_encrypted="",
+        secret_image="",
+        enrolled_at=now,
+    )
+    return person
+
+
+def _impots_product(person):
+    from models import AuthProduct
+
+    return AuthProduct.get(AuthProduct.user == person.id, AuthProduct.kind == "impots")
+
+
+def impots_catalogue():
+    """The demo catalogue (the DGFiP and its four services): what adhesions choose from."""
+    from services import catalogue
+
+    catalogue.load()
+
+
+def simplified_space(admin=None, company_=None, name=None):
+    """A Mode simplifié space as following the company's link makes it: the company's space
+    (its SIREN and registered data), `admin` its administrator, its adhesion to every DGFiP
+    service pending with its code posted. Returns (the admin's Membership, the Adhesion, the
+    code as the letter carries it)."""
+    from models import Membership, Space
+    from services import adhesions, companies, letters, spaces
+
+    impots_catalogue()
+    admin = admin or impots_user("paul.dupont@example.fr", first_name="Paul", last_name="Dupont")
+    company_ = company_ or companies.find(SIREN) or company()
+    created = Space.create(
+        kind="professional",
+        name=name or company_.name,
+        created_by=admin,
+        created_with=_impots_product(admin),
+        company_name=company_.name,
+        legal_form=company_.legal_form,
+        identifier_kind="siren",
+        identifier=company_.identifier,
+        street=company_.street,
+        postcode=company_.postcode,
+        city=company_.city,
+        country=company_.country,
+        company_email=company_.email,
+    )
+    Membership.create(space=created, user=admin, role="admin")
+    adhesion = adhesions.open_adhesion(created, company_, adhesions.offered_services(), admin)
+    return spaces.membership_for(admin, created.id), adhesion, letters.carried_code(adhesion.letter)
+
+
+def expert_space(admin=None, subscriber_number="0612345678", name=None):
+    """A Mode expert space (a numéro d'abonné, no company of its own) administered by `admin`:
+    its Membership."""
+    from models import Membership, Space
+    from services import spaces
+
+    impots_catalogue()
+    admin = admin or impots_user()
+    created = Space.create(
+        kind="professional",
+        name=name or f"Espace abonné {admin.first_name} {admin.last_name}",
+        created_by=admin,
+        created_with=_impots_product(admin),
+        subscriber_number=subscriber_number,
+    )
+    Membership.create(space=created, user=admin, role="admin")
+    return spaces.membership_for(admin, created.id)
+
+
+def adhesion(member, company_=None, slugs=("dgfip-declarer-tva",), **given):
+    """An adhesion of the expert space for the company (made here unless given) to the DGFiP
+    services `slugs`, its code posted: (Adhesion, the code)."""
+    from models import Service
+    from services import adhesions, companies, letters
+
+    company_ = company_ or companies.find(SIREN) or company()
+    services = list(Service.select().where(Service.slug.in_(slugs)).order_by(Service.id))
+    made = adhesions.open_adhesion(member.space, company_, services, member.user, **given)
+    return made, letters.carried_code(made.letter)
+
+
+def adhesions_rows(member, count, status="pending"):
+    """`count` adhesions of the expert space for companies 100000000+n (not in the register),
+    inserted at once (an accountant's hundreds), each to two services."""
+    from datetime import timedelta
+
+    from peewee import chunked
+
+    import clock
+    from models import Adhesion, Service, db
+
+    ids = [s.id for s in Service.select().where(Service.slug.in_(("dgfip-messagerie", "dgfip-declarer-tva")))]
+    now = clock.now()
+    first = Adhesion.select().where(Adhesion.space == member.space_id).count()
+    rows = [
+        {
+            "space": member.space_id,
+            "company_identifier": f"{100000000 + n}",
+            "company_name": f"Client {n}",
+            "service_ids": ids,
+            "code_sent_at": now,
+            "code_expires_at": now + timedelta(days=60),
+            "created_at": now - timedelta(minutes=n),
+            "activated_at": now if status == "active" else None,
+        }
+        for n in range(first, count)
+    ]
+    with db.atomic():
+        for batch in chunked(rows, 300):
+            Adhesion.insert_many(batch).execute()

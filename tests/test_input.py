@@ -16,6 +16,7 @@ from blueprints.forms import Form
 from helpers import HTMX, csrf_token, log_in
 from models import (
     AccessCode,
+    Adhesion,
     Administration,
     AuditEntry,
     CertificationRequest,
@@ -300,9 +301,15 @@ STORED = {
             ("email", User.userid),
         )
     },
+    "AdhesionForm.siren": Adhesion.company_identifier,
+    "AdhesionForm.company_email": Adhesion.company_email,
+    "AdhesionForm.iban": Adhesion.iban,
+    "AdhesionForm.account_holder": Adhesion.account_holder,
 }
 # Compared, hashed or looked up, never stored as typed.
 NOT_STORED = {
+    "SirenForm.siren",
+    "ActivationCodeForm.code",
     "UserIdForm.userid",
     "PasswordForm.password",
     "OTPForm.otp",

@@ -79,7 +79,11 @@ def world(app, clock):
     )  # an administration's proxy code
     factories.demo_procedures()
     dossier = factories.dossier(space, Procedure.get(slug="acd-fiches-retenue"))
+    # Its numéro d'abonné makes it a Mode expert space too: Mes services impots, J'adhère.
+    Space.update(subscriber_number="0600000001").where(Space.id == space.id).execute()
+    adhesion, _code = factories.adhesion(spaces.membership_for(lea, space.id), factories.company())
     return {
+        "adhesion": adhesion,
         "space": space,
         "dossier": dossier,
         "people": people,
@@ -166,6 +170,14 @@ ENDPOINTS = [
     ("GET", "/espaces/{s}/dossiers/{d}/etapes", None, "resume"),
     ("GET", "/espaces/{s}/dossiers/{d}/etapes/1", None, "member"),
     ("POST", "/espaces/{s}/dossiers/{d}/etapes/1", {"version": "0", "action": "draft"}, "run"),
+    ("GET", "/espaces/{s}/impots", None, "member"),
+    ("GET", "/espaces/{s}/impots/adherer", None, "admin"),
+    ("POST", "/espaces/{s}/impots/adherer", {"siren": "123"}, "code"),
+    ("GET", "/espaces/{s}/impots/adhesions/{adh}/activer", None, "admin"),
+    ("POST", "/espaces/{s}/impots/adhesions/{adh}/activer", {"code": "AAAA-BBBB-CCCC"}, "code"),
+    ("POST", "/espaces/{s}/impots/adhesions/{adh}/nouveau-code", {}, "admin"),
+    ("GET", "/espaces/{s}/impots/adhesions/{adh}/retirer", None, "admin"),
+    ("POST", "/espaces/{s}/impots/adhesions/{adh}/retirer", {}, "admin"),
 ]
 
 
@@ -184,6 +196,7 @@ def endpoints(w):
         "f": DossierFile.get(DossierFile.dossier == w["draft"].id).id,
         "comm": w["communication"].id,
         "doc": CommunicationDocument.get().id,
+        "adh": w["adhesion"].id,
     }
     return [
         (method, url.format(**ids), data and {k: str(v).format(**ids) for k, v in data.items()}, rule)
