@@ -82,6 +82,17 @@ class NotAnExpertSpace(DomainError):
     )
 
 
+class OwnAdhesionKept(DomainError):
+    """A Mode simplifié space exists for its company's services: withdrawing its one
+    adhesion would leave a space that can never adhere again."""
+
+    status = 409
+    message = _l(
+        "Les services d'un espace créé en mode simplifié ne se retirent pas : ils sont la raison "
+        "d'être de l'espace. Pour ne plus les utiliser, supprimez l'espace."
+    )
+
+
 class NoServiceChosen(InvalidInput):
     field = "services"
     message = _l("Choisissez au moins un service.")
@@ -571,9 +582,12 @@ def _certify(space, adhesion, now):
 
 
 def withdraw(member, user, adhesion_id):
-    """End an adhesion: its code dies, the certifications it gave are revoked."""
+    """End an adhesion of an expert space: its code dies, the certifications it gave are
+    revoked."""
     require(member, "manage_certifications")
     adhesion = _adhesion(member, adhesion_id)
+    if not is_expert(member.space):
+        raise OwnAdhesionKept()
     now = clock.now()
     with db.atomic():
         done = (

@@ -463,3 +463,34 @@ def test_j_adhere_posts_a_bounded_number_of_letters_a_day(expert, clock, monkeyp
     clock.advance(days=1)
     request(expert, factories.OTHER_SIREN)
     assert Letter.select().count() == 2
+
+
+# --- A Mode simplifié space keeps its adhesion; merges -------------------------------------------
+
+
+def test_a_simplified_space_s_own_adhesion_is_not_withdrawn(app, clock):
+    member, adhesion, code = factories.simplified_space()
+    adhesions.activate(member, member.user, adhesion.id, code)
+    with pytest.raises(adhesions.OwnAdhesionKept) as refusal:
+        adhesions.withdraw(member, member.user, adhesion.id)
+    assert refusal.value.status == 409
+    assert reload(adhesion).withdrawn_at is None
+    assert Certification.select().where(Certification.revoked_at.is_null()).count() == 4
+
+
+def test_adhesions_move_in_a_merge_and_one_company_twice_blocks_it(expert, clock):
+    from services import merge
+
+    moving = request(expert, factories.OTHER_SIREN)
+    adhesions.activate(expert, expert.user, moving.id, code_of(moving))
+    target = factories.expert_space(expert.user, subscriber_number="0698765432", name="Cabinet")
+    plan = merge.preview(expert.user, expert.space_id, target.space_id)
+    assert not [c for c in plan.conflicts if c.blocking]
+    merge.merge(expert.user, expert.space_id, target.space_id)
+    assert reload(moving).space_id == target.space_id
+    assert Certification.get(Certification.adhesion == moving.id).space_id == target.space_id
+
+    source = factories.expert_space(expert.user, subscriber_number="0611111111", name="Autre")
+    request(source, factories.OTHER_SIREN)
+    blocking = [c for c in merge.preview(expert.user, source.space_id, target.space_id).conflicts if c.blocking]
+    assert [(c.kind, c.key) for c in blocking] == [("adhesions", factories.OTHER_SIREN)]

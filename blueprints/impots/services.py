@@ -195,7 +195,7 @@ def expired_page(member, adhesion, error):
 
 @bp.route("/espaces/<id:space_id>/impots/adhesions/<int:adhesion_id>/activer", methods=["GET", "POST"])
 @space_view
-def activate(member, adhesion_id):
+def activate_adhesion(member, adhesion_id):
     require(member, "manage_certifications")
     adhesion = adhesions.adhesion_of(member, adhesion_id)
     if request.method == "GET":
