@@ -492,5 +492,6 @@ def test_adhesions_move_in_a_merge_and_one_company_twice_blocks_it(expert, clock
 
     source = factories.expert_space(expert.user, subscriber_number="0611111111", name="Autre")
     request(source, factories.OTHER_SIREN)
-    blocking = [c for c in merge.preview(expert.user, source.space_id, target.space_id).conflicts if c.blocking]
+    conflicts = merge.preview(expert.user, source.space_id, target.space_id).conflicts
+    blocking = [c for c in conflicts if c.blocking]
     assert [(c.kind, c.key) for c in blocking] == [("adhesions", factories.OTHER_SIREN)]
