@@ -845,7 +845,9 @@ def register_csv(lines, header, delimiter=",", bom=False):
 
 
 def registered_company(identifier="B123456", **fields):
-    """A company in the register (Guichet SARL at 1, rue du Commerce, L-1000 Luxembourg)."""
+    """A company in the register: Guichet SARL at 1, rue du Commerce, L-1000 Luxembourg,
+    without e-mail or bank account, unless `fields` say otherwise (the test companies are
+    dicts of fields: BOULANGERIE_DUPONT…); a SIREN or an RCS number as `identifier` says."""
     from models import Company
 
     values = {
@@ -864,41 +866,16 @@ def registered_company(identifier="B123456", **fields):
 
 # --- Impots signup --------------------------------------------------------------------------
 
-
-def register_company(identifier="732829320", **fields):
-    """A French company of the register, with its e-mail: Boulangerie Martin SARL, Paris."""
-    values = {
-        "name": "Boulangerie Martin SARL",
-        "street": "12, rue des Boulangers",
-        "postcode": "75005",
-        "city": "Paris",
-        "country": "France",
-        "email": "contact@boulangerie-martin.fr",
-        **fields,
-    }
-    return registered_company(identifier, **values)
-
-
-def impots_account(
-    email="claire.expert@example.fr", password=PASSWORD, first_name="Claire", last_name="Expert"
-):
-    """A person with an "Espace professionnel impots" account, as a completed signup leaves it."""
-    from datetime import timedelta
-
-    import clock
-    from services import crypto, impots_accounts
-
-    signup = impots_accounts.start_signup(
-        "expert",
-        email,
-        password,
-        crypto.random_code(8),
-        clock.now() + timedelta(hours=48),
-        first_name=first_name,
-        last_name=last_name,
-    )
-    user, _product = impots_accounts.complete_signup(signup)
-    return user
+# A French company of the register, with its e-mail: registered_company(**BOULANGERIE_MARTIN).
+BOULANGERIE_MARTIN = {
+    "identifier": "732829320",
+    "name": "Boulangerie Martin SARL",
+    "street": "12, rue des Boulangers",
+    "postcode": "75005",
+    "city": "Paris",
+    "country": "France",
+    "email": "contact@boulangerie-martin.fr",
+}
 
 
 # --- impots -----------------------------------------------------------------------------------
@@ -907,24 +884,29 @@ def impots_account(
 SIREN = "404833048"
 OTHER_SIREN = "512163452"
 THIRD_SIREN = "812345676"
-
-
-def company(identifier=SIREN, name="Boulangerie Dupont SAS", **fields):
-    """A company of the register (a SIREN unless `identifier_kind` says otherwise), with an
-    e-mail and no bank account unless `fields` say otherwise."""
-    from models import Company
-
-    defaults = {
-        "identifier_kind": "siren",
-        "legal_form": "SAS",
-        "street": "12, rue des Lilas",
-        "postcode": "69003",
-        "city": "Lyon",
-        "country": "France",
-        "email": "contact@boulangerie-dupont.fr",
-        "source": "demo",
-    }
-    return Company.create(identifier=identifier, name=name, **{**defaults, **fields})
+# The impots tests' companies of the register (registered_company(**BOULANGERIE_DUPONT)):
+# Boulangerie Dupont has an e-mail and no bank account, Garage Martin both.
+BOULANGERIE_DUPONT = {
+    "identifier": SIREN,
+    "name": "Boulangerie Dupont SAS",
+    "legal_form": "SAS",
+    "street": "12, rue des Lilas",
+    "postcode": "69003",
+    "city": "Lyon",
+    "country": "France",
+    "email": "contact@boulangerie-dupont.fr",
+}
+GARAGE_MARTIN = {
+    "identifier": OTHER_SIREN,
+    "name": "Garage Martin SARL",
+    "street": "3, avenue Jean Jaurès",
+    "postcode": "75019",
+    "city": "Paris",
+    "country": "France",
+    "email": "compta@garage-martin.fr",
+    "iban": "FR7630006000011234567890189",
+    "account_holder": "Garage Martin SARL",
+}
 
 
 def impots_user(email="marie.expert@example.fr", password=PASSWORD, **fields):
@@ -980,7 +962,7 @@ def simplified_space(admin=None, company_=None, name=None):
 
     impots_catalogue()
     admin = admin or impots_user("paul.dupont@example.fr", first_name="Paul", last_name="Dupont")
-    company_ = company_ or companies.find(SIREN) or company()
+    company_ = company_ or companies.find(SIREN) or registered_company(**BOULANGERIE_DUPONT)
     created = Space.create(
         kind="professional",
         name=name or company_.name,
@@ -1026,7 +1008,7 @@ def adhesion(member, company_=None, slugs=("dgfip-declarer-tva",), **given):
     from models import Service
     from services import adhesions, companies, letters
 
-    company_ = company_ or companies.find(SIREN) or company()
+    company_ = company_ or companies.find(SIREN) or registered_company(**BOULANGERIE_DUPONT)
     services = list(Service.select().where(Service.slug.in_(slugs)).order_by(Service.id))
     made = adhesions.open_adhesion(member.space, company_, services, member.user, **given)
     return made, letters.carried_code(made.letter)

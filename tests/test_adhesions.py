@@ -29,17 +29,8 @@ def expert(app, clock):
     """Marie's Mode expert space; two companies of the register: Boulangerie Dupont (an
     e-mail, no bank account) and Garage Martin (an e-mail and a bank account)."""
     member = factories.expert_space()
-    factories.company()
-    factories.company(
-        factories.OTHER_SIREN,
-        "Garage Martin SARL",
-        email="compta@garage-martin.fr",
-        iban="FR7630006000011234567890189",
-        account_holder="Garage Martin SARL",
-        street="3, avenue Jean Jaurès",
-        postcode="75019",
-        city="Paris",
-    )
+    factories.registered_company(**factories.BOULANGERIE_DUPONT)
+    factories.registered_company(**factories.GARAGE_MARTIN)
     return member
 
 

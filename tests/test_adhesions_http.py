@@ -167,14 +167,8 @@ def test_a_reader_sees_the_state_but_does_not_activate(client, paul, app):
 @pytest.fixture
 def marie(client, app, clock):
     member = factories.expert_space()
-    factories.company()
-    factories.company(
-        factories.OTHER_SIREN,
-        "Garage Martin SARL",
-        email="compta@garage-martin.fr",
-        iban="FR7630006000011234567890189",
-        account_holder="Garage Martin SARL",
-    )
+    factories.registered_company(**factories.BOULANGERIE_DUPONT)
+    factories.registered_company(**factories.GARAGE_MARTIN)
     log_in(client, member.user)
     marie = member.user
     marie.member = member

@@ -18,7 +18,7 @@ WAYS = pytest.mark.parametrize(
 
 @pytest.fixture
 def claire(app, clock):
-    return factories.impots_account()
+    return factories.impots_user("claire.expert@example.fr", first_name="Claire")
 
 
 def text(response):

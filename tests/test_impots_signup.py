@@ -25,7 +25,7 @@ START = datetime(2026, 3, 25, 7, 40, 40)  # the clock fixture's instant
 @pytest.fixture
 def register(app, clock):
     catalogue.load()
-    return factories.register_company()
+    return factories.registered_company(**factories.BOULANGERIE_MARTIN)
 
 
 def simplified(siren="732 829 320", email="paul.martin@example.fr", ip="192.0.2.1", **overrides):
@@ -188,7 +188,7 @@ def test_a_siren_must_be_valid_and_in_the_register(register, siren, error):
 
 
 def test_the_register_must_know_the_company_email(register):
-    factories.register_company("443061841", name="Sans Courriel SAS", email="")
+    factories.registered_company("443061841", name="Sans Courriel SAS", country="France")
     with pytest.raises(impots_signup.CompanyEmailUnknown) as refused:
         simplified(siren="443061841")
     assert "Mode expert" in refused.value.message and "Helpdesk" in refused.value.message

@@ -22,7 +22,7 @@ PASSWORD = factories.PASSWORD
 @pytest.fixture
 def register(app, clock):
     catalogue.load()
-    return factories.register_company()
+    return factories.registered_company(**factories.BOULANGERIE_MARTIN)
 
 
 def text(response):
@@ -123,7 +123,7 @@ def test_simplified_from_the_form_to_the_space(client, register, smtp, headers, 
 
 @WAYS
 def test_simplified_refusals_beside_their_field(client, register, headers, partial):
-    factories.register_company("443061841", name="Sans Courriel SAS", email="")
+    factories.registered_company("443061841", name="Sans Courriel SAS", country="France")
     cases = [
         ({"siren": "732 829 321"}, "siren", "Numéro SIREN invalide"),
         ({"siren": "552100554"}, "siren", "contactez le Helpdesk pour faire ajouter l'entreprise"),

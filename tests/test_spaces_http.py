@@ -81,7 +81,7 @@ def world(app, clock):
     dossier = factories.dossier(space, Procedure.get(slug="acd-fiches-retenue"))
     # Its numéro d'abonné makes it a Mode expert space too: Mes services impots, J'adhère.
     Space.update(subscriber_number="0600000001").where(Space.id == space.id).execute()
-    adhesion, _code = factories.adhesion(spaces.membership_for(lea, space.id), factories.company())
+    adhesion, _code = factories.adhesion(spaces.membership_for(lea, space.id))
     return {
         "adhesion": adhesion,
         "space": space,

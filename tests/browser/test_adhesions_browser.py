@@ -47,14 +47,8 @@ def test_an_expert_adheres_for_two_companies_and_a_simplified_space_is_activated
 ):
     with app.test_request_context():
         marie = factories.expert_space()
-        factories.company()  # an e-mail, no bank account
-        factories.company(
-            factories.OTHER_SIREN,
-            "Garage Martin SARL",
-            email="compta@garage-martin.fr",
-            iban="FR7630006000011234567890189",
-            account_holder="Garage Martin SARL",
-        )
+        factories.registered_company(**factories.BOULANGERIE_DUPONT)  # an e-mail, no bank account
+        factories.registered_company(**factories.GARAGE_MARTIN)
     impots_log_in(page, live_server.url, "marie.expert@example.fr")
     page.goto(f"{live_server.url}/espaces/{marie.space_id}")
     expect(page.get_by_text("Numéro d'abonné : 0612345678")).to_be_visible()

@@ -24,7 +24,7 @@ def fill_person(page, first_name, last_name, email):
 
 def test_simplified_mode_from_the_form_to_the_space(app, live_server, smtp, clock, page, console_errors):
     catalogue.load()
-    factories.register_company()
+    factories.registered_company(**factories.BOULANGERIE_MARTIN)
     page.goto(live_server.url + "/connexion")
     page.get_by_role("link", name="Créer mon espace professionnel").click()
     expect(page.get_by_role("heading", name="Mode simplifié")).to_be_visible()
