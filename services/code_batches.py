@@ -20,7 +20,7 @@ from flask_babel import lazy_gettext as _l
 import clock
 import validators
 from models import Administration, CodeBatch, db
-from services import DomainError, access_codes, audit, companies, crypto
+from services import DomainError, access_codes, audit, companies, crypto, csv_files
 
 MAX_FILE_SIZE = 1024 * 1024  # bytes
 MAX_LINES = 1000  # companies in a file
@@ -50,52 +50,8 @@ EXAMPLE_LINES = (
 )
 
 
-class FileRefused(DomainError):
-    """The file as a whole cannot be read as a batch (size, encoding, header, lines)."""
-
-    status = 422
-
-
-class FileTooLarge(FileRefused):
-    message = _l("Le fichier dépasse 1 Mo : découpez-le en plusieurs lots.")
-
-
-class NotUtf8(FileRefused):
-    message = _l(
-        "Le fichier n'est pas encodé en UTF-8 : enregistrez-le au format « CSV UTF-8 » et réessayez."
-    )
-
-
-class NoLine(FileRefused):
-    message = _l("Le fichier ne contient aucune ligne d'entreprise sous son en-tête.")
-
-
-class TooManyLines(FileRefused):
-    message = _l("Le fichier contient plus de %(max)d lignes d'entreprise : découpez-le en plusieurs lots.")
-
-    def __init__(self):
-        super().__init__(str(self.message) % {"max": MAX_LINES})
-
-
-class BadHeader(FileRefused):
-    message = _l(
-        "La première ligne du fichier doit nommer les colonnes : %(columns)s (dans n'importe quel ordre)."
-    )
-
-    def __init__(self):
-        super().__init__(str(self.message) % {"columns": ", ".join(COLUMNS)})
-
-
-class LinesRefused(DomainError):
-    """Lines of the file are wrong: nothing is issued. `lines` are (line number in the file,
-    [why]) in the file's order."""
-
-    status = 422
+class LinesRefused(csv_files.LinesRefused):
     message = _l("Aucun code n'a été émis : corrigez les lignes signalées et envoyez le fichier à nouveau.")
-
-    def __init__(self, lines):
-        super().__init__()
-        self.lines = lines
 
 
 class BatchNotFound(DomainError):
@@ -120,46 +76,13 @@ class Issued(NamedTuple):
 
 
 def read_lines(data):
-    """The file's lines as {column: cell} with their line number in the file: (number,
-    cells). Refuses a file it cannot read (FileRefused) and says which lines have too many
-    cells (LinesRefused)."""
-    if len(data) > MAX_FILE_SIZE:
-        raise FileTooLarge()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise NotUtf8() from None
-    header_line = text.lstrip("\r\n").split("\n", 1)[0]
-    delimiter = ";" if header_line.count(";") >= header_line.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    rows, wrong = [], []
-    header = None
-    try:
-        for cells in reader:
-            number = reader.line_num - sum(cell.count("\n") for cell in cells)  # where it starts
-            if not any(cell.strip() for cell in cells):
-                continue
-            if header is None:
-                header = [cell.strip().lower() for cell in cells]
-                if sorted(header) != sorted(COLUMNS):
-                    raise BadHeader()
-                continue
-            if len(rows) == MAX_LINES:
-                raise TooManyLines()
-            if len(cells) > len(header):
-                wrong.append(
-                    (number, [str(_l("Cette ligne a plus de cellules que l'en-tête n'a de colonnes."))])
-                )
-            rows.append((number, dict(zip(header, cells, strict=False))))
-    except csv.Error as error:
-        wrong.append((reader.line_num, [str(_l("Ligne illisible en CSV (%(error)s).", error=str(error)))]))
-    if header is None:
-        raise BadHeader()
+    """The file's lines as (line number in the file, {column: cell}). Refuses a file it
+    cannot read (csv_files.FileRefused) and says which lines it cannot (LinesRefused)."""
+    rows = csv_files.read(data, MAX_FILE_SIZE, MAX_LINES, csv_files.any_order(COLUMNS))
+    wrong = [(row.number, row.errors) for row in rows if row.errors]
     if wrong:
         raise LinesRefused(wrong)
-    if not rows:
-        raise NoLine()
-    return rows
+    return [(row.number, row.cells) for row in rows]
 
 
 def _unaddressed(lines):
@@ -175,7 +98,7 @@ def _unaddressed(lines):
 
 def check_file(administration, data):
     """Every line of the file checked: returns [(line number, CodeRequest)], or raises with
-    every wrong line (LinesRefused) or what makes the file unreadable (FileRefused)."""
+    every wrong line (LinesRefused) or what makes the file unreadable (csv_files.FileRefused)."""
     services = access_codes.issuable_services(administration)
     lines = read_lines(data)
     register = companies.find_many(_unaddressed(lines))

@@ -7,8 +7,9 @@ said ("Ligne 3 : …"). Otherwise one transaction inserts the new companies (in 
 updates the known ones with what the file says (an import is the register's newer truth),
 the existing ones looked up by chunks of identifiers, not line by line.
 
-The files: UTF-8 with or without BOM, a header line naming the columns, cells separated by
-`,` (as INSEE publishes SIRENE) or `;` (the header line tells which)."""
+The files are read as services/csv_files.py reads them: UTF-8 with or without BOM, a header
+line naming the columns, cells separated by `,` (as INSEE publishes SIRENE) or `;` (the
+header line tells which)."""
 
 import csv
 import io
@@ -21,7 +22,7 @@ from peewee import IntegrityError, chunked
 import clock
 import validators
 from models import Company, db
-from services import DomainError, audit, companies
+from services import DomainError, audit, companies, csv_files
 from validators import CONTROL_CHARACTERS
 
 DEMO_FILE = Path(__file__).resolve().parent.parent / "data" / "companies.csv"
@@ -102,6 +103,9 @@ FORMATS = {
     "sirene": _l("Extrait SIRENE des établissements (INSEE)"),
     "rcs": _l("Registre de commerce (RCS), format du portail"),
 }
+SIRENE_BAD_HEADER = _l(
+    "La première ligne du fichier doit nommer les colonnes de l'extrait SIRENE ; il y manque : %(columns)s."
+)
 EXAMPLE_LINES = (
     (
         "B123456",
@@ -130,71 +134,19 @@ EXAMPLE_LINES = (
 )
 
 
-class FileRefused(DomainError):
-    """The file as a whole cannot be read as a register (format, size, encoding, header)."""
-
-    status = 422
-
-
-class UnknownFormat(FileRefused):
+class UnknownFormat(csv_files.FileRefused):
     message = _l("Choisissez le format du fichier : SIRENE ou RCS.")
 
 
-class FileTooLarge(FileRefused):
-    message = _l("Le fichier dépasse 5 Mo : découpez-le en plusieurs fichiers.")
-
-
-class NotUtf8(FileRefused):
-    message = _l(
-        "Le fichier n'est pas encodé en UTF-8 : enregistrez-le au format « CSV UTF-8 » et réessayez."
-    )
-
-
-class NoLine(FileRefused):
-    message = _l("Le fichier ne contient aucune ligne d'entreprise sous son en-tête.")
-
-
-class NoHeadOffice(FileRefused):
+class NoHeadOffice(csv_files.FileRefused):
     message = _l(
         "Le fichier ne contient aucun siège (etablissementSiege à true) : seuls les sièges entrent "
         "dans le registre."
     )
 
 
-class TooManyLines(FileRefused):
-    message = _l("Le fichier contient plus de %(max)d lignes : découpez-le en plusieurs fichiers.")
-
-    def __init__(self):
-        super().__init__(str(self.message) % {"max": MAX_LINES})
-
-
-class BadHeader(FileRefused):
-    def __init__(self, fmt, missing):
-        if fmt == "sirene":
-            message = _l(
-                "La première ligne du fichier doit nommer les colonnes de l'extrait SIRENE ; il y "
-                "manque : %(columns)s.",
-                columns=", ".join(missing),
-            )
-        else:
-            message = _l(
-                "La première ligne du fichier doit nommer les colonnes : %(columns)s (dans n'importe "
-                "quel ordre).",
-                columns=", ".join(DEMO_COLUMNS if fmt == "demo" else RCS_COLUMNS),
-            )
-        super().__init__(message)
-
-
-class LinesRefused(DomainError):
-    """Lines of the file are wrong: nothing is imported. `lines` are (line number in the
-    file, [why]) in the file's order."""
-
-    status = 422
+class LinesRefused(csv_files.LinesRefused):
     message = _l("Rien n'a été importé : corrigez les lignes signalées et envoyez le fichier à nouveau.")
-
-    def __init__(self, lines):
-        super().__init__()
-        self.lines = lines
 
 
 class ImportCollided(DomainError):
@@ -219,43 +171,12 @@ class Imported(NamedTuple):
 # --- Reading a file ---------------------------------------------------------------------------------
 
 
-def _lines(data):
-    """The file's non-empty lines as (line number, [cells]) after its header, and the header.
-    Refuses what cannot be a register at all (FileRefused)."""
-    if len(data) > MAX_FILE_SIZE:
-        raise FileTooLarge()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise NotUtf8() from None
-    header_line = text.lstrip("\r\n").split("\n", 1)[0]
-    delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header, lines = None, []
-    try:
-        for cells in reader:
-            number = reader.line_num - sum(cell.count("\n") for cell in cells)  # where it starts
-            if not any(cell.strip() for cell in cells):
-                continue
-            if header is None:
-                header = [cell.strip() for cell in cells]
-                continue
-            if len(lines) == MAX_LINES:
-                raise TooManyLines()
-            lines.append((number, cells))
-    except csv.Error as error:
-        lines.append((reader.line_num, error))
-    return header or [], lines
-
-
 class Line:
     """One line's cells by column, and what is wrong with them."""
 
-    def __init__(self, header, cells):
-        self.cells = dict(zip(header, cells, strict=False))
-        self.errors = []
-        if len(cells) > len(header):
-            self.errors.append(str(_l("Cette ligne a plus de cellules que l'en-tête n'a de colonnes.")))
+    def __init__(self, row):
+        self.cells = row.cells
+        self.errors = list(row.errors)
 
     def text(self, column, max_length, required=False):
         """A single-line cell: whitespace runs (line breaks included) made one space."""
@@ -373,38 +294,40 @@ def _sirene_entry(line):
     }
 
 
-def _checked_header(fmt, header):
-    """The header as the format's column names (SIRENE's matched whatever their case), or
-    BadHeader."""
-    if fmt == "sirene":
-        known = {name.lower(): name for name in (*SIRENE_REQUIRED, *SIRENE_NAMES, *SIRENE_OPTIONAL)}
-        header = [known.get(cell.lower(), cell) for cell in header]
-        missing = [column for column in SIRENE_REQUIRED if column not in header]
-        if not any(name in header for name in SIRENE_NAMES):
-            missing.append(" | ".join(SIRENE_NAMES))
-        if missing:
-            raise BadHeader(fmt, missing)
-        return header
-    header = [cell.lower() for cell in header]
-    if sorted(header) != sorted(DEMO_COLUMNS if fmt == "demo" else RCS_COLUMNS):
-        raise BadHeader(fmt, ())
+def _sirene_header(cells):
+    """SIRENE's column names matched whatever their case (others are kept, and ignored), or
+    BadHeader saying those missing."""
+    known = {name.lower(): name for name in (*SIRENE_REQUIRED, *SIRENE_NAMES, *SIRENE_OPTIONAL)}
+    header = [known.get(cell.lower(), cell) for cell in cells]
+    missing = [column for column in SIRENE_REQUIRED if column not in header]
+    if not any(name in header for name in SIRENE_NAMES):
+        missing.append(" | ".join(SIRENE_NAMES))
+    if missing:
+        raise csv_files.BadHeader(missing, SIRENE_BAD_HEADER)
     return header
+
+
+HEADERS = {
+    "sirene": _sirene_header,
+    "rcs": csv_files.any_order(RCS_COLUMNS),
+    "demo": csv_files.any_order(DEMO_COLUMNS),
+}
 
 
 def read_file(data, fmt):
     """Every line of a file in the format `fmt` ("sirene", "rcs", or "demo") checked: returns
     ([entry: the register's fields], lines skipped), or raises with every wrong line
-    (LinesRefused) or what makes the file unreadable (FileRefused)."""
+    (LinesRefused) or what makes the file unreadable (csv_files.FileRefused)."""
     if fmt not in (*FORMATS, "demo"):
         raise UnknownFormat()
-    header, lines = _lines(data)
-    header = _checked_header(fmt, header)
+    rows = csv_files.read(data, MAX_FILE_SIZE, MAX_LINES, HEADERS[fmt])
     entries, wrong, seen, skipped = [], [], {}, 0
-    for number, cells in lines:
-        if isinstance(cells, csv.Error):
-            wrong.append((number, [str(_l("Ligne illisible en CSV (%(error)s).", error=str(cells)))]))
+    for row in rows:
+        number = row.number
+        if row.cells is None:
+            wrong.append((number, row.errors))
             continue
-        line = Line(header, cells)
+        line = Line(row)
         entry = _sirene_entry(line) if fmt == "sirene" else _simple_entry(line, fmt)
         if entry is None:
             skipped += 1
@@ -420,8 +343,8 @@ def read_file(data, fmt):
             entries.append(entry)
     if wrong:
         raise LinesRefused(wrong)
-    if not entries:
-        raise NoHeadOffice() if skipped else NoLine()
+    if not entries:  # only establishments that are not head offices
+        raise NoHeadOffice()
     return entries, skipped
 
 

@@ -724,6 +724,11 @@ def codes_line(
 
 def codes_csv(lines, delimiter=";", bom=False, header=CODES_HEADER):
     """A codes CSV file (bytes, UTF-8) of `lines` (dicts of cells, codes_line) under `header`."""
+    return csv_file(lines, header, delimiter, bom)
+
+
+def csv_file(lines, header, delimiter=",", bom=False):
+    """A CSV file (bytes, UTF-8) of `lines` (dicts of cells) under `header`."""
     import csv
     import io
 
@@ -829,19 +834,6 @@ def rcs_line(number, **cells):
         "titulaire": f"Entreprise {number} SA",
         **cells,
     }
-
-
-def register_csv(lines, header, delimiter=",", bom=False):
-    """A register file (bytes, UTF-8) of `lines` (dicts of cells) under `header`."""
-    import csv
-    import io
-
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
-    writer.writerow(header)
-    for line in lines:
-        writer.writerow([line.get(column, "") for column in header])
-    return (("\ufeff" if bom else "") + out.getvalue()).encode()
 
 
 def registered_company(identifier="B123456", **fields):

@@ -13,7 +13,7 @@ import factories
 from factories import codes_csv, codes_line
 from helpers import at_once
 from models import AccessCode, Administration, AuditEntry, CodeBatch, Letter, Service
-from services import access_codes, catalogue, code_batches, crypto, letters
+from services import access_codes, catalogue, code_batches, crypto, csv_files, letters
 
 pytestmark = pytest.mark.usefixtures("request_context")
 
@@ -132,22 +132,23 @@ def test_every_wrong_line_is_listed_with_every_reason(acd):
 
 def test_the_files_limits_and_format(acd, monkeypatch):
     def refused(data, error):
-        with pytest.raises(error):
+        with pytest.raises(error) as raised:
             code_batches.issue_batch(acd, data)
-        assert nothing_issued()
+        assert nothing_issued() and raised.value.status == 422
+        return raised.value.message
 
-    refused("identifiant;nom\r\nB100001;Société 1\r\n".encode(), code_batches.BadHeader)
-    refused(codes_line(1)["identifiant"].encode(), code_batches.BadHeader)  # no header at all
-    refused(b"", code_batches.BadHeader)
-    refused(codes_csv([]) + b";;;;;;\r\n\r\n", code_batches.NoLine)
+    refused("identifiant;nom\r\nB100001;Société 1\r\n".encode(), csv_files.BadHeader)
+    refused(codes_line(1)["identifiant"].encode(), csv_files.BadHeader)  # no header at all
+    refused(b"", csv_files.BadHeader)
+    refused(codes_csv([]) + b";;;;;;\r\n\r\n", csv_files.NoLine)
     refused(
         codes_csv([codes_line(1, nom="Société Générale à Liège")]).decode().encode("latin-1"),
-        code_batches.NotUtf8,
+        csv_files.NotUtf8,
     )
-    refused(b"x" * (code_batches.MAX_FILE_SIZE + 1), code_batches.FileTooLarge)
+    refused(b"x" * (code_batches.MAX_FILE_SIZE + 1), csv_files.FileTooLarge)
     monkeypatch.setattr(code_batches, "MAX_LINES", 3)
-    refused(codes_csv([codes_line(n) for n in range(4)]), code_batches.TooManyLines)
-    assert code_batches.TooManyLines().message.startswith("Le fichier contient plus de 3 lignes")
+    too_many = refused(codes_csv([codes_line(n) for n in range(4)]), csv_files.TooManyLines)
+    assert too_many.startswith("Le fichier contient plus de 3 lignes")
     too_wide = (
         codes_csv([codes_line(1)]) + b"B100002;Soc;1, rue / L-1;fiches-retenue;titulaire;30;365;extra\r\n"
     )

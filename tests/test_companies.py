@@ -7,15 +7,7 @@ when the administration gives no address, the "sources authentiques" demo."""
 import pytest
 
 import factories
-from factories import (
-    RCS_HEADER,
-    SIRENE_HEADER,
-    rcs_line,
-    register_csv,
-    registered_company,
-    siren,
-    sirene_line,
-)
+from factories import RCS_HEADER, SIRENE_HEADER, csv_file, rcs_line, registered_company, siren, sirene_line
 from helpers import at_once, count_queries
 from models import AuditEntry, Company, Letter
 from services import (
@@ -25,6 +17,7 @@ from services import (
     code_batches,
     companies,
     company_imports,
+    csv_files,
     letters,
 )
 
@@ -32,11 +25,11 @@ pytestmark = pytest.mark.usefixtures("request_context")
 
 
 def sirene(lines, **kwargs):
-    return register_csv(lines, SIRENE_HEADER, **kwargs)
+    return csv_file(lines, SIRENE_HEADER, **kwargs)
 
 
 def rcs(lines, delimiter=";", **kwargs):
-    return register_csv(lines, RCS_HEADER, delimiter=delimiter, **kwargs)
+    return csv_file(lines, RCS_HEADER, delimiter=delimiter, **kwargs)
 
 
 def register():
@@ -262,12 +255,12 @@ def test_every_wrong_line_is_said_with_its_number(app, clock):
 @pytest.mark.parametrize(
     "fmt, data, error",
     [
-        ("rcs", b"x" * (company_imports.MAX_FILE_SIZE + 1), company_imports.FileTooLarge),
-        ("rcs", "rcs;dénomination\r\n".encode("latin-1"), company_imports.NotUtf8),
-        ("rcs", b"", company_imports.BadHeader),
-        ("rcs", b"rcs;denomination\r\nB1;X\r\n", company_imports.BadHeader),
-        ("sirene", register_csv([], RCS_HEADER), company_imports.BadHeader),
-        ("rcs", register_csv([], RCS_HEADER) + b",,,\r\n\r\n", company_imports.NoLine),
+        ("rcs", b"x" * (company_imports.MAX_FILE_SIZE + 1), csv_files.FileTooLarge),
+        ("rcs", "rcs;dénomination\r\n".encode("latin-1"), csv_files.NotUtf8),
+        ("rcs", b"", csv_files.BadHeader),
+        ("rcs", b"rcs;denomination\r\nB1;X\r\n", csv_files.BadHeader),
+        ("sirene", csv_file([], RCS_HEADER), csv_files.BadHeader),
+        ("rcs", csv_file([], RCS_HEADER) + b",,,\r\n\r\n", csv_files.NoLine),
         ("sirene", sirene([sirene_line(1, head="false")]), company_imports.NoHeadOffice),
         ("siret", sirene([sirene_line(1)]), company_imports.UnknownFormat),
     ],
@@ -283,15 +276,15 @@ def test_the_header_says_what_sirene_lacks(app):
     header = [c for c in SIRENE_HEADER if c not in ("codePostalEtablissement", "denominationUniteLegale")]
     header.remove("enseigne1Etablissement")
     header.remove("denominationUsuelleEtablissement")
-    with pytest.raises(company_imports.BadHeader) as refused:
-        company_imports.import_file(register_csv([sirene_line(1)], header), "sirene")
+    with pytest.raises(csv_files.BadHeader) as refused:
+        company_imports.import_file(csv_file([sirene_line(1)], header), "sirene")
     assert "codePostalEtablissement" in refused.value.message
     assert "denominationUniteLegale | denominationUsuelleEtablissement" in refused.value.message
 
 
 def test_too_many_lines_are_refused(app, monkeypatch):
     monkeypatch.setattr(company_imports, "MAX_LINES", 3)
-    with pytest.raises(company_imports.TooManyLines) as refused:
+    with pytest.raises(csv_files.TooManyLines) as refused:
         company_imports.import_file(rcs([rcs_line(n) for n in range(4)]), "rcs")
     assert "plus de 3 lignes" in refused.value.message
 

@@ -12,7 +12,7 @@ import re
 import pytest
 
 import factories
-from factories import RCS_HEADER, SIRENE_HEADER, rcs_line, register_csv, registered_company, sirene_line
+from factories import RCS_HEADER, SIRENE_HEADER, csv_file, rcs_line, registered_company, sirene_line
 from helpers import BOOSTED, HTMX, agent_log_in, assert_constant_queries, csrf_token, log_in
 from models import AuditEntry, Company
 from services import access_codes, catalogue, company_imports, spaces
@@ -85,9 +85,7 @@ def test_the_register_pages_with_a_constant_number_of_queries(client, desk):
 @WAYS
 def test_an_import_goes_back_to_the_register_with_its_counts(client, desk, headers, partial):
     registered_company("B200001", name="Ancien nom")
-    response = upload(
-        client, desk, register_csv([rcs_line(1), rcs_line(2)], RCS_HEADER, ";"), headers=headers
-    )
+    response = upload(client, desk, csv_file([rcs_line(1), rcs_line(2)], RCS_HEADER, ";"), headers=headers)
     if partial:
         assert response.status_code == 200
         assert json.loads(response.headers["HX-Location"]) == {
@@ -106,7 +104,7 @@ def test_an_import_goes_back_to_the_register_with_its_counts(client, desk, heade
 
 
 def test_a_sirene_extract_is_imported(client, desk):
-    data = register_csv([sirene_line(1), sirene_line(2, head="false")], SIRENE_HEADER, bom=True)
+    data = csv_file([sirene_line(1), sirene_line(2, head="false")], SIRENE_HEADER, bom=True)
     assert upload(client, desk, data, "sirene").status_code == 303
     page = text(client.get(PAGE))
     assert (
@@ -117,9 +115,7 @@ def test_a_sirene_extract_is_imported(client, desk):
 
 
 def test_wrong_lines_are_listed_and_nothing_is_imported(client, desk):
-    data = register_csv(
-        [rcs_line(1), rcs_line(2, rcs="732829320"), rcs_line(3, iban="FR00")], RCS_HEADER, ";"
-    )
+    data = csv_file([rcs_line(1), rcs_line(2, rcs="732829320"), rcs_line(3, iban="FR00")], RCS_HEADER, ";")
     response = upload(client, desk, data, headers=HTMX)
     assert response.status_code == 422
     body = panel(response, True)
@@ -134,7 +130,7 @@ def test_wrong_lines_are_listed_and_nothing_is_imported(client, desk):
 
 
 def test_past_a_hundred_wrong_lines_the_others_are_counted(client, desk):
-    data = register_csv([rcs_line(n, rcs="X") for n in range(1, 106)], RCS_HEADER, ";")
+    data = csv_file([rcs_line(n, rcs="X") for n in range(1, 106)], RCS_HEADER, ";")
     body = text(upload(client, desk, data, headers=HTMX))
     assert len(re.findall(r"<li>Ligne \d+ :", body)) == 100 and "Et 5 autres lignes refusées." in body
 
@@ -145,7 +141,7 @@ def test_past_a_hundred_wrong_lines_the_others_are_counted(client, desk):
         (b"x" * (company_imports.MAX_FILE_SIZE + 1), "rcs", "dépasse 5 Mo"),
         ("rcs;x\r\n".encode("latin-1") + b"\xe9", "rcs", "UTF-8"),
         (b"a;b;c\r\n1;2;3\r\n", "rcs", "La première ligne du fichier doit nommer les colonnes"),
-        (register_csv([rcs_line(1)], RCS_HEADER), "sirene", "il y manque : siren, etablissementSiege"),
+        (csv_file([rcs_line(1)], RCS_HEADER), "sirene", "il y manque : siren, etablissementSiege"),
     ],
 )
 def test_a_file_that_is_no_register_is_refused_beside_the_file_field(client, desk, data, fmt, message):
@@ -157,7 +153,7 @@ def test_a_file_that_is_no_register_is_refused_beside_the_file_field(client, des
 
 
 def test_the_format_and_the_file_are_required(client, desk):
-    response = upload(client, desk, register_csv([rcs_line(1)], RCS_HEADER), fmt="", headers=HTMX)
+    response = upload(client, desk, csv_file([rcs_line(1)], RCS_HEADER), fmt="", headers=HTMX)
     assert response.status_code == 422 and "Choisissez le format du fichier." in text(response)
     response = client.post(IMPORT, data={"csrf_token": desk["token"], "format": "rcs"}, headers=HTMX)
     assert response.status_code == 422 and "Choisissez le fichier CSV." in text(response)

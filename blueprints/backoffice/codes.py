@@ -13,7 +13,7 @@ from blueprints.forms import options, refused_beside
 from blueprints.htmx import render_page_or_partial
 from blueprints.params import uploads_up_to
 from blueprints.responses import file_response
-from services import access_codes, code_batches
+from services import access_codes, code_batches, csv_files
 
 # A form's field for each argument of access_codes.check_code_request.
 FIELDS = {
@@ -102,7 +102,7 @@ def issue_batch(agent):
         batch, issued = code_batches.issue_batch(agent, form.file.data.read(code_batches.MAX_FILE_SIZE + 1))
     except code_batches.LinesRefused as refused:
         return codes_page(agent, partial, refused.status, batch_form=form, batch_error=refused)
-    except code_batches.FileRefused as refused:
+    except csv_files.FileRefused as refused:
         refused_beside(form.file, refused.message)
         return codes_page(agent, partial, refused.status, batch_form=form)
     return codes_page(agent, partial, batch=batch, issued_codes=issued)

@@ -15,7 +15,7 @@ from blueprints.htmx import htmx_location, is_htmx, render_page_or_partial
 from blueprints.params import page_number, search_query, uploads_up_to
 from blueprints.responses import file_response
 from database import PAGE_SIZE
-from services import companies, company_imports
+from services import companies, company_imports, csv_files
 
 # Lines of a refused file listed on the page; the others are counted.
 LISTED_LINES = 100
@@ -62,7 +62,7 @@ def import_companies(agent):
         done = company_imports.import_file(data, form.format.data, actor=agent)
     except company_imports.LinesRefused as refused:
         return register_page(agent, refused.status, form=form, refused=refused)
-    except (company_imports.FileRefused, company_imports.ImportCollided) as refused:
+    except (csv_files.FileRefused, company_imports.ImportCollided) as refused:
         refused_beside(form.file, refused.message)
         return register_page(agent, refused.status, form=form)
     flash(

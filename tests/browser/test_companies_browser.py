@@ -9,7 +9,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 import factories
-from factories import RCS_HEADER, SIRENE_HEADER, rcs_line, register_csv, siren, sirene_line
+from factories import RCS_HEADER, SIRENE_HEADER, csv_file, rcs_line, siren, sirene_line
 from models import Company
 from services import company_imports
 
@@ -59,7 +59,7 @@ def test_the_helpdesk_imports_a_sirene_extract(
 
     wrong = tmp_path / "StockEtablissement-erreur.csv"
     lines = [sirene_line(1), sirene_line(2, siren="123456789"), sirene_line(3, head="false")]
-    wrong.write_bytes(register_csv(lines, SIRENE_HEADER))
+    wrong.write_bytes(csv_file(lines, SIRENE_HEADER))
     page.get_by_label("Format du fichier").select_option("sirene")
     page.get_by_label("Fichier CSV").set_input_files(str(wrong))
     page.get_by_role("button", name="Vérifier et importer").click()
@@ -71,9 +71,7 @@ def test_the_helpdesk_imports_a_sirene_extract(
     assert Axe().run(page).violations_count == 0
 
     right = tmp_path / "StockEtablissement.csv"
-    right.write_bytes(
-        register_csv([sirene_line(1), sirene_line(2), sirene_line(3, head="false")], SIRENE_HEADER)
-    )
+    right.write_bytes(csv_file([sirene_line(1), sirene_line(2), sirene_line(3, head="false")], SIRENE_HEADER))
     page.get_by_label("Format du fichier").select_option("sirene")
     page.get_by_label("Fichier CSV").set_input_files(str(right))
     page.get_by_role("button", name="Vérifier et importer").click()
@@ -93,7 +91,7 @@ def test_without_javascript(app, live_server, clock, other_page, tmp_path):
     helpdesk_opens_the_register(page, live_server.url)
     expect(page.locator("#companies-count")).to_have_text("0 entreprises")
     rcs = tmp_path / "rcs.csv"
-    rcs.write_bytes(register_csv([rcs_line(1), rcs_line(2)], RCS_HEADER, ";", bom=True))
+    rcs.write_bytes(csv_file([rcs_line(1), rcs_line(2)], RCS_HEADER, ";", bom=True))
     page.get_by_label("Format du fichier").select_option("rcs")
     page.get_by_label("Fichier CSV").set_input_files(str(rcs))
     page.get_by_role("button", name="Vérifier et importer").click()
