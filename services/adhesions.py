@@ -19,7 +19,7 @@ from peewee import IntegrityError
 import clock
 import validators
 from database import PAGE_SIZE
-from models import Adhesion, Administration, Certification, Service, clip, db
+from models import Adhesion, Administration, Certification, Service, Space, User, clip, db
 from services import DomainError, InvalidInput, audit, auth, catalogue, companies, crypto, letters, throttle
 from services.spaces import require, require_professional
 
@@ -415,27 +415,48 @@ def open_adhesion(space, company, services, user, company_email="", iban="", acc
 
 
 def _post_code(adhesion, company, services, code):
+    """The letter with the code, to the register's address: what is asked, by whom, where
+    the code goes, and until when (the company decides whether to hand it over)."""
     administration = impots_administration()
-    body = str(
-        _l(
-            "%(administration)s vous adresse le code d'activation des services de l'espace "
-            "professionnel pour l'entreprise %(company)s (SIREN %(siren)s) : %(services)s.\n\n"
-            "Saisissez-le dans l'espace professionnel, onglet « Mes services impots » (« Activer "
-            "mon espace »), au plus tard le %(deadline)s. Passé ce délai, il faudra demander un "
-            "nouveau code.\n\nCe code ne sert qu'une fois. Si vous n'êtes pas à l'origine de "
-            "cette demande, ne l'utilisez pas et contactez le Helpdesk.",
-            administration=administration.name,
-            company=company.name,
-            siren=company.identifier,
-            services=", ".join(service.name for service in services),
-            deadline=format_date(adhesion.code_expires_at),
+    space = Space.get_by_id(adhesion.space_id)
+    person = User.get_or_none(User.id == adhesion.requested_by_id)
+    facts = {
+        "company": company.name,
+        "siren": company.identifier,
+        "services": ", ".join(service.name for service in services),
+        "administration": administration.name,
+        "person": person.display_name if person else "",
+        "space": space.name,
+        "subscriber": space.subscriber_number or "",
+        "deadline": format_date(adhesion.code_expires_at),
+    }
+    if is_expert(space):
+        body = _l(
+            "Entreprise : %(company)s (SIREN %(siren)s)\nServices demandés : %(services)s\n"
+            "Administration : %(administration)s\nDemandé par : %(person)s, espace « %(space)s », "
+            "numéro d'abonné %(subscriber)s\n\nCette personne demande à utiliser ces services pour "
+            "le compte de votre entreprise. Si vous les lui confiez, remettez-lui le code "
+            "d'activation ci-dessous : elle le saisit dans son espace, onglet « Mes services "
+            "impots », « Saisir le code d'activation », au plus tard le %(deadline)s. Sinon, ne "
+            "le transmettez pas : sans ce code, rien n'est activé.\n\nCe code ne sert qu'une fois.",
+            **facts,
         )
-    )
+    else:
+        body = _l(
+            "Entreprise : %(company)s (SIREN %(siren)s)\nServices : %(services)s\n"
+            "Administration : %(administration)s\nEspace professionnel : « %(space)s », créé par "
+            "%(person)s\n\nPour activer les services de l'espace, saisissez le code d'activation "
+            "ci-dessous dans l'espace, onglet « Mes services impots », « Activer mon espace », au "
+            "plus tard le %(deadline)s. Passé ce délai, il faudra demander un nouveau code.\n\n"
+            "Ce code ne sert qu'une fois. Si personne dans votre entreprise n'a créé cet espace, "
+            "ne l'utilisez pas et contactez le Helpdesk.",
+            **facts,
+        )
     return letters.queue_letter(
         company.name,
         company.address_lines,
         str(_l("Code d'activation de votre espace professionnel")),
-        body,
+        str(body),
         code=crypto.group(code),
         administration=administration.id,
     )

@@ -86,6 +86,10 @@ def test_adhering_posts_the_code_to_the_registered_address_in_the_dgfip_queue(ex
     assert letter.administration_id == dgfip.id and list(letters.pending(dgfip.id)) == [letter]
     text = letter_text(letter)
     assert "Boulangerie Dupont SAS" in text and "12, rue des Lilas" in text and "69003 Lyon" in text
+    # Who asks, from which space, and where the code goes: the company decides to hand it over.
+    words = " ".join(text.split())
+    assert "Marie Expert" in words and "numéro d'abonné 0612345678" in words
+    assert "Saisir le code d'activation" in words
     code = code_of(adhesion)
     assert len(code.replace("-", "")) == 12 and code in text  # printed in groups of four
     assert adhesion.code_hash and code.replace("-", "") not in adhesion.code_hash  # only an HMAC
