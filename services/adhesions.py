@@ -129,6 +129,15 @@ class AccountHolderMissing(InvalidInput):
     message = _l("Indiquez le titulaire du compte bancaire.")
 
 
+class AdhesionRefused(InvalidInput):
+    """Several fields of J'adhère are refused: `refusals`, each naming its field."""
+
+    def __init__(self, refusals):
+        super().__init__(refusals[0].message)
+        self.field = refusals[0].field
+        self.refusals = refusals
+
+
 class AlreadyAdhered(DomainError):
     status = 409
     message = _l(
@@ -331,28 +340,19 @@ def request_adhesion(member, user, siren, service_ids, company_email="", iban=""
         raise NoServiceChosen()
     chosen = [offered[i] for i in sorted(chosen_ids)]
     wants_email, wants_bank = needs(chosen, company)
-    email = ""
+    refusals = []
+    email = bank_iban = holder = ""
     if wants_email:
-        if not (company_email or "").strip():
-            raise CompanyEmailMissing()
-        try:
-            email = validators.email_address(company_email)
-        except validators.InvalidIdentifier:
-            raise InvalidCompanyEmail() from None
-        if len(email) > Adhesion.company_email.max_length:
-            raise InvalidCompanyEmail()
-    bank_iban, holder = "", ""
+        email = _checked(refusals, _company_email, company_email)
     if wants_bank:
-        if not (iban or "").strip():
-            raise IbanMissing()
-        try:
-            bank_iban = validators.iban(iban)
-        except validators.InvalidIdentifier:
-            raise InvalidIban() from None
-        holder = validators.one_line(account_holder or "")
+        bank_iban = _checked(refusals, _bank_iban, iban)
+        holder = clip(Adhesion.account_holder, validators.one_line(account_holder or ""))
         if not holder:
-            raise AccountHolderMissing()
-        holder = clip(Adhesion.account_holder, holder)
+            refusals.append(AccountHolderMissing())
+    if len(refusals) > 1:
+        raise AdhesionRefused(refusals)
+    if refusals:
+        raise refusals[0]
     throttle.count_use(f"adhesion-letters:{member.space_id}", LETTERS_PER_DAY, timedelta(days=1))
     try:
         with db.atomic():
@@ -368,6 +368,36 @@ def request_adhesion(member, user, siren, service_ids, company_email="", iban=""
             )
     except IntegrityError:  # the same company at the same moment in another request
         raise AlreadyAdhered() from None
+
+
+def _checked(refusals, check, value):
+    """`check(value)`, or "" with its refusal kept: every field's refusal is said at once."""
+    try:
+        return check(value)
+    except InvalidInput as refusal:
+        refusals.append(refusal)
+        return ""
+
+
+def _company_email(value):
+    if not (value or "").strip():
+        raise CompanyEmailMissing()
+    try:
+        email = validators.email_address(value)
+    except validators.InvalidIdentifier:
+        raise InvalidCompanyEmail() from None
+    if len(email) > Adhesion.company_email.max_length:
+        raise InvalidCompanyEmail()
+    return email
+
+
+def _bank_iban(value):
+    if not (value or "").strip():
+        raise IbanMissing()
+    try:
+        return validators.iban(value)
+    except validators.InvalidIdentifier:
+        raise InvalidIban() from None
 
 
 # --- Opening: the code goes by post ------------------------------------------------------------

@@ -111,11 +111,11 @@ def test_adhering_posts_the_code_to_the_registered_address_in_the_dgfip_queue(ex
             {"company_email": "pas une adresse"},
             adhesions.InvalidCompanyEmail,
         ),
-        (factories.SIREN, ("payer-tva",), {}, adhesions.IbanMissing),
+        (factories.SIREN, ("payer-tva",), {"account_holder": "Dupont"}, adhesions.IbanMissing),
         (
             factories.SIREN,
             ("payer-tva",),
-            {"iban": "FR76 3000 6000 0112 3456 7890 188"},
+            {"iban": "FR76 3000 6000 0112 3456 7890 188", "account_holder": "Dupont"},
             adhesions.InvalidIban,
         ),
         (
@@ -137,6 +137,17 @@ def test_refusals_name_their_field_and_change_nothing(expert, siren, services, g
         request(expert, siren, services, **given)
     assert refused.value.status == 422 and refused.value.field
     assert Adhesion.select().count() == 0 and Letter.select().count() == 0
+
+
+def test_every_refused_field_is_said_at_once(expert):
+    with pytest.raises(adhesions.AdhesionRefused) as refused:
+        request(expert, factories.SIREN, ("messagerie", "payer-tva"), company_email="", iban="FR76 0000")
+    assert [type(r) for r in refused.value.refusals] == [
+        adhesions.CompanyEmailMissing,
+        adhesions.InvalidIban,
+        adhesions.AccountHolderMissing,
+    ]
+    assert refused.value.status == 422 and Adhesion.select().count() == 0
 
 
 def test_a_service_not_on_offer_is_refused(expert):

@@ -401,3 +401,21 @@ def test_the_messagerie_reads_the_dgfip_s_messages_in_the_communications_tab(cli
     assert "Faire certifier cet espace" not in page
     opened = client.get(f"{tab}/{message.id}")
     assert opened.status_code == 200 and "Votre déclaration est attendue" in visible(opened)
+
+
+def test_j_adhere_says_every_refused_field_at_once(client, marie):
+    data = {
+        "csrf_token": marie.token,
+        "siren": factories.SIREN,
+        "services": ids("messagerie", "payer-tva"),
+        "company_email": "",
+        "iban": "FR76 3000 6000 0112 3456 7890 188",
+        "account_holder": "",
+    }
+    response = client.post(marie.adhere, data=data, headers=HTMX)
+    assert response.status_code == 422
+    body = text(response)
+    for field in ("company_email", "iban", "account_holder"):
+        assert f'id="{field}-error"' in body, field
+    assert "IBAN invalide" in body and "Indiquez le titulaire du compte bancaire." in body
+    assert Adhesion.select().count() == 0 and Letter.select().count() == 0

@@ -148,7 +148,8 @@ def adhere_post(member):
         refused_beside(siren_form.siren, error.message)
         return adhere_page(member, status=error.status, siren_form=siren_form)
     except InvalidInput as error:
-        refused_beside(form[error.field], error.message)
+        for refusal in getattr(error, "refusals", [error]):
+            refused_beside(form[refusal.field], refusal.message)
         return adhere_page(member, status=error.status, siren_form=siren_form, form=form, company=company)
     return done(
         member,
