@@ -515,6 +515,8 @@ def resend_code(member, user, adhesion_id, company):
         if resent != 1:
             raise _why_not(Adhesion.get_by_id(adhesion.id)) or AlreadyResent()
         adhesion = Adhesion.get_by_id(adhesion.id)
+        if adhesion.letter_id:
+            letters.cancel_unprinted(adhesion.letter_id)  # its code died
         adhesion.letter = _post_code(adhesion, company, services_of(adhesion), code)
         adhesion.save()
         audit.record(
@@ -580,6 +582,8 @@ def activate(member, user, adhesion_id, code):
         )
         if used == 1:
             _certify(member.space, adhesion, now)
+            if adhesion.letter_id:  # the code arrived: its letter has gone, and its code is erased
+                letters.mark_posted([adhesion.letter_id])
             audit.record(
                 "adhesion.activated",
                 actor=user,
@@ -651,6 +655,8 @@ def withdraw(member, user, adhesion_id):
         Certification.update(revoked_at=now).where(
             Certification.adhesion == adhesion.id, Certification.revoked_at.is_null()
         ).execute()
+        if adhesion.letter_id and not adhesion.activated_at:
+            letters.cancel_unprinted(adhesion.letter_id)  # its code died unprinted
         audit.record(
             "adhesion.withdrawn", actor=user, space_id=member.space_id, company=adhesion.company_identifier
         )

@@ -262,11 +262,12 @@ def test_a_new_code_once_and_the_old_one_dies(expert, clock):
     adhesions.send_new_code(expert, expert.user, adhesion.id)
     renewed = reload(adhesion)
     new = code_of(renewed)
-    assert new != old and renewed.letter_id != adhesion.letter_id and Letter.select().count() == 2
+    # The old code's letter, never printed, left the queue: one letter, with the new code.
+    assert new != old and Letter.select().count() == 1
     assert renewed.code_expires_at == clock.now() + timedelta(days=60)
     with pytest.raises(adhesions.AlreadyResent) as again:
         adhesions.send_new_code(expert, expert.user, adhesion.id)
-    assert again.value.status == 409 and Letter.select().count() == 2
+    assert again.value.status == 409 and Letter.select().count() == 1
     with pytest.raises(adhesions.InvalidActivationCode):
         adhesions.activate(expert, expert.user, adhesion.id, old)
     clock.advance(days=59)
@@ -510,3 +511,21 @@ def test_adhesions_move_in_a_merge_and_one_company_twice_blocks_it(expert, clock
     conflicts = merge.preview(expert.user, source.space_id, target.space_id).conflicts
     blocking = [c for c in conflicts if c.blocking]
     assert [(c.kind, c.key) for c in blocking] == [("adhesions", factories.OTHER_SIREN)]
+
+
+def test_no_letter_with_a_dead_code_waits_in_the_queue(expert, clock):
+    """A new code cancels the unprinted letter of the old one, a withdrawal its own, and the
+    code's arrival (the adhesion activated) erases it from its letter: the DGFiP's queue
+    never prints a dead code."""
+    dgfip = adhesions.impots_administration().id
+    first = request(expert)
+    old_code = code_of(first)
+    renewed = adhesions.send_new_code(expert, expert.user, first.id)
+    assert [letters.carried_code(letter) for letter in letters.pending(dgfip)] == [code_of(renewed)]
+    assert code_of(renewed) != old_code
+    adhesions.activate(expert, expert.user, renewed.id, code_of(renewed))
+    posted = Letter.get_by_id(renewed.letter_id)
+    assert posted.posted_at == clock.now() and posted.code_encrypted is None
+    withdrawn = request(expert, factories.OTHER_SIREN)
+    adhesions.withdraw(expert, expert.user, withdrawn.id)
+    assert list(letters.pending(dgfip)) == []
