@@ -19,7 +19,7 @@ from peewee import IntegrityError
 import clock
 import validators
 from database import PAGE_SIZE
-from models import Adhesion, Administration, Certification, Service, clip, db
+from models import Adhesion, Administration, Certification, Service, Space, User, clip, db
 from services import DomainError, InvalidInput, audit, auth, catalogue, companies, crypto, letters, throttle
 from services.spaces import require, require_professional
 
@@ -127,6 +127,15 @@ class InvalidIban(InvalidInput):
 class AccountHolderMissing(InvalidInput):
     field = "account_holder"
     message = _l("Indiquez le titulaire du compte bancaire.")
+
+
+class AdhesionRefused(InvalidInput):
+    """Several fields of J'adhère are refused: `refusals`, each naming its field."""
+
+    def __init__(self, refusals):
+        super().__init__(refusals[0].message)
+        self.field = refusals[0].field
+        self.refusals = refusals
 
 
 class AlreadyAdhered(DomainError):
@@ -331,28 +340,19 @@ def request_adhesion(member, user, siren, service_ids, company_email="", iban=""
         raise NoServiceChosen()
     chosen = [offered[i] for i in sorted(chosen_ids)]
     wants_email, wants_bank = needs(chosen, company)
-    email = ""
+    refusals = []
+    email = bank_iban = holder = ""
     if wants_email:
-        if not (company_email or "").strip():
-            raise CompanyEmailMissing()
-        try:
-            email = validators.email_address(company_email)
-        except validators.InvalidIdentifier:
-            raise InvalidCompanyEmail() from None
-        if len(email) > Adhesion.company_email.max_length:
-            raise InvalidCompanyEmail()
-    bank_iban, holder = "", ""
+        email = _checked(refusals, _company_email, company_email)
     if wants_bank:
-        if not (iban or "").strip():
-            raise IbanMissing()
-        try:
-            bank_iban = validators.iban(iban)
-        except validators.InvalidIdentifier:
-            raise InvalidIban() from None
-        holder = validators.one_line(account_holder or "")
+        bank_iban = _checked(refusals, _bank_iban, iban)
+        holder = clip(Adhesion.account_holder, validators.one_line(account_holder or ""))
         if not holder:
-            raise AccountHolderMissing()
-        holder = clip(Adhesion.account_holder, holder)
+            refusals.append(AccountHolderMissing())
+    if len(refusals) > 1:
+        raise AdhesionRefused(refusals)
+    if refusals:
+        raise refusals[0]
     throttle.count_use(f"adhesion-letters:{member.space_id}", LETTERS_PER_DAY, timedelta(days=1))
     try:
         with db.atomic():
@@ -368,6 +368,36 @@ def request_adhesion(member, user, siren, service_ids, company_email="", iban=""
             )
     except IntegrityError:  # the same company at the same moment in another request
         raise AlreadyAdhered() from None
+
+
+def _checked(refusals, check, value):
+    """`check(value)`, or "" with its refusal kept: every field's refusal is said at once."""
+    try:
+        return check(value)
+    except InvalidInput as refusal:
+        refusals.append(refusal)
+        return ""
+
+
+def _company_email(value):
+    if not (value or "").strip():
+        raise CompanyEmailMissing()
+    try:
+        email = validators.email_address(value)
+    except validators.InvalidIdentifier:
+        raise InvalidCompanyEmail() from None
+    if len(email) > Adhesion.company_email.max_length:
+        raise InvalidCompanyEmail()
+    return email
+
+
+def _bank_iban(value):
+    if not (value or "").strip():
+        raise IbanMissing()
+    try:
+        return validators.iban(value)
+    except validators.InvalidIdentifier:
+        raise InvalidIban() from None
 
 
 # --- Opening: the code goes by post ------------------------------------------------------------
@@ -415,27 +445,48 @@ def open_adhesion(space, company, services, user, company_email="", iban="", acc
 
 
 def _post_code(adhesion, company, services, code):
+    """The letter with the code, to the register's address: what is asked, by whom, where
+    the code goes, and until when (the company decides whether to hand it over)."""
     administration = impots_administration()
-    body = str(
-        _l(
-            "%(administration)s vous adresse le code d'activation des services de l'espace "
-            "professionnel pour l'entreprise %(company)s (SIREN %(siren)s) : %(services)s.\n\n"
-            "Saisissez-le dans l'espace professionnel, onglet « Mes services impots » (« Activer "
-            "mon espace »), au plus tard le %(deadline)s. Passé ce délai, il faudra demander un "
-            "nouveau code.\n\nCe code ne sert qu'une fois. Si vous n'êtes pas à l'origine de "
-            "cette demande, ne l'utilisez pas et contactez le Helpdesk.",
-            administration=administration.name,
-            company=company.name,
-            siren=company.identifier,
-            services=", ".join(service.name for service in services),
-            deadline=format_date(adhesion.code_expires_at),
+    space = Space.get_by_id(adhesion.space_id)
+    person = User.get_or_none(User.id == adhesion.requested_by_id)
+    facts = {
+        "company": company.name,
+        "siren": company.identifier,
+        "services": ", ".join(service.name for service in services),
+        "administration": administration.name,
+        "person": person.display_name if person else "",
+        "space": space.name,
+        "subscriber": space.subscriber_number or "",
+        "deadline": format_date(adhesion.code_expires_at),
+    }
+    if is_expert(space):
+        body = _l(
+            "Entreprise : %(company)s (SIREN %(siren)s)\nServices demandés : %(services)s\n"
+            "Administration : %(administration)s\nDemandé par : %(person)s, espace « %(space)s », "
+            "numéro d'abonné %(subscriber)s\n\nCette personne demande à utiliser ces services pour "
+            "le compte de votre entreprise. Si vous les lui confiez, remettez-lui le code "
+            "d'activation ci-dessous : elle le saisit dans son espace, onglet « Mes services "
+            "impots », « Saisir le code d'activation », au plus tard le %(deadline)s. Sinon, ne "
+            "le transmettez pas : sans ce code, rien n'est activé.\n\nCe code ne sert qu'une fois.",
+            **facts,
         )
-    )
+    else:
+        body = _l(
+            "Entreprise : %(company)s (SIREN %(siren)s)\nServices : %(services)s\n"
+            "Administration : %(administration)s\nEspace professionnel : « %(space)s », créé par "
+            "%(person)s\n\nPour activer les services de l'espace, saisissez le code d'activation "
+            "ci-dessous dans l'espace, onglet « Mes services impots », « Activer mon espace », au "
+            "plus tard le %(deadline)s. Passé ce délai, il faudra demander un nouveau code.\n\n"
+            "Ce code ne sert qu'une fois. Si personne dans votre entreprise n'a créé cet espace, "
+            "ne l'utilisez pas et contactez le Helpdesk.",
+            **facts,
+        )
     return letters.queue_letter(
         company.name,
         company.address_lines,
         str(_l("Code d'activation de votre espace professionnel")),
-        body,
+        str(body),
         code=crypto.group(code),
         administration=administration.id,
     )
@@ -464,6 +515,8 @@ def resend_code(member, user, adhesion_id, company):
         if resent != 1:
             raise _why_not(Adhesion.get_by_id(adhesion.id)) or AlreadyResent()
         adhesion = Adhesion.get_by_id(adhesion.id)
+        if adhesion.letter_id:
+            letters.cancel_unprinted(adhesion.letter_id)  # its code died
         adhesion.letter = _post_code(adhesion, company, services_of(adhesion), code)
         adhesion.save()
         audit.record(
@@ -529,6 +582,8 @@ def activate(member, user, adhesion_id, code):
         )
         if used == 1:
             _certify(member.space, adhesion, now)
+            if adhesion.letter_id:  # the code arrived: its letter has gone, and its code is erased
+                letters.mark_posted([adhesion.letter_id])
             audit.record(
                 "adhesion.activated",
                 actor=user,
@@ -600,6 +655,8 @@ def withdraw(member, user, adhesion_id):
         Certification.update(revoked_at=now).where(
             Certification.adhesion == adhesion.id, Certification.revoked_at.is_null()
         ).execute()
+        if adhesion.letter_id and not adhesion.activated_at:
+            letters.cancel_unprinted(adhesion.letter_id)  # its code died unprinted
         audit.record(
             "adhesion.withdrawn", actor=user, space_id=member.space_id, company=adhesion.company_identifier
         )

@@ -11,6 +11,14 @@ from database import PAGE_SIZE
 from models import Company
 from services import InvalidInput
 
+# Where a company's row comes from, as the register's list says it.
+SOURCES = {
+    "demo": _l("données de démonstration"),
+    "sirene": _l("import SIRENE"),
+    "rcs": _l("import RCS"),
+    "helpdesk": _l("saisie du helpdesk"),
+}
+
 
 class UnknownCompany(InvalidInput):
     """Said for the Mode simplifié and J'adhère: the register is public data (SIRENE), so

@@ -170,7 +170,7 @@ def _sign_up(mode, email, password, first_name, last_name, ip, company=None):
         if simplified:
             queue_mail(
                 company.email,
-                _l("Création de l'espace professionnel de %(company)s", company=company.name),
+                _l("Création de l'espace professionnel de l'entreprise %(company)s", company=company.name),
                 "impots_simplified_link",
                 company=company,
                 person=f"{first_name} {last_name}",

@@ -229,6 +229,16 @@ def mark_posted(letter_ids):
     )
 
 
+def cancel_unprinted(letter_id):
+    """A letter whose code died before it was printed (a new code was sent, the request
+    withdrawn) leaves the queue: nobody prints a dead code. A printed one is posted as it is."""
+    return (
+        Letter.delete()
+        .where(Letter.id == letter_id, Letter.printed_at.is_null(), Letter.posted_at.is_null())
+        .execute()
+    )
+
+
 def render_pdf(letters):
     """One A4 page per letter, in one PDF (a batch to print is just a longer list)."""
     pdf = FPDF(format="A4", unit="mm")

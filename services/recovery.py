@@ -41,9 +41,17 @@ def _fingerprint(value):
 
 def _send_recovery(purpose, user):
     secret_of, subject, template, endpoint = RECOVERIES[purpose]
-    token = links.make(purpose, {"u": user.id, "f": _fingerprint(secret_of(auth.product_of(user)))})
+    product = auth.product_of(user)
+    token = links.make(purpose, {"u": user.id, "f": _fingerprint(secret_of(product))})
     with db.atomic():
-        queue_mail(user.email, subject, template, user=user, link=external_url(endpoint, token=token))
+        queue_mail(
+            user.email,
+            subject,
+            template,
+            user=user,
+            link=external_url(endpoint, token=token),
+            asks_code=product.kind == "token",
+        )
         audit.record(f"account.{purpose.replace('-', '_')}_requested", actor=user)
 
 

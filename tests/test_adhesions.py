@@ -77,6 +77,10 @@ def test_adhering_posts_the_code_to_the_registered_address_in_the_dgfip_queue(ex
     assert letter.administration_id == dgfip.id and list(letters.pending(dgfip.id)) == [letter]
     text = letter_text(letter)
     assert "Boulangerie Dupont SAS" in text and "12, rue des Lilas" in text and "69003 Lyon" in text
+    # Who asks, from which space, and where the code goes: the company decides to hand it over.
+    words = " ".join(text.split())
+    assert "Marie Expert" in words and "numéro d'abonné 0612345678" in words
+    assert "Saisir le code d'activation" in words
     code = code_of(adhesion)
     assert len(code.replace("-", "")) == 12 and code in text  # printed in groups of four
     assert adhesion.code_hash and code.replace("-", "") not in adhesion.code_hash  # only an HMAC
@@ -98,11 +102,11 @@ def test_adhering_posts_the_code_to_the_registered_address_in_the_dgfip_queue(ex
             {"company_email": "pas une adresse"},
             adhesions.InvalidCompanyEmail,
         ),
-        (factories.SIREN, ("payer-tva",), {}, adhesions.IbanMissing),
+        (factories.SIREN, ("payer-tva",), {"account_holder": "Dupont"}, adhesions.IbanMissing),
         (
             factories.SIREN,
             ("payer-tva",),
-            {"iban": "FR76 3000 6000 0112 3456 7890 188"},
+            {"iban": "FR76 3000 6000 0112 3456 7890 188", "account_holder": "Dupont"},
             adhesions.InvalidIban,
         ),
         (
@@ -124,6 +128,17 @@ def test_refusals_name_their_field_and_change_nothing(expert, siren, services, g
         request(expert, siren, services, **given)
     assert refused.value.status == 422 and refused.value.field
     assert Adhesion.select().count() == 0 and Letter.select().count() == 0
+
+
+def test_every_refused_field_is_said_at_once(expert):
+    with pytest.raises(adhesions.AdhesionRefused) as refused:
+        request(expert, factories.SIREN, ("messagerie", "payer-tva"), company_email="", iban="FR76 0000")
+    assert [type(r) for r in refused.value.refusals] == [
+        adhesions.CompanyEmailMissing,
+        adhesions.InvalidIban,
+        adhesions.AccountHolderMissing,
+    ]
+    assert refused.value.status == 422 and Adhesion.select().count() == 0
 
 
 def test_a_service_not_on_offer_is_refused(expert):
@@ -238,11 +253,12 @@ def test_a_new_code_once_and_the_old_one_dies(expert, clock):
     adhesions.send_new_code(expert, expert.user, adhesion.id)
     renewed = reload(adhesion)
     new = code_of(renewed)
-    assert new != old and renewed.letter_id != adhesion.letter_id and Letter.select().count() == 2
+    # The old code's letter, never printed, left the queue: one letter, with the new code.
+    assert new != old and Letter.select().count() == 1
     assert renewed.code_expires_at == clock.now() + timedelta(days=60)
     with pytest.raises(adhesions.AlreadyResent) as again:
         adhesions.send_new_code(expert, expert.user, adhesion.id)
-    assert again.value.status == 409 and Letter.select().count() == 2
+    assert again.value.status == 409 and Letter.select().count() == 1
     with pytest.raises(adhesions.InvalidActivationCode):
         adhesions.activate(expert, expert.user, adhesion.id, old)
     clock.advance(days=59)
@@ -486,3 +502,21 @@ def test_adhesions_move_in_a_merge_and_one_company_twice_blocks_it(expert, clock
     conflicts = merge.preview(expert.user, source.space_id, target.space_id).conflicts
     blocking = [c for c in conflicts if c.blocking]
     assert [(c.kind, c.key) for c in blocking] == [("adhesions", factories.OTHER_SIREN)]
+
+
+def test_no_letter_with_a_dead_code_waits_in_the_queue(expert, clock):
+    """A new code cancels the unprinted letter of the old one, a withdrawal its own, and the
+    code's arrival (the adhesion activated) erases it from its letter: the DGFiP's queue
+    never prints a dead code."""
+    dgfip = adhesions.impots_administration().id
+    first = request(expert)
+    old_code = code_of(first)
+    renewed = adhesions.send_new_code(expert, expert.user, first.id)
+    assert [letters.carried_code(letter) for letter in letters.pending(dgfip)] == [code_of(renewed)]
+    assert code_of(renewed) != old_code
+    adhesions.activate(expert, expert.user, renewed.id, code_of(renewed))
+    posted = Letter.get_by_id(renewed.letter_id)
+    assert posted.posted_at == clock.now() and posted.code_encrypted is None
+    withdrawn = request(expert, factories.OTHER_SIREN)
+    adhesions.withdraw(expert, expert.user, withdrawn.id)
+    assert list(letters.pending(dgfip)) == []

@@ -127,12 +127,12 @@ def test_an_expired_code_gets_its_page_and_a_new_code_once(client, paul, clock, 
     tab = visible(client.get(paul.tab))
     assert "Un nouveau code d'activation est envoyé par courrier" in tab
     assert "Un nouveau code a déjà été envoyé le" in tab and "Contacter le Helpdesk" in tab
-    assert Letter.select().count() == 2
+    assert Letter.select().count() == 1  # the old code's letter, never printed, left the queue
     response = client.post(
         paul.activate.replace("activer", "nouveau-code"), data={"csrf_token": paul.token}, headers=headers
     )
     assert response.status_code == 409 and "Contactez le Helpdesk" in text(response)
-    assert Letter.select().count() == 2
+    assert Letter.select().count() == 1
     new_code = code_of(paul.adhesion)
     moved(client.post(paul.activate, data={"csrf_token": paul.token, "code": new_code}), False, paul.tab)
 
@@ -321,11 +321,14 @@ def test_an_adhesion_s_code_then_withdrawal(client, marie, clock, headers, parti
     assert Certification.select().where(Certification.kind == "proxy").count() == 2
     response = client.post(activate, data={"csrf_token": marie.token, "code": code}, headers=headers)
     assert response.status_code == 409 and "déjà activés" in text(response)
+    assert 'name="code"' not in text(response)  # an active adhesion takes no code any more
+    page = text(client.get(activate))
+    assert "aucun code n'est plus à saisir" in page and 'name="code"' not in page
 
     withdraw = f"{marie.tab}/adhesions/{adhesion.id}/retirer"
     before = fingerprint()
     asked = fragment(client.get(withdraw, headers=headers), partial)
-    assert "Retirer l'adhésion de Boulangerie Dupont SAS (SIREN 404833048) ?" in asked
+    assert "Retirer l'adhésion pour l'entreprise Boulangerie Dupont SAS (SIREN 404833048) ?" in asked
     assert f'<form action="{withdraw}" method="post"' in asked and fingerprint() == before
     moved(client.post(withdraw, data={"csrf_token": marie.token}, headers=headers), partial, marie.tab)
     tab = visible(client.get(marie.tab))
@@ -395,3 +398,21 @@ def test_the_messagerie_reads_the_dgfip_s_messages_in_the_communications_tab(cli
     assert "Faire certifier cet espace" not in page
     opened = client.get(f"{tab}/{message.id}")
     assert opened.status_code == 200 and "Votre déclaration est attendue" in visible(opened)
+
+
+def test_j_adhere_says_every_refused_field_at_once(client, marie):
+    data = {
+        "csrf_token": marie.token,
+        "siren": factories.SIREN,
+        "services": ids("messagerie", "payer-tva"),
+        "company_email": "",
+        "iban": "FR76 3000 6000 0112 3456 7890 188",
+        "account_holder": "",
+    }
+    response = client.post(marie.adhere, data=data, headers=HTMX)
+    assert response.status_code == 422
+    body = text(response)
+    for field in ("company_email", "iban", "account_holder"):
+        assert f'id="{field}-error"' in body, field
+    assert "IBAN invalide" in body and "Indiquez le titulaire du compte bancaire." in body
+    assert Adhesion.select().count() == 0 and Letter.select().count() == 0

@@ -325,9 +325,11 @@ def test_the_cli_imports_a_file_or_lists_its_wrong_lines(app, runner, clock, tmp
     assert Company.select().count() == 1
 
 
-def test_the_example_file_imports(app, clock):
+def test_the_example_file_imports_and_clears_nothing_of_the_demo_register(app, clock):
+    company_imports.load_demo()
     done = company_imports.import_file(company_imports.example_csv().encode(), "rcs")
-    assert done.added == 2 and companies.find("B654321").email == ""
+    assert (done.added, done.updated, done.unchanged) == (0, 0, 2)
+    assert companies.find("B654321").email == "boulangerie-marche@exemple.lu"
 
 
 # --- Access codes addressed from the register ---------------------------------------------------------------

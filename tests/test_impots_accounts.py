@@ -126,7 +126,9 @@ def test_connexion_lists_the_impots_product_and_its_login_opens_a_session(client
 def test_an_impots_account_resets_its_password_by_its_email_link_without_a_code(client, clock):
     _account()
     _post(client, "/mot-de-passe-oublie", {"identifier": "anne.expert@example.fr"})
-    link = re.search(r"http://localhost(/mot-de-passe-oublie/\S+)", OutboxMail.get().body_text).group(1)
+    mail = OutboxMail.get()
+    assert "application d'authentification" not in mail.body_text + mail.body_html
+    link = re.search(r"http://localhost(/mot-de-passe-oublie/\S+)", mail.body_text).group(1)
     form = client.get(link).get_data(as_text=True)
     assert 'name="password_confirm"' in form and 'name="otp"' not in form
     new = {"password": "another long passphrase", "password_confirm": "another long passphrase"}

@@ -380,7 +380,8 @@ def test_the_mails_reach_a_real_smtp_server(register, smtp):
     deliver_due()
     link_mail, code_mail = smtp.wait_for(2)
     assert link_mail["To"] == "contact@boulangerie-martin.fr"
-    assert link_mail["Subject"] == "Création de l'espace professionnel de Boulangerie Martin SARL"
+    subject = "Création de l'espace professionnel de l'entreprise Boulangerie Martin SARL"
+    assert link_mail["Subject"] == subject
     assert "/impots/creer/lien/" in link_mail.get_body(("plain",)).get_content()
     assert "/impots/creer/lien/" in link_mail.get_body(("html",)).get_content()
     assert code_mail["To"] == "claire.expert@example.fr"

@@ -35,6 +35,7 @@ def register_page(agent, status=200, form=None, refused=None):
         page=page,
         per_page=PAGE_SIZE,
         masked_iban=companies.masked_iban,
+        sources=companies.SOURCES,
         form=form or CompanyImportForm(formdata=None),
         refused=refused,
         listed_lines=LISTED_LINES,

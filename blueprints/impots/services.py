@@ -148,7 +148,8 @@ def adhere_post(member):
         refused_beside(siren_form.siren, error.message)
         return adhere_page(member, status=error.status, siren_form=siren_form)
     except InvalidInput as error:
-        refused_beside(form[error.field], error.message)
+        for refusal in getattr(error, "refusals", [error]):
+            refused_beside(form[refusal.field], refusal.message)
         return adhere_page(member, status=error.status, siren_form=siren_form, form=form, company=company)
     return done(
         member,
@@ -175,6 +176,7 @@ def code_page(member, adhesion, status=200, form=None, error=None):
         status=status,
         partial="impots/_adhesion_code.html",
         adhesion=adhesion,
+        state=adhesion.status(clock.now()),  # an active or withdrawn one takes no code
         code_form=form or ActivationCodeForm(formdata=None),
         error=error,
     )
@@ -213,6 +215,7 @@ def activate_adhesion(member, adhesion_id):
         refused_beside(form.code, error.message)
         return with_retry_after(code_page(member, adhesion, status=error.status, form=form), error)
     except (adhesions.AlreadyActive, adhesions.AdhesionWithdrawn) as error:
+        adhesion = adhesions.adhesion_of(member, adhesion.id)  # as it is now
         return code_page(member, adhesion, status=error.status, form=form, error=error.message)
     if adhesions.is_expert(member.space):
         message = _("Services activés pour %(company)s.", company=adhesion.company_name)
@@ -233,7 +236,7 @@ def new_code(member, adhesion_id):
     return done(
         member,
         _(
-            "Un nouveau code d'activation est envoyé par courrier à l'adresse de %(company)s ; "
+            "Un nouveau code d'activation est envoyé par courrier à l'adresse de l'entreprise %(company)s ; "
             "l'ancien code ne sert plus.",
             company=adhesion.company_name,
         ),
@@ -252,7 +255,7 @@ def withdraw(member, adhesion_id):
             f"withdraw-{adhesion.id}",
             _("Retirer l'adhésion"),
             _(
-                "Retirer l'adhésion de %(company)s (SIREN %(siren)s) ?",
+                "Retirer l'adhésion pour l'entreprise %(company)s (SIREN %(siren)s) ?",
                 company=adhesion.company_name,
                 siren=adhesion.company_identifier,
             ),
