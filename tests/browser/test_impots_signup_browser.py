@@ -87,3 +87,18 @@ def test_expert_mode_to_the_subscriber_number(app, live_server, smtp, clock, pag
     expect(page.locator("#subscriber-number")).to_have_text(number)
     assert Axe().run(page).violations_count == 0
     assert console_errors.unexpected() == []
+
+
+def test_an_htmx_swap_sets_no_inline_style(app, live_server, page, console_errors):
+    """The strict CSP refuses inline styles, and htmx's settling copies an old element's
+    `style` to its new twin with setAttribute: an input that a script or the browser's
+    autofill styled (through the CSSOM, which the CSP allows) then logs a CSP error on every
+    swap. The app's htmx configuration settles no style."""
+    factories.impots_user("claire.expert@example.fr")
+    page.goto(live_server.url + "/impots/connexion")
+    page.evaluate("document.getElementById('email').style.outline = '1px solid'")
+    page.get_by_label("Adresse électronique").fill("claire.expert@example.fr")
+    page.get_by_label("Mot de passe").fill("not the password at all")
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.locator(".error-summary")).to_contain_text("Adresse électronique ou mot de passe incorrect")
+    assert not [error for error in console_errors if "style" in error], console_errors
