@@ -90,8 +90,10 @@ def test_an_expert_adheres_for_two_companies_and_a_simplified_space_is_activated
     expect(
         page.get_by_text("le compte bancaire connu de l'entreprise sera utilisé : FR76 •••• 0189")
     ).to_be_visible()
+    # Ticked at once, before the first change's answer: the later request replaces it (hx-sync).
     page.get_by_label("Payer la TVA", exact=True).uncheck()
     page.get_by_label("Déclarer la TVA", exact=True).check()
+    expect(page.get_by_label("Déclarer la TVA", exact=True)).to_be_checked()
     page.get_by_role("button", name="Adhérer").click()
     expect(
         page.get_by_text("Demande d'adhésion enregistrée pour Garage Martin SARL.", exact=False)
