@@ -17,6 +17,7 @@ from services import (
     catalogue,
     code_batches,
     company_imports,
+    csv_files,
     drafts,
     letters,
     mail,
@@ -47,9 +48,14 @@ class Line(click.ParamType):
 
 @contextmanager
 def refusal_as_error():
-    """A rule's refusal ends the command with its message and exit status 1."""
+    """A rule's refusal ends the command with its message and exit status 1; a file's
+    refused lines are listed on stderr first ("Ligne N : …")."""
     try:
         yield
+    except csv_files.LinesRefused as refused:
+        for number, reasons in refused.lines:
+            click.echo(f"Ligne {number} : {' '.join(reasons)}", err=True)
+        raise click.ClickException(refused.message) from None
     except DomainError as error:
         raise click.ClickException(error.message) from None
 
@@ -85,14 +91,8 @@ def import_companies_command(fmt, csv_file):
     Every line is checked first: if one is wrong nothing is imported (each wrong line on
     stderr, exit 1); else new companies are added and known ones updated in one transaction."""
     data = csv_file.read(company_imports.MAX_FILE_SIZE + 1)
-    try:
+    with refusal_as_error():
         done = company_imports.import_file(data, fmt)
-    except company_imports.LinesRefused as refused:
-        for number, reasons in refused.lines:
-            click.echo(f"Ligne {number} : {' '.join(reasons)}", err=True)
-        raise click.ClickException(refused.message) from None
-    except DomainError as error:
-        raise click.ClickException(error.message) from None
     click.echo(
         f"Registre des entreprises ({fmt}) : {done.added} ajoutée(s), {done.updated} mise(s) à jour, "
         f"{done.unchanged} inchangée(s), {done.skipped} établissement(s) non siège ignoré(s)."
@@ -285,14 +285,8 @@ def issue_codes_command(administration_code, csv_file):
     exit 1); else every code is issued in one transaction, each with its letter queued, and
     the codes are printed on stdout as CSV (identifiant;nom;service;type;code)."""
     data = csv_file.read(code_batches.MAX_FILE_SIZE + 1)
-    try:
+    with refusal_as_error():
         issued = code_batches.issue_file(administration_code, data)
-    except code_batches.LinesRefused as refused:
-        for number, reasons in refused.lines:
-            click.echo(f"Ligne {number} : {' '.join(reasons)}", err=True)
-        raise click.ClickException(refused.message) from None
-    except DomainError as error:
-        raise click.ClickException(error.message) from None
     click.echo(code_batches.issued_csv(issued), nl=False)
     click.echo(f"{len(issued)} code(s) émis ; courriers en file d'attente.", err=True)
 

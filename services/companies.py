@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 
 import validators
 from database import PAGE_SIZE
-from models import Company
+from models import Company, Space, clip
 from services import InvalidInput
 
 # Where a company's row comes from, as the register's list says it.
@@ -93,3 +93,19 @@ def masked_iban(iban):
     """An IBAN as pages show it: its country and check digits, then only its last four
     characters (FR76 •••• 0189)."""
     return f"{iban[:4]} •••• {iban[-4:]}" if iban else ""
+
+
+def space_fields(company):
+    """What a professional space of the company holds of it, from the register (the Mode
+    simplifié's space: its SIREN, name and registered data)."""
+    return {
+        "company_name": company.name,
+        "legal_form": clip(Space.legal_form, company.legal_form),
+        "identifier_kind": company.identifier_kind,
+        "identifier": company.identifier,
+        "street": company.street,
+        "postcode": company.postcode,
+        "city": company.city,
+        "country": company.country,
+        "company_email": company.email,
+    }

@@ -25,8 +25,8 @@ from flask_babel import format_datetime, lazy_gettext as _l
 from peewee import IntegrityError
 
 import clock
-from models import ImpotsSignup, Membership, Space, clip, db
-from services import DomainError, InvalidInput, adhesions, audit, auth, companies, crypto, throttle
+from models import ImpotsSignup, Space, clip, db
+from services import DomainError, InvalidInput, adhesions, audit, auth, companies, crypto, spaces, throttle
 from services.impots_accounts import (
     InvalidEmail,
     SignupGone,
@@ -225,38 +225,18 @@ def create_simplified_space(secret):
     signup, company = simplified_signup(secret)
     with db.atomic():
         user, product = complete_signup(signup)
-        space = Space.create(
-            kind="professional",
-            name=clip(Space.name, company.name),
-            created_by=user,
-            created_with=product,
-            company_name=company.name,
-            legal_form=clip(Space.legal_form, company.legal_form),
-            identifier_kind="siren",
-            identifier=company.identifier,
-            street=company.street,
-            postcode=company.postcode,
-            city=company.city,
-            country=company.country,
-            company_email=company.email,
+        space = _welcome(
+            signup, user, product, name=clip(Space.name, company.name), **companies.space_fields(company)
         )
-        _welcome(signup, user, product, space)
         adhesion = adhesions.open_adhesion(space, company, adhesions.offered_services(), user)
     return space, adhesion
 
 
-def _welcome(signup, user, product, space):
-    Membership.create(space=space, user=user, role="admin")
+def _welcome(signup, user, product, **fields):
+    """The signup's space, its person its administrator; the signup keeps which it made."""
+    space = spaces.open_professional_space(user, product, details={"mode": signup.mode}, **fields)
     ImpotsSignup.update(space=space).where(ImpotsSignup.id == signup.id).execute()
-    audit.record(
-        "space.created",
-        actor=user,
-        space_id=space.id,
-        name=space.name,
-        identifier=space.identifier,
-        product_id=product.id,
-        mode=signup.mode,
-    )
+    return space
 
 
 # --- Mode expert ------------------------------------------------------------------------------
@@ -309,23 +289,13 @@ def activate_expert(email, code, ip=None):
 def _create_expert_space(signup):
     with db.atomic():
         user, product = complete_signup(signup)
-        space = _space_with_subscriber_number(
-            kind="professional",
-            name=clip(Space.name, str(_l("Espace abonné %(name)s", name=user.display_name))),
-            created_by=user,
-            created_with=product,
-        )
-        _welcome(signup, user, product, space)
-    return space
-
-
-def _space_with_subscriber_number(**fields):
-    """The space with a random numéro d'abonné, drawn again on the rare collision."""
-    for _attempt in range(10):
-        number = str(secrets.randbelow(9 * 10 ** (SUBSCRIBER_DIGITS - 1)) + 10 ** (SUBSCRIBER_DIGITS - 1))
-        try:
-            with db.atomic():
-                return Space.create(subscriber_number=number, **fields)
-        except IntegrityError:
-            continue
-    raise RuntimeError("no free subscriber number")
+        name = clip(Space.name, str(_l("Espace abonné %(name)s", name=user.display_name)))
+        # A random numéro d'abonné, drawn again on the rare collision.
+        for _attempt in range(10):
+            number = str(secrets.randbelow(9 * 10 ** (SUBSCRIBER_DIGITS - 1)) + 10 ** (SUBSCRIBER_DIGITS - 1))
+            try:
+                with db.atomic():
+                    return _welcome(signup, user, product, name=name, subscriber_number=number)
+            except IntegrityError:
+                continue
+        raise RuntimeError("no free subscriber number")  # rolls the account back too

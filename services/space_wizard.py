@@ -9,9 +9,9 @@ from peewee import IntegrityError
 import clock
 import validators
 from database import lock_row
-from models import AuthProduct, Membership, Space, SpaceDraft, User, clip, db
+from models import AuthProduct, Space, SpaceDraft, User, clip, db
 from services import DomainError, audit
-from services.spaces import InvalidInput, check_space_limit
+from services.spaces import InvalidInput, check_space_limit, open_professional_space
 
 STEPS = ("terms", "name", "company", "review")
 
@@ -204,22 +204,12 @@ def create_professional_space(user, product, draft_id):
             raise TermsNotAccepted()
         check_space_limit(AuthProduct.get_by_id(product.id))  # the limit as it is now, under the lock
         data = draft.data
-        space = Space.create(
-            kind="professional",
+        space = open_professional_space(
+            user,
+            product,
             name=data["name"],
-            created_by=user,
-            created_with=product,
             **{key: data.get(key, "") for key in COMPANY_FIELDS + ("identifier_kind",)},
         )
-        Membership.create(space=space, user=user, role="admin")
         if SpaceDraft.delete().where(SpaceDraft.id == draft.id).execute() != 1:
             raise WizardGone()
-        audit.record(
-            "space.created",
-            actor=user,
-            space_id=space.id,
-            name=space.name,
-            identifier=space.identifier,
-            product_id=product.id,
-        )
     return space

@@ -245,6 +245,24 @@ def rename_space(member, actor, name):
 # --- The limit of professional spaces ---------------------------------------------------------
 
 
+def open_professional_space(user, product, details=None, **fields):
+    """A new professional space with `fields`, `user` its administrator, its creation
+    audited (with `details`): the wizard's and the impots way in's. Call it in the
+    transaction that checks what allows it."""
+    space = Space.create(kind="professional", created_by=user, created_with=product, **fields)
+    Membership.create(space=space, user=user, role="admin")
+    audit.record(
+        "space.created",
+        actor=user,
+        space_id=space.id,
+        name=space.name,
+        identifier=space.identifier,
+        product_id=product.id,
+        **(details or {}),
+    )
+    return space
+
+
 def professional_spaces_created(product):
     return (
         Space.select()

@@ -1,6 +1,7 @@
 """Plain factory functions: each creates one row with sensible defaults."""
 
 from models import Administration, NewsItem, OutboxMail, Service
+from services.company_imports import RCS_COLUMNS as RCS_HEADER  # noqa: F401 - the portal's RCS layout
 
 
 def administration(code="ACD", name="Administration des contributions directes", **fields):
@@ -775,18 +776,6 @@ SIRENE_HEADER = (
     "denominationUniteLegale",
     "categorieJuridiqueUniteLegale",
 )
-RCS_HEADER = (
-    "rcs",
-    "denomination",
-    "forme_juridique",
-    "adresse",
-    "code_postal",
-    "localite",
-    "pays",
-    "email",
-    "iban",
-    "titulaire",
-)
 
 
 def siren(number):
@@ -960,15 +949,7 @@ def simplified_space(admin=None, company_=None, name=None):
         name=name or company_.name,
         created_by=admin,
         created_with=_impots_product(admin),
-        company_name=company_.name,
-        legal_form=company_.legal_form,
-        identifier_kind="siren",
-        identifier=company_.identifier,
-        street=company_.street,
-        postcode=company_.postcode,
-        city=company_.city,
-        country=company_.country,
-        company_email=company_.email,
+        **companies.space_fields(company_),
     )
     Membership.create(space=created, user=admin, role="admin")
     adhesion = adhesions.open_adhesion(created, company_, adhesions.offered_services(), admin)
