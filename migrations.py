@@ -82,6 +82,21 @@ def _impots_onboarding(migrator):
     return operations  # add_column indexes a unique or foreign-key column itself
 
 
+def _languages(migrator):
+    """Three languages: a person's and an agent's chosen language (their mails and letters),
+    a letter's language, an administration's language for its letters to companies, a contact
+    request's language (its answer's), and the catalogue's German and English texts."""
+    from models import Administration, Agent, ContactRequest, Letter, NewsItem, Service, User
+
+    operations = _missing_columns(migrator, User, "language") + _missing_columns(migrator, Agent, "language")
+    operations += _missing_columns(migrator, Letter, "language")
+    operations += _missing_columns(migrator, ContactRequest, "language")
+    operations += _missing_columns(migrator, Administration, "letter_language", "translations")
+    operations += _missing_columns(migrator, Service, "translations")
+    operations += _missing_columns(migrator, NewsItem, "translations")
+    return operations
+
+
 def _clean_stored_input(migrator):
     """Data only. Control characters out of the wizard drafts (they were accepted once, and a
     NUL made the space's creation fail on PostgreSQL); the bodies of the mails already sent
@@ -181,6 +196,7 @@ MIGRATIONS = [
         "impots onboarding: company register, signups, adhesions, subscriber numbers",
         _impots_onboarding,
     ),
+    ("0007", "languages: people's, agents', letters', contact requests', the catalogue's texts", _languages),
 ]
 
 

@@ -51,6 +51,10 @@ class Administration(BaseModel):
     name = CharField(max_length=200)
     certification_text = TextField(default="")  # special modalities shown on its Gestion page
     active = BooleanField(default=True)  # the helpdesk deactivates, never deletes: history keeps it
+    letter_language = CharField(max_length=2, default="fr")  # of its letters to companies
+    # The other languages' texts, {"de": {"name": ..., ...}, "en": {...}}: French is the
+    # columns themselves (services/catalogue.py `localized`).
+    translations = JSONField(default=dict)
 
     class Meta:
         order_by = ("code",)
@@ -69,6 +73,9 @@ class Service(BaseModel):
     # Messagerie), a bank account when the register knows none (a Payer service).
     requires_company_email = BooleanField(default=False)
     requires_bank_account = BooleanField(default=False)
+    # The other languages' texts, {"de": {"name": ..., ...}, "en": {...}}: French is the
+    # columns themselves (services/catalogue.py `localized`).
+    translations = JSONField(default=dict)
 
 
 class NewsItem(BaseModel):
@@ -76,6 +83,9 @@ class NewsItem(BaseModel):
 
     title = CharField(max_length=300)
     published_on = DateTimeField(default=clock.now)
+    # The other languages' texts, {"de": {"name": ..., ...}, "en": {...}}: French is the
+    # columns themselves (services/catalogue.py `localized`).
+    translations = JSONField(default=dict)
 
 
 class Company(BaseModel):
@@ -131,6 +141,9 @@ class User(UserMixin, BaseModel):
     terms_accepted_at = DateTimeField(null=True)
     # The MyGuichet terms accepted at the first "Créer un espace professionnel".
     space_terms_version = CharField(max_length=20, null=True)
+    # The language chosen with FR / DE / EN ("": never chosen, French): its mails and letters
+    # are written in it, whatever the language of the request that causes them.
+    language = CharField(max_length=2, default="")
     created_at = DateTimeField(default=clock.now)
 
     session_token = None  # set when loaded from a live session (services/auth.py)
@@ -225,6 +238,7 @@ class Letter(BaseModel):
     address = TextField()  # lines separated by "\n"
     subject = CharField(max_length=300)
     body = TextField()
+    language = CharField(max_length=2, default="fr")  # its subject and body's, and so its print's
     # A code the letter carries (activation or access code), encrypted with a key derived from
     # SECRET_KEY and erased once the letter is posted: it is needed only to print the letter.
     code_encrypted = TextField(null=True)
@@ -362,6 +376,7 @@ class Agent(BaseModel):
     totp_secret_encrypted = TextField(null=True)
     last_otp_step = IntegerField(null=True)  # a code is accepted once: only later steps pass
     enrolled_at = DateTimeField(null=True)
+    language = CharField(max_length=2, default="")  # as User.language
     created_at = DateTimeField(default=clock.now)
 
     @property
@@ -773,6 +788,7 @@ class ContactRequest(BaseModel):
     subject = CharField(max_length=300)
     message = TextField()
     user = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")  # when logged in
+    language = CharField(max_length=2, default="fr")  # of the page it was sent from: the answer's
     created_at = DateTimeField(default=clock.now, index=True)
     answered_at = DateTimeField(null=True)
     answered_by = ForeignKeyField(Agent, null=True, backref="+", on_delete="SET NULL")

@@ -97,6 +97,7 @@ def test_a_database_of_the_previous_release_gets_the_spaces(tmp_path, app):
             "0004",
             "0005",
             "0006",
+            "0007",
         ]  # 0002: the agent table is new, made whole
         assert "space_terms_version" in {c.name for c in old.get_columns("user")}
         assert old.table_exists(Space._meta.table_name) and old.table_exists(SpaceDraft._meta.table_name)
@@ -118,7 +119,13 @@ def test_a_database_of_the_previous_release_gets_the_agents_second_factor(tmp_pa
         old.connect()
         old.create_tables([migrations.SchemaMigration] + [m for m in MODELS if m is not AgentSession])
         migrations.SchemaMigration.create(version="0001", description="user.space_terms_version")
-        for column in ("totp_secret_encrypted", "last_otp_step", "enrolled_at", "role"):  # 0005's too
+        for column in (
+            "totp_secret_encrypted",
+            "last_otp_step",
+            "enrolled_at",
+            "role",
+            "language",
+        ):  # 0005, 0007
             migrate(migrations.migrator_for(old).drop_column("agent", column))
         administration = Admin.create(code="ALVA", name="ALVA")
         old.execute_sql(
@@ -127,7 +134,7 @@ def test_a_database_of_the_previous_release_gets_the_agents_second_factor(tmp_pa
             (administration.id,),
         )
 
-        assert migrations.upgrade() == ["0002", "0003", "0004", "0005", "0006"]
+        assert migrations.upgrade() == ["0002", "0003", "0004", "0005", "0006", "0007"]
         assert {"totp_secret_encrypted", "last_otp_step", "enrolled_at"} <= {
             c.name for c in old.get_columns("agent")
         }
@@ -327,7 +334,7 @@ def test_a_database_of_the_previous_release_gets_mandates_read_through_their_cod
             ends_at=now + timedelta(days=90),
         )
 
-        assert migrations.upgrade() == ["0004", "0005", "0006"]
+        assert migrations.upgrade() == ["0004", "0005", "0006", "0007"]
 
         assert {c.name for c in db.get_columns("mandate")} == {
             "id",
@@ -401,6 +408,7 @@ def test_a_database_of_the_previous_release_gets_agent_roles_and_letter_queues(a
             if version < "0005":
                 migrations.SchemaMigration.create(version=version, description=description)
         migrator = migrations.migrator_for(db.obj)
+        _undo_0007(migrator)
         _undo_0006(migrator)
         migrate(
             migrator.drop_column("agent", "role"),
@@ -429,7 +437,7 @@ def test_a_database_of_the_previous_release_gets_agent_roles_and_letter_queues(a
             "VALUES ('Léa', 'Rue 1', 'Confirmation', '…', '2026-01-01')"
         )
 
-        assert migrations.upgrade() == ["0005", "0006"]
+        assert migrations.upgrade() == ["0005", "0006", "0007"]
 
         # Rebuilding a table (SQLite) did not take the rows that refer to it along.
         assert Service.get().slug == "securite" and Service.get().active
@@ -446,6 +454,22 @@ def test_a_database_of_the_previous_release_gets_agent_roles_and_letter_queues(a
     finally:
         _drop_everything()
         migrations.upgrade()  # the suite's schema again
+
+
+LANGUAGE_COLUMNS = (  # migration 0007's
+    ("user", "language"),
+    ("agent", "language"),
+    ("letter", "language"),
+    ("contact_request", "language"),
+    ("administration", "letter_language"),
+    ("administration", "translations"),
+    ("service", "translations"),
+    ("news_item", "translations"),
+)
+
+
+def _undo_0007(migrator):
+    migrate(*(migrator.drop_column(table, column) for table, column in LANGUAGE_COLUMNS))
 
 
 def _undo_0006(migrator):
@@ -474,8 +498,9 @@ def test_a_database_of_the_previous_release_gets_the_impots_onboarding(app):
         _drop_everything()
         db.create_tables([migrations.SchemaMigration] + MODELS)
         for version, description, _ in migrations.MIGRATIONS:
-            if version < "0006":
+            if version != "0006":
                 migrations.SchemaMigration.create(version=version, description=description)
+        _undo_0007(migrations.migrator_for(db.obj))
         _undo_0006(migrations.migrator_for(db.obj))
         db.execute_sql(
             """INSERT INTO "space" (kind, name, created_at, company_name, legal_form, identifier_kind, """
@@ -495,6 +520,35 @@ def test_a_database_of_the_previous_release_gets_the_impots_onboarding(app):
         Space.update(subscriber_number="1234567890").execute()
         with pytest.raises(IntegrityError), db.atomic():
             Space.create(kind="professional", name="Autre", subscriber_number="1234567890")
+        assert migrations.upgrade() == []
+    finally:
+        _drop_everything()
+        migrations.upgrade()  # the suite's schema again
+
+
+def test_a_database_of_the_previous_release_gets_the_languages(app):
+    """A pilot's database at 0006: migration 0007 adds the languages (people's, agents',
+    letters', contact requests') and the catalogue's translations, keeping every row."""
+    from models import MODELS, Administration as Admin, Letter, User
+
+    try:
+        _drop_everything()
+        db.create_tables([migrations.SchemaMigration] + MODELS)
+        for version, description, _ in migrations.MIGRATIONS[:-1]:
+            migrations.SchemaMigration.create(version=version, description=description)
+        _undo_0007(migrations.migrator_for(db.obj))
+        db.execute_sql(
+            """INSERT INTO "administration" (code, name, certification_text, active) VALUES ('ACD', 'ACD', '', true)"""
+        )
+        db.execute_sql(
+            """INSERT INTO "letter" (recipient_name, address, subject, body, created_at) """
+            "VALUES ('Anne', 'Rue 1', 'Objet', 'Texte', '2026-01-01')"
+        )
+
+        assert migrations.upgrade() == ["0007"]
+
+        assert Letter.get().language == "fr" and Admin.get().letter_language == "fr"
+        assert Admin.get().translations == {} and User.select().count() == 0
         assert migrations.upgrade() == []
     finally:
         _drop_everything()
