@@ -538,7 +538,8 @@ def test_a_database_of_the_previous_release_gets_the_languages(app):
             migrations.SchemaMigration.create(version=version, description=description)
         _undo_0007(migrations.migrator_for(db.obj))
         db.execute_sql(
-            """INSERT INTO "administration" (code, name, certification_text, active) VALUES ('ACD', 'ACD', '', true)"""
+            """INSERT INTO "administration" (code, name, certification_text, active) """
+            "VALUES ('ACD', 'ACD', '', true)"
         )
         db.execute_sql(
             """INSERT INTO "letter" (recipient_name, address, subject, body, created_at) """
