@@ -137,6 +137,35 @@ def test_create_and_edit_a_service(desk):
     assert last_entry().details["accepts_code"] is True
 
 
+def test_the_catalogue_texts_are_given_in_german_and_english(desk):
+    """A page in German or English never falls back to French: each name, and each text
+    given in French, is required in both; an administration says its letters' language."""
+    with pytest.raises(catalogue.TranslationMissing) as refused:
+        catalogue.create_administration(desk, "CCSS", "Centre commun", "", {"de": {"name": "Zentrum"}})
+    assert refused.value.field == "name_en"
+    with pytest.raises(catalogue.TranslationMissing) as refused:
+        catalogue.create_administration(desk, "CCSS", "Centre commun", "Par courrier.", in_three(name="CCSS"))
+    assert refused.value.field == "certification_text_de"
+    with pytest.raises(catalogue.BadLetterLanguage):
+        catalogue.create_administration(desk, "CCSS", "Centre commun", "", in_three(name="CCSS"), "lb")
+    created = catalogue.create_administration(
+        desk, "CCSS", "Centre commun", "", {"de": {"name": " Zentrum "}, "en": {"name": "Centre"}}, "en"
+    )
+    assert (created.letter_language, created.translations) == (
+        "en",
+        {
+            "de": {"name": "Zentrum", "certification_text": ""},
+            "en": {"name": "Centre", "certification_text": ""},
+        },
+    )
+    with pytest.raises(catalogue.TranslationMissing) as refused:
+        catalogue.edit_service(
+            desk, Service.get(slug="fiches-retenue").id, "Fiches", "Texte", True, ["code"], in_three(name="F")
+        )
+    assert refused.value.field == "description_de"
+    assert Service.get(slug="fiches-retenue").translations["de"]["name"] == "Lohnsteuerkarten"  # unchanged
+
+
 def test_catalogue_page_lists_everything_in_four_queries(desk):
     from helpers import count_queries
 
