@@ -10,7 +10,7 @@ import database
 from blueprints import errors
 from blueprints.params import apply_upload_limit, refuse_control_characters
 from config import INSTANCE_DIR, ensure_secret_key, load_config
-from services import mail, procedures
+from services import languages, mail, procedures
 
 csrf = CSRFProtect()
 babel = Babel()
@@ -88,6 +88,10 @@ def create_app(config=None):
     # Dates in the person's language and the portal's time zone (stored naive UTC).
     app.jinja_env.filters["date"] = lambda value: format_date(value) if value else ""
     app.jinja_env.filters["datetime"] = lambda value: format_datetime(value, "short") if value else ""
+
+    # The data's texts (catalogue, news, procedures) in the page's language.
+    app.jinja_env.filters["localized"] = languages.localized
+    app.jinja_env.globals["procedure_text"] = languages.procedure_text
 
     @app.context_processor
     def locale_context():

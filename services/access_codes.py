@@ -16,7 +16,7 @@ from peewee import IntegrityError
 import clock
 import validators
 from models import AccessCode, Administration, Certification, Mandate, Service, db
-from services import DomainError, audit, auth, catalogue, companies, crypto, letters, throttle
+from services import DomainError, audit, auth, catalogue, companies, crypto, languages, letters, throttle
 from services.certifications import DEFAULT_VALIDITY, notify_space
 from services.spaces import require, require_professional
 from validators import LINE_CONTROL_CHARACTERS
@@ -295,10 +295,10 @@ def issue(request, actor=None):
             _l(
                 "Votre code d'accès %(kind)s : %(service)s",
                 kind=KIND_LABELS[request.kind],
-                service=service.name,
+                service=languages.localized(service, "name"),
             )
         ),
-        letter_body(access_code, service.administration.name),
+        letter_body(access_code, languages.localized(service.administration, "name")),
         code=code,
         administration=service.administration_id,
     )
@@ -326,7 +326,7 @@ def letter_body(access_code, issuer):
             "fois. Ne le communiquez qu'à la personne qui doit l'utiliser.",
             issuer=issuer,
             kind=KIND_LABELS[access_code.kind],
-            service=access_code.service.name,
+            service=languages.localized(access_code.service, "name"),
             company=access_code.company_name or access_code.company_identifier,
             identifier=access_code.company_identifier,
             deadline=format_date(access_code.activation_deadline),
@@ -433,16 +433,16 @@ def _use_code(attempt, member, user, code, kind, administration):
                     letters.mark_posted([mandate.letter_id])  # the code it carried is no longer needed
                 notify_space(
                     found.issued_by_space_id,
-                    _l("Mandat obtenu : %(service)s", service=found.service.name),
+                    _l("Mandat obtenu : %(service)s", service=languages.localized(found.service, "name")),
                     _l(
                         "L'espace %(space)s a utilisé le code du mandat pour %(company)s (%(service)s).",
                         space=member.space.name,
                         company=found.company_name,
-                        service=found.service.name,
+                        service=languages.localized(found.service, "name"),
                     ),
                 )
     except InvalidCode:
         _refuse(attempt, user, member, "used-or-expired")
     except IntegrityError:
-        raise AlreadyCertified(found.service.name) from None
+        raise AlreadyCertified(languages.localized(found.service, "name")) from None
     return certification

@@ -20,7 +20,18 @@ import clock
 import validators
 from database import PAGE_SIZE
 from models import Adhesion, Administration, Certification, Service, Space, User, clip, db
-from services import DomainError, InvalidInput, audit, auth, catalogue, companies, crypto, letters, throttle
+from services import (
+    DomainError,
+    InvalidInput,
+    audit,
+    auth,
+    catalogue,
+    companies,
+    crypto,
+    languages,
+    letters,
+    throttle,
+)
 from services.spaces import require, require_professional
 
 CODE_LENGTH = 12
@@ -269,10 +280,8 @@ def listing(member, query="", page=1, per_page=PAGE_SIZE):
         select.order_by(Adhesion.created_at.desc(), Adhesion.id.desc()).paginate(max(page, 1), per_page)
     )
     ids = {service_id for row in rows for service_id in row.service_ids or ()}
-    names = {
-        service.id: service.name
-        for service in Service.select(Service.id, Service.name).where(Service.id.in_(ids or [0]))
-    }
+    shown = Service.select(Service.id, Service.name, Service.translations).where(Service.id.in_(ids or [0]))
+    names = {service.id: languages.localized(service, "name") for service in shown}
     now = clock.now()
     lines = [
         Line(row, row.status(now), [names[i] for i in sorted(row.service_ids or ()) if i in names])
@@ -453,8 +462,8 @@ def _post_code(adhesion, company, services, code):
     facts = {
         "company": company.name,
         "siren": company.identifier,
-        "services": ", ".join(service.name for service in services),
-        "administration": administration.name,
+        "services": ", ".join(languages.localized(service, "name") for service in services),
+        "administration": languages.localized(administration, "name"),
         "person": person.display_name if person else "",
         "space": space.name,
         "subscriber": space.subscriber_number or "",

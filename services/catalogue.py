@@ -11,7 +11,7 @@ from peewee import IntegrityError
 
 from database import PAGE_SIZE
 from models import Administration, NewsItem, Procedure, Service, db
-from services import DomainError, InvalidInput, audit
+from services import DomainError, InvalidInput, audit, languages
 
 CATALOGUE_FILE = Path(__file__).resolve().parent.parent / "data" / "catalogue.json"
 
@@ -56,19 +56,25 @@ def latest_news(limit=5):
 def load(path=CATALOGUE_FILE):
     """Add the administrations, services and news of the file that the database lacks
     (keyed on code, slug and title) and leave those it has as they are, edits included:
-    running it again, or on every start, changes nothing. Returns the numbers of
-    administrations and services, and how many rows it added."""
+    running it again, or on every start, changes nothing. Their German and English texts
+    (`translations`) are completed the same way: a text the row lacks is taken from the
+    file, one it has stays. Returns the numbers of administrations and services, and how
+    many rows it added."""
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     added = 0
     with db.atomic():
         for adm in data["administrations"]:
-            administration, created = Administration.get_or_create(
+            administration, created = _get_or_create(
+                Administration,
+                adm,
                 code=adm["code"],
                 defaults={"name": adm["name"], "certification_text": adm.get("certification_text", "")},
             )
             added += created
             for svc in adm.get("services", []):
-                _service, created = Service.get_or_create(
+                _service, created = _get_or_create(
+                    Service,
+                    svc,
                     slug=svc["slug"],
                     defaults={
                         "administration": administration,
@@ -82,9 +88,33 @@ def load(path=CATALOGUE_FILE):
                     },
                 )
                 added += created
-        for title in data.get("news", []):
-            added += NewsItem.get_or_create(title=title)[1]
+        for item in data.get("news", []):
+            item = {"title": item} if isinstance(item, str) else item
+            added += _get_or_create(NewsItem, item, title=item["title"])[1]
     return Administration.select().count(), Service.select().count(), added
+
+
+def _get_or_create(model, entry, defaults=None, **key):
+    """The row of `key`, created from `defaults` and the entry's translations when missing;
+    an existing row gets the translations it lacks."""
+    given = entry.get("translations", {})
+    row, created = model.get_or_create(**key, defaults={**(defaults or {}), "translations": given})
+    if not created:
+        completed = completed_translations(row.translations, given)
+        if completed != row.translations:
+            model.update(translations=completed).where(model.id == row.id).execute()
+            row.translations = completed
+    return row, created
+
+
+def completed_translations(translations, given):
+    """`translations` ({language: {field: text}}) with the texts of `given` it lacks."""
+    completed = {language: dict(texts) for language, texts in (translations or {}).items()}
+    for language, texts in given.items():
+        for field, text in texts.items():
+            if not completed.setdefault(language, {}).get(field):
+                completed[language][field] = text
+    return completed
 
 
 # --- The helpdesk's catalogue: administrations and services ------------------------------------
@@ -144,6 +174,22 @@ class NoMethod(CatalogueInput):
     )
 
 
+class TranslationMissing(CatalogueInput):
+    """A German or English text is missing where the French is given: a page in that
+    language would show the French. `field` is the form's: name_de, description_en..."""
+
+    message = _l("Saisissez la traduction : une page dans cette langue ne montre jamais le texte français.")
+
+    def __init__(self, field):
+        super().__init__()
+        self.field = field
+
+
+class BadLetterLanguage(CatalogueInput):
+    field = "letter_language"
+    message = _l("Choisissez le français, l'allemand ou l'anglais.")
+
+
 class NotInCatalogue(DomainError):
     status = 404
     message = _l("Cet élément du catalogue n'existe pas.")
@@ -154,6 +200,27 @@ def _name(name):
     if not name:
         raise NameMissing()
     return name
+
+
+def _translations(given, **french):
+    """The German and English texts (`given`: {language: {field: text}}) of the `french`
+    texts ({field: French text}), trimmed: each is required when its French is given."""
+    translations = {}
+    for language in languages.OTHER_LANGUAGES:
+        texts = (given or {}).get(language) or {}
+        translations[language] = {}
+        for field, text in french.items():
+            translated = (texts.get(field) or "").strip()
+            if text and not translated:
+                raise TranslationMissing(f"{field}_{language}")
+            translations[language][field] = translated
+    return translations
+
+
+def _letter_language(language):
+    if language not in languages.LANGUAGES:
+        raise BadLetterLanguage()
+    return language
 
 
 def _methods(requires_certification, methods):
@@ -174,7 +241,12 @@ def catalogue_page(page, per_page=PAGE_SIZE):
         services.setdefault(service.administration_id, []).append(service)
     for procedure in (
         Procedure.select(
-            Procedure.id, Procedure.slug, Procedure.title, Procedure.active, Procedure.administration
+            Procedure.id,
+            Procedure.slug,
+            Procedure.title,
+            Procedure.definition,  # the title's translations
+            Procedure.active,
+            Procedure.administration,
         )
         .where(Procedure.administration.in_(ids))
         .order_by(Procedure.title)
@@ -209,45 +281,75 @@ def procedure_of(procedure_id):
     return found
 
 
-def create_administration(actor, code, name, certification_text=""):
+def create_administration(actor, code, name, certification_text="", translations=None, letter_language="fr"):
+    """`translations`: {"de": {"name": ..., "certification_text": ...}, "en": {...}}, each
+    text required when its French is given; `letter_language`: that of its letters to
+    companies."""
     code = (code or "").strip().upper()
     if not CODE.fullmatch(code):
         raise BadCode()
-    name = _name(name)
+    fields = _administration_fields(name, certification_text, translations, letter_language)
     try:
         with db.atomic():
-            created = Administration.create(code=code, name=name, certification_text=certification_text or "")
-            audit.record("catalogue.administration_created", actor=actor, administration=code, name=name)
+            created = Administration.create(code=code, **fields)
+            audit.record(
+                "catalogue.administration_created", actor=actor, administration=code, name=fields["name"]
+            )
     except IntegrityError:
         raise CodeTaken() from None
     return created
 
 
-def edit_administration(actor, administration_id, name, certification_text=""):
-    """Its name and the text of its Gestion page; its code is what procedures name: it stays."""
+def _administration_fields(name, certification_text, translations, letter_language):
+    name, certification_text = _name(name), (certification_text or "").strip()
+    return {
+        "name": name,
+        "certification_text": certification_text,
+        "translations": _translations(translations, name=name, certification_text=certification_text),
+        "letter_language": _letter_language(letter_language),
+    }
+
+
+def edit_administration(
+    actor, administration_id, name, certification_text="", translations=None, letter_language="fr"
+):
+    """Its names, the text of its Gestion page and the language of its letters; its code is
+    what procedures name: it stays."""
     administration = administration_of(administration_id)
-    name = _name(name)
+    fields = _administration_fields(name, certification_text, translations, letter_language)
     with db.atomic():
-        Administration.update(name=name, certification_text=certification_text or "").where(
-            Administration.id == administration.id
-        ).execute()
+        Administration.update(**fields).where(Administration.id == administration.id).execute()
         audit.record(
-            "catalogue.administration_edited", actor=actor, administration=administration.code, name=name
+            "catalogue.administration_edited",
+            actor=actor,
+            administration=administration.code,
+            name=fields["name"],
+            letter_language=fields["letter_language"],
         )
     return administration_of(administration_id)
 
 
-def create_service(actor, administration_id, slug, name, description, requires_certification, methods):
+def _service_fields(name, description, translations, requires_certification, methods):
+    name, description = _name(name), (description or "").strip()
+    return {
+        "name": name,
+        "description": description,
+        "translations": _translations(translations, name=name, description=description),
+        "requires_certification": bool(requires_certification),
+        **_methods(requires_certification, methods),
+    }
+
+
+def create_service(
+    actor, administration_id, slug, name, description, requires_certification, methods, translations=None
+):
+    """`translations`: {"de": {"name": ..., "description": ...}, "en": {...}}, each text
+    required when its French is given."""
     administration = administration_of(administration_id)
     slug = (slug or "").strip()
     if not SLUG.fullmatch(slug) or len(slug) > Service.slug.max_length:
         raise BadSlug()
-    fields = {
-        "name": _name(name),
-        "description": description or "",
-        "requires_certification": bool(requires_certification),
-        **_methods(requires_certification, methods),
-    }
+    fields = _service_fields(name, description, translations, requires_certification, methods)
     try:
         with db.atomic():
             created = Service.create(administration=administration, slug=slug, **fields)
@@ -259,16 +361,11 @@ def create_service(actor, administration_id, slug, name, description, requires_c
     return created
 
 
-def edit_service(actor, service_id, name, description, requires_certification, methods):
-    """Its name, description, whether it requires a certification and how one is given; its
+def edit_service(actor, service_id, name, description, requires_certification, methods, translations=None):
+    """Its names, descriptions, whether it requires a certification and how one is given; its
     slug is what procedures name: it stays."""
     service = service_of(service_id)
-    fields = {
-        "name": _name(name),
-        "description": description or "",
-        "requires_certification": bool(requires_certification),
-        **_methods(requires_certification, methods),
-    }
+    fields = _service_fields(name, description, translations, requires_certification, methods)
     with db.atomic():
         Service.update(**fields).where(Service.id == service.id).execute()
         audit.record(
@@ -276,7 +373,7 @@ def edit_service(actor, service_id, name, description, requires_certification, m
             actor=actor,
             administration=service.administration.code,
             service=service.slug,
-            **fields,
+            **{key: value for key, value in fields.items() if key != "translations"},
         )
     return service_of(service_id)
 

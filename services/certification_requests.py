@@ -9,7 +9,7 @@ from peewee import IntegrityError
 import clock
 from database import PAGE_SIZE, lock_row
 from models import Administration, Certification, CertificationRequest, Service, Space, db
-from services import DomainError, audit, catalogue, sent_communications
+from services import DomainError, audit, catalogue, languages, sent_communications
 from services.certifications import DEFAULT_VALIDITY, STATUSES, NotFound
 from services.files import content_type as attachment_type  # PDF, PNG or JPEG by its first bytes
 from services.spaces import require, require_professional
@@ -198,7 +198,7 @@ def decide_request(agent, request_id, approve, reason=""):
             )
             message = _l(
                 "Votre demande de certification pour le service « %(service)s » a été %(decision)s.",
-                service=request.service.name,
+                service=languages.localized(request.service, "name"),
                 decision=STATUSES[status].lower(),
             )
             body = str(message)
@@ -207,7 +207,10 @@ def decide_request(agent, request_id, approve, reason=""):
             sent_communications.send_decision(
                 agent,
                 [request.space_id],
-                _l("Demande de certification : %(service)s", service=request.service.name),
+                _l(
+                    "Demande de certification : %(service)s",
+                    service=languages.localized(request.service, "name"),
+                ),
                 message,
                 body,
             )

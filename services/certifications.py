@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 import clock
 from database import PAGE_SIZE
 from models import Administration, Certification, Membership, Service, User
-from services import DomainError, catalogue
+from services import DomainError, catalogue, languages
 from services.mail import queue_mail
 from services.spaces import require_professional
 from services.urls import external_url
@@ -38,7 +38,7 @@ class NotCertified(DomainError):
         message = str(
             _l(
                 "Le service « %(service)s » n'est accessible qu'à un espace professionnel certifié.",
-                service=service.name,
+                service=languages.localized(service, "name"),
             )
         )
         if private:  # no way to get certified from there: say so rather than list the ways

@@ -39,7 +39,7 @@ from models import (
     clip,
     db,
 )
-from services import DomainError, audit
+from services import DomainError, audit, languages
 
 # --- Errors ------------------------------------------------------------------------------
 
@@ -258,7 +258,7 @@ def space_list(member, query="", page=1, per_page=PAGE_SIZE):
             row.kind,
             row.subject if row.readable else "",
             row.sent_at,
-            row.administration.name,
+            languages.localized(row.administration, "name"),
             row.administration.code,
             row.communicationread.read_at if row.communicationread else None,
             row.communicationread.reader if row.communicationread else "",

@@ -47,7 +47,7 @@ def _shown(field, value):
     if not value and field.type != "checkbox":
         return _("Non renseigné")
     shown = procedure_values.display(field, value)
-    return _(shown) if field.type == "select" else str(shown)  # an option's label is a msgid
+    return str(shown)  # an option's label is in the language of the typed view
 
 
 def _file_of(value, dossier_files):
@@ -59,12 +59,12 @@ def _row(group, row):
 
 
 def _entry(field, value, dossier_files):
-    label = _(field.label)
+    label = field.label
     if field.type == "group":
         rows = [row for row in value if isinstance(row, dict)] if isinstance(value, list) else []
         return Entry(
             label,
-            columns=tuple(_(sub.label) for sub in field.fields),
+            columns=tuple(sub.label for sub in field.fields),
             rows=tuple(_row(field, row) for row in rows),
         )
     if field.type == "file":
@@ -77,7 +77,7 @@ def sections(dossier, dossier_files):
     """The dossier's data step by step (`dossier_files`: {id: DossierFile} of its file fields)."""
     data, steps = dossier.data, procedures.definition(dossier.procedure).steps
     return [
-        Section(_(step.title), tuple(_entry(f, data.get(f.name), dossier_files) for f in step.fields))
+        Section(step.title, tuple(_entry(f, data.get(f.name), dossier_files) for f in step.fields))
         for step in steps
     ]
 

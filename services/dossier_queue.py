@@ -213,6 +213,7 @@ def queue(agent, status=None, procedure=None, query="", page=1, per_page=PAGE_SI
             Dossier.updated_at,
             Procedure.id,
             Procedure.title,
+            Procedure.definition,  # the title's translations
         ).join(Procedure),
         agent,
     )
@@ -228,7 +229,7 @@ def queue(agent, status=None, procedure=None, query="", page=1, per_page=PAGE_SI
 def procedures(agent):
     """The administration's procedures, for the queue's filter."""
     return list(
-        Procedure.select(Procedure.id, Procedure.title)
+        Procedure.select(Procedure.id, Procedure.title, Procedure.definition)
         .where(Procedure.administration == agent.administration_id)
         .order_by(Procedure.title, Procedure.id)
     )

@@ -35,7 +35,7 @@ from models import (
     clip,
     db,
 )
-from services import DomainError, audit, spaces
+from services import DomainError, audit, languages, spaces
 from services.certifications import holder_certification, search
 from services.mail import queue_mail
 from services.urls import external_url
@@ -139,7 +139,7 @@ class CertificationRequired(DomainError):
     message = _l("Cette démarche demande la certification de votre espace pour le service « %(service)s ».")
 
     def __init__(self, service):
-        super().__init__(str(self.message) % {"service": service.name})
+        super().__init__(str(self.message) % {"service": languages.localized(service, "name")})
 
 
 class StatusChanged(DomainError):

@@ -15,7 +15,7 @@ from flask_babel import format_date, gettext as _
 
 import clock
 from models import Dossier, Procedure, db
-from services import audit, dossiers
+from services import audit, dossiers, languages
 
 RETENTION_MONTHS = 6
 WARNING = timedelta(days=14)
@@ -88,7 +88,7 @@ def _warn(now):
             ):
                 continue
             dossier.purge_warned_at = now
-            procedure = _(dossier.procedure.title)
+            procedure = languages.localized(dossier.procedure, "title")
             dossiers.notify_members(
                 dossier,
                 _("Brouillon bientôt supprimé : %(procedure)s", procedure=procedure),

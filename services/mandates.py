@@ -15,7 +15,7 @@ from peewee import JOIN
 import clock
 from database import PAGE_SIZE, lock_row
 from models import AccessCode, Administration, Certification, Letter, Mandate, Service, Space, db
-from services import DomainError, access_codes, audit, catalogue, letters
+from services import DomainError, access_codes, audit, catalogue, languages, letters
 from services.certifications import NotFound, holder_certification, notify_space, search
 from services.spaces import require, require_professional
 
@@ -119,7 +119,12 @@ def grant_mandate(member, user, service_id, ends_on, note="", activation_days=30
         )
         letter = letters.printable_letter(
             (note or "").strip() or str(_l("Le mandataire")),
-            str(_l("Votre code d'accès mandataire : %(service)s", service=service.name)),
+            str(
+                _l(
+                    "Votre code d'accès mandataire : %(service)s",
+                    service=languages.localized(service, "name"),
+                )
+            ),
             access_codes.letter_body(access_code, member.space.company_name or member.space.name),
             code=code,
         )
@@ -327,7 +332,7 @@ def send_reminders():
                         _l(
                             "Le mandat pour %(company)s (%(service)s) prend fin dans %(days)d jours.",
                             company=mandate.company_name,
-                            service=mandate.service.name,
+                            service=languages.localized(mandate.service, "name"),
                             days=-((now - mandate.ends_at) // timedelta(days=1)),
                         ),
                     )

@@ -20,7 +20,7 @@ from peewee import Value
 import clock
 from database import lock_row
 from models import Adhesion, Certification, Dossier, Invitation, Membership, Service, Space, VaultEntry, db
-from services import DomainError, audit, certification_requests, communications, mandates
+from services import DomainError, audit, certification_requests, communications, languages, mandates
 from services.spaces import RANK, SpaceNotFound, membership_for, require
 
 
@@ -237,7 +237,7 @@ def _certifications_count(source_id):
 def _certifications_conflicts(source_id, target_id):
     Other = Certification.alias()
     rows = (
-        Certification.select(Service.slug, Service.name)
+        Certification.select(Service.slug, Service.name, Service.translations)
         .join(Service)
         .switch(Certification)
         .join(Other, on=(Other.service == Certification.service))
@@ -249,23 +249,23 @@ def _certifications_conflicts(source_id, target_id):
             Other.kind == "holder",
             Other.revoked_at.is_null(),
         )
-        .tuples()
+        .objects(Service)
     )
     return [
         Conflict(
             "certifications",
-            slug,
+            service.slug,
             str(
                 _l(
                     "Les deux espaces sont certifiés comme titulaires pour le service « "
                     "%(service)s ». Un espace n'a "
                     "qu'une certification de titulaire par service : faites d'abord révoquer l'une des deux.",
-                    service=name,
+                    service=languages.localized(service, "name"),
                 )
             ),
             blocking=True,
         )
-        for slug, name in rows
+        for service in rows
     ]
 
 

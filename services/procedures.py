@@ -10,12 +10,13 @@ import json
 from pathlib import Path
 from typing import NamedTuple
 
+from flask_babel import lazy_gettext as _l
 from jsonschema import Draft202012Validator
 from peewee import JOIN
 
 import clock
 from models import Administration, Certification, Procedure, Service, db
-from services import catalogue, vault
+from services import catalogue, languages, vault
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_FILE = ROOT / "data" / "procedure.schema.json"
@@ -94,7 +95,36 @@ def _semantic_problems(data, administrations):
                     problems.append(([*where, "fields", g, "name"], f"champ {sub['name']!r} en double"))
                 sub_names.add(sub["name"])
                 problems += _field_problems(sub, [*where, "fields", g], top=False)
-    return problems
+    return problems + _translation_problems(data)
+
+
+def shown_texts(data):
+    """Every text of a definition that people read (in the assistant, the dossier, the
+    receipt), in order, each once: the French that its `translations` translate."""
+    texts = [data["title"], data.get("description")]
+
+    def field_texts(field):
+        texts.extend([field["label"], field.get("hint")])
+        texts.extend(option["label"] for option in field.get("options", ()))
+        for sub in field.get("fields", ()):
+            field_texts(sub)
+
+    for step in data["steps"]:
+        texts.extend([step["title"], step.get("description")])
+        for field in step["fields"]:
+            field_texts(field)
+    return list(dict.fromkeys(text for text in texts if text))
+
+
+def _translation_problems(data):
+    """Every shown text has its German and its English: a page never falls back to French."""
+    translations = data.get("translations", {})
+    return [
+        (["translations", language], _l("texte sans traduction : « %(text)s »", text=text))
+        for language in languages.OTHER_LANGUAGES
+        for text in shown_texts(data)
+        if not translations.get(language, {}).get(text, "").strip()
+    ]
 
 
 def _field_problems(field, where, top):
@@ -207,7 +237,7 @@ class Option(NamedTuple):
 class Field(NamedTuple):
     name: str
     type: str
-    label: str  # a French msgid, like every text of a definition
+    label: str  # in the language shown, like every text of the typed view
     hint: str = ""
     required: bool = False
     max_length: int = 200
@@ -222,19 +252,20 @@ class Field(NamedTuple):
     accept: tuple = FILE_TYPES  # a file field's types
 
     @classmethod
-    def of(cls, data):
+    def of(cls, data, text=str):
+        """`text` turns a French text of the definition into the language shown."""
         return cls(
             name=data["name"],
             type=data["type"],
-            label=data["label"],
-            hint=data.get("hint", ""),
+            label=text(data["label"]),
+            hint=text(data.get("hint", "")),
             required=data.get("required", False),
             max_length=data.get("max_length", MAX_LENGTH.get(data["type"], 0)),
             min=data.get("min"),
             max=data.get("max"),
             prefill=data.get("prefill"),
-            options=tuple(Option(o["value"], o["label"]) for o in data.get("options", ())),
-            fields=tuple(cls.of(sub) for sub in data.get("fields", ())),
+            options=tuple(Option(o["value"], text(o["label"])) for o in data.get("options", ())),
+            fields=tuple(cls.of(sub, text) for sub in data.get("fields", ())),
             min_rows=data.get("min_rows", 0),
             max_rows=data.get("max_rows", 0),
             unique=data.get("unique", False),
@@ -266,20 +297,25 @@ class Definition(NamedTuple):
     steps: tuple
 
     @classmethod
-    def of(cls, data):
+    def of(cls, data, language=None):
+        """The texts in `language` (`languages.procedure_text`: the current one by default)."""
+
+        def text(french):
+            return languages.procedure_text(data, french, language)
+
         return cls(
             slug=data["slug"],
             administration=data.get("administration", ""),
             service=data.get("service"),
-            title=data["title"],
-            description=data.get("description", ""),
+            title=text(data["title"]),
+            description=text(data.get("description", "")),
             steps=tuple(
                 Step(
                     n,
                     step["key"],
-                    step["title"],
-                    step.get("description", ""),
-                    tuple(map(Field.of, step["fields"])),
+                    text(step["title"]),
+                    text(step.get("description", "")),
+                    tuple(Field.of(field, text) for field in step["fields"]),
                 )
                 for n, step in enumerate(data["steps"], start=1)
             ),
@@ -289,9 +325,10 @@ class Definition(NamedTuple):
         return [field for step in self.steps for field in step.fields]
 
 
-def definition(procedure):
-    """The typed view of a Procedure row's definition."""
-    return Definition.of(procedure.definition)
+def definition(procedure, language=None):
+    """The typed view of a Procedure row's definition, its texts in `language` (the current
+    one by default)."""
+    return Definition.of(procedure.definition, language)
 
 
 # --- Prefill ------------------------------------------------------------------------------
@@ -340,7 +377,13 @@ def offers(member, service_id=None):
         return []
     rows = (
         Procedure.select(
-            Procedure.id, Procedure.slug, Procedure.title, Procedure.service, Administration, Service
+            Procedure.id,
+            Procedure.slug,
+            Procedure.title,
+            Procedure.definition,  # the title's translations
+            Procedure.service,
+            Administration,
+            Service,
         )
         .join(Administration)
         .switch(Procedure)

@@ -16,7 +16,7 @@ from flask_babel import format_datetime, get_locale, gettext as _
 from fpdf import FPDF, FontFace
 
 from models import Dossier, Receipt, Space, clip
-from services import dossier_data, dossiers, files, procedures, signing
+from services import dossier_data, dossiers, files, languages, procedures, signing
 from services.urls import external_url
 
 FONTS = Path(__file__).resolve().parent.parent / "static" / "fonts"
@@ -81,7 +81,7 @@ def render(dossier, number, signer, signed_at, digest, dossier_files, mandatary=
     pdf.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
     pdf.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
     pdf.set_title(_("Accusé de réception %(reference)s", reference=dossier.reference))
-    pdf.set_subject(_(procedure.title))
+    pdf.set_subject(languages.localized(procedure, "title"))
     pdf.set_author("Espace Pro")
     pdf.set_creator("Espace Pro")
     pdf.set_keywords(dossier.reference)
@@ -96,14 +96,17 @@ def render(dossier, number, signer, signed_at, digest, dossier_files, mandatary=
     pdf.set_font("DejaVu", "B", 17)
     pdf.cell(0, 10, _("Accusé de réception"), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "", 11)
-    pdf.multi_cell(0, 5.5, _(procedure.title), align="L", new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 5.5, languages.localized(procedure, "title"), align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
 
     facts = [
         (_("Référence"), dossier.reference),
         (_("Accusé de réception n°"), str(number)),
-        (_("Démarche"), _(procedure.title)),
-        (_("Administration"), f"{procedure.administration.name} ({procedure.administration.code})"),
+        (_("Démarche"), languages.localized(procedure, "title")),
+        (
+            _("Administration"),
+            f"{languages.localized(procedure.administration, 'name')} ({procedure.administration.code})",
+        ),
         (_("Entreprise"), f"{dossier.company_name} ({dossier.company_identifier})"),
     ]
     if mandatary is not None:

@@ -33,7 +33,7 @@ from models import (
     clip,
     db,
 )
-from services import InvalidInput, audit, catalogue, files
+from services import InvalidInput, audit, catalogue, files, languages
 from services.communications import (
     CommunicationNotFound,
     certified_expression,
@@ -111,7 +111,7 @@ def audience_services(agent):
     """The administration's services on offer (it and they active), for "every company
     certified for…"."""
     return list(
-        Service.select(Service.id, Service.slug, Service.name)
+        Service.select(Service.id, Service.slug, Service.name, Service.translations)
         .join(Administration)
         .where(Service.administration == agent.administration_id, catalogue.offered())
         .order_by(Service.name, Service.id)
@@ -180,7 +180,7 @@ def _companies(agent, audience, identifier, service_id):
     companies = list(rows)
     if not companies:
         raise NobodyCertified()
-    label = _l("Entreprises certifiées pour « %(service)s »", service=service.name)
+    label = _l("Entreprises certifiées pour « %(service)s »", service=languages.localized(service, "name"))
     return companies, str(label), service
 
 
@@ -222,11 +222,14 @@ def send(agent, audience, identifier, service_id, subject, body, uploads=()):
             )
         reached = _notify(
             communication,
-            _l("Nouvelle communication : %(administration)s", administration=agent.administration.name),
+            _l(
+                "Nouvelle communication : %(administration)s",
+                administration=languages.localized(agent.administration, "name"),
+            ),
             _l(
                 "L'administration « %(administration)s » vous a adressé une communication dans votre "
                 "espace professionnel.",
-                administration=agent.administration.name,
+                administration=languages.localized(agent.administration, "name"),
             ),
         )
         audit.record(

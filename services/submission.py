@@ -10,7 +10,17 @@ from peewee import fn
 import clock
 from database import lock_row
 from models import Dossier, DossierFile, Receipt, ReferenceCounter, db
-from services import DomainError, audit, auth, dossiers, procedure_values, procedures, receipts, spaces
+from services import (
+    DomainError,
+    audit,
+    auth,
+    dossiers,
+    languages,
+    procedure_values,
+    procedures,
+    receipts,
+    spaces,
+)
 
 
 class StaleVersion(DomainError):
@@ -95,7 +105,7 @@ def _sign(member, user, dossier, version):
     dossier.reference, dossier.submitted_at, dossier.version = reference, now, version + 1
     last = Receipt.select(fn.MAX(Receipt.number)).where(Receipt.dossier == dossier.id).scalar()
     receipt = receipts.issue(dossier, (last or 0) + 1, user, now)
-    values = {"reference": reference, "procedure": _(dossier.procedure.title)}
+    values = {"reference": reference, "procedure": languages.localized(dossier.procedure, "title")}
     if complement:
         subject = _("Dossier %(reference)s : complément transmis", **values)
         message = _(

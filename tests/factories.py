@@ -449,6 +449,17 @@ def demo_procedures():
     procedures.load(current_app.config["PROCEDURES_DIR"])
 
 
+def retitled(definition, title):
+    """A copy of a procedure's definition under a new title, given in the three languages."""
+    import json
+
+    data = json.loads(json.dumps(definition))
+    data["title"] = title
+    for language in ("de", "en"):
+        data["translations"][language][title] = f"{title} ({language})"
+    return data
+
+
 # What Suivant posts at each step of the ACD's fiches de retenue (the company step as prefilled).
 ACD_STEPS = {
     1: {

@@ -42,6 +42,14 @@ def file_of(data):
     return json.dumps(data, ensure_ascii=False).encode("utf-8")
 
 
+def in_three(**french):
+    """The German and English of the French texts `french`, as the helpdesk's forms give them."""
+    return {
+        language: {field: f"{text} ({language})" for field, text in french.items()}
+        for language in ("de", "en")
+    }
+
+
 def last_entry():
     return AuditEntry.select().order_by(AuditEntry.id.desc()).first()
 
@@ -53,10 +61,17 @@ def test_create_an_administration_checks_its_code_and_audits(desk):
     with pytest.raises(catalogue.BadCode):
         catalogue.create_administration(desk, "c-css", "Centre commun")
     with pytest.raises(catalogue.CodeTaken):
-        catalogue.create_administration(desk, "acd", "Encore l'ACD")
+        catalogue.create_administration(desk, "acd", "Encore l'ACD", "", in_three(name="ACD"))
     with pytest.raises(catalogue.NameMissing):
         catalogue.create_administration(desk, "CCSS", "   ")
-    created = catalogue.create_administration(desk, "ccss", " Centre commun de la sécurité sociale ", "Texte")
+    created = catalogue.create_administration(
+        desk,
+        "ccss",
+        " Centre commun de la sécurité sociale ",
+        "Texte",
+        in_three(name="CCSS", certification_text="Texte"),
+        "de",
+    )
     assert (created.code, created.name, created.active) == (
         "CCSS",
         "Centre commun de la sécurité sociale",
@@ -69,10 +84,12 @@ def test_create_an_administration_checks_its_code_and_audits(desk):
         {"administration": "CCSS", "name": "Centre commun de la sécurité sociale"},
     )
 
-    edited = catalogue.edit_administration(desk, created.id, "CCSS", "Modalités")
+    edited = catalogue.edit_administration(
+        desk, created.id, "CCSS", "Modalités", in_three(name="CCSS", certification_text="M")
+    )
     assert (edited.code, edited.name, edited.certification_text) == ("CCSS", "CCSS", "Modalités")
     with pytest.raises(catalogue.NotInCatalogue):
-        catalogue.edit_administration(desk, 9999, "x")
+        catalogue.edit_administration(desk, 9999, "x", "", in_three(name="x"))
 
 
 def test_create_and_edit_a_service(desk):
@@ -80,11 +97,20 @@ def test_create_and_edit_a_service(desk):
     with pytest.raises(catalogue.BadSlug):
         catalogue.create_service(desk, acd.id, "Fiches Retenue", "Nom", "", False, [])
     with pytest.raises(catalogue.SlugTaken):
-        catalogue.create_service(desk, acd.id, "fiches-retenue", "Nom", "", False, [])
+        catalogue.create_service(desk, acd.id, "fiches-retenue", "Nom", "", False, [], in_three(name="Nom"))
     with pytest.raises(catalogue.NoMethod):  # certified, but by no way at all
-        catalogue.create_service(desk, acd.id, "declarations", "Déclarations", "", True, [])
+        catalogue.create_service(
+            desk, acd.id, "declarations", "Déclarations", "", True, [], in_three(name="D")
+        )
     service = catalogue.create_service(
-        desk, acd.id, "declarations", "Déclarations", "", True, ["request", "x"]
+        desk,
+        acd.id,
+        "declarations",
+        "Déclarations",
+        "",
+        True,
+        ["request", "x"],
+        in_three(name="Déclarations"),
     )
     assert (service.accepts_code, service.accepts_request, service.requires_certification) == (
         False,
@@ -93,7 +119,15 @@ def test_create_and_edit_a_service(desk):
     )
     assert last_entry().action == "catalogue.service_created"
 
-    edited = catalogue.edit_service(desk, service.id, "Déclarations fiscales", "Texte", True, ["code"])
+    edited = catalogue.edit_service(
+        desk,
+        service.id,
+        "Déclarations fiscales",
+        "Texte",
+        True,
+        ["code"],
+        in_three(name="D", description="T"),
+    )
     assert (edited.name, edited.slug, edited.accepts_code, edited.accepts_request) == (
         "Déclarations fiscales",
         "declarations",
@@ -101,6 +135,35 @@ def test_create_and_edit_a_service(desk):
         False,
     )
     assert last_entry().details["accepts_code"] is True
+
+
+def test_the_catalogue_texts_are_given_in_german_and_english(desk):
+    """A page in German or English never falls back to French: each name, and each text
+    given in French, is required in both; an administration says its letters' language."""
+    with pytest.raises(catalogue.TranslationMissing) as refused:
+        catalogue.create_administration(desk, "CCSS", "Centre commun", "", {"de": {"name": "Zentrum"}})
+    assert refused.value.field == "name_en"
+    with pytest.raises(catalogue.TranslationMissing) as refused:
+        catalogue.create_administration(desk, "CCSS", "Centre commun", "Par courrier.", in_three(name="CCSS"))
+    assert refused.value.field == "certification_text_de"
+    with pytest.raises(catalogue.BadLetterLanguage):
+        catalogue.create_administration(desk, "CCSS", "Centre commun", "", in_three(name="CCSS"), "lb")
+    created = catalogue.create_administration(
+        desk, "CCSS", "Centre commun", "", {"de": {"name": " Zentrum "}, "en": {"name": "Centre"}}, "en"
+    )
+    assert (created.letter_language, created.translations) == (
+        "en",
+        {
+            "de": {"name": "Zentrum", "certification_text": ""},
+            "en": {"name": "Centre", "certification_text": ""},
+        },
+    )
+    with pytest.raises(catalogue.TranslationMissing) as refused:
+        catalogue.edit_service(
+            desk, Service.get(slug="fiches-retenue").id, "Fiches", "Texte", True, ["code"], in_three(name="F")
+        )
+    assert refused.value.field == "description_de"
+    assert Service.get(slug="fiches-retenue").translations["de"]["name"] == "Lohnsteuerkarten"  # unchanged
 
 
 def test_catalogue_page_lists_everything_in_four_queries(desk):
@@ -189,13 +252,13 @@ def test_an_inactive_procedure_starts_no_dossier_and_existing_ones_go_on(desk, c
 
 def test_seed_demo_reactivates_nothing_and_keeps_the_helpdesk_edits(desk, app):
     acd = catalogue.administration_of(1)
-    catalogue.edit_administration(desk, acd.id, "ACD renommée")
+    catalogue.edit_administration(desk, acd.id, "ACD renommée", "", in_three(name="ACD"))
     catalogue.set_active(desk, "administration", acd.id, False)
     catalogue.set_active(desk, "service", Service.get(slug="elections-sociales").id, False)
     procedure = Procedure.get(slug="lbr-changement-adresse")
     catalogue.set_active(desk, "procedure", procedure.id, False)
     procedure_catalogue.replace_procedure(
-        desk, procedure.id, file_of({**ADDRESS_CHANGE, "title": "Nouveau titre"})
+        desk, procedure.id, file_of(factories.retitled(ADDRESS_CHANGE, "Nouveau titre"))
     )
 
     factories.demo_procedures()  # what seed-demo runs
@@ -225,8 +288,10 @@ def test_a_valid_definition_adds_a_procedure(desk):
         {"slug": "lbr-radiation", "administration": "LBR"},
     )
     # With a BOM, as some editors save it; of an administration the helpdesk created.
-    ccss = catalogue.create_administration(desk, "CCSS", "Centre commun de la sécurité sociale")
-    catalogue.create_service(desk, ccss.id, "affiliation", "Affiliation", "", True, ["code"])
+    ccss = catalogue.create_administration(desk, "CCSS", "Centre commun", "", in_three(name="CCSS"))
+    catalogue.create_service(
+        desk, ccss.id, "affiliation", "Affiliation", "", True, ["code"], in_three(name="A")
+    )
     data = {**ADDRESS_CHANGE, "slug": "ccss-affiliation", "administration": "CCSS", "service": "affiliation"}
     created = procedure_catalogue.add_procedure(desk, b"\xef\xbb\xbf" + file_of(data))
     assert created.service.slug == "affiliation"
@@ -244,6 +309,7 @@ def test_a_valid_definition_adds_a_procedure(desk):
         ({"service": "fiches-retenue"}, "service : service 'fiches-retenue' inconnu de l'administration LBR"),
         ({"steps": []}, "steps : [] should be non-empty"),
         ({"colour": "bleu"}, "(racine) : Additional properties are not allowed ('colour' was unexpected)"),
+        ({"title": "Radiation"}, "translations/de : texte sans traduction : « Radiation »"),
     ],
 )
 def test_a_broken_definition_is_refused_with_the_path_of_each_problem(desk, change, problem):
@@ -295,7 +361,7 @@ def test_replace_a_definition_keeps_its_slug(desk):
         procedure_catalogue.replace_procedure(desk, 9999, file_of(ADDRESS_CHANGE))
 
     replaced = procedure_catalogue.replace_procedure(
-        desk, procedure.id, file_of({**ADDRESS_CHANGE, "title": "Transfert du siège social"})
+        desk, procedure.id, file_of(factories.retitled(ADDRESS_CHANGE, "Transfert du siège social"))
     )
     assert replaced.title == "Transfert du siège social" == replaced.definition["title"]
     assert json.loads(procedure_catalogue.definition_file(replaced))["title"] == "Transfert du siège social"

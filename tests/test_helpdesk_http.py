@@ -40,6 +40,16 @@ def post(client, desk, url, data=None, headers=None, **kwargs):
     return client.post(url, data={"csrf_token": desk.token, **(data or {})}, headers=headers or {}, **kwargs)
 
 
+def in_three(prefix="", **french):
+    """The French texts and their German and English ("Nom (de)"...), as the forms post them."""
+    posted = {}
+    for field, text in french.items():
+        posted[prefix + field] = text
+        for language in ("de", "en"):
+            posted[f"{prefix}{field}_{language}"] = f"{text} ({language})" if text else ""
+    return posted
+
+
 def went_to(response, partial, location, target=None, headers=None):
     """A 303 to `location`; for htmx, HX-Location into `target` (the page it was on); a new
     row's page (no `target`) is loaded whole: HX-Redirect for any htmx request."""
@@ -88,18 +98,44 @@ def test_the_catalogue_lists_administrations_services_and_procedures(client, des
 
 @WAYS
 def test_create_an_administration(client, desk, headers, partial):
-    response = post(
-        client, desk, CATALOGUE + "/administrations", {"code": "ccss", "name": "Centre commun"}, headers
-    )
+    posted = {
+        "code": "ccss",
+        "letter_language": "de",
+        **in_three(name="Centre commun", certification_text=""),
+    }
+    response = post(client, desk, CATALOGUE + "/administrations", posted, headers)
     created = Administration.get(code="CCSS")
     went_to(response, partial, f"{CATALOGUE}/administrations/{created.id}", headers=headers)
+    assert (created.letter_language, created.translations) == (
+        "de",
+        {
+            "de": {"name": "Centre commun (de)", "certification_text": ""},
+            "en": {"name": "Centre commun (en)", "certification_text": ""},
+        },
+    )
     page = text(client.get(f"{CATALOGUE}/administrations/{created.id}"))
     assert "Administration créée : CCSS." in page and "<h1>Centre commun (CCSS)</h1>" in page
+    assert 'lang="de" maxlength="200" name="name_de" required type="text" value="Centre commun (de)"' in page
+    assert '<option selected value="de">' in page
+
+
+@WAYS
+def test_an_administration_needs_its_german_and_english_texts(client, desk, headers, partial):
+    posted = {"code": "CCSS", **in_three(name="Centre commun"), "name_en": ""}
+    refused = post(client, desk, CATALOGUE + "/administrations", posted, headers)
+    assert refused.status_code == 422 and 'id="name_en-error">Saisissez le nom en anglais.' in text(refused)
+    # A text given in French is given in the other two (the service says so beside the field).
+    posted = {**in_three(name="Centre commun"), "code": "CCSS", "certification_text": "Par courrier."}
+    refused = post(client, desk, CATALOGUE + "/administrations", posted, headers)
+    assert refused.status_code == 422
+    assert 'id="certification_text_de-error">Saisissez la traduction' in text(refused)
+    assert not Administration.select().where(Administration.code == "CCSS").exists()
 
 
 @WAYS
 def test_a_refused_administration_is_said_beside_its_field(client, desk, headers, partial):
-    response = post(client, desk, CATALOGUE + "/administrations", {"code": "ACD", "name": "Encore"}, headers)
+    posted = {"code": "ACD", "letter_language": "fr", **in_three(name="Encore")}
+    response = post(client, desk, CATALOGUE + "/administrations", posted, headers)
     assert response.status_code == 422
     body = text(response)
     assert body.lstrip().startswith('<section class="panel" id="catalogue">') == partial
@@ -114,13 +150,17 @@ def test_edit_an_administration_and_add_a_service(client, desk, headers, partial
     form = text(client.get(page_url, headers=headers))
     assert form.lstrip().startswith('<section class="panel" id="administration">') == partial
     assert "Pour les fiches de retenue d'impôt, l'ACD envoie" in form  # the text, to edit
-    response = post(client, desk, page_url, {"name": "ACD", "certification_text": "Nouveau texte"}, headers)
+    assert "Für Lohnsteuerkarten sendet die ACD" in form and "For tax withholding cards, the ACD" in form
+    posted = {"letter_language": "en", **in_three(name="ACD", certification_text="Nouveau texte")}
+    response = post(client, desk, page_url, posted, headers)
     went_to(response, partial, page_url, "#administration")
-    assert Administration.get_by_id(acd.id).certification_text == "Nouveau texte"
+    saved = Administration.get_by_id(acd.id)
+    assert (saved.certification_text, saved.letter_language) == ("Nouveau texte", "en")
+    assert saved.translations["de"] == {"name": "ACD (de)", "certification_text": "Nouveau texte (de)"}
 
     service = {
         "service-slug": "declarations",
-        "service-name": "Déclarations",
+        **in_three("service-", name="Déclarations", description=""),
         "service-requires_certification": "y",
     }
     refused = post(client, desk, page_url + "/services", service, headers)
@@ -134,6 +174,7 @@ def test_edit_an_administration_and_add_a_service(client, desk, headers, partial
     went_to(response, partial, page_url, "#administration")
     created = Service.get(slug="declarations")
     assert (created.administration_id, created.accepts_code, created.accepts_request) == (acd.id, True, True)
+    assert created.translations["en"] == {"name": "Déclarations (en)", "description": ""}
     assert "Service créé : Déclarations." in text(client.get(page_url))
 
 
@@ -143,12 +184,17 @@ def test_edit_and_deactivate_a_service(client, desk, headers, partial):
     page_url = f"{CATALOGUE}/services/{fiches.id}"
     page = text(client.get(page_url))
     assert '<input checked id="methods-0" name="methods" type="checkbox" value="code">' in page
-    response = post(
-        client, desk, page_url, {"name": "Fiches", "description": "", "methods": ["request"]}, headers
+    assert 'value="Tax withholding cards"' in page  # the English name, to edit
+    refused = post(
+        client, desk, page_url, {**in_three(name="Fiches", description="Texte"), "description_de": ""}
     )
+    assert refused.status_code == 422 and 'id="description_de-error">Saisissez la traduction' in text(refused)
+    posted = {**in_three(name="Fiches", description=""), "methods": ["request"]}
+    response = post(client, desk, page_url, posted, headers)
     went_to(response, partial, page_url, "#service")
     fiches = Service.get_by_id(fiches.id)
     assert (fiches.name, fiches.requires_certification, fiches.accepts_code) == ("Fiches", False, False)
+    assert fiches.translations["de"] == {"name": "Fiches (de)", "description": ""}
 
     toggle = f"{CATALOGUE}/services/{fiches.id}/activation"
     went_to(post(client, desk, toggle, {"active": "0"}, headers), partial, page_url, "#service")
@@ -205,7 +251,11 @@ def test_replace_a_definition_and_download_it(client, desk, headers, partial):
     assert wrong.status_code == 422 and "le fichier décrit 'autre'" in text(wrong)
     assert text(wrong).lstrip().startswith('<section class="panel" id="procedure">') == partial
 
-    new = json.dumps({**ADDRESS_CHANGE, "title": "Transfert du siège"}).encode()
+    untranslated = json.dumps({**ADDRESS_CHANGE, "title": "Transfert du siège"}).encode()
+    refused = text(upload(client, desk, page_url, untranslated, headers))
+    assert "translations/de : texte sans traduction : « Transfert du siège »" in refused
+    assert "translations/en : texte sans traduction : « Transfert du siège »" in refused
+    new = json.dumps(factories.retitled(ADDRESS_CHANGE, "Transfert du siège")).encode()
     went_to(upload(client, desk, page_url, new, headers), partial, page_url, "#procedure")
     assert Procedure.get_by_id(procedure.id).title == "Transfert du siège"
 
@@ -365,7 +415,12 @@ def test_forms_at_maximum_length_never_fail(client, desk):
         client,
         desk,
         CATALOGUE + "/administrations",
-        {"code": "A" * 16, "name": "n" * 200, "certification_text": "t" * 4000},
+        {
+            "code": "A" * 16,
+            **{f"name{suffix}": "n" * 200 for suffix in ("", "_de", "_en")},
+            **{f"certification_text{suffix}": "t" * 4000 for suffix in ("", "_de", "_en")},
+            "letter_language": "fr",
+        },
     )
     assert response.status_code == 303
     created = Administration.get(code="A" * 16)
@@ -375,8 +430,8 @@ def test_forms_at_maximum_length_never_fail(client, desk):
         f"{CATALOGUE}/administrations/{created.id}/services",
         {
             "service-slug": "s" * 64,
-            "service-name": "n" * 200,
-            "service-description": "d" * 4000,
+            **{f"service-name{suffix}": "n" * 200 for suffix in ("", "_de", "_en")},
+            **{f"service-description{suffix}": "d" * 4000 for suffix in ("", "_de", "_en")},
             "service-methods": ["code"],
         },
     )

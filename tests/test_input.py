@@ -283,6 +283,18 @@ STORED = {
     "ServiceForm.slug": Service.slug,
     "ServiceForm.name": Service.name,
     "ServiceForm.description": Service.description,
+    # Their German and English texts: the rows' translations (JSON, no length of its own).
+    **{
+        f"{form}.{column.name}_{language}": column.model.translations
+        for form, columns in (
+            ("AdministrationEditForm", (Administration.name, Administration.certification_text)),
+            ("AdministrationForm", (Administration.name, Administration.certification_text)),
+            ("ServiceEditForm", (Service.name, Service.description)),
+            ("ServiceForm", (Service.name, Service.description)),
+        )
+        for column in columns
+        for language in ("de", "en")
+    },
     # Contacter le Helpdesk, its answer, Votre avis nous intéresse (the page: its path).
     "ContactForm.name": ContactRequest.name,
     "ContactForm.email": ContactRequest.email,

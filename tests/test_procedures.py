@@ -148,8 +148,7 @@ def test_seed_demo_loads_the_procedures_idempotently(app, runner, tmp_path):
     assert "Démarches : 4 (0 ajoutée(s), 0 mise(s) à jour)." in result.output
     assert Procedure.get(Procedure.slug == ACD).updated_at == acd.updated_at
 
-    changed = demo(ACD)
-    changed["title"] = "Fiches de retenue d'impôt : demande"
+    changed = factories.retitled(demo(ACD), "Fiches de retenue d'impôt : demande")
     changed["steps"][2]["fields"].pop()
     directory = written(tmp_path, changed, demo("lbr-changement-adresse"))
     assert procedures.load(directory) == (2, 0, 1)

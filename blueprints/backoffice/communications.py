@@ -16,7 +16,7 @@ from blueprints.htmx import htmx_redirect, render_page_or_partial
 from blueprints.params import page_number, search_query, uploads_up_to
 from blueprints.responses import file_response
 from database import PAGE_SIZE
-from services import sent_communications, spaces
+from services import languages, sent_communications, spaces
 from services.communications import documents
 from services.sent_communications import MAX_DOCUMENT, MAX_DOCUMENTS
 
@@ -44,7 +44,10 @@ def communications(agent):
 def form_page(agent, form, status=200):
     form.service.choices = options(
         [("", _("Choisissez…"))]
-        + [(str(service.id), service.name) for service in sent_communications.audience_services(agent)]
+        + [
+            (str(service.id), languages.localized(service, "name"))
+            for service in sent_communications.audience_services(agent)
+        ]
     )
     return render_page_or_partial(
         "backoffice/communication_new.html",

@@ -8,7 +8,7 @@ Every form is a real POST: a 303 to the page it acts on, which htmx swaps in pla
 message beside its field, with 422."""
 
 from flask import abort, flash, request, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import lazy_gettext as _l
 
 from blueprints.backoffice import bp
 from blueprints.backoffice.helpdesk_forms import (
@@ -17,6 +17,8 @@ from blueprints.backoffice.helpdesk_forms import (
     ProcedureFileForm,
     ServiceEditForm,
     ServiceForm,
+    translated_data,
+    translated_texts,
 )
 from blueprints.backoffice.routes import helpdesk_required
 from blueprints.forms import ActionForm, refused_beside
@@ -24,7 +26,11 @@ from blueprints.htmx import htmx_location, htmx_redirect, is_htmx, render_page_o
 from blueprints.params import page_number
 from blueprints.responses import file_response
 from database import PAGE_SIZE
-from services import catalogue, procedure_catalogue
+from services import catalogue, languages, procedure_catalogue
+
+# The texts of the catalogue given in German and English beside the French.
+ADMINISTRATION_TEXTS = ("name", "certification_text")
+SERVICE_TEXTS = ("name", "description")
 
 # --- Administrations et démarches --------------------------------------------------------------
 
@@ -79,7 +85,12 @@ def create_administration(agent):
     if form.validate_on_submit():
         try:
             created = catalogue.create_administration(
-                agent, form.code.data, form.name.data, form.certification_text.data
+                agent,
+                form.code.data,
+                form.name.data,
+                form.certification_text.data,
+                translated_texts(form, *ADMINISTRATION_TEXTS),
+                form.letter_language.data,
             )
         except catalogue.CatalogueInput as refused:
             refused_beside(form[refused.field], refused.message)
@@ -102,7 +113,10 @@ def administration_page(agent, administration_id, status=200, edit_form=None, se
         administration=administration,
         services=list(administration.services.order_by(catalogue.Service.name)),
         procedures=list(administration.procedures.order_by(catalogue.Procedure.title)),
-        edit_form=edit_form or AdministrationEditForm(formdata=None, obj=administration),
+        edit_form=edit_form
+        or AdministrationEditForm(
+            formdata=None, obj=administration, **translated_data(administration, *ADMINISTRATION_TEXTS)
+        ),
         service_form=service_form or ServiceForm(formdata=None, prefix=NEW_SERVICE),
         toggle_form=ActionForm(formdata=None),
         inline_flashes=is_htmx(),
@@ -118,7 +132,12 @@ def catalogue_administration(agent, administration_id):
     if form.validate_on_submit():
         try:
             saved = catalogue.edit_administration(
-                agent, administration_id, form.name.data, form.certification_text.data
+                agent,
+                administration_id,
+                form.name.data,
+                form.certification_text.data,
+                translated_texts(form, *ADMINISTRATION_TEXTS),
+                form.letter_language.data,
             )
         except catalogue.CatalogueInput as refused:
             refused_beside(form[refused.field], refused.message)
@@ -146,12 +165,13 @@ def create_service(agent, administration_id):
                 form.description.data,
                 form.requires_certification.data,
                 form.methods.data,
+                translated_texts(form, *SERVICE_TEXTS),
             )
         except catalogue.CatalogueInput as refused:
             refused_beside(form[refused.field], refused.message)
             return administration_page(agent, administration_id, refused.status, service_form=form)
         return done(
-            _l("Service créé : %(name)s.", name=created.name),
+            _l("Service créé : %(name)s.", name=languages.localized(created, "name")),
             "backoffice.catalogue_administration",
             "#administration",
             administration_id=administration_id,
@@ -162,7 +182,7 @@ def create_service(agent, administration_id):
 def service_page(agent, service_id, status=200, form=None):
     service = catalogue.service_of(service_id)
     if form is None:
-        form = ServiceEditForm(formdata=None, obj=service)
+        form = ServiceEditForm(formdata=None, obj=service, **translated_data(service, *SERVICE_TEXTS))
         form.methods.data = [
             m for m, on in (("code", service.accepts_code), ("request", service.accepts_request)) if on
         ]
@@ -193,12 +213,13 @@ def catalogue_service(agent, service_id):
                 form.description.data,
                 form.requires_certification.data,
                 form.methods.data,
+                translated_texts(form, *SERVICE_TEXTS),
             )
         except catalogue.CatalogueInput as refused:
             refused_beside(form[refused.field], refused.message)
             return service_page(agent, service_id, refused.status, form=form)
         return done(
-            _l("Service enregistré : %(name)s.", name=saved.name),
+            _l("Service enregistré : %(name)s.", name=languages.localized(saved, "name")),
             "backoffice.catalogue_service",
             "#service",
             service_id=service_id,
@@ -221,7 +242,7 @@ def add_procedure(agent):
             refused_beside(form.definition, refused.message)
             return catalogue_page(agent, refused.status, procedure_form=form, problems=refused.problems)
         return done(
-            _l("Démarche ajoutée : %(title)s.", title=_(created.title)),
+            _l("Démarche ajoutée : %(title)s.", title=languages.localized(created, "title")),
             "backoffice.catalogue_procedure",
             procedure_id=created.id,
         )
@@ -256,7 +277,7 @@ def catalogue_procedure(agent, procedure_id):
             refused_beside(form.definition, refused.message)
             return procedure_page(agent, procedure_id, refused.status, form=form, problems=refused.problems)
         return done(
-            _l("Définition remplacée : %(title)s.", title=_(saved.title)),
+            _l("Définition remplacée : %(title)s.", title=languages.localized(saved, "title")),
             "backoffice.catalogue_procedure",
             "#procedure",
             procedure_id=procedure_id,
@@ -284,7 +305,7 @@ def catalogue_activation(agent, kind, row_id):
     model_kind, endpoint, argument = TOGGLES[kind]
     active = request.form.get("active") == "1"
     row, changed = catalogue.set_active(agent, model_kind, row_id, active)
-    name = _(row.title) if model_kind == "procedure" else row.name  # a title is a msgid
+    name = languages.localized(row, "title" if model_kind == "procedure" else "name")
     if active:
         message = (
             _l("Réactivé : %(name)s.", name=name) if changed else _l("Déjà actif : %(name)s.", name=name)

@@ -14,7 +14,7 @@ from blueprints.htmx import htmx_redirect, is_htmx
 from blueprints.params import page_number, search_query
 from blueprints.responses import pdf_response
 from blueprints.space_pages import confirmation, space_page, space_view
-from services import DomainError, access_codes, letters, mandates
+from services import DomainError, access_codes, languages, letters, mandates
 
 # --- Mandats obtenus -----------------------------------------------------------------------
 
@@ -50,7 +50,7 @@ def redeem_proxy(member):
             message = _(
                 "Accès ajouté : %(company)s, service « %(service)s ».",
                 company=certification.company_name,
-                service=certification.service.name,
+                service=languages.localized(certification.service, "name"),
             )
             flash(message, "success")
             return htmx_redirect(url_for("certifications.obtained", space_id=member.space_id))
@@ -135,7 +135,7 @@ def revoke(member, mandate_id):
             _(
                 "Révoquer le mandat pour %(company)s, service « %(service)s » ?",
                 company=mandate.company_name,
-                service=mandate.service.name,
+                service=languages.localized(mandate.service, "name"),
             ),
             mandates_list(member, mandate),
             _("L'accès du mandataire prend fin immédiatement."),
@@ -158,7 +158,7 @@ def revoke_obtained(member, certification_id):
             _(
                 "Révoquer le mandat pour %(company)s, service « %(service)s » ?",
                 company=certification.company_name,
-                service=certification.service.name,
+                service=languages.localized(certification.service, "name"),
             ),
             url_for("certifications.obtained", space_id=member.space_id),
             _("Cet espace n'aura plus accès au service pour cette entreprise."),

@@ -16,6 +16,7 @@ from services import (
     authentic_sources,
     certification_requests,
     certifications,
+    languages,
     procedures,
     spaces,
 )
@@ -97,7 +98,8 @@ def redeem_holder(member, code):
             error = refused
         else:
             message = _(
-                "L'espace est certifié pour le service « %(service)s ».", service=certification.service.name
+                "L'espace est certifié pour le service « %(service)s ».",
+                service=languages.localized(certification.service, "name"),
             )
             if not is_htmx():
                 flash(message, "success")

@@ -17,7 +17,7 @@ from blueprints.impots.adhesion_forms import ActivationCodeForm, AdhesionForm, S
 from blueprints.params import page_number, search_query
 from blueprints.space_pages import confirmation, space_page, space_view
 from database import PAGE_SIZE
-from services import InvalidInput, adhesions, companies, throttle
+from services import InvalidInput, adhesions, companies, languages, throttle
 from services.spaces import require
 
 TAB = "impots"
@@ -94,7 +94,9 @@ def adhere_page(member, status=200, siren_form=None, form=None, company=None):
 
 def _adhesion_form(company, formdata):
     form = AdhesionForm(formdata=formdata)
-    form.services.choices = [(service.id, service.name) for service in adhesions.offered_services()]
+    form.services.choices = [
+        (service.id, languages.localized(service, "name")) for service in adhesions.offered_services()
+    ]
     if formdata is not None and "company_email" not in formdata:
         form.company_email.data = company.email  # prefilled from the register
     return form
