@@ -10,13 +10,13 @@ message, which never says whether a code exists.
 from datetime import timedelta
 from typing import NamedTuple
 
-from flask_babel import format_date, lazy_gettext as _l
+from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
 
 import clock
 import validators
 from models import AccessCode, Administration, Certification, Mandate, Service, db
-from services import DomainError, audit, auth, catalogue, companies, crypto, letters, throttle
+from services import DomainError, audit, auth, catalogue, companies, crypto, languages, letters, throttle
 from services.certifications import DEFAULT_VALIDITY, notify_space
 from services.spaces import require, require_professional
 from validators import LINE_CONTROL_CHARACTERS
@@ -291,14 +291,9 @@ def issue(request, actor=None):
     letters.queue_letter(
         request.company_name,
         request.address_lines,
-        str(
-            _l(
-                "Votre code d'accès %(kind)s : %(service)s",
-                kind=KIND_LABELS[request.kind],
-                service=service.name,
-            )
-        ),
+        _l("Votre code d'accès %(kind)s : %(service)s", kind=KIND_LABELS[request.kind], service=service.name),
         letter_body(access_code, service.administration.name),
+        language=service.administration.letter_language,
         code=code,
         administration=service.administration_id,
     )
@@ -314,24 +309,23 @@ def issue(request, actor=None):
 
 
 def letter_body(access_code, issuer):
-    """The text of the letter carrying a code (the code itself is added by services/letters.py)."""
-    return str(
-        _l(
-            "%(issuer)s vous adresse un code d'accès %(kind)s pour le service « "
-            "%(service)s » et l'entreprise "
-            "%(company)s (%(identifier)s).\n\nSaisissez-le dans votre espace "
-            "professionnel avant le %(deadline)s "
-            "(date limite d'activation). La certification sera valable jusqu'au "
-            "%(ends)s.\n\nCe code ne sert qu'une "
-            "fois. Ne le communiquez qu'à la personne qui doit l'utiliser.",
-            issuer=issuer,
-            kind=KIND_LABELS[access_code.kind],
-            service=access_code.service.name,
-            company=access_code.company_name or access_code.company_identifier,
-            identifier=access_code.company_identifier,
-            deadline=format_date(access_code.activation_deadline),
-            ends=format_date(access_code.ends_at),
-        )
+    """The text of the letter carrying a code (the code itself is added by services/letters.py),
+    lazy: written in the letter's language."""
+    return _l(
+        "%(issuer)s vous adresse un code d'accès %(kind)s pour le service « "
+        "%(service)s » et l'entreprise "
+        "%(company)s (%(identifier)s).\n\nSaisissez-le dans votre espace "
+        "professionnel avant le %(deadline)s "
+        "(date limite d'activation). La certification sera valable jusqu'au "
+        "%(ends)s.\n\nCe code ne sert qu'une "
+        "fois. Ne le communiquez qu'à la personne qui doit l'utiliser.",
+        issuer=issuer,
+        kind=KIND_LABELS[access_code.kind],
+        service=access_code.service.name,
+        company=access_code.company_name or access_code.company_identifier,
+        identifier=access_code.company_identifier,
+        deadline=languages.lazy_date(access_code.activation_deadline, "medium"),
+        ends=languages.lazy_date(access_code.ends_at, "medium"),
     )
 
 

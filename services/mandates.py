@@ -118,9 +118,10 @@ def grant_mandate(member, user, service_id, ends_on, note="", activation_days=30
             ends_at=ends_on,
         )
         letter = letters.printable_letter(
-            (note or "").strip() or str(_l("Le mandataire")),
-            str(_l("Votre code d'accès mandataire : %(service)s", service=service.name)),
+            (note or "").strip() or _l("Le mandataire"),
+            _l("Votre code d'accès mandataire : %(service)s", service=service.name),
             access_codes.letter_body(access_code, member.space.company_name or member.space.name),
+            language=service.administration.letter_language,
             code=code,
         )
         mandate = Mandate.create(
