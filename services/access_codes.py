@@ -10,7 +10,7 @@ message, which never says whether a code exists.
 from datetime import timedelta
 from typing import NamedTuple
 
-from flask_babel import format_date, lazy_gettext as _l
+from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
 
 import clock
@@ -291,14 +291,13 @@ def issue(request, actor=None):
     letters.queue_letter(
         request.company_name,
         request.address_lines,
-        str(
-            _l(
-                "Votre code d'accès %(kind)s : %(service)s",
-                kind=KIND_LABELS[request.kind],
-                service=languages.localized(service, "name"),
-            )
+        _l(
+            "Votre code d'accès %(kind)s : %(service)s",
+            kind=KIND_LABELS[request.kind],
+            service=languages.lazy_localized(service, "name"),
         ),
-        letter_body(access_code, languages.localized(service.administration, "name")),
+        letter_body(access_code, languages.lazy_localized(service.administration, "name")),
+        language=service.administration.letter_language,
         code=code,
         administration=service.administration_id,
     )
@@ -314,24 +313,23 @@ def issue(request, actor=None):
 
 
 def letter_body(access_code, issuer):
-    """The text of the letter carrying a code (the code itself is added by services/letters.py)."""
-    return str(
-        _l(
-            "%(issuer)s vous adresse un code d'accès %(kind)s pour le service « "
-            "%(service)s » et l'entreprise "
-            "%(company)s (%(identifier)s).\n\nSaisissez-le dans votre espace "
-            "professionnel avant le %(deadline)s "
-            "(date limite d'activation). La certification sera valable jusqu'au "
-            "%(ends)s.\n\nCe code ne sert qu'une "
-            "fois. Ne le communiquez qu'à la personne qui doit l'utiliser.",
-            issuer=issuer,
-            kind=KIND_LABELS[access_code.kind],
-            service=languages.localized(access_code.service, "name"),
-            company=access_code.company_name or access_code.company_identifier,
-            identifier=access_code.company_identifier,
-            deadline=format_date(access_code.activation_deadline),
-            ends=format_date(access_code.ends_at),
-        )
+    """The text of the letter carrying a code (the code itself is added by services/letters.py),
+    lazy: written in the letter's language."""
+    return _l(
+        "%(issuer)s vous adresse un code d'accès %(kind)s pour le service « "
+        "%(service)s » et l'entreprise "
+        "%(company)s (%(identifier)s).\n\nSaisissez-le dans votre espace "
+        "professionnel avant le %(deadline)s "
+        "(date limite d'activation). La certification sera valable jusqu'au "
+        "%(ends)s.\n\nCe code ne sert qu'une "
+        "fois. Ne le communiquez qu'à la personne qui doit l'utiliser.",
+        issuer=issuer,
+        kind=KIND_LABELS[access_code.kind],
+        service=languages.lazy_localized(access_code.service, "name"),
+        company=access_code.company_name or access_code.company_identifier,
+        identifier=access_code.company_identifier,
+        deadline=languages.lazy_date(access_code.activation_deadline, "medium"),
+        ends=languages.lazy_date(access_code.ends_at, "medium"),
     )
 
 
@@ -433,12 +431,14 @@ def _use_code(attempt, member, user, code, kind, administration):
                     letters.mark_posted([mandate.letter_id])  # the code it carried is no longer needed
                 notify_space(
                     found.issued_by_space_id,
-                    _l("Mandat obtenu : %(service)s", service=languages.localized(found.service, "name")),
+                    _l(
+                        "Mandat obtenu : %(service)s", service=languages.lazy_localized(found.service, "name")
+                    ),
                     _l(
                         "L'espace %(space)s a utilisé le code du mandat pour %(company)s (%(service)s).",
                         space=member.space.name,
                         company=found.company_name,
-                        service=languages.localized(found.service, "name"),
+                        service=languages.lazy_localized(found.service, "name"),
                     ),
                 )
     except InvalidCode:

@@ -6,13 +6,13 @@ import re
 from datetime import timedelta
 
 from flask import current_app
-from flask_babel import format_datetime, lazy_gettext as _l
+from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
 
 import clock
 import validators
 from models import AuthProduct, User, db
-from services import DomainError, audit, auth, crypto, letters, links, throttle
+from services import DomainError, audit, auth, crypto, languages, letters, links, throttle
 from services.mail import queue_mail
 from services.urls import external_url
 
@@ -86,8 +86,9 @@ def next_registration_step(user):
 # --- Enrolment of the Token ---------------------------------------------------------------
 
 
-def start_enrolment(userid, password, secret_image):
-    """Create the person and the Token product; the one-time code confirms it next."""
+def start_enrolment(userid, password, secret_image, language):
+    """Create the person and the Token product; the one-time code confirms it next. The
+    person's language is the page's (their mails and letters are written in it)."""
     userid = (userid or "").strip()
     if not USERID_RE.match(userid):
         raise InvalidUserId()
@@ -96,7 +97,9 @@ def start_enrolment(userid, password, secret_image):
         raise SecretImageRequired()
     try:
         with db.atomic():
-            user = User.create(userid=userid, userid_key=auth.userid_key(userid))
+            user = User.create(
+                userid=userid, userid_key=auth.userid_key(userid), language=languages.checked(language)
+            )
             product = AuthProduct.create(
                 user=user,
                 password_hash=auth.hash_password(password),
@@ -167,15 +170,15 @@ def send_confirmation(user):
     ).where(User.id == user.id).execute()
     user.confirmation_sent_at = now
     token = links.make("email-confirm", {"u": user.id, "c": code})
-    deadline = format_datetime(confirmation_deadline(user), "EEEE dd/MM/yyyy HH:mm:ss")
     queue_mail(
         user.email,
         _l("Votre demande d'enregistrement auprès d'Espace Pro"),
         "registration_confirm",
+        language=languages.of(user),
         user=user,
         link=external_url("auth.confirm_email", token=token),
         code=crypto.group(code),
-        deadline=deadline,
+        deadline=languages.lazy_datetime(confirmation_deadline(user), "EEEE dd/MM/yyyy HH:mm:ss"),
     )
     audit.record("account.confirmation_sent", actor=user)
 
@@ -252,17 +255,16 @@ def _confirm(user, code):
         letters.queue_letter(
             user.display_name,
             user.address_lines,
-            str(_l("Confirmation de votre enregistrement auprès d'une application Internet")),
-            str(
-                _l(
-                    "Madame, Monsieur,\n\nNous vous confirmons votre enregistrement "
-                    "auprès d'Espace Pro sous le UserID "
-                    "%(userid)s, avec l'adresse e-mail %(email)s.\n\nSi vous n'êtes pas à l'origine de cet "
-                    "enregistrement, contactez le Helpdesk.\n\nVeuillez agréer nos salutations distinguées.",
-                    userid=user.userid,
-                    email=user.email,
-                )
+            _l("Confirmation de votre enregistrement auprès d'une application Internet"),
+            _l(
+                "Madame, Monsieur,\n\nNous vous confirmons votre enregistrement "
+                "auprès d'Espace Pro sous le UserID "
+                "%(userid)s, avec l'adresse e-mail %(email)s.\n\nSi vous n'êtes pas à l'origine de cet "
+                "enregistrement, contactez le Helpdesk.\n\nVeuillez agréer nos salutations distinguées.",
+                userid=user.userid,
+                email=user.email,
             ),
+            language=languages.of(user),
         )
         audit.record("account.email_confirmed", actor=user)
     return User.get_by_id(user.id)

@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import NamedTuple
 
 from flask import current_app
-from flask_babel import format_date, lazy_gettext as _l
+from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
 
 import clock
@@ -467,7 +467,7 @@ def _post_code(adhesion, company, services, code):
         "person": person.display_name if person else "",
         "space": space.name,
         "subscriber": space.subscriber_number or "",
-        "deadline": format_date(adhesion.code_expires_at),
+        "deadline": languages.lazy_date(adhesion.code_expires_at, "medium"),
     }
     if is_expert(space):
         body = _l(
@@ -494,8 +494,9 @@ def _post_code(adhesion, company, services, code):
     return letters.queue_letter(
         company.name,
         company.address_lines,
-        str(_l("Code d'activation de votre espace professionnel")),
-        str(body),
+        _l("Code d'activation de votre espace professionnel"),
+        body,
+        language=administration.letter_language,
         code=crypto.group(code),
         administration=administration.id,
     )

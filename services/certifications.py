@@ -182,10 +182,12 @@ def administration_services(member, administration):
 def notify_space(space_id, subject, message):
     """A mail to each admin of the space: no content beyond the message, a link to log in."""
     admins = (
-        User.select(User.email)
+        User.select(User.email, User.language)
         .join(Membership)
         .where(Membership.space == space_id, Membership.role == "admin", User.email != "")
     )
     link = external_url("certifications.index", space_id=space_id)
     for admin in admins:
-        queue_mail(admin.email, str(subject), "notification", message=str(message), link=link)
+        queue_mail(
+            admin.email, subject, "notification", language=languages.of(admin), message=message, link=link
+        )

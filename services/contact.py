@@ -12,14 +12,14 @@ import hashlib
 from datetime import timedelta
 from typing import NamedTuple
 
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import lazy_gettext as _l
 from peewee import Case, fn
 
 import clock
 import validators
 from database import PAGE_SIZE
 from models import ContactRequest, Feedback, clip, db
-from services import DomainError, InvalidInput, audit, throttle
+from services import DomainError, InvalidInput, audit, languages, throttle
 from services.mail import queue_mail
 from services.urls import external_url, safe_next
 
@@ -97,8 +97,9 @@ def _sender_key(email):
     return "contact:email:" + hashlib.sha256(email.lower().encode()).hexdigest()
 
 
-def send_contact(name, email, subject, message, user=None, ip=None):
-    """Store a message for the helpdesk and acknowledge it to `email`. Raises InvalidEmail,
+def send_contact(name, email, subject, message, language, user=None, ip=None):
+    """Store a message for the helpdesk and acknowledge it to `email`, in `language` (the
+    page's, which the helpdesk's answer is written in too). Raises InvalidEmail,
     or throttle.TooManySent (nothing stored) past CONTACT_LIMIT an hour from this address or
     this client address."""
     try:
@@ -115,11 +116,13 @@ def send_contact(name, email, subject, message, user=None, ip=None):
             subject=clip(ContactRequest.subject, subject),
             message=_lines(message),
             user=user,
+            language=languages.checked(language),
         )
         queue_mail(
             email,
-            _("Votre message au Helpdesk : %(subject)s", subject=request_.subject),
+            _l("Votre message au Helpdesk : %(subject)s", subject=request_.subject),
             "contact_received",
+            language=request_.language,
             request=request_,
             contact_link=external_url("help.contact_form"),
         )
@@ -182,8 +185,9 @@ def answer(agent, request_id, text):
             raise AlreadyAnswered()
         queue_mail(
             found.email,
-            _("Réponse du Helpdesk : %(subject)s", subject=found.subject),
+            _l("Réponse du Helpdesk : %(subject)s", subject=found.subject),
             "contact_answer",
+            language=found.language,
             name=found.name,
             request=found,
             answer=text,

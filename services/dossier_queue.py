@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 
 from database import PAGE_SIZE
 from models import Administration, Dossier, DossierFile, Procedure, Receipt, Space, db
-from services import DomainError, audit, dossiers, sent_communications, spaces
+from services import DomainError, audit, dossiers, languages, sent_communications, spaces
 from services.certifications import search
 
 # The statuses an agent may filter on: every one but the draft, which an agent never sees.
@@ -184,11 +184,10 @@ def _communicate(agent, dossier, subject, message, text=""):
     see the dossier: `message` says what happened (the members' mail too), `text` what the
     agent wrote (a complement asked, a reason, a message), which only the space reads."""
     reference = dossier.reference or ""
-    message = str(message) % {"reference": reference}
-    body = f"{message}\n\n{text}" if text else message
-    sent_communications.send_decision(
-        agent, dossiers.seen_by(dossier), str(subject) % {"reference": reference}, message, body
-    )
+    subject = languages.lazy_format(subject, reference=reference)
+    message = languages.lazy_format(message, reference=reference)
+    body = f"{message}\n\n{text}" if text else str(message)
+    sent_communications.send_decision(agent, dossiers.seen_by(dossier), subject, message, body)
 
 
 # --- The queue -----------------------------------------------------------------------------

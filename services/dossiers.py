@@ -488,13 +488,13 @@ def notify_members(dossier, subject, message):
     terms, and a link to the dossier page (never its content)."""
     space_ids = seen_by(dossier)
     members = (
-        Membership.select(Membership.space, User.email)
+        Membership.select(Membership.space, User.email, User.language)
         .join(User)
         .switch(Membership)
         .join(Space)
         .where(Membership.space.in_(space_ids), Space.live(), User.email != "")
         .tuples()
     )
-    for space_id, email in members:
+    for space_id, email, language in members:
         link = external_url("procedures.dossier", space_id=space_id, dossier_id=dossier.id)
-        queue_mail(email, str(subject), "notification", message=str(message), link=link)
+        queue_mail(email, subject, "notification", language=language, message=message, link=link)

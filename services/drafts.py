@@ -11,7 +11,7 @@ not run for a while.
 import calendar
 from datetime import timedelta
 
-from flask_babel import format_date, gettext as _
+from flask_babel import lazy_gettext as _l
 
 import clock
 from models import Dossier, Procedure, db
@@ -88,16 +88,16 @@ def _warn(now):
             ):
                 continue
             dossier.purge_warned_at = now
-            procedure = languages.localized(dossier.procedure, "title")
+            procedure = languages.lazy_localized(dossier.procedure, "title")
             dossiers.notify_members(
                 dossier,
-                _("Brouillon bientôt supprimé : %(procedure)s", procedure=procedure),
-                _(
+                _l("Brouillon bientôt supprimé : %(procedure)s", procedure=procedure),
+                _l(
                     "Votre brouillon de la démarche « %(procedure)s » sera supprimé le %(date)s : les "
                     "brouillons sont gardés six mois après leur dernière modification. Pour le garder, "
                     "reprenez-le avant cette date.",
                     procedure=procedure,
-                    date=format_date(deadline(dossier), "long"),
+                    date=languages.lazy_date(deadline(dossier), "long"),
                 ),
             )
         warned += 1

@@ -14,7 +14,7 @@ from peewee import IntegrityError
 import clock
 import validators
 from models import AuthProduct, ImpotsSignup, User, db
-from services import DomainError, InvalidInput, accounts, audit, auth, crypto
+from services import DomainError, InvalidInput, accounts, audit, auth, crypto, languages
 
 KIND = "impots"
 
@@ -135,9 +135,10 @@ def pending_signup(mode, secret, email=None):
     return signup
 
 
-def complete_signup(signup):
+def complete_signup(signup, language):
     """Use the signup (one conditional UPDATE: a second click or a concurrent one finds it
-    used) and create its account: returns (User, AuthProduct). Call it inside the
+    used) and create its account, in `language` (the page's): returns (User, AuthProduct).
+    Call it inside the
     transaction that makes the space, so that a failure leaves the signup unused."""
     now = clock.now()
     used = (
@@ -165,6 +166,7 @@ def complete_signup(signup):
                 terms_version=terms,
                 terms_accepted_at=now,
                 space_terms_version=terms,
+                language=languages.checked(language),
             )
             product = AuthProduct.create(
                 user=user,

@@ -21,12 +21,23 @@ import secrets
 from datetime import timedelta
 from typing import NamedTuple
 
-from flask_babel import format_datetime, lazy_gettext as _l
+from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
 
 import clock
 from models import ImpotsSignup, Space, clip, db
-from services import DomainError, InvalidInput, adhesions, audit, auth, companies, crypto, spaces, throttle
+from services import (
+    DomainError,
+    InvalidInput,
+    adhesions,
+    audit,
+    auth,
+    companies,
+    crypto,
+    languages,
+    spaces,
+    throttle,
+)
 from services.impots_accounts import (
     InvalidEmail,
     SignupGone,
@@ -130,31 +141,34 @@ def _count_sending(ip, email, company=None):
         throttle.count_use(f"impots-signup:company:{company.identifier}", COMPANY_LIMIT, COMPANY_WINDOW)
 
 
-def _tell_account_exists(email, mode):
-    """Instead of a link or code: a mail to the address that has the account. The hash
-    spends the time a new signup's password hash takes, so the answer's delay says nothing."""
+def _tell_account_exists(email, mode, language):
+    """Instead of a link or code: a mail to the address that has the account (in its
+    language). The hash spends the time a new signup's password hash takes, so the answer's
+    delay says nothing."""
     auth.hash_password(secrets.token_hex(8))
     queue_mail(
         email,
         _l("Votre espace professionnel impots existe déjà"),
         "impots_account_exists",
+        language=languages.for_email(email, language),
         email=email,
         login_link=external_url("impots.login"),
     )
     audit.record("impots.signup_account_exists", mode=mode)
 
 
-def _sign_up(mode, email, password, first_name, last_name, ip, company=None):
+def _sign_up(mode, email, password, first_name, last_name, language, ip, company=None):
     """The checked request of either mode, in one transaction: counted, then the signup and
-    its mail (the link to the company, the code to the person), or the mail to an existing
-    account. Returns the deadline the page shows, the same in both cases."""
+    its mail (the link to the company, the code to the person) in `language`, the page's, or
+    the mail to an existing account. Returns the deadline the page shows, the same in both
+    cases."""
     first_name, last_name = first_name.strip(), last_name.strip()
     simplified = mode == "simplified"
     deadline = clock.now() + (LINK_VALIDITY if simplified else CODE_VALIDITY)
     with db.atomic():
         _count_sending(ip, email, company)
         if account_exists(email):
-            _tell_account_exists(email, mode)
+            _tell_account_exists(email, mode, language)
             return deadline
         secret = crypto.random_code(LINK_LENGTH if simplified else CODE_LENGTH)
         start_signup(
@@ -172,11 +186,12 @@ def _sign_up(mode, email, password, first_name, last_name, ip, company=None):
                 company.email,
                 _l("Création de l'espace professionnel de l'entreprise %(company)s", company=company.name),
                 "impots_simplified_link",
+                language=language,
                 company=company,
                 person=f"{first_name} {last_name}",
                 email=email,
                 link=external_url("impots.simplified_link", secret=secret),
-                deadline=format_datetime(deadline, DEADLINE_FORMAT),
+                deadline=languages.lazy_datetime(deadline, DEADLINE_FORMAT),
             )
             audit.record("impots.signup_link_sent", ip=ip, company=company.identifier)
         else:
@@ -184,10 +199,11 @@ def _sign_up(mode, email, password, first_name, last_name, ip, company=None):
                 email,
                 _l("Votre code d'activation d'espace professionnel impots"),
                 "impots_expert_code",
+                language=language,
                 code=crypto.group(secret),
                 email=email,
                 activate_link=external_url("impots.activate"),
-                deadline=format_datetime(deadline, DEADLINE_FORMAT),
+                deadline=languages.lazy_datetime(deadline, DEADLINE_FORMAT),
             )
             audit.record("impots.signup_code_sent", ip=ip)
     return deadline
@@ -196,7 +212,7 @@ def _sign_up(mode, email, password, first_name, last_name, ip, company=None):
 # --- Mode simplifié -------------------------------------------------------------------------
 
 
-def request_simplified(siren, first_name, last_name, email, password, accepted, ip=None):
+def request_simplified(siren, first_name, last_name, email, password, accepted, language, ip=None):
     """Send the 72 h link to the company's e-mail from the register. Raises InvalidSiren,
     UnknownCompany, CompanyEmailUnknown, InvalidEmail, a WeakPassword, TermsNotAccepted,
     throttle.TooManySent; nothing is sent then. Returns Sent."""
@@ -204,7 +220,7 @@ def request_simplified(siren, first_name, last_name, email, password, accepted, 
     if not company.email:
         raise CompanyEmailUnknown()
     email = _checked_person(email, password, accepted)
-    deadline = _sign_up("simplified", email, password, first_name, last_name, ip, company)
+    deadline = _sign_up("simplified", email, password, first_name, last_name, language, ip, company)
     return Sent("simplified", mask_email(company.email), deadline)
 
 
@@ -218,13 +234,14 @@ def simplified_signup(secret):
     return signup, company
 
 
-def create_simplified_space(secret):
-    """Follow the link once: in one transaction, the account, the company's space with the
-    person as its administrator, and the adhesion to every offered service, whose code goes
-    by post to the registered address. Returns (space, adhesion)."""
+def create_simplified_space(secret, language):
+    """Follow the link once: in one transaction, the account (in `language`, the page's),
+    the company's space with the person as its administrator, and the adhesion to every
+    offered service, whose code goes by post to the registered address. Returns (space,
+    adhesion)."""
     signup, company = simplified_signup(secret)
     with db.atomic():
-        user, product = complete_signup(signup)
+        user, product = complete_signup(signup, language)
         space = _welcome(
             signup, user, product, name=clip(Space.name, company.name), **companies.space_fields(company)
         )
@@ -242,11 +259,11 @@ def _welcome(signup, user, product, **fields):
 # --- Mode expert ------------------------------------------------------------------------------
 
 
-def request_expert(email, password, first_name, last_name, accepted, ip=None):
+def request_expert(email, password, first_name, last_name, accepted, language, ip=None):
     """Send the 48 h activation code to the person's e-mail. Raises InvalidEmail, a
     WeakPassword, TermsNotAccepted, throttle.TooManySent. Returns Sent."""
     email = _checked_person(email, password, accepted)
-    deadline = _sign_up("expert", email, password, first_name, last_name, ip)
+    deadline = _sign_up("expert", email, password, first_name, last_name, language, ip)
     return Sent("expert", email, deadline)
 
 
@@ -255,7 +272,7 @@ def activation_key(email):
     return f"impots-activation:{_digest(email_key(email))}"
 
 
-def activate_expert(email, code, ip=None):
+def activate_expert(email, code, language, ip=None):
     """Activer mon espace/mes services: the e-mail and its code (single use, 48 h) create
     the account and the space with its numéro d'abonné. Raises InvalidEmail,
     InvalidSignupCode (counted), SignupGone / SignupExpired (the right code: not counted),
@@ -278,7 +295,7 @@ def activate_expert(email, code, ip=None):
             audit.record("impots.activation_locked", ip=ip)
         raise InvalidSignupCode()
     try:
-        space = _create_expert_space(pending_signup("expert", code, email))
+        space = _create_expert_space(pending_signup("expert", code, email), language)
     except DomainError:
         throttle.release(attempt)
         raise
@@ -286,9 +303,9 @@ def activate_expert(email, code, ip=None):
     return space
 
 
-def _create_expert_space(signup):
+def _create_expert_space(signup, language):
     with db.atomic():
-        user, product = complete_signup(signup)
+        user, product = complete_signup(signup, language)
         name = clip(Space.name, str(_l("Espace abonné %(name)s", name=user.display_name)))
         # A random numéro d'abonné, drawn again on the rare collision.
         for _attempt in range(10):

@@ -1,27 +1,107 @@
-"""The texts of the data in the page's language. French is the columns and the definitions'
-texts themselves; German and English are beside them: a `translations` column on the
-catalogue's rows (`{"de": {"name": ...}, "en": {...}}`), a `translations` table in a
-procedure's definition (`{"de": {"<French text>": "<German>"}, "en": {...}}`)."""
+"""Languages. The people: a person's and an agent's chosen language is kept on their account
+(FR / DE / EN); their mails and letters are written in it, whatever the language of the
+request that causes them, and someone without an account in the language of the page that
+asked for it. The data: French is the columns and the definitions' texts themselves; German
+and English are beside them: a `translations` column on the catalogue's rows (`{"de":
+{"name": ...}, "en": {...}}`), a `translations` table in a procedure's definition (`{"de":
+{"<French text>": "<German>"}, "en": {...}}`)."""
 
-from flask_babel import get_locale
+from flask import current_app
+from flask_babel import force_locale, format_date, format_datetime, get_locale
+from flask_babel.speaklater import LazyString
+from peewee import fn
 
-FRENCH = "fr"
+from models import User
+
 LANGUAGES = ("fr", "de", "en")
-# The languages a text of the data must be given in beside French.
+DEFAULT = "fr"  # an account whose language was never chosen ("") is written to in French
+
+
+def of(account):
+    """The language `account` (a User or an Agent) is written to in."""
+    return (account.language if account is not None else "") or DEFAULT
+
+
+def checked(language):
+    """`language` if the portal speaks it, else French."""
+    return language if language in current_app.config["LANGUAGES"] else DEFAULT
+
+
+def for_email(email, fallback):
+    """The language of the account that has the address `email`, else `fallback` (the
+    language of the page that asked for the mail)."""
+    account = (
+        User.select(User.language)
+        .where(fn.LOWER(User.email) == (email or "").lower(), User.language != "")
+        .order_by(User.id)
+        .first()
+    )
+    return account.language if account else checked(fallback)
+
+
+def choose(account, language):
+    """FR / DE / EN while logged in: the account keeps the choice."""
+    language = checked(language)
+    type(account).update(language=language).where(type(account).id == account.id).execute()
+    account.language = language
+    return language
+
+
+def choose_for_session(user, agent, language):
+    """FR / DE / EN: the person and the back-office agent logged in on the session (None when
+    not) keep the choice on their accounts."""
+    for account in (user, agent):
+        if account is not None:
+            choose(account, language)
+
+
+def at_login(account, chosen):
+    """The session's language once `account` logs in: the one chosen before the login
+    (`chosen`, None when none was), which the account keeps from now on, else the account's
+    own (None when it never chose one: the portal's default)."""
+    if chosen:
+        return choose(account, chosen)
+    return account.language or None
+
+
+def written_in(language, text):
+    """`text` (a lazy string, or a plain one) as it reads in `language`."""
+    with force_locale(checked(language)):
+        return str(text)
+
+
+def lazy_format(text, **values):
+    """`text` (a lazy string with %(name)s placeholders) filled in with `values` when it is
+    read, so in the language it is read in."""
+    return LazyString(lambda: str(text) % values)
+
+
+# Dates inside a mail's or a letter's text: formatted when the text is, in its language.
+def lazy_date(value, format="long"):
+    return LazyString(format_date, value, format)
+
+
+def lazy_datetime(value, format="medium"):
+    return LazyString(format_datetime, value, format)
+
+
+# --- The data's texts ---------------------------------------------------------------
+
+# The languages a text of the data must be given in beside French (config.LANGUAGES's others).
 OTHER_LANGUAGES = ("de", "en")
 
 
 def current_language():
     """The language of the current request, or of `force_locale`; French outside both."""
     locale = get_locale()
-    return locale.language if locale is not None else FRENCH
+    return locale.language if locale is not None else DEFAULT
 
 
 def procedure_text(definition, text, language=None):
     """A text of a procedure's definition (the French, its id) in `language` (the current one
     by default); the French when the definition does not translate it."""
     language = language or current_language()
-    if language == FRENCH or not text:
+    if language == DEFAULT or not text:
         return text
     return (definition or {}).get("translations", {}).get(language, {}).get(text) or text
 
@@ -32,8 +112,13 @@ def localized(row, field, language=None):
     column of the row already loaded: no query."""
     french = getattr(row, field)
     language = language or current_language()
-    if language == FRENCH:
+    if language == DEFAULT:
         return french
     if hasattr(row, "definition"):  # a procedure: its definition's table, keyed by the French
         return procedure_text(row.definition, french, language)
     return (row.translations or {}).get(language, {}).get(field) or french
+
+
+def lazy_localized(row, field):
+    """`localized(row, field)` read when the text is, so in a mail's or a letter's language."""
+    return LazyString(localized, row, field)

@@ -4,14 +4,14 @@ registration confirmations), printed as A4 PDFs for window envelopes, then marke
 from pathlib import Path
 
 from flask import current_app
-from flask_babel import format_date, gettext as _, lazy_gettext as _l
+from flask_babel import force_locale, format_date, gettext as _, lazy_gettext as _l
 from fpdf import FPDF
 from peewee import JOIN, Case, fn
 
 import clock
 from database import PAGE_SIZE
 from models import Letter, Mandate, clip, db
-from services import DomainError, audit, crypto
+from services import DomainError, audit, crypto, languages
 
 FONTS = Path(__file__).resolve().parent.parent / "static" / "fonts"
 
@@ -50,29 +50,32 @@ class NothingSelected(DomainError):
     message = _l("Cochez les courriers postés.")
 
 
-def queue_letter(recipient_name, address_lines, subject, body, code=None, administration=None):
+def queue_letter(recipient_name, address_lines, subject, body, *, language, code=None, administration=None):
     """Queue a letter for the post, in `administration`'s queue (an id; None: the portal's
-    own, which the helpdesk prints); `code` is kept encrypted until the letter is posted. A
-    letter without an address could not be posted: it is refused, nothing is queued."""
+    own, which the helpdesk prints), written in `language` (`subject` and `body` lazy
+    strings, translated now); `code` is kept encrypted until the letter is posted. A letter
+    without an address could not be posted: it is refused, nothing is queued."""
     address = [line.strip() for line in address_lines if line and line.strip()]
     if not address:
         raise NoPostalAddress()
-    return _create(recipient_name, address, subject, body, code, administration)
+    return _create(recipient_name, address, subject, body, language, code, administration)
 
 
-def printable_letter(recipient_name, subject, body, code=None):
+def printable_letter(recipient_name, subject, body, *, language, code=None):
     """A letter its sender prints and hands over itself (a mandate's proxy code): kept for
     its code until that is no longer needed; being a mandate's, it is not in the postal queue."""
-    return _create(recipient_name, [], subject, body, code)
+    return _create(recipient_name, [], subject, body, language, code)
 
 
-def _create(recipient_name, address, subject, body, code, administration=None):
+def _create(recipient_name, address, subject, body, language, code, administration=None):
+    language = languages.checked(language)
     return Letter.create(
         administration=administration,
-        recipient_name=clip(Letter.recipient_name, recipient_name),
+        recipient_name=clip(Letter.recipient_name, languages.written_in(language, recipient_name)),
         address="\n".join(address),
-        subject=clip(Letter.subject, subject),
-        body=body,
+        subject=clip(Letter.subject, languages.written_in(language, subject)),
+        body=languages.written_in(language, body),
+        language=language,
         code_encrypted=crypto.encrypt("letter-code", code) if code else None,
     )
 
@@ -253,32 +256,34 @@ def render_pdf(letters):
 
 
 def _render_page(pdf, letter):
-    pdf.add_page()
-    pdf.set_font("DejaVu", "", 7)
-    pdf.set_xy(ADDRESS_X, SENDER_Y)
-    pdf.cell(ADDRESS_W, 4, current_app.config["LETTER_SENDER"])
-    pdf.set_font("DejaVu", "", 11)
-    pdf.set_xy(ADDRESS_X, ADDRESS_Y)
-    pdf.multi_cell(ADDRESS_W, 5.5, "\n".join([letter.recipient_name, *letter.address_lines]))
+    """The page in the letter's language, whoever prints it."""
+    with force_locale(languages.checked(letter.language)):
+        pdf.add_page()
+        pdf.set_font("DejaVu", "", 7)
+        pdf.set_xy(ADDRESS_X, SENDER_Y)
+        pdf.cell(ADDRESS_W, 4, current_app.config["LETTER_SENDER"])
+        pdf.set_font("DejaVu", "", 11)
+        pdf.set_xy(ADDRESS_X, ADDRESS_Y)
+        pdf.multi_cell(ADDRESS_W, 5.5, "\n".join([letter.recipient_name, *letter.address_lines]))
 
-    pdf.set_xy(125, 100)
-    pdf.cell(65, 5, _("Luxembourg, le %(date)s", date=format_date(letter.created_at, "long")), align="R")
+        pdf.set_xy(125, 100)
+        pdf.cell(65, 5, _("Luxembourg, le %(date)s", date=format_date(letter.created_at, "long")), align="R")
 
-    pdf.set_xy(25, 115)
-    pdf.set_font("DejaVu", "B", 12)
-    pdf.multi_cell(160, 6, letter.subject)
-    pdf.ln(4)
-    pdf.set_x(25)
-    pdf.set_font("DejaVu", "", 11)
-    pdf.multi_cell(160, 5.5, letter.body)
-    code = carried_code(letter)
-    if code:
-        pdf.ln(6)
+        pdf.set_xy(25, 115)
+        pdf.set_font("DejaVu", "B", 12)
+        pdf.multi_cell(160, 6, letter.subject)
+        pdf.ln(4)
         pdf.set_x(25)
-        pdf.set_font("DejaVu", "B", 14)
-        pdf.multi_cell(160, 8, code, align="C", border=1)
-    pdf.set_auto_page_break(False)  # the footer sits in the bottom margin
-    pdf.set_font("DejaVu", "", 7)
-    pdf.set_xy(25, 282)
-    pdf.cell(160, 4, _("Courrier n° %(id)s", id=letter.id))
-    pdf.set_auto_page_break(True, margin=20)
+        pdf.set_font("DejaVu", "", 11)
+        pdf.multi_cell(160, 5.5, letter.body)
+        code = carried_code(letter)
+        if code:
+            pdf.ln(6)
+            pdf.set_x(25)
+            pdf.set_font("DejaVu", "B", 14)
+            pdf.multi_cell(160, 8, code, align="C", border=1)
+        pdf.set_auto_page_break(False)  # the footer sits in the bottom margin
+        pdf.set_font("DejaVu", "", 7)
+        pdf.set_xy(25, 282)
+        pdf.cell(160, 4, _("Courrier n° %(id)s", id=letter.id))
+        pdf.set_auto_page_break(True, margin=20)

@@ -11,10 +11,12 @@ links and codes, are erased.
 from datetime import timedelta
 
 from flask import current_app, g, has_request_context, render_template
+from flask_babel import force_locale
 from flask_mail import Mail, Message
 
 import clock
 from models import OutboxMail, clip
+from services import languages
 from validators import one_line
 
 mail = Mail()
@@ -24,16 +26,22 @@ MAX_BACKOFF = timedelta(hours=1)
 ERASED = {"body_text": "", "body_html": ""}  # what a sent mail keeps of its bodies
 
 
-def queue_mail(to, subject, template, **context):
-    """Render `emails/<template>.txt` and `.html` and store the mail in the outbox."""
-    subject = clip(OutboxMail.subject, one_line(subject))  # a line break would make the message invalid
-    context.setdefault("subject", subject)
-    row = OutboxMail.create(
-        to=to,
-        subject=subject,
-        body_text=render_template(f"emails/{template}.txt", **context),
-        body_html=render_template(f"emails/{template}.html", **context),
-    )
+def queue_mail(to, subject, template, *, language, **context):
+    """Render `emails/<template>.txt` and `.html` in `language`, the recipient's (the
+    subject, a lazy string, and the context's lazy strings and dates are translated and
+    formatted then), and store the mail in the outbox."""
+    language = languages.checked(language)
+    with force_locale(language):
+        # A line break would make the message invalid.
+        subject = clip(OutboxMail.subject, one_line(str(subject)))
+        context.setdefault("subject", subject)
+        context["language"] = language  # the html's lang
+        row = OutboxMail.create(
+            to=to,
+            subject=subject,
+            body_text=render_template(f"emails/{template}.txt", **context),
+            body_html=render_template(f"emails/{template}.html", **context),
+        )
     if has_request_context():
         g.mail_queued = True
     return row

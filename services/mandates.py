@@ -118,14 +118,13 @@ def grant_mandate(member, user, service_id, ends_on, note="", activation_days=30
             ends_at=ends_on,
         )
         letter = letters.printable_letter(
-            (note or "").strip() or str(_l("Le mandataire")),
-            str(
-                _l(
-                    "Votre code d'accès mandataire : %(service)s",
-                    service=languages.localized(service, "name"),
-                )
+            (note or "").strip() or _l("Le mandataire"),
+            _l(
+                "Votre code d'accès mandataire : %(service)s",
+                service=languages.lazy_localized(service, "name"),
             ),
             access_codes.letter_body(access_code, member.space.company_name or member.space.name),
+            language=service.administration.letter_language,
             code=code,
         )
         mandate = Mandate.create(
@@ -332,7 +331,7 @@ def send_reminders():
                         _l(
                             "Le mandat pour %(company)s (%(service)s) prend fin dans %(days)d jours.",
                             company=mandate.company_name,
-                            service=languages.localized(mandate.service, "name"),
+                            service=languages.lazy_localized(mandate.service, "name"),
                             days=-((now - mandate.ends_at) // timedelta(days=1)),
                         ),
                     )

@@ -11,7 +11,7 @@ import clock
 import validators
 from database import PAGE_SIZE, lock_row
 from models import Invitation, Membership, Space, User, db
-from services import DomainError, audit, crypto, links
+from services import DomainError, audit, crypto, languages, links
 from services.mail import queue_mail
 from services.spaces import RANK, ROLES, InvalidInput, NotCollaborative, SpaceNotFound, private_space, require
 from services.urls import external_url
@@ -143,6 +143,8 @@ def _invitation_link(invitation, nonce):
 
 
 def _send_invitation(invitation, space, inviter):
+    """The invitation in the language of the account that has the address, else in the
+    inviter's (the language of their pages: the switch stores it on their account)."""
     nonce = crypto.random_code(16)
     now = clock.now()
     Invitation.update(nonce_hash=crypto.keyed_hash("invitation", nonce), sent_at=now).where(
@@ -151,8 +153,9 @@ def _send_invitation(invitation, space, inviter):
     invitation.sent_at = now
     queue_mail(
         invitation.email,
-        str(_l("Invitation à rejoindre l'espace %(space)s", space=space.name)),
+        _l("Invitation à rejoindre l'espace %(space)s", space=space.name),
         "space_invitation",
+        language=languages.for_email(invitation.email, languages.of(inviter)),
         space=space,
         inviter=inviter,
         role=ROLES[invitation.role],
@@ -339,8 +342,9 @@ def _notify(user, space, message):
     if user.email:
         queue_mail(
             user.email,
-            str(_l("Espace %(space)s : votre accès a changé", space=space.name)),
+            _l("Espace %(space)s : votre accès a changé", space=space.name),
             "notification",
+            language=languages.of(user),
             message=message,
             link=external_url("spaces.manage"),
         )
@@ -370,12 +374,10 @@ def change_role(member, actor, membership_id, role):
         _notify(
             target.user,
             member.space,
-            str(
-                _l(
-                    "Votre rôle dans l'espace %(space)s est maintenant : %(role)s.",
-                    space=member.space.name,
-                    role=ROLES[role],
-                )
+            _l(
+                "Votre rôle dans l'espace %(space)s est maintenant : %(role)s.",
+                space=member.space.name,
+                role=ROLES[role],
             ),
         )
         target.role = role
@@ -411,7 +413,7 @@ def remove_member(member, actor, membership_id):
     _notify(
         target.user,
         member.space,
-        str(_l("Vous avez été retiré de l'espace %(space)s.", space=member.space.name)),
+        _l("Vous avez été retiré de l'espace %(space)s.", space=member.space.name),
     )
     return target
 

@@ -10,7 +10,7 @@ from peewee import fn
 
 import clock
 from models import AuthProduct, PendingTotpSecret, User, db
-from services import audit, auth, crypto, links
+from services import audit, auth, crypto, languages, links
 from services.mail import queue_mail
 from services.urls import external_url
 
@@ -48,6 +48,7 @@ def _send_recovery(purpose, user):
             user.email,
             subject,
             template,
+            language=languages.of(user),
             user=user,
             link=external_url(endpoint, token=token),
             asks_code=product.kind == "token",

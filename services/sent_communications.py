@@ -294,20 +294,22 @@ def _notify(communication, subject, message):
     it first; returns the number of spaces reached."""
     spaces = Space.select(Space.id).where(reached_spaces(communication.id))
     rows = (
-        Membership.select(User.email, Membership.space, certified_expression(Membership.space).alias("reads"))
+        Membership.select(
+            User.email, User.language, Membership.space, certified_expression(Membership.space).alias("reads")
+        )
         .join(User)
         .where(Membership.space.in_(spaces), User.email != "")
         .order_by(User.email, Membership.space)
         .tuples()
     )
     best = {}
-    for email, space_id, reads in rows:
+    for email, language, space_id, reads in rows:
         key = email.lower()
-        if key not in best or (reads and not best[key][1]):
-            best[key] = (email, space_id, bool(reads))
-    for email, space_id, _reads in best.values():
+        if key not in best or (reads and not best[key][2]):
+            best[key] = (email, space_id, bool(reads), language)
+    for email, space_id, _reads, language in best.values():
         link = external_url("spaces.communication", space_id=space_id, communication_id=communication.id)
-        queue_mail(email, str(subject), "notification", message=str(message), link=link)
+        queue_mail(email, subject, "notification", language=language, message=message, link=link)
     return spaces.count()
 
 

@@ -4,7 +4,7 @@ asked by the administration), gets its reference at the first signature, a signe
 (services/receipts.py), its history entry, the members' notification and the audit entry.
 """
 
-from flask_babel import gettext as _, lazy_gettext as _l, to_user_timezone
+from flask_babel import lazy_gettext as _l, to_user_timezone
 from peewee import fn
 
 import clock
@@ -105,17 +105,18 @@ def _sign(member, user, dossier, version):
     dossier.reference, dossier.submitted_at, dossier.version = reference, now, version + 1
     last = Receipt.select(fn.MAX(Receipt.number)).where(Receipt.dossier == dossier.id).scalar()
     receipt = receipts.issue(dossier, (last or 0) + 1, user, now)
-    values = {"reference": reference, "procedure": languages.localized(dossier.procedure, "title")}
+    # The members' mail, each in their language.
+    values = {"reference": reference, "procedure": languages.lazy_localized(dossier.procedure, "title")}
     if complement:
-        subject = _("Dossier %(reference)s : complément transmis", **values)
-        message = _(
+        subject = _l("Dossier %(reference)s : complément transmis", **values)
+        message = _l(
             "Le complément du dossier %(reference)s (%(procedure)s) a été signé et transmis à "
             "l'administration. Son accusé de réception signé est disponible sur la page du dossier.",
             **values,
         )
     else:
-        subject = _("Dossier %(reference)s transmis", **values)
-        message = _(
+        subject = _l("Dossier %(reference)s transmis", **values)
+        message = _l(
             "Le dossier %(reference)s (%(procedure)s) a été signé et transmis à l'administration. "
             "Son accusé de réception signé est disponible sur la page du dossier.",
             **values,

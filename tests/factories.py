@@ -761,6 +761,7 @@ def queued_letter(name="Guichet SARL", administration=None, code=None):
         ["1, rue du Commerce", "L-1000 Luxembourg"],
         f"Courrier pour {name}",
         "Madame, Monsieur,\n\nVoici votre courrier.",
+        language="fr",
         code=code,
         administration=administration,
     )

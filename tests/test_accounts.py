@@ -43,7 +43,7 @@ def last_mail(to=None):
 
 def test_enrolment_creates_user_and_token(app, clock):
     with app.test_request_context():
-        product = accounts.start_enrolment("Lea.G", factories.PASSWORD, "chat")
+        product = accounts.start_enrolment("Lea.G", factories.PASSWORD, "chat", "fr")
     assert product.user.userid == "Lea.G" and product.enrolled_at is None
     assert factories.PASSWORD not in product.password_hash
     assert (
@@ -69,7 +69,7 @@ def test_enrolment_creates_user_and_token(app, clock):
 def test_enrolment_refusals_change_nothing(app, clock, userid, password, image, error):
     factories.user()
     with pytest.raises(error):
-        accounts.start_enrolment(userid, password, image)
+        accounts.start_enrolment(userid, password, image, "fr")
     assert User.select().count() == 1 and AuthProduct.select().count() == 1
 
 

@@ -18,7 +18,7 @@ MESSAGE = "Bonjour,\nj'ai atteint la limite de 200 espaces professionnels.\nMerc
 
 
 def send(email="lea.guichet@example.lu", ip="192.0.2.1", subject="Limite d'espaces", **kwargs):
-    return contact.send_contact("Léa Guichet", email, subject, MESSAGE, ip=ip, **kwargs)
+    return contact.send_contact("Léa Guichet", email, subject, MESSAGE, "fr", ip=ip, **kwargs)
 
 
 # --- Contacter le Helpdesk ------------------------------------------------------------------

@@ -29,18 +29,18 @@ def _signup(email="anne.expert@example.fr", secret="ABCD2345", hours=48):
 
 
 def _account(email="anne.expert@example.fr"):
-    user, _product = impots_accounts.complete_signup(_signup(email))
+    user, _product = impots_accounts.complete_signup(_signup(email), "fr")
     return user
 
 
 def test_a_signup_becomes_an_account_once(app):
     signup = _signup()
     assert impots_accounts.pending_signup("expert", "abcd-2345", "Anne.Expert@example.fr").id == signup.id
-    user, product = impots_accounts.complete_signup(signup)
+    user, product = impots_accounts.complete_signup(signup, "fr")
     assert (user.userid, user.email, product.kind) == ("anne.expert@example.fr",) * 2 + ("impots",)
     assert product.password_hash != PASSWORD and signup.secret_hash not in ("ABCD2345", "abcd2345")
     with pytest.raises(impots_accounts.SignupGone):
-        impots_accounts.complete_signup(signup)
+        impots_accounts.complete_signup(signup, "fr")
     with pytest.raises(impots_accounts.SignupGone):
         impots_accounts.pending_signup("expert", "ABCD2345", "anne.expert@example.fr")
     assert User.select().count() == 1
@@ -52,9 +52,9 @@ def test_a_new_signup_replaces_the_pending_one_and_one_email_has_one_account(app
     with pytest.raises(impots_accounts.SignupGone):
         impots_accounts.pending_signup("expert", "FIRST234")
     assert ImpotsSignup.select().count() == 1
-    impots_accounts.complete_signup(impots_accounts.pending_signup("expert", "SECND234"))
+    impots_accounts.complete_signup(impots_accounts.pending_signup("expert", "SECND234"), "fr")
     with pytest.raises(impots_accounts.EmailTaken):
-        impots_accounts.complete_signup(_signup(email="ANNE.EXPERT@example.fr", secret="THIRD234"))
+        impots_accounts.complete_signup(_signup(email="ANNE.EXPERT@example.fr", secret="THIRD234"), "fr")
     assert AuthProduct.select().where(AuthProduct.kind == "impots").count() == 1
 
 
@@ -66,7 +66,7 @@ def test_a_signup_is_valid_until_its_deadline_exactly(app, clock):
     with pytest.raises(impots_accounts.SignupExpired):
         impots_accounts.pending_signup("expert", "ABCD2345")
     with pytest.raises(impots_accounts.SignupGone):
-        impots_accounts.complete_signup(signup)
+        impots_accounts.complete_signup(signup, "fr")
 
 
 def test_login_by_email_and_password_only_for_impots_accounts(app, request_context):

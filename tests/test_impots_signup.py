@@ -43,6 +43,7 @@ def simplified(siren="732 829 320", email="paul.martin@example.fr", ip="192.0.2.
         email,
         values["password"],
         values["accepted"],
+        "fr",
         ip=ip,
     )
 
@@ -56,7 +57,7 @@ def expert(email="claire.expert@example.fr", ip="192.0.2.1", **overrides):
         **overrides,
     }
     return impots_signup.request_expert(
-        email, values["password"], values["first_name"], values["last_name"], values["accepted"], ip=ip
+        email, values["password"], values["first_name"], values["last_name"], values["accepted"], "fr", ip=ip
     )
 
 
@@ -95,7 +96,7 @@ def test_the_link_goes_to_the_company_email_from_the_register(register):
 
 def test_following_the_link_creates_the_account_the_space_and_the_posted_code(register):
     simplified()
-    space, adhesion = impots_signup.create_simplified_space(link_secret())
+    space, adhesion = impots_signup.create_simplified_space(link_secret(), "fr")
     user = User.get()
     assert (user.userid, user.email, user.display_name) == (
         "paul.martin@example.fr",
@@ -144,22 +145,22 @@ def test_the_link_is_valid_until_its_72nd_hour_exactly(register, clock):
     second = link_secret()
     clock.advance(hours=72)
     impots_signup.simplified_signup(first)  # at the deadline: still valid
-    impots_signup.create_simplified_space(first)
+    impots_signup.create_simplified_space(first, "fr")
     clock.advance(seconds=1)
     with pytest.raises(impots_accounts.SignupExpired):
         impots_signup.simplified_signup(second)
     with pytest.raises(impots_accounts.SignupExpired):
-        impots_signup.create_simplified_space(second)
+        impots_signup.create_simplified_space(second, "fr")
     assert Space.select().count() == 1 and User.select().count() == 1
 
 
 def test_a_link_serves_once_and_a_forged_one_never(register):
     simplified()
     secret = link_secret()
-    impots_signup.create_simplified_space(secret)
+    impots_signup.create_simplified_space(secret, "fr")
     for link in (secret, secret.lower(), "A" * 32, "x"):
         with pytest.raises(impots_accounts.SignupGone):
-            impots_signup.create_simplified_space(link)
+            impots_signup.create_simplified_space(link, "fr")
     assert Space.select().count() == 1 and Adhesion.select().count() == 1 and Letter.select().count() == 1
 
 
@@ -169,7 +170,7 @@ def test_a_new_request_replaces_the_pending_link(register):
     simplified()
     with pytest.raises(impots_accounts.SignupGone):
         impots_signup.simplified_signup(old)
-    impots_signup.create_simplified_space(link_secret())
+    impots_signup.create_simplified_space(link_secret(), "fr")
     assert ImpotsSignup.select().count() == 1
 
 
@@ -238,7 +239,7 @@ def test_a_client_address_sends_ten_an_hour(register, clock):
 
 def complete_expert(email="claire.expert@example.fr"):
     expert(email=email)
-    return impots_signup.activate_expert(email, mailed_code())
+    return impots_signup.activate_expert(email, mailed_code(), "fr")
 
 
 def test_an_existing_account_gets_a_mail_and_the_same_answer(register):
@@ -262,12 +263,12 @@ def test_the_same_email_never_opens_two_accounts(register):
     code = mailed_code()
     simplified(email="claire.expert@example.fr")  # replaces the pending expert signup
     with pytest.raises(impots_signup.InvalidSignupCode):
-        impots_signup.activate_expert("claire.expert@example.fr", code)
+        impots_signup.activate_expert("claire.expert@example.fr", code, "fr")
     secret = link_secret()
     # An account made meanwhile by another way: the link then creates nothing.
     factories.user("claire.expert@example.fr", email="claire.expert@example.fr")
     with pytest.raises(impots_accounts.EmailTaken):
-        impots_signup.create_simplified_space(secret)
+        impots_signup.create_simplified_space(secret, "fr")
     assert Space.select().count() == 0 and Adhesion.select().count() == 0
     assert ImpotsSignup.get().completed_at is None  # the transaction kept nothing
 
@@ -275,7 +276,7 @@ def test_the_same_email_never_opens_two_accounts(register):
 def test_two_links_followed_at_once_make_one_space(app, register):
     simplified()
     secret = link_secret()
-    outcomes = at_once(app, [lambda: impots_signup.create_simplified_space(secret)] * 2)
+    outcomes = at_once(app, [lambda: impots_signup.create_simplified_space(secret, "fr")] * 2)
     assert sorted(o if o == "ok" else type(o).__name__ for o in outcomes) == ["SignupGone", "ok"]
     assert Space.select().count() == 1 and User.select().count() == 1 and Adhesion.select().count() == 1
 
@@ -283,7 +284,8 @@ def test_two_links_followed_at_once_make_one_space(app, register):
 def test_one_code_typed_twice_at_once_makes_one_space(app, register):
     expert()
     code = mailed_code()
-    outcomes = at_once(app, [lambda: impots_signup.activate_expert("claire.expert@example.fr", code)] * 2)
+    activate = lambda: impots_signup.activate_expert("claire.expert@example.fr", code, "fr")  # noqa: E731
+    outcomes = at_once(app, [activate] * 2)
     assert sorted(o if o == "ok" else type(o).__name__ for o in outcomes) == ["SignupGone", "ok"]
     assert Space.select().count() == 1 and User.select().count() == 1
 
@@ -299,7 +301,7 @@ def test_the_code_goes_to_the_person_and_makes_a_subscriber_space(register):
     assert re.fullmatch(r"[2-9A-Z]{4}-[2-9A-Z]{4}", code)
     assert "La date limite est vendredi 27/03/2026 08:40." in mail.body_text
     assert "/impots/activer" in mail.body_text
-    space = impots_signup.activate_expert(" Claire.Expert@Example.fr ", code.lower().replace("-", " "))
+    space = impots_signup.activate_expert(" Claire.Expert@Example.fr ", code.lower().replace("-", " "), "fr")
     assert re.fullmatch(r"[1-9]\d{9}", space.subscriber_number)
     assert (space.kind, space.name, space.identifier) == ("professional", "Espace abonné Claire Expert", "")
     user = User.get()
@@ -316,10 +318,10 @@ def test_the_code_is_valid_until_its_48th_hour_exactly(register, clock):
     expert(email="autre@example.fr")
     second = mailed_code()
     clock.advance(hours=48)
-    impots_signup.activate_expert("claire.expert@example.fr", first)
+    impots_signup.activate_expert("claire.expert@example.fr", first, "fr")
     clock.advance(seconds=1)
     with pytest.raises(impots_accounts.SignupExpired):
-        impots_signup.activate_expert("autre@example.fr", second)
+        impots_signup.activate_expert("autre@example.fr", second, "fr")
     assert Space.select().count() == 1
     throttle.check(impots_signup.activation_key("autre@example.fr"))  # the right code: not counted
 
@@ -328,7 +330,7 @@ def test_a_code_serves_once(register):
     space = complete_expert()
     code = mailed_code()
     with pytest.raises(impots_accounts.SignupGone):
-        impots_signup.activate_expert("claire.expert@example.fr", code)
+        impots_signup.activate_expert("claire.expert@example.fr", code, "fr")
     assert Space.select().count() == 1 and space.subscriber_number
 
 
@@ -337,19 +339,19 @@ def test_wrong_codes_are_counted_then_wait(register, clock):
     code = mailed_code()
     for _ in range(9):
         with pytest.raises(impots_signup.InvalidSignupCode):
-            impots_signup.activate_expert("claire.expert@example.fr", "AAAA-AAAA")
+            impots_signup.activate_expert("claire.expert@example.fr", "AAAA-AAAA", "fr")
     with pytest.raises(impots_signup.InvalidSignupCode):  # the code of another e-mail is as wrong
-        impots_signup.activate_expert("autre@example.fr", code)
+        impots_signup.activate_expert("autre@example.fr", code, "fr")
     with pytest.raises(impots_signup.InvalidSignupCode):  # the 10th for this e-mail
-        impots_signup.activate_expert("claire.expert@example.fr", "AAAA-AAAB")
+        impots_signup.activate_expert("claire.expert@example.fr", "AAAA-AAAB", "fr")
     with pytest.raises(throttle.Throttled) as waiting:
-        impots_signup.activate_expert("claire.expert@example.fr", code)  # even the right one
+        impots_signup.activate_expert("claire.expert@example.fr", code, "fr")  # even the right one
     assert waiting.value.status == 429 and waiting.value.retry_after == 15 * 60
     assert Space.select().count() == 0
     failures = AuditEntry.select().where(AuditEntry.action == "impots.activation_failed").count()
     assert failures == 11
     clock.advance(minutes=15)
-    assert impots_signup.activate_expert("claire.expert@example.fr", code).subscriber_number
+    assert impots_signup.activate_expert("claire.expert@example.fr", code, "fr").subscriber_number
 
 
 def test_a_hundred_wrong_codes_lock(register, clock):
@@ -359,10 +361,10 @@ def test_a_hundred_wrong_codes_lock(register, clock):
         if n and n % 10 == 0:
             clock.advance(minutes=15)
         with pytest.raises(impots_signup.InvalidSignupCode):
-            impots_signup.activate_expert("claire.expert@example.fr", "AAAA-AAAA")
+            impots_signup.activate_expert("claire.expert@example.fr", "AAAA-AAAA", "fr")
     clock.advance(minutes=15)
     with pytest.raises(throttle.Locked):
-        impots_signup.activate_expert("claire.expert@example.fr", code)
+        impots_signup.activate_expert("claire.expert@example.fr", code, "fr")
     assert AuditEntry.select().where(AuditEntry.action == "impots.activation_locked").count() == 1
 
 
@@ -392,4 +394,4 @@ def test_a_company_removed_from_the_register_makes_the_link_gone(register):
     simplified()
     Company.delete().execute()
     with pytest.raises(impots_accounts.SignupGone):
-        impots_signup.create_simplified_space(link_secret())
+        impots_signup.create_simplified_space(link_secret(), "fr")

@@ -173,12 +173,12 @@ def factories_account(email):
     from services import impots_signup
 
     with current_app.test_request_context():
-        impots_signup.request_expert(email, PASSWORD, "Paul", "Martin", True)
+        impots_signup.request_expert(email, PASSWORD, "Paul", "Martin", True, "fr")
     code = re.search(
         r"Votre code d'activation : (\S+)", OutboxMail.select().order_by(OutboxMail.id.desc()).get().body_text
     )
     with current_app.test_request_context():
-        impots_signup.activate_expert(email, code.group(1))
+        impots_signup.activate_expert(email, code.group(1), "fr")
 
 
 @WAYS

@@ -13,12 +13,13 @@ from models import Administration, AuditEntry, Letter, Service
 from services import letters
 
 
-def make_letter(code=None, name="Madame Léa Guichet"):
+def make_letter(code=None, name="Madame Léa Guichet", language="fr"):
     return letters.queue_letter(
         name,
         ["11, allée du Guichet", "", "L-0000 Luxembourg"],
         "Confirmation de votre enregistrement auprès d'une application Internet",
         "Votre enregistrement est confirmé. Cœur de l’œuvre : 100 €.",
+        language=language,
         code=code,
     )
 
@@ -83,7 +84,12 @@ def test_batch_is_one_page_per_letter_of_the_pending_ones(app, client):
 def test_a_letter_without_a_postal_address_is_not_queued(app, address):
     with pytest.raises(letters.NoPostalAddress):
         letters.queue_letter(
-            "Guichet SARL", address, "Votre code d'accès", "Corps", code="ABCD-EFGH-JKMN-PQRS-TUVW"
+            "Guichet SARL",
+            address,
+            "Votre code d'accès",
+            "Corps",
+            language="fr",
+            code="ABCD-EFGH-JKMN-PQRS-TUVW",
         )
     assert Letter.select().count() == 0
 

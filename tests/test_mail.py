@@ -17,6 +17,7 @@ def queue(app, to="lea.guichet@example.lu"):
             to,
             "Nouveau message",
             "notification",
+            language="fr",
             message="Un nouveau message vous attend.",
             link="http://localhost/",
         )
@@ -92,7 +93,12 @@ def test_mail_is_sent_after_the_request_that_queued_it(app, smtp):
     @app.get("/queue-test")
     def queue_test():
         mail.queue_mail(
-            "anne@example.lu", "Bienvenue", "notification", message="Bonjour", link="http://localhost/"
+            "anne@example.lu",
+            "Bienvenue",
+            "notification",
+            language="fr",
+            message="Bonjour",
+            link="http://localhost/",
         )
         return "ok"
 
@@ -132,6 +138,7 @@ def test_subjects_are_one_line_and_fit_their_column(app):
             "lea@example.lu",
             "Espace\r\nBcc: eve@example.lu  " + "x" * 400,
             "notification",
+            language="fr",
             message="m",
             link="http://localhost/",
         )

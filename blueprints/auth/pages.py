@@ -7,7 +7,7 @@ from flask_login import current_user, login_user
 
 from blueprints.errors import with_retry_after
 from blueprints.htmx import render_page_or_partial
-from blueprints.sessions import fresh_session
+from blueprints.sessions import adopt_language, fresh_session
 from services import accounts, auth
 from services.urls import safe_next
 
@@ -71,6 +71,7 @@ def start_session(user):
     where the person was going before the login."""
     next_url = session.get("login", {}).get("next")
     fresh_session()
+    adopt_language(user)
     user.session_token = auth.open_session(user, client_ip())
     login_user(user)
     session.permanent = True

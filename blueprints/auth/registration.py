@@ -20,6 +20,7 @@ from blueprints.auth.pages import (
 )
 from blueprints.htmx import htmx_redirect
 from blueprints.responses import qr_response
+from blueprints.sessions import page_language
 from services import DomainError, accounts, auth, crypto, links
 
 # What a logged-in person who has not finished registering may still open.
@@ -66,7 +67,9 @@ def enrol():
     if not form.validate_on_submit():
         return show(form, "enrol")
     try:
-        product = accounts.start_enrolment(form.userid.data, form.password.data, form.secret_image.data)
+        product = accounts.start_enrolment(
+            form.userid.data, form.password.data, form.secret_image.data, page_language()
+        )
     except DomainError as error:
         return invalid(form, "enrol", error)
     session["enrolment"] = product.id

@@ -10,7 +10,7 @@ from blueprints.errors import with_retry_after
 from blueprints.htmx import htmx_redirect
 from blueprints.params import page_number
 from blueprints.responses import file_response, qr_response
-from blueprints.sessions import fresh_session
+from blueprints.sessions import adopt_language, fresh_session
 from database import PAGE_SIZE
 from models import AGENT_ROLES
 from services import DomainError, agents, auth, certification_requests, crypto, files
@@ -116,6 +116,7 @@ def code_step(agent, template, **context):
         else:
             session.pop("agent_login", None)
             session["agent_session"] = token
+            adopt_language(agent)
             return htmx_redirect(url_for(HOME[agent.role]))
     return login_page(template, form, error, **context)
 

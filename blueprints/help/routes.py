@@ -7,6 +7,7 @@ from blueprints.forms import refused_beside
 from blueprints.help import bp
 from blueprints.help.forms import FEEDBACK_PREFIX, ContactForm, FeedbackForm
 from blueprints.htmx import htmx_location, is_htmx, render_page_or_partial, vary
+from blueprints.sessions import page_language
 from services import contact, throttle
 
 
@@ -64,6 +65,7 @@ def contact_form():
             form.email.data,
             form.subject.data,
             form.message.data,
+            page_language(),
             user=current_user if current_user.is_authenticated else None,
             ip=request.remote_addr,
         )

@@ -15,6 +15,7 @@ from blueprints.htmx import htmx_redirect
 from blueprints.impots import bp
 from blueprints.impots.forms import ActivationForm, ExpertForm, SimplifiedForm
 from blueprints.impots.routes import TITLES, invalid, page
+from blueprints.sessions import page_language
 from services import DomainError, auth, impots_accounts, impots_signup
 
 TITLES.update(
@@ -84,6 +85,7 @@ def simplified():
             form.email.data,
             form.password.data,
             form.accept.data,
+            page_language(),
             ip=client_ip(),
         ),
     )
@@ -100,6 +102,7 @@ def expert():
             form.first_name.data,
             form.last_name.data,
             form.accept.data,
+            page_language(),
             ip=client_ip(),
         ),
     )
@@ -121,7 +124,7 @@ def simplified_link(secret):
         if request.method == "GET":
             signup, company = impots_signup.simplified_signup(secret)
             return page("link", signup=signup, company=company, secret=secret)
-        space, adhesion = impots_signup.create_simplified_space(secret)
+        space, adhesion = impots_signup.create_simplified_space(secret, page_language())
     except (impots_accounts.SignupGone, impots_accounts.SignupExpired) as error:
         return gone(error, restart)
     session[DONE] = {
@@ -139,7 +142,9 @@ def activate():
     if not form.validate_on_submit():
         return show(form, "expert_activate")
     try:
-        space = impots_signup.activate_expert(form.email.data, form.code.data, ip=client_ip())
+        space = impots_signup.activate_expert(
+            form.email.data, form.code.data, page_language(), ip=client_ip()
+        )
     except (impots_accounts.SignupGone, impots_accounts.SignupExpired) as error:
         return gone(error, url_for("impots.expert"))
     except DomainError as error:

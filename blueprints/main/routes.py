@@ -1,4 +1,5 @@
 from flask import abort, current_app, session
+from flask_login import current_user
 from peewee import InterfaceError, OperationalError
 
 from blueprints.htmx import htmx_redirect, render_page_or_partial
@@ -6,7 +7,7 @@ from blueprints.main import bp
 from blueprints.main.forms import LanguageForm
 from blueprints.params import search_query
 from models import db
-from services import catalogue
+from services import agents, catalogue, languages
 from services.urls import safe_next
 
 
@@ -38,4 +39,10 @@ def set_language():
     if not form.validate_on_submit() or form.lang.data not in current_app.config["LANGUAGES"]:
         abort(400)
     session["lang"] = form.lang.data
+    # Logged in: the account keeps the choice (its mails and letters are written in it).
+    languages.choose_for_session(
+        current_user._get_current_object() if current_user.is_authenticated else None,
+        agents.load_session(session.get("agent_session")),
+        form.lang.data,
+    )
     return htmx_redirect(safe_next(form.next.data) or "/")
