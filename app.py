@@ -1,7 +1,18 @@
 """Espace Pro: the application factory."""
 
+import os
+import re
+
 from flask import Flask, current_app, has_request_context, session
-from flask_babel import Babel, format_date, format_datetime, get_locale
+from flask_babel import (
+    Babel,
+    format_currency,
+    format_date,
+    format_datetime,
+    format_number,
+    format_percent,
+    get_locale,
+)
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -29,8 +40,20 @@ CSP = "; ".join(
 )
 
 
+# Outside a request (the CLI, cron jobs): the first of these the environment sets names the language.
+LOCALE_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
+
+
+def environment_language():
+    """The language of the environment's locale ("de_DE.UTF-8" and "de:en" give "de", "C" gives
+    "c"), or "" when none is set."""
+    value = next((os.environ[name] for name in LOCALE_VARIABLES if os.environ.get(name)), "")
+    return re.split(r"[:_.@]", value)[0].lower()
+
+
 def select_locale():
-    lang = session.get("lang") if has_request_context() else None
+    """The session's choice in a request; outside one, the environment's (LANG=de_DE.UTF-8 …)."""
+    lang = session.get("lang") if has_request_context() else environment_language()
     return lang if lang in current_app.config["LANGUAGES"] else None  # None: BABEL_DEFAULT_LOCALE, French
 
 
@@ -85,9 +108,13 @@ def create_app(config=None):
     errors.init_app(app)
     cli.init_app(app)
 
-    # Dates in the person's language and the portal's time zone (stored naive UTC).
+    # Dates in the person's language and the portal's time zone (stored naive UTC); numbers,
+    # amounts (euros) and percentages as the language writes them (1 234, 1.234, 1,234).
     app.jinja_env.filters["date"] = lambda value: format_date(value) if value else ""
     app.jinja_env.filters["datetime"] = lambda value: format_datetime(value, "short") if value else ""
+    app.jinja_env.filters["number"] = format_number
+    app.jinja_env.filters["currency"] = lambda value: format_currency(value, "EUR")
+    app.jinja_env.filters["percent"] = format_percent
 
     @app.context_processor
     def locale_context():
