@@ -3,6 +3,7 @@
 import os
 import re
 
+from babel import Locale
 from flask import Flask, current_app, has_request_context, session
 from flask_babel import (
     Babel,
@@ -55,6 +56,17 @@ def select_locale():
     """The session's choice in a request; outside one, the environment's (LANG=de_DE.UTF-8 …)."""
     lang = session.get("lang") if has_request_context() else environment_language()
     return lang if lang in current_app.config["LANGUAGES"] else None  # None: BABEL_DEFAULT_LOCALE, French
+
+
+def format_deadline(moment, time=True, seconds=False):
+    """A deadline with its weekday, the date in figures and the time, as the language writes
+    them: "samedi 28/03/2026 08:40", "Samstag 28.03.2026 08:40", "Saturday 3/28/2026 8:40 AM"."""
+    locale = get_locale() or Locale.parse(current_app.config["BABEL_DEFAULT_LOCALE"])
+    day = locale.date_formats["short"].pattern.replace("yy", "y")  # the year in full
+    if not time:
+        return format_date(moment, day)
+    hour = locale.time_formats["medium" if seconds else "short"].pattern
+    return format_datetime(moment, f"EEEE {day} {hour}")
 
 
 def create_app(config=None):
@@ -115,6 +127,7 @@ def create_app(config=None):
     app.jinja_env.filters["number"] = format_number
     app.jinja_env.filters["currency"] = lambda value: format_currency(value, "EUR")
     app.jinja_env.filters["percent"] = format_percent
+    app.jinja_env.filters["deadline"] = format_deadline
 
     @app.context_processor
     def locale_context():

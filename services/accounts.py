@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 
 from flask import current_app
-from flask_babel import format_datetime, lazy_gettext as _l
+from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
 
 import clock
@@ -167,7 +167,6 @@ def send_confirmation(user):
     ).where(User.id == user.id).execute()
     user.confirmation_sent_at = now
     token = links.make("email-confirm", {"u": user.id, "c": code})
-    deadline = format_datetime(confirmation_deadline(user), "EEEE dd/MM/yyyy HH:mm:ss")
     queue_mail(
         user.email,
         _l("Votre demande d'enregistrement auprès d'Espace Pro"),
@@ -175,7 +174,7 @@ def send_confirmation(user):
         user=user,
         link=external_url("auth.confirm_email", token=token),
         code=crypto.group(code),
-        deadline=deadline,
+        deadline=confirmation_deadline(user),
     )
     audit.record("account.confirmation_sent", actor=user)
 

@@ -21,7 +21,7 @@ import secrets
 from datetime import timedelta
 from typing import NamedTuple
 
-from flask_babel import format_datetime, lazy_gettext as _l
+from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
 
 import clock
@@ -46,7 +46,6 @@ CODE_VALIDITY = timedelta(hours=48)
 LINK_LENGTH = 32  # symbols of crypto.CODE_ALPHABET in a Mode simplifié link (about 158 bits)
 CODE_LENGTH = 8  # the Mode expert's code, typed from the mail
 SUBSCRIBER_DIGITS = 10
-DEADLINE_FORMAT = "EEEE dd/MM/yyyy HH:mm"  # in the mails (the pages format it alike)
 
 # Sending links and codes: per client address 10 an hour; per company 3 a day (its mailbox
 # must not be flooded); per person's e-mail 3 an hour.
@@ -176,7 +175,7 @@ def _sign_up(mode, email, password, first_name, last_name, ip, company=None):
                 person=f"{first_name} {last_name}",
                 email=email,
                 link=external_url("impots.simplified_link", secret=secret),
-                deadline=format_datetime(deadline, DEADLINE_FORMAT),
+                deadline=deadline,
             )
             audit.record("impots.signup_link_sent", ip=ip, company=company.identifier)
         else:
@@ -187,7 +186,7 @@ def _sign_up(mode, email, password, first_name, last_name, ip, company=None):
                 code=crypto.group(secret),
                 email=email,
                 activate_link=external_url("impots.activate"),
-                deadline=format_datetime(deadline, DEADLINE_FORMAT),
+                deadline=deadline,
             )
             audit.record("impots.signup_code_sent", ip=ip)
     return deadline

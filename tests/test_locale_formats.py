@@ -2,9 +2,11 @@
 numbers, amounts and dates formatted by Babel for the language of the page or of the
 command line's environment."""
 
+import datetime
+
 import pytest
 from flask import render_template_string
-from flask_babel import force_locale, get_locale, get_translations, ngettext
+from flask_babel import force_locale, get_locale, get_translations, gettext, ngettext
 from flask_babel.speaklater import LazyString
 
 import factories
@@ -64,12 +66,38 @@ def test_filters_format_for_the_language(app, language, number, amount, percent)
         assert render_template_string("{{ 0.25|percent }}") == percent
 
 
+@pytest.mark.parametrize(
+    "language, deadline, day",
+    [
+        ("fr", "samedi 28/03/2026 08:40", "28/03/2026"),
+        ("de", "Samstag 28.03.2026 08:40", "28.03.2026"),
+        ("en", "Saturday 3/28/2026 8:40\u202fAM", "3/28/2026"),
+    ],
+)
+def test_a_deadline_in_figures_as_the_language_writes_them(app, language, deadline, day):
+    moment = datetime.datetime(2026, 3, 28, 7, 40)  # naive UTC: 08:40 in Luxembourg
+    with app.test_request_context(), force_locale(language):
+        assert render_template_string("{{ moment|deadline }}", moment=moment) == deadline
+        assert render_template_string("{{ moment|deadline(time=False) }}", moment=moment) == day
+
+
 def test_the_pager_formats_its_numbers(app):
     page = "{% from 'macros/pagination.html' import pager %}{{ pager('main.home', 1200, 12000, 10, None) }}"
     with app.test_request_context(), force_locale("de"):
         assert "1.200" in render_template_string(page)
     with app.test_request_context():
         assert f"Page 1{NNBSP}200 sur 1{NNBSP}200" in render_template_string(page)
+
+
+def test_a_lists_count_is_formatted_and_agrees(app):
+    count = "{{ ngettext('%(num)s dossier', '%(num)s dossiers', n, num=n|number) }}"
+    with app.test_request_context():
+        assert render_template_string(count, n=1) == "1 dossier"
+        assert render_template_string(count, n=12345) == f"12{NNBSP}345 dossiers"
+        with force_locale("de"):
+            assert "12.345" in render_template_string(count, n=12345)
+        with force_locale("en"):
+            assert "12,345" in render_template_string(count, n=12345)
 
 
 @pytest.mark.parametrize(
@@ -151,5 +179,9 @@ def test_the_command_line_speaks_the_environments_language(app, runner, environm
     )
     assert result.exit_code == 0, result.output
     assert said in result.output
-    if environment["LANG"].startswith("C"):
-        assert result.output == f"Limite d'espaces professionnels de lea : 1{NNBSP}500.\n"
+    language = {"de": "de", "en": "en"}.get(environment["LANG"][:2], "fr")
+    with app.test_request_context(), force_locale(language):  # the catalogue's sentence, once translated
+        expected = gettext(
+            "Limite d'espaces professionnels de %(userid)s : %(limit)s.", userid="lea", limit=said
+        )
+    assert result.output == expected + "\n"
