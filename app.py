@@ -1,7 +1,19 @@
 """Espace Pro: the application factory."""
 
+import os
+import re
+
+from babel import Locale
 from flask import Flask, current_app, has_request_context, session
-from flask_babel import Babel, format_date, format_datetime, get_locale
+from flask_babel import (
+    Babel,
+    format_currency,
+    format_date,
+    format_datetime,
+    format_number,
+    format_percent,
+    get_locale,
+)
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -29,9 +41,32 @@ CSP = "; ".join(
 )
 
 
+# Outside a request (the CLI, cron jobs): the first of these the environment sets names the language.
+LOCALE_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
+
+
+def environment_language():
+    """The language of the environment's locale ("de_DE.UTF-8" and "de:en" give "de", "C" gives
+    "c"), or "" when none is set."""
+    value = next((os.environ[name] for name in LOCALE_VARIABLES if os.environ.get(name)), "")
+    return re.split(r"[:_.@]", value)[0].lower()
+
+
 def select_locale():
-    lang = session.get("lang") if has_request_context() else None
+    """The session's choice in a request; outside one, the environment's (LANG=de_DE.UTF-8 …)."""
+    lang = session.get("lang") if has_request_context() else environment_language()
     return lang if lang in current_app.config["LANGUAGES"] else None  # None: BABEL_DEFAULT_LOCALE, French
+
+
+def format_deadline(moment, time=True, seconds=False):
+    """A deadline with its weekday, the date in figures and the time, as the language writes
+    them: "samedi 28/03/2026 08:40", "Samstag 28.03.2026 08:40", "Saturday 3/28/2026 8:40 AM"."""
+    locale = get_locale() or Locale.parse(current_app.config["BABEL_DEFAULT_LOCALE"])
+    day = locale.date_formats["short"].pattern.replace("yy", "y")  # the year in full
+    if not time:
+        return format_date(moment, day)
+    hour = locale.time_formats["medium" if seconds else "short"].pattern
+    return format_datetime(moment, f"EEEE {day} {hour}")
 
 
 def create_app(config=None):
@@ -85,9 +120,14 @@ def create_app(config=None):
     errors.init_app(app)
     cli.init_app(app)
 
-    # Dates in the person's language and the portal's time zone (stored naive UTC).
+    # Dates in the person's language and the portal's time zone (stored naive UTC); numbers,
+    # amounts (euros) and percentages as the language writes them (1 234, 1.234, 1,234).
     app.jinja_env.filters["date"] = lambda value: format_date(value) if value else ""
     app.jinja_env.filters["datetime"] = lambda value: format_datetime(value, "short") if value else ""
+    app.jinja_env.filters["number"] = format_number
+    app.jinja_env.filters["currency"] = lambda value: format_currency(value, "EUR")
+    app.jinja_env.filters["percent"] = format_percent
+    app.jinja_env.filters["deadline"] = format_deadline
 
     # The data's texts (catalogue, news, procedures) in the page's language.
     app.jinja_env.filters["localized"] = languages.localized

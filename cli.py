@@ -1,10 +1,12 @@
 """Flask CLI commands (`flask --app app <command>`), thin over the services; `init-db`
-is migrations.py's."""
+is migrations.py's. What they say to people goes through gettext: French, or the language
+of the environment's locale (LANG=de_DE.UTF-8, see app.select_locale)."""
 
 from contextlib import contextmanager
 
 import click
 from flask import current_app
+from flask_babel import format_date, format_number, gettext as _, lazy_gettext as _l, ngettext
 
 from migrations import init_db_command
 from models import AGENT_ROLES, AccessCode, Administration, Agent
@@ -40,9 +42,13 @@ class Line(click.ParamType):
     def convert(self, value, param, ctx):
         value = value.strip()
         if LINE_CONTROL_CHARACTERS.search(value):
-            self.fail("pas de caractère de contrôle ni de saut de ligne", param, ctx)
+            self.fail(_("pas de caractère de contrôle ni de saut de ligne"), param, ctx)
         if len(value) > self.max_length:
-            self.fail(f"{self.max_length} caractères au plus", param, ctx)
+            self.fail(
+                ngettext("%(num)d caractère au plus", "%(num)d caractères au plus", self.max_length),
+                param,
+                ctx,
+            )
         return value
 
 
@@ -54,10 +60,18 @@ def refusal_as_error():
         yield
     except csv_files.LinesRefused as refused:
         for number, reasons in refused.lines:
-            click.echo(f"Ligne {number} : {' '.join(reasons)}", err=True)
-        raise click.ClickException(refused.message) from None
+            click.echo(
+                _("Ligne %(number)s : %(reasons)s", number=number, reasons=" ".join(map(str, reasons))),
+                err=True,
+            )
+        raise click.ClickException(str(refused.message)) from None
     except DomainError as error:
-        raise click.ClickException(error.message) from None
+        raise click.ClickException(str(error.message)) from None
+
+
+def numbers(**counts):
+    """The counts of a report formatted for the language (1 234, 1.234, 1,234)."""
+    return {name: format_number(count) for name, count in counts.items()}
 
 
 @click.command("seed-demo")
@@ -67,12 +81,27 @@ def seed_demo_command():
     on every start). The procedures follow their files: a new one is added, a changed one
     updated."""
     administrations, services, added = catalogue.load()
-    news = f"{added} élément(s) ajouté(s)" if added else "rien de nouveau"
-    click.echo(f"Catalogue : {administrations} administrations, {services} services ({news}).")
+    click.echo(
+        _(
+            "Catalogue — administrations : %(administrations)s, services : %(services)s, "
+            "éléments ajoutés : %(added)s.",
+            **numbers(administrations=administrations, services=services, added=added),
+        )
+    )
     count, added, updated = procedures.load(current_app.config["PROCEDURES_DIR"])
-    click.echo(f"Démarches : {count} ({added} ajoutée(s), {updated} mise(s) à jour).")
+    click.echo(
+        _(
+            "Démarches : %(count)s (ajoutées : %(added)s, mises à jour : %(updated)s).",
+            **numbers(count=count, added=added, updated=updated),
+        )
+    )
     count, added = company_imports.load_demo()
-    click.echo(f"Registre des entreprises : {count} entreprise(s) ({added} ajoutée(s)).")
+    click.echo(
+        _(
+            "Registre des entreprises — entreprises : %(count)s, ajoutées : %(added)s.",
+            **numbers(count=count, added=added),
+        )
+    )
 
 
 @click.command("import-companies")
@@ -94,8 +123,12 @@ def import_companies_command(fmt, csv_file):
     with refusal_as_error():
         done = company_imports.import_file(data, fmt)
     click.echo(
-        f"Registre des entreprises ({fmt}) : {done.added} ajoutée(s), {done.updated} mise(s) à jour, "
-        f"{done.unchanged} inchangée(s), {done.skipped} établissement(s) non siège ignoré(s)."
+        _(
+            "Registre des entreprises (%(format)s) — ajoutées : %(added)s, mises à jour : %(updated)s, "
+            "inchangées : %(unchanged)s, établissements non siège ignorés : %(skipped)s.",
+            format=fmt,
+            **numbers(added=done.added, updated=done.updated, unchanged=done.unchanged, skipped=done.skipped),
+        )
     )
 
 
@@ -103,28 +136,30 @@ def import_companies_command(fmt, csv_file):
 def send_mail_command():
     """Send the due mails of the outbox (retries with backoff; run it from cron)."""
     sent, failed = mail.deliver_due()
-    click.echo(f"{sent} envoyé(s), {failed} en échec.")
+    click.echo(_("Courriels envoyés : %(sent)s, en échec : %(failed)s.", **numbers(sent=sent, failed=failed)))
     if failed:
         raise SystemExit(1)
 
 
 BREAKS = {
-    "prev_hash": (
-        "Chaîne d'audit rompue à l'entrée {id} (prev_hash) : "
+    "prev_hash": _l(
+        "Chaîne d'audit rompue à l'entrée %(id)s (prev_hash) : "
         "une entrée précédente a été supprimée ou déplacée."
     ),
-    "hash": "Chaîne d'audit rompue à l'entrée {id} (hash) : l'entrée a été modifiée ou réécrite sans la clé.",
-    "unsealed": (
+    "hash": _l(
+        "Chaîne d'audit rompue à l'entrée %(id)s (hash) : l'entrée a été modifiée ou réécrite sans la clé."
+    ),
+    "unsealed": _l(
         "Chaîne d'audit rompue (unsealed) : aucune entrée signée ne suit les entrées anciennes ; "
         "lancez « flask init-db », puis vérifiez à nouveau."
     ),
-    "checkpoint": (
-        "Chaîne d'audit rompue à l'entrée {id} (checkpoint) : ce n'est plus l'entrée n° {count} "
-        "du point de contrôle {checkpoint} ; les dernières entrées ont été supprimées, "
+    "checkpoint": _l(
+        "Chaîne d'audit rompue à l'entrée %(id)s (checkpoint) : ce n'est plus l'entrée n° %(count)s "
+        "du point de contrôle %(checkpoint)s ; les dernières entrées ont été supprimées, "
         "d'autres ajoutées depuis."
     ),
-    "truncated": (
-        "Chaîne d'audit tronquée (truncated) : le point de contrôle {checkpoint} a vu {count} entrées ; "
+    "truncated": _l(
+        "Chaîne d'audit tronquée (truncated) : le point de contrôle %(checkpoint)s a vu %(count)s entrées ; "
         "les dernières ont été supprimées."
     ),
 }
@@ -147,26 +182,40 @@ def audit_verify_command(expected):
         checkpoints = [audit.Checkpoint.parse(text) for text in expected]
         kept = audit.read_checkpoint(path)
     except ValueError as error:
-        raise click.ClickException(f"Point de contrôle illisible ({path} ou --expect) : {error}") from None
+        raise click.ClickException(
+            _("Point de contrôle illisible (%(path)s ou --expect) : %(error)s", path=path, error=error)
+        ) from None
     broken, head = audit.check(*checkpoints, *([kept] if kept else []))
     if broken:
         click.echo(
-            BREAKS[broken.reason].format(
-                id=broken.entry_id,
-                checkpoint=broken.checkpoint,
-                count=broken.checkpoint and broken.checkpoint.count,
-            ),
+            str(BREAKS[broken.reason])
+            % {
+                "id": broken.entry_id,
+                "checkpoint": broken.checkpoint,
+                "count": broken.checkpoint and broken.checkpoint.count,
+            },
             err=True,
         )
         raise SystemExit(1)
-    click.echo(f"Chaîne d'audit intacte : {head.count} entrée(s).")
+    click.echo(
+        ngettext(
+            "Chaîne d'audit intacte : %(num)d entrée.",
+            "Chaîne d'audit intacte : %(num)d entrées.",
+            head.count,
+        )
+    )
     try:
         audit.write_checkpoint(path, head)
     except OSError as error:
-        raise click.ClickException(f"Point de contrôle non enregistré dans {path} : {error}") from None
+        raise click.ClickException(
+            _("Point de contrôle non enregistré dans %(path)s : %(error)s", path=path, error=error)
+        ) from None
     click.echo(
-        f"Point de contrôle (enregistré dans {path} ; gardez-en une copie hors du serveur pour "
-        "« audit-verify --expect ») :"
+        _(
+            "Point de contrôle (enregistré dans %(path)s ; gardez-en une copie hors du serveur pour "
+            "« audit-verify --expect ») :",
+            path=path,
+        )
     )
     click.echo(str(head))
 
@@ -178,7 +227,11 @@ def unlock_account_command(userid, is_agent):
     """Helpdesk: lift the waits and the lock after too many wrong passwords or codes."""
     count = agents.unlock(userid) if is_agent else auth.unlock(userid)
     audit.record("helpdesk.unlock_account", userid=auth.userid_key(userid), agent=is_agent)
-    click.echo(f"Compte {userid} débloqué." if count else f"Aucun blocage pour {userid}.")
+    click.echo(
+        _("Compte %(userid)s débloqué.", userid=userid)
+        if count
+        else _("Aucun blocage pour %(userid)s.", userid=userid)
+    )
 
 
 @click.command("set-space-limit")
@@ -188,7 +241,13 @@ def set_space_limit_command(userid, limit):
     """Helpdesk: set how many professional spaces USERID's Token may create (default 200)."""
     with refusal_as_error():
         spaces.set_space_limit(userid, limit)
-    click.echo(f"Limite d'espaces professionnels de {userid} : {limit}.")
+    click.echo(
+        _(
+            "Limite d'espaces professionnels de %(userid)s : %(limit)s.",
+            userid=userid,
+            limit=format_number(limit),
+        )
+    )
 
 
 @click.command("restore-space")
@@ -197,13 +256,18 @@ def restore_space_command(space_id):
     """Helpdesk: restore a space deleted less than 30 days ago."""
     with refusal_as_error():
         space = spaces.restore_space(space_id)
-    click.echo(f"Espace {space.id} « {space.name} » restauré.")
+    click.echo(_("Espace %(id)s « %(name)s » restauré.", id=space.id, name=space.name))
 
 
 @click.command("purge-deleted")
 def purge_deleted_command():
     """Remove for good the spaces deleted more than 30 days ago (run it daily)."""
-    click.echo(f"{spaces.purge_deleted()} espace(s) supprimé(s) définitivement.")
+    count = spaces.purge_deleted()
+    click.echo(
+        ngettext(
+            "%(num)d espace supprimé définitivement.", "%(num)d espaces supprimés définitivement.", count
+        )
+    )
 
 
 @click.command("purge-drafts")
@@ -211,7 +275,14 @@ def purge_drafts_command():
     """Warn the members of drafts unchanged for nearly six months (14 days ahead) and delete
     those whose time is up (run it daily)."""
     warned, deleted = drafts.purge_drafts()
-    click.echo(f"{warned} brouillon(s) signalé(s) avant suppression, {deleted} brouillon(s) supprimé(s).")
+    click.echo(
+        ngettext(
+            "%(num)d brouillon signalé avant suppression.",
+            "%(num)d brouillons signalés avant suppression.",
+            warned,
+        )
+    )
+    click.echo(ngettext("%(num)d brouillon supprimé.", "%(num)d brouillons supprimés.", deleted))
 
 
 @click.command("issue-code")
@@ -264,8 +335,14 @@ def issue_code_command(
             address_lines,
         )
     click.echo(
-        f"Code {kind} pour {access_code.company_identifier}, service {service_slug}, à activer avant le "
-        f"{access_code.activation_deadline:%d/%m/%Y} ; courrier en file d'attente."
+        _(
+            "Code %(kind)s pour %(company)s, service %(service)s, à activer avant le %(deadline)s ; "
+            "courrier en file d'attente.",
+            kind=kind,
+            company=access_code.company_identifier,
+            service=service_slug,
+            deadline=format_date(access_code.activation_deadline),
+        )
     )
     click.echo(code)
 
@@ -288,7 +365,14 @@ def issue_codes_command(administration_code, csv_file):
     with refusal_as_error():
         issued = code_batches.issue_file(administration_code, data)
     click.echo(code_batches.issued_csv(issued), nl=False)
-    click.echo(f"{len(issued)} code(s) émis ; courriers en file d'attente.", err=True)
+    click.echo(
+        ngettext(
+            "%(num)d code émis ; son courrier est en file d'attente.",
+            "%(num)d codes émis ; leurs courriers sont en file d'attente.",
+            len(issued),
+        ),
+        err=True,
+    )
 
 
 @click.command("letters-print")
@@ -310,11 +394,19 @@ def letters_print_command(out, administration_code):
         try:
             batch, pdf = letters.print_pending(queue)
         except letters.NothingToPrint:  # a daily run on a quiet day: nothing is wrong
-            click.echo("Aucun courrier à imprimer.")
+            click.echo(_("Aucun courrier à imprimer."))
             return
     with open(out, "wb") as file:
         file.write(pdf)
-    click.echo(f"{len(batch)} courrier(s) dans {out} : n° {', '.join(str(letter.id) for letter in batch)}.")
+    click.echo(
+        ngettext(
+            "%(num)d courrier dans %(file)s : n° %(ids)s.",
+            "%(num)d courriers dans %(file)s : n° %(ids)s.",
+            len(batch),
+            file=out,
+            ids=", ".join(str(letter.id) for letter in batch),
+        )
+    )
 
 
 @click.command("letters-posted")
@@ -325,9 +417,15 @@ def letters_posted_command(letter_ids):
     """Mark letters as posted: the codes they carried are erased. Exit 1 when an id is of no
     letter of a postal queue (the others are posted all the same)."""
     posted, unknown = letters.post_by_id(letter_ids)
-    click.echo(f"{posted} courrier(s) marqué(s) comme posté(s) ; leurs codes sont effacés.")
+    click.echo(
+        ngettext(
+            "%(num)d courrier marqué comme posté ; son code est effacé.",
+            "%(num)d courriers marqués comme postés ; leurs codes sont effacés.",
+            posted,
+        )
+    )
     if unknown:
-        click.echo(f"Aucun courrier à poster n° {', '.join(map(str, unknown))}.", err=True)
+        click.echo(_("Aucun courrier à poster n° %(ids)s.", ids=", ".join(map(str, unknown))), err=True)
         raise SystemExit(1)
 
 
@@ -349,21 +447,28 @@ def create_agent_command(names, role, name, email, password):
     expected = 1 if role == "helpdesk" else 2
     if len(names) != expected:
         raise click.UsageError(
-            "--role helpdesk prend USERID seul."
+            _("--role helpdesk prend USERID seul.")
             if role == "helpdesk"
-            else "Indiquez ADMINISTRATION puis USERID."
+            else _("Indiquez ADMINISTRATION puis USERID.")
         )
     administration_code, userid = (None, *names) if role == "helpdesk" else names
     userid = Line(Agent.userid.max_length).convert(userid, None, None)
     with refusal_as_error():
         agents.create_agent(administration_code, userid, name, email, password, role=role)
-    click.echo(f"Agent {userid} ({administration_code or 'Helpdesk'}) créé.")
+    click.echo(
+        _(
+            "Agent %(userid)s (%(administration)s) créé.",
+            userid=userid,
+            administration=administration_code or "Helpdesk",
+        )
+    )
 
 
 @click.command("send-reminders")
 def send_reminders_command():
     """Mail both sides of mandates ending in 30 and in 7 days (run it daily)."""
-    click.echo(f"{mandates.send_reminders()} rappel(s) envoyé(s).")
+    count = mandates.send_reminders()
+    click.echo(ngettext("%(num)d rappel envoyé.", "%(num)d rappels envoyés.", count))
 
 
 def init_app(app):

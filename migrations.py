@@ -9,6 +9,7 @@ Data migrations may use the services: this module stands above them, beside the 
 
 import click
 from flask import current_app
+from flask_babel import gettext as _
 from peewee import CharField, DateTimeField, Model, PostgresqlDatabase
 from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate
 
@@ -255,6 +256,12 @@ def init_db_command():
     applied = upgrade()
     where = current_app.config["DATABASE_URL"].split("@")[-1]
     if applied:
-        click.echo(f"Base de données à jour ({', '.join(applied)}) : {where}")
+        click.echo(
+            _(
+                "Base de données à jour (%(migrations)s) : %(where)s",
+                migrations=", ".join(applied),
+                where=where,
+            )
+        )
     else:
-        click.echo(f"Base de données déjà à jour : {where}")
+        click.echo(_("Base de données déjà à jour : %(where)s", where=where))

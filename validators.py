@@ -2,7 +2,8 @@
 
 Pure functions (no Flask): each validator takes user input, returns the
 compact normalised value and raises :class:`InvalidIdentifier` with a short
-French message, suitable for display next to the form field, when invalid.
+message, suitable for display next to the form field, when invalid: a lazy gettext string
+(French message id), translated into the person's language when it is shown (str()).
 Checksums are delegated to python-stdnum rather than re-implemented.
 """
 
@@ -10,6 +11,7 @@ import datetime
 import re
 
 import email_validator
+from flask_babel import lazy_gettext as _l
 from stdnum import bic as _bic, iban as _iban, luhn, verhoeff
 from stdnum.exceptions import ValidationError
 from stdnum.fr import siren as _siren, siret as _siret, tva as _fr_tva
@@ -17,7 +19,7 @@ from stdnum.lu import tva as _lu_tva
 
 
 class InvalidIdentifier(ValueError):
-    """Raised with a user-facing French message when an identifier is invalid."""
+    """Raised with a user-facing message (lazy gettext) when an identifier is invalid."""
 
 
 # C0 control characters and DEL, except tab and the line breaks of multi-line text. NUL in
@@ -35,7 +37,7 @@ def one_line(text):
 
 def _text(value):
     if not isinstance(value, str):
-        raise InvalidIdentifier("Valeur manquante ou invalide.")
+        raise InvalidIdentifier(_l("Valeur manquante ou invalide."))
     return value
 
 
@@ -69,12 +71,12 @@ def matricule(value):
     """
     number = re.sub(r"\s+", "", _text(value))
     if not re.fullmatch(r"[0-9]{13}", number):
-        raise InvalidIdentifier("Le matricule doit comporter 13 chiffres.")
+        raise InvalidIdentifier(_l("Le matricule doit comporter 13 chiffres."))
     if not _check_matricule_date(int(number[:4]), int(number[4:6]), int(number[6:8])):
-        raise InvalidIdentifier("La date de naissance du matricule est invalide.")
+        raise InvalidIdentifier(_l("La date de naissance du matricule est invalide."))
     base = number[:11]
     if number[11] != luhn.calc_check_digit(base) or number[12] != verhoeff.calc_check_digit(base):
-        raise InvalidIdentifier("Le matricule est invalide (chiffres de contrôle).")
+        raise InvalidIdentifier(_l("Le matricule est invalide (chiffres de contrôle)."))
     return number
 
 
@@ -91,28 +93,29 @@ def format_matricule(value):
 # J other legal persons the law registers (établissements publics, associations agricoles,
 # mutuelles…), K fonds communs de placement. There is no section I.
 RCS_SECTIONS = "ABCDEFGHJK"
-RCS_FORMAT = (
-    "une lettre de section du registre (A, B, C, D, E, F, G, H, J ou K) suivie de 1 à 6 chiffres, "
-    "sans zéro au début, par exemple B123456"
-)
 
 
 def lu_rcs(value):
     """Luxembourg RCS number: a section letter + 1-6 digits, the first not 0."""
     number = re.sub(r"\s+", "", _text(value)).upper()
     if not re.fullmatch(rf"[{RCS_SECTIONS}][1-9][0-9]{{0,5}}", number):
-        raise InvalidIdentifier(f"Numéro RCS invalide : il se compose d'{RCS_FORMAT}.")
+        raise InvalidIdentifier(
+            _l(
+                "Numéro RCS invalide : il se compose d'une lettre de section du registre (A, B, C, D, E, F, "
+                "G, H, J ou K) suivie de 1 à 6 chiffres, sans zéro au début, par exemple B123456."
+            )
+        )
     return number
 
 
 def lu_vat(value):
     """Luxembourg VAT number, normalised with its ``LU`` prefix."""
-    return "LU" + _stdnum(_lu_tva, value, "Numéro de TVA luxembourgeois invalide (ex. LU15027442).")
+    return "LU" + _stdnum(_lu_tva, value, _l("Numéro de TVA luxembourgeois invalide (ex. LU15027442)."))
 
 
 def fr_vat(value):
     """French VAT number, normalised with its ``FR`` prefix."""
-    return "FR" + _stdnum(_fr_tva, value, "Numéro de TVA français invalide (ex. FR40303265045).")
+    return "FR" + _stdnum(_fr_tva, value, _l("Numéro de TVA français invalide (ex. FR40303265045)."))
 
 
 def vat_number(value):
@@ -122,15 +125,15 @@ def vat_number(value):
             return validator(value)
         except InvalidIdentifier:
             pass
-    raise InvalidIdentifier("Saisissez un numéro de TVA luxembourgeois (LU) ou français (FR) valide.")
+    raise InvalidIdentifier(_l("Saisissez un numéro de TVA luxembourgeois (LU) ou français (FR) valide."))
 
 
 def fr_siren(value):
-    return _stdnum(_siren, value, "Numéro SIREN invalide (9 chiffres).")
+    return _stdnum(_siren, value, _l("Numéro SIREN invalide (9 chiffres)."))
 
 
 def fr_siret(value):
-    return _stdnum(_siret, value, "Numéro SIRET invalide (14 chiffres).")
+    return _stdnum(_siret, value, _l("Numéro SIRET invalide (14 chiffres)."))
 
 
 def company_identifier(value):
@@ -144,12 +147,16 @@ def company_identifier(value):
         except InvalidIdentifier:
             pass
     raise InvalidIdentifier(
-        f"Saisissez un numéro RCS luxembourgeois ({RCS_FORMAT}) ou un SIREN français (9 chiffres)."
+        _l(
+            "Saisissez un numéro RCS luxembourgeois (une lettre de section du registre, A, B, C, D, E, F, "
+            "G, H, J ou K, suivie de 1 à 6 chiffres, sans zéro au début, par exemple B123456) ou un SIREN "
+            "français (9 chiffres)."
+        )
     )
 
 
 def iban(value):
-    return _stdnum(_iban, value, "IBAN invalide.")
+    return _stdnum(_iban, value, _l("IBAN invalide."))
 
 
 def format_iban(value):
@@ -159,7 +166,7 @@ def format_iban(value):
 
 def bic(value):
     """A bank's BIC (SWIFT code): 8 or 11 letters and digits, upper-cased."""
-    return _stdnum(_bic, value, "BIC invalide (8 ou 11 caractères, ex. BCEELULL).")
+    return _stdnum(_bic, value, _l("BIC invalide (8 ou 11 caractères, ex. BCEELULL)."))
 
 
 # A telephone number as people write it: digits with an optional leading +, spaces, dots,
@@ -172,7 +179,7 @@ def phone_number(value):
     number = " ".join(_text(value).split())
     digits = sum(c.isdigit() for c in number)
     if not PHONE.fullmatch(number) or not 6 <= digits <= 15:
-        raise InvalidIdentifier("Numéro de téléphone invalide (6 à 15 chiffres, ex. +352 12 34 56).")
+        raise InvalidIdentifier(_l("Numéro de téléphone invalide (6 à 15 chiffres, ex. +352 12 34 56)."))
     return number
 
 
@@ -181,4 +188,4 @@ def email_address(value):
     try:
         return email_validator.validate_email(_text(value).strip(), check_deliverability=False).normalized
     except email_validator.EmailNotValidError:
-        raise InvalidIdentifier("Cette adresse e-mail n'est pas valide.") from None
+        raise InvalidIdentifier(_l("Cette adresse e-mail n'est pas valide.")) from None

@@ -178,7 +178,7 @@ def send_confirmation(user):
         user=user,
         link=external_url("auth.confirm_email", token=token),
         code=crypto.group(code),
-        deadline=languages.lazy_datetime(confirmation_deadline(user), "EEEE dd/MM/yyyy HH:mm:ss"),
+        deadline=confirmation_deadline(user),
     )
     audit.record("account.confirmation_sent", actor=user)
 

@@ -3,6 +3,7 @@ company a certified space may see (its own as holder, its clients' through manda
 the company register holds (name, legal form, registered address) when it knows the
 company, beside figures derived from its identifier."""
 
+import datetime
 import hashlib
 
 from services import companies
@@ -49,9 +50,9 @@ def company_record(identifier, name, kind, registered=None):
         "name": registered.name if registered else name or identifier,
         "kind": kind,
         "registered": registered,
-        "registered_on": f"{1990 + seed % 35}-{1 + seed % 12:02d}-{1 + seed % 28:02d}",
+        "registered_on": datetime.date(1990 + seed % 35, 1 + seed % 12, 1 + seed % 28),
         "employees": 1 + seed % 250,
-        "share_capital": f"{(12 + seed % 500) * 1000:,} €".replace(",", " "),
+        "share_capital": (12 + seed % 500) * 1000,  # euros; the page formats it for its language
         "activity": [
             "Conseil fiscal et comptable",
             "Commerce de détail",

@@ -10,7 +10,7 @@ import clock
 from database import PAGE_SIZE, lock_row
 from models import Administration, Certification, CertificationRequest, Service, Space, db
 from services import DomainError, audit, catalogue, languages, sent_communications
-from services.certifications import DEFAULT_VALIDITY, STATUSES, NotFound
+from services.certifications import DEFAULT_VALIDITY, NotFound
 from services.files import content_type as attachment_type  # PDF, PNG or JPEG by its first bytes
 from services.spaces import require, require_professional
 
@@ -189,6 +189,7 @@ def decide_request(agent, request_id, approve, reason=""):
                     company_name=request.space.company_name,
                     ends_at=clock.now() + DEFAULT_VALIDITY,
                 )
+            name = languages.lazy_localized(request.service, "name")
             audit.record(
                 f"certification.request_{status}",
                 actor=agent,
@@ -196,10 +197,16 @@ def decide_request(agent, request_id, approve, reason=""):
                 request_id=request.id,
                 service=request.service.slug,
             )
-            message = _l(
-                "Votre demande de certification pour le service « %(service)s » a été %(decision)s.",
-                service=languages.localized(request.service, "name"),
-                decision=STATUSES[status].lower(),
+            message = (
+                _l(
+                    "Votre demande de certification pour le service « %(service)s » a été approuvée.",
+                    service=name,
+                )
+                if approve
+                else _l(
+                    "Votre demande de certification pour le service « %(service)s » a été refusée.",
+                    service=name,
+                )
             )
             body = str(message)
             if reason:

@@ -6,7 +6,8 @@ uploads at once cannot pass the dossier's limit together."""
 
 import hashlib
 
-from flask_babel import lazy_gettext as _l
+from babel.lists import format_list
+from flask_babel import get_locale, lazy_gettext as _l
 from peewee import fn
 
 import clock
@@ -31,8 +32,8 @@ class FileRefused(ValueError):
 
 
 def _types(accept):
-    names = [TYPE_NAMES[kind] for kind in accept]
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " " + str(_l("ou")) + " " + names[-1]
+    """ "PDF, PNG ou JPEG": the list as the language writes it (Babel's, not a translated "ou")."""
+    return format_list([TYPE_NAMES[kind] for kind in accept], style="or", locale=get_locale() or "fr")
 
 
 def checked_type(content, accept=tuple(TYPES)):

@@ -57,7 +57,6 @@ CODE_VALIDITY = timedelta(hours=48)
 LINK_LENGTH = 32  # symbols of crypto.CODE_ALPHABET in a Mode simplifié link (about 158 bits)
 CODE_LENGTH = 8  # the Mode expert's code, typed from the mail
 SUBSCRIBER_DIGITS = 10
-DEADLINE_FORMAT = "EEEE dd/MM/yyyy HH:mm"  # in the mails (the pages format it alike)
 
 # Sending links and codes: per client address 10 an hour; per company 3 a day (its mailbox
 # must not be flooded); per person's e-mail 3 an hour.
@@ -191,7 +190,7 @@ def _sign_up(mode, email, password, first_name, last_name, language, ip, company
                 person=f"{first_name} {last_name}",
                 email=email,
                 link=external_url("impots.simplified_link", secret=secret),
-                deadline=languages.lazy_datetime(deadline, DEADLINE_FORMAT),
+                deadline=deadline,
             )
             audit.record("impots.signup_link_sent", ip=ip, company=company.identifier)
         else:
@@ -203,7 +202,7 @@ def _sign_up(mode, email, password, first_name, last_name, language, ip, company
                 code=crypto.group(secret),
                 email=email,
                 activate_link=external_url("impots.activate"),
-                deadline=languages.lazy_datetime(deadline, DEADLINE_FORMAT),
+                deadline=deadline,
             )
             audit.record("impots.signup_code_sent", ip=ip)
     return deadline

@@ -8,7 +8,7 @@ Once the helpdesk uploaded a procedure's definition, `seed-demo` leaves it as it
 
 import json
 
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext as _, lazy_gettext as _l
 
 import clock
 from models import Administration, Procedure, Service, db
@@ -78,7 +78,9 @@ def add_procedure(actor, content):
     data = read_definition(content)
     with db.atomic():
         if Procedure.select().where(Procedure.slug == data["slug"]).exists():
-            raise DefinitionRefused([_problem(["slug"], f"une démarche porte déjà le slug {data['slug']!r}")])
+            raise DefinitionRefused(
+                [_problem(["slug"], _("une démarche porte déjà le slug %(slug)r", slug=data["slug"]))]
+            )
         created = Procedure.create(slug=data["slug"], **_columns(data))
         audit.record(
             "catalogue.procedure_added", actor=actor, slug=created.slug, administration=data["administration"]
@@ -93,7 +95,16 @@ def replace_procedure(actor, procedure_id, content):
     data = read_definition(content)
     if data["slug"] != procedure.slug:
         raise DefinitionRefused(
-            [_problem(["slug"], f"le fichier décrit {data['slug']!r}, pas la démarche {procedure.slug!r}")]
+            [
+                _problem(
+                    ["slug"],
+                    _(
+                        "le fichier décrit %(slug)r, pas la démarche %(procedure)r",
+                        slug=data["slug"],
+                        procedure=procedure.slug,
+                    ),
+                )
+            ]
         )
     with db.atomic():
         Procedure.update(**_columns(data)).where(Procedure.id == procedure.id).execute()

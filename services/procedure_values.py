@@ -12,7 +12,7 @@ import datetime
 import re
 from decimal import Decimal, InvalidOperation
 
-from flask_babel import format_date, lazy_gettext as _l
+from flask_babel import format_currency, format_date, format_number, lazy_gettext as _l, ngettext
 
 import validators
 
@@ -24,15 +24,12 @@ class InvalidValue(ValueError):
 MESSAGES = {
     "required": _l("Ce champ est obligatoire."),
     "checkbox": _l("Cochez cette case pour continuer."),
-    "too_long": _l("%(max)d caractères au plus."),
     "date": _l("Saisissez une date valide (AAAA-MM-JJ)."),
     "number": _l("Saisissez un nombre entier."),
     "amount": _l("Saisissez un montant, par exemple 1234,50 (deux décimales au plus)."),
     "min": _l("La valeur doit être au moins %(min)s."),
     "max": _l("La valeur doit être au plus %(max)s."),
     "select": _l("Choisissez une valeur dans la liste."),
-    "min_rows": _l("Ajoutez au moins %(min)d ligne(s)."),
-    "max_rows": _l("%(max)d lignes au plus."),
     "duplicate": _l("Cette valeur figure déjà à la ligne %(row)d."),
 }
 
@@ -43,6 +40,10 @@ ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 def _message(name, **values):
     return str(MESSAGES[name]) % values if values else str(MESSAGES[name])
+
+
+def _too_long(field):
+    return ngettext("%(num)d caractère au plus.", "%(num)d caractères au plus.", field.max_length)
 
 
 def _bounded(field, number):
@@ -75,7 +76,13 @@ def _number(field, value):
 
 
 def _amount(field, value):
-    compact = re.sub(r"[\s\u00a0\u202f']", "", value).replace(",", ".")
+    """An amount as any of the three languages writes it: 1234,50, 1 234,50, 1.234,50 (de),
+    1,234.50 (en): with both marks, the last one is the decimal one."""
+    compact = re.sub(r"[\s\u00a0\u202f']", "", value)
+    if "," in compact and "." in compact:
+        grouping = "." if compact.rindex(",") > compact.rindex(".") else ","
+        compact = compact.replace(grouping, "")
+    compact = compact.replace(",", ".")
     if not AMOUNT.fullmatch(compact):
         raise InvalidValue(_message("amount"))
     try:
@@ -118,7 +125,7 @@ def clean(field, value):
     ISO), "" when empty and optional; InvalidValue with the message otherwise."""
     value = (value or "").replace("\r\n", "\n").strip()
     if len(value) > field.max_length:
-        raise InvalidValue(_message("too_long", max=field.max_length))
+        raise InvalidValue(_too_long(field))
     if not value:
         if field.required:
             raise InvalidValue(_message("checkbox" if field.type == "checkbox" else "required"))
@@ -189,7 +196,7 @@ def _checked(field, value, name, strict, errors):
         if strict:
             return clean(field, value)
         if len(value) > field.max_length:
-            raise InvalidValue(_message("too_long", max=field.max_length))
+            raise InvalidValue(_too_long(field))
         return value
     except InvalidValue as error:
         errors[name] = str(error)
@@ -200,9 +207,12 @@ def _validate_rows(field, rows, strict, errors):
     if strict:
         rows = [row for row in rows if any((row.get(sub.name) or "").strip() for sub in field.fields)]
     if len(rows) > field.max_rows:
-        errors[field.name] = _message("max_rows", max=field.max_rows)
+        errors[field.name] = ngettext("%(num)d ligne au plus.", "%(num)d lignes au plus.", field.max_rows)
     elif strict and len(rows) < max(field.min_rows, 1 if field.required else 0):
-        errors[field.name] = _message("min_rows", min=max(field.min_rows, 1))
+        minimum = max(field.min_rows, 1)
+        errors[field.name] = ngettext(
+            "Ajoutez au moins %(num)d ligne.", "Ajoutez au moins %(num)d lignes.", minimum
+        )
     kept, seen = [], {}
     for index, row in enumerate(rows):
         values = {}
@@ -241,6 +251,16 @@ def display(field, value):
         try:
             return validators.format_iban(value)
         except validators.InvalidIdentifier:
+            return value
+    if field.type == "amount" and value:
+        try:
+            return format_currency(Decimal(value), "EUR")  # 1 234,50 €, 1.234,50 €, €1,234.50
+        except InvalidOperation:
+            return value
+    if field.type == "number" and value:
+        try:
+            return format_number(int(value))
+        except ValueError:
             return value
     if field.type == "date" and value:
         try:

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import NamedTuple
 
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext as _, lazy_gettext as _l
 from jsonschema import Draft202012Validator
 from peewee import JOIN
 
@@ -49,7 +49,7 @@ class DefinitionError(Exception):
 
     def __init__(self, problems):
         self.problems = problems
-        super().__init__("Définitions de démarches invalides :\n" + "\n".join(problems))
+        super().__init__(_("Définitions de démarches invalides :") + "\n" + "\n".join(problems))
 
 
 def _shown(path):
@@ -59,7 +59,7 @@ def _shown(path):
 
 def problem_path(parts):
     """Where a problem is in a definition, as listed: steps/0/fields/2/name."""
-    return "/".join(str(part) for part in parts) or "(racine)"
+    return "/".join(str(part) for part in parts) or _("(racine)")
 
 
 def _catalogue():
@@ -73,26 +73,37 @@ def _semantic_problems(data, administrations):
     the vault knows the prefill keys, names are unique, limits are in order."""
     problems = []
     if data["administration"] not in administrations:
-        problems.append((["administration"], f"administration {data['administration']!r} inconnue"))
+        problems.append(
+            (["administration"], _("administration %(code)r inconnue", code=data["administration"]))
+        )
     elif data["service"] and data["service"] not in administrations[data["administration"]]:
         problems.append(
-            (["service"], f"service {data['service']!r} inconnu de l'administration {data['administration']}")
+            (
+                ["service"],
+                _(
+                    "service %(slug)r inconnu de l'administration %(code)s",
+                    slug=data["service"],
+                    code=data["administration"],
+                ),
+            )
         )
     step_keys, names = set(), set()
     for s, step in enumerate(data["steps"]):
         if step["key"] in step_keys:
-            problems.append((["steps", s, "key"], f"étape {step['key']!r} en double"))
+            problems.append((["steps", s, "key"], _("étape %(key)r en double", key=step["key"])))
         step_keys.add(step["key"])
         for f, field in enumerate(step["fields"]):
             where = ["steps", s, "fields", f]
             if field["name"] in names:
-                problems.append(([*where, "name"], f"champ {field['name']!r} en double"))
+                problems.append(([*where, "name"], _("champ %(name)r en double", name=field["name"])))
             names.add(field["name"])
             problems += _field_problems(field, where, top=True)
             sub_names = set()
             for g, sub in enumerate(field.get("fields", [])):
                 if sub["name"] in sub_names:
-                    problems.append(([*where, "fields", g, "name"], f"champ {sub['name']!r} en double"))
+                    problems.append(
+                        ([*where, "fields", g, "name"], _("champ %(name)r en double", name=sub["name"]))
+                    )
                 sub_names.add(sub["name"])
                 problems += _field_problems(sub, [*where, "fields", g], top=False)
     return problems + _translation_problems(data)
@@ -130,15 +141,17 @@ def _translation_problems(data):
 def _field_problems(field, where, top):
     problems = []
     if field.get("prefill") and field["prefill"] not in vault.KEYS:
-        problems.append(([*where, "prefill"], f"clé {field['prefill']!r} inconnue de data/vault_keys.json"))
+        problems.append(
+            ([*where, "prefill"], _("clé %(key)r inconnue de data/vault_keys.json", key=field["prefill"]))
+        )
     if top and "unique" in field:
-        problems.append(([*where, "unique"], "« unique » ne vaut que pour les champs d'un groupe"))
+        problems.append(([*where, "unique"], _("« unique » ne vaut que pour les champs d'un groupe")))
     for low, high in (("min", "max"), ("min_rows", "max_rows")):
         if field.get(low) is not None and field.get(high) is not None and field[low] > field[high]:
-            problems.append(([*where, low], f"{low} est plus grand que {high}"))
+            problems.append(([*where, low], _("%(low)s est plus grand que %(high)s", low=low, high=high)))
     values = [option["value"] for option in field.get("options", [])]
     if len(values) != len(set(values)):
-        problems.append(([*where, "options"], "valeur d'option en double"))
+        problems.append(([*where, "options"], _("valeur d'option en double")))
     return problems
 
 
@@ -169,13 +182,22 @@ def read_definitions(directory):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            problems.append(f"{_shown(path)}: JSON illisible : {error}")
+            problems.append(f"{_shown(path)}: " + _("JSON illisible : %(error)s", error=error))
             continue
         found = _schema_problems(data, validator)
         if not found:
             found = _semantic_problems(data, administrations)
             if data["slug"] in slugs:
-                found.append((["slug"], f"slug {data['slug']!r} déjà pris par {_shown(slugs[data['slug']])}"))
+                found.append(
+                    (
+                        ["slug"],
+                        _(
+                            "slug %(slug)r déjà pris par %(file)s",
+                            slug=data["slug"],
+                            file=_shown(slugs[data["slug"]]),
+                        ),
+                    )
+                )
             slugs[data["slug"]] = path
         problems += [f"{_shown(path)}: {problem_path(parts)}: {message}" for parts, message in found]
         definitions.append((path, data))

@@ -129,7 +129,10 @@ def _legal_form(value):
     codes = {code.upper(): code for code, _label in LEGAL_FORMS}
     if value.upper() not in codes:
         raise validators.InvalidIdentifier(
-            "Forme juridique inconnue : saisissez l'une de " + ", ".join(codes.values()) + "."
+            _l(
+                "Forme juridique inconnue : saisissez l'une de celles-ci : %(forms)s.",
+                forms=", ".join(codes.values()),
+            )
         )
     return codes[value.upper()]
 

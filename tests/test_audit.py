@@ -122,7 +122,7 @@ def test_removing_the_newest_entries_is_caught_by_the_checkpoint(app, runner, tm
     for action in ("a", "b", "c"):
         audit.record(action)
     first = runner.invoke(args=["audit-verify"])
-    assert first.exit_code == 0 and "3 entrée(s)" in first.output
+    assert first.exit_code == 0 and "3 entrées" in first.output
     kept = first.output.strip().splitlines()[-1]
     assert audit.read_checkpoint(tmp_path / "audit-checkpoint") == audit.Checkpoint.parse(kept)
     assert kept == f"3:{_entries()[-1].hash}"

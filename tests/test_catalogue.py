@@ -33,14 +33,14 @@ def catalogue_rows():
 def test_seed_demo_again_changes_nothing(runner):
     """Seeding adds what the database lacks and leaves what is there, edits included: `make
     run` seeds on every start."""
-    assert "5 administrations, 8 services" in runner.invoke(args=["seed-demo"]).output
+    assert "administrations : 5, services : 8" in runner.invoke(args=["seed-demo"]).output
     Administration.update(name="ACD (nom modifié par le helpdesk)").where(
         Administration.code == "ACD"
     ).execute()
     before = catalogue_rows()
     again = runner.invoke(args=["seed-demo"])
     assert catalogue_rows() == before
-    assert again.exit_code == 0 and "rien de nouveau" in again.output
+    assert again.exit_code == 0 and "éléments ajoutés : 0." in again.output
 
 
 ROOT = Path(__file__).resolve().parent.parent

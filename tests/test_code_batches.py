@@ -245,7 +245,7 @@ def test_issue_codes_prints_the_codes_as_csv(acd, runner, tmp_path):
     for row in rows[1:]:
         access_code = AccessCode.get(AccessCode.company_identifier == row[0])
         assert access_code.code_hash == crypto.keyed_hash("access-code", crypto.normalize_code(row[4]))
-    assert "2 code(s) émis" in result.stderr
+    assert "2 codes émis" in result.stderr
     assert [letter.administration_id for letter in Letter.select()] == [acd.administration_id] * 2
     entry = AuditEntry.get(AuditEntry.action == "access_code.issued")
     assert entry.actor_id is None and entry.details["company"] == "B100001"

@@ -67,9 +67,9 @@ def test_the_demo_register_is_loaded_once_and_keeps_the_helpdesks_changes(app, c
 def test_seed_demo_loads_the_register(app, runner, clock):
     result = runner.invoke(args=["seed-demo"])
     assert result.exit_code == 0, result.output
-    assert "Registre des entreprises : " in result.output and Company.select().count() >= 15
+    assert "Registre des entreprises — entreprises : " in result.output and Company.select().count() >= 15
     again = runner.invoke(args=["seed-demo"])
-    assert "(0 ajoutée(s))" in again.output
+    assert "ajoutées : 0." in again.output
 
 
 def test_a_siren_is_found_once_luhn_checked(app):
@@ -316,7 +316,8 @@ def test_the_cli_imports_a_file_or_lists_its_wrong_lines(app, runner, clock, tmp
     bad.write_bytes(rcs([rcs_line(1), rcs_line(2, rcs="12")]))
     result = runner.invoke(args=["import-companies", "--format", "sirene", str(good)])
     assert result.exit_code == 0, result.output
-    assert "1 ajoutée(s), 0 mise(s) à jour, 0 inchangée(s), 1 établissement(s) non siège" in result.output
+    said = "ajoutées : 1, mises à jour : 0, inchangées : 0, établissements non siège ignorés : 1"
+    assert said in result.output
     result = runner.invoke(args=["import-companies", "--format", "rcs", str(bad)])
     assert result.exit_code == 1 and "Ligne 3 : Numéro RCS invalide" in result.stderr
     assert "Rien n'a été importé" in result.stderr

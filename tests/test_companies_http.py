@@ -96,7 +96,7 @@ def test_an_import_goes_back_to_the_register_with_its_counts(client, desk, heade
     else:
         assert response.status_code == 303 and response.headers["Location"] == PAGE
     page = text(client.get(PAGE))
-    said = "(Registre de commerce (RCS), format du portail) : 1 ajoutée(s), 1 mise(s) à jour, 0 inchangée(s)"
+    said = "(Registre de commerce (RCS), format du portail) — ajoutées : 1, mises à jour : 1, inchangées : 0"
     assert "Registre des entreprises mis à jour " + said in page
     assert "Entreprise 1 SA" in page and "Ancien nom" not in page
     [entry] = AuditEntry.select().where(AuditEntry.action == "company.imported")
@@ -110,7 +110,7 @@ def test_a_sirene_extract_is_imported(client, desk):
     assert (
         "Société 1" in page
         and "1 AVENUE DE LA GARE" in page
-        and "1 établissement(s) non siège ignoré(s)" in page
+        and "établissements non siège ignorés : 1" in page
     )
 
 

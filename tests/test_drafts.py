@@ -85,7 +85,7 @@ def test_a_draft_goes_at_its_deadline_with_its_files_history_and_thread(guichet,
     clock.set_now(SIX_MONTHS)
     result = runner.invoke(args=["purge-drafts"])
     assert result.exit_code == 0, result.output
-    assert "0 brouillon(s) signalé(s) avant suppression, 1 brouillon(s) supprimé(s)." in result.output
+    assert "0 brouillons signalés avant suppression.\n1 brouillon supprimé." in result.output
     assert not exists(dossier) and exists(kept)
     for model in (DossierFile, DossierMessage, DossierEvent):
         assert not model.select().where(model.dossier == dossier.id).exists(), model.__name__

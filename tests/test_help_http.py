@@ -364,7 +364,7 @@ def test_the_opinions_filtered_by_page(client, helper, clock):
     factories.feedback("/aide", True, 5)
     factories.feedback("/espaces/3/donnees", False, 1, comment="Introuvable.")
     body = text(client.get("/back-office/helpdesk/avis"))
-    assert "2 avis · 1 sur 2 ont trouvé ce qu'ils cherchaient · note moyenne 3,0 sur 5" in body
+    assert "2 avis · 1 sur 2 a trouvé ce qu'il cherchait · note moyenne 3,0 sur 5" in body
     assert "1/5 (Très mauvaise)" in body and "Introuvable." in body
     body = text(client.get("/back-office/helpdesk/avis?q=donnees", headers=HTMX))
     assert body.lstrip().startswith('<section class="panel" id="feedback-list">')

@@ -248,7 +248,7 @@ def test_letters_print_writes_the_pending_letters_of_one_queue_or_all(queues, ru
     assert result.exit_code == 0, result.output
     pages = pdf_pages(out.read_bytes())
     assert len(pages) == 3 and all("CODE-ACD" in page for page in pages)
-    assert f"3 courrier(s) dans {out}" in result.output
+    assert f"3 courriers dans {out}" in result.output
     assert [Letter.get_by_id(letter.id).printed_at for letter in queues.acd] == [clock.now()] * 3
     assert Letter.get_by_id(queues.itm.id).printed_at is None
     assert AuditEntry.get(AuditEntry.action == "letter.printed").actor_id is None
@@ -273,12 +273,12 @@ def test_letters_print_with_nothing_to_print_writes_nothing(app, runner, tmp_pat
 def test_letters_posted_erases_the_codes(queues, runner):
     ids = [str(queues.acd[0].id), str(queues.portal.id)]
     result = runner.invoke(args=["letters-posted", *ids])
-    assert result.exit_code == 0 and "2 courrier(s) marqué(s) comme posté(s)" in result.output
+    assert result.exit_code == 0 and "2 courriers marqués comme postés" in result.output
     assert Letter.get_by_id(queues.acd[0].id).code_encrypted is None
     assert Letter.get_by_id(queues.portal.id).posted_at is not None
 
     mixed = runner.invoke(args=["letters-posted", str(queues.acd[1].id), str(queues.mandate.id), "999999"])
-    assert mixed.exit_code == 1 and "1 courrier(s) marqué(s)" in mixed.stdout
+    assert mixed.exit_code == 1 and "1 courrier marqué comme posté" in mixed.stdout
     assert f"Aucun courrier à poster n° {queues.mandate.id}, 999999." in mixed.stderr
     assert Letter.get_by_id(queues.mandate.id).code_encrypted is not None  # a mandate's letter is no post's
     assert runner.invoke(args=["letters-posted", "abc"]).exit_code == 2

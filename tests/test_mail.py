@@ -85,7 +85,7 @@ def test_cli_send_mail(app, runner, smtp):
     queue(app)
     result = runner.invoke(args=["send-mail"])
     assert result.exit_code == 0, result.output
-    assert "1 envoyé(s), 0 en échec." in result.output
+    assert "Courriels envoyés : 1, en échec : 0." in result.output
     assert len(smtp.messages) == 1
 
 

@@ -140,12 +140,12 @@ def test_the_app_does_not_start_with_a_broken_definition(tmp_path, database_url)
 
 def test_seed_demo_loads_the_procedures_idempotently(app, runner, tmp_path):
     result = runner.invoke(args=["seed-demo"])
-    assert result.exit_code == 0 and "Démarches : 4 (4 ajoutée(s), 0 mise(s) à jour)." in result.output
+    assert result.exit_code == 0 and "Démarches : 4 (ajoutées : 4, mises à jour : 0)." in result.output
     acd = Procedure.get(Procedure.slug == ACD)
     assert (acd.administration.code, acd.service.slug) == ("ACD", "fiches-retenue")
     assert Procedure.get(Procedure.slug == "lbr-changement-adresse").service is None
     result = runner.invoke(args=["seed-demo"])
-    assert "Démarches : 4 (0 ajoutée(s), 0 mise(s) à jour)." in result.output
+    assert "Démarches : 4 (ajoutées : 0, mises à jour : 0)." in result.output
     assert Procedure.get(Procedure.slug == ACD).updated_at == acd.updated_at
 
     changed = factories.retitled(demo(ACD), "Fiches de retenue d'impôt : demande")
@@ -177,6 +177,8 @@ def field(type_, **options):
         ("amount", {}, "1 234,5", "1234.50"),
         ("amount", {"min": 0}, "0", "0.00"),
         ("amount", {}, "12.34", "12.34"),
+        ("amount", {}, "1.234,50", "1234.50"),  # as German writes it
+        ("amount", {}, "1,234.50", "1234.50"),  # as English writes it
         ("select", {"options": [{"value": "a", "label": "A"}]}, "a", "a"),
         ("checkbox", {}, "1", "1"),
         ("iban", {}, "lu28 0019 4006 4475 0000", "LU280019400644750000"),
@@ -286,7 +288,7 @@ def test_a_group_drops_blank_rows_and_keys_errors_by_cell():
     }
     assert len(values["employees"]) == 2 and values["employees"][1]["seasonal"] == "1"
     values, errors = procedure_values.validate(GROUP_STEP, {"employees": rows[1:2]})
-    assert values == {"employees": []} and errors == {"employees": "Ajoutez au moins 1 ligne(s)."}
+    assert values == {"employees": []} and errors == {"employees": "Ajoutez au moins 1 ligne."}
     _values, errors = procedure_values.validate(GROUP_STEP, {"employees": rows[:1] * 4}, strict=False)
     assert errors == {"employees": "3 lignes au plus."}
 
@@ -294,7 +296,7 @@ def test_a_group_drops_blank_rows_and_keys_errors_by_cell():
 def test_check_data_says_which_steps_are_incomplete(app):
     acd = procedures.Definition.of(demo(ACD))
     data = {**factories.ACD_STEPS[1], "employees": [], **factories.ACD_STEPS[3]}
-    assert procedure_values.check_data(acd, data) == {2: {"employees": "Ajoutez au moins 1 ligne(s)."}}
+    assert procedure_values.check_data(acd, data) == {2: {"employees": "Ajoutez au moins 1 ligne."}}
     itm = procedures.Definition.of(demo("itm-elections-sociales"))
     assert procedure_values.check_data(itm, {"minutes": "12"}, file_ids={"13"})[4]["minutes"] == (
         "Ce champ est obligatoire."

@@ -161,7 +161,7 @@ def test_an_incomplete_dossier_is_not_signed_and_keeps_its_code(lea):
     assert refused.value.status == 422
     assert refused.value.problems == {
         1: {"company_name": "Ce champ est obligatoire."},
-        2: {"employees": "Ajoutez au moins 1 ligne(s)."},
+        2: {"employees": "Ajoutez au moins 1 ligne."},
         3: {"minutes": "Ce champ est obligatoire."},
     }
     assert state(draft.id) == before

@@ -5,7 +5,7 @@ which htmx swaps in place, the counts said; a refused file shows the page again 
 reason beside the file or per line, with 422, and nothing imported."""
 
 from flask import flash, url_for
-from flask_babel import lazy_gettext as _l
+from flask_babel import format_number, lazy_gettext as _l
 
 from blueprints.backoffice import bp
 from blueprints.backoffice.helpdesk_forms import CompanyImportForm
@@ -69,14 +69,13 @@ def import_companies(agent):
     flash(
         str(
             _l(
-                "Registre des entreprises mis à jour (%(format)s) : %(added)d ajoutée(s), "
-                "%(updated)d mise(s) à jour, %(unchanged)d inchangée(s), %(skipped)d établissement(s) "
-                "non siège ignoré(s).",
+                "Registre des entreprises mis à jour (%(format)s) — ajoutées : %(added)s, mises à jour : "
+                "%(updated)s, inchangées : %(unchanged)s, établissements non siège ignorés : %(skipped)s.",
                 format=company_imports.FORMATS[done.format],
-                added=done.added,
-                updated=done.updated,
-                unchanged=done.unchanged,
-                skipped=done.skipped,
+                added=format_number(done.added),
+                updated=format_number(done.updated),
+                unchanged=format_number(done.unchanged),
+                skipped=format_number(done.skipped),
             )
         ),
         "success",

@@ -75,7 +75,7 @@ def test_the_helpdesk_imports_a_sirene_extract(
     page.get_by_label("Format du fichier").select_option("sirene")
     page.get_by_label("Fichier CSV").set_input_files(str(right))
     page.get_by_role("button", name="Vérifier et importer").click()
-    expect(page.locator("#flashes")).to_contain_text("2 ajoutée(s), 0 mise(s) à jour")
+    expect(page.locator("#flashes")).to_contain_text("ajoutées : 2, mises à jour : 0")
     expect(page.locator("#companies-count")).to_have_text(f"{demo + 2} entreprises")
     expect(listed(page)).to_contain_text("2 AVENUE DE LA GARE")
     assert {siren(1), siren(2)} <= {c.identifier for c in Company.select()}
@@ -96,6 +96,6 @@ def test_without_javascript(app, live_server, clock, other_page, tmp_path):
     page.get_by_label("Fichier CSV").set_input_files(str(rcs))
     page.get_by_role("button", name="Vérifier et importer").click()
     expect(page).to_have_url(re.compile(r"/back-office/helpdesk/entreprises$"))
-    expect(page.locator("#flashes")).to_contain_text("2 ajoutée(s)")
+    expect(page.locator("#flashes")).to_contain_text("ajoutées : 2")
     expect(listed(page)).to_contain_text("Entreprise 2 SA")
     assert errors.unexpected() == []

@@ -165,9 +165,7 @@ def test_the_helpdesk_answers_and_reads_the_opinions(
 
     page.get_by_role("link", name="Avis", exact=True).click()
     listed = page.locator("#feedback-list")
-    expect(listed).to_contain_text(
-        "2 avis · 1 sur 2 ont trouvé ce qu'ils cherchaient · note moyenne 3,0 sur 5"
-    )
+    expect(listed).to_contain_text("2 avis · 1 sur 2 a trouvé ce qu'il cherchait · note moyenne 3,0 sur 5")
     no_violations(page)
     page.set_viewport_size({"width": 390, "height": 844})
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
