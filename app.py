@@ -22,7 +22,7 @@ import database
 from blueprints import errors
 from blueprints.params import apply_upload_limit, refuse_control_characters
 from config import INSTANCE_DIR, ensure_secret_key, load_config
-from services import languages, mail, procedures
+from services import languages, mail, procedures, vault
 
 csrf = CSRFProtect()
 babel = Babel()
@@ -129,8 +129,9 @@ def create_app(config=None):
     app.jinja_env.filters["percent"] = format_percent
     app.jinja_env.filters["deadline"] = format_deadline
 
-    # The data's texts (catalogue, news, procedures) in the page's language.
+    # The data's texts (catalogue, news, procedures, the vault's labels) in the page's language.
     app.jinja_env.filters["localized"] = languages.localized
+    app.jinja_env.filters["vault_label"] = vault.label
     app.jinja_env.globals["procedure_text"] = languages.procedure_text
 
     @app.context_processor

@@ -97,13 +97,18 @@ def current_language():
     return locale.language if locale is not None else DEFAULT
 
 
-def procedure_text(definition, text, language=None):
-    """A text of a procedure's definition (the French, its id) in `language` (the current one
-    by default); the French when the definition does not translate it."""
+def data_text(translations, text, language=None):
+    """A text of a data file (the French, its id) in `language` (the current one by default),
+    from the file's `translations` table; the French when the table does not translate it."""
     language = language or current_language()
     if language == DEFAULT or not text:
         return text
-    return (definition or {}).get("translations", {}).get(language, {}).get(text) or text
+    return (translations or {}).get(language, {}).get(text) or text
+
+
+def procedure_text(definition, text, language=None):
+    """A text of a procedure's definition, by the definition's `translations` table."""
+    return data_text((definition or {}).get("translations"), text, language)
 
 
 def localized(row, field, language=None):
@@ -117,6 +122,12 @@ def localized(row, field, language=None):
     if hasattr(row, "definition"):  # a procedure: its definition's table, keyed by the French
         return procedure_text(row.definition, french, language)
     return (row.translations or {}).get(language, {}).get(field) or french
+
+
+def localized_entry(entry, field, language=None):
+    """`localized` for an entry of a data file (a dict with its own `translations`)."""
+    language = language or current_language()
+    return (entry.get("translations") or {}).get(language, {}).get(field) or entry[field]
 
 
 def lazy_localized(row, field):

@@ -18,7 +18,7 @@ from peewee import IntegrityError
 import clock
 import validators
 from models import VaultEntry, db
-from services import DomainError, audit, spaces
+from services import DomainError, audit, languages, spaces
 from services.space_wizard import LEGAL_FORMS
 
 KEYS_FILE = Path(__file__).resolve().parent.parent / "data" / "vault_keys.json"
@@ -62,7 +62,8 @@ class Vault(NamedTuple):
 
 
 def load_keys(path=KEYS_FILE):
-    """{group name: label} and {key: Key}, both in the file's order."""
+    """{group name: label}, {key: Key}, both in the file's order, and the labels' German and
+    English (the file's `translations` table, keyed by the French labels)."""
     data = json.loads(path.read_text(encoding="utf-8"))
     groups, keys = {}, {}
     for group in data["groups"]:
@@ -76,10 +77,15 @@ def load_keys(path=KEYS_FILE):
                 key["max_length"],
                 key.get("company_field"),
             )
-    return groups, keys
+    return groups, keys, data.get("translations", {})
 
 
-GROUPS, KEYS = load_keys()
+GROUPS, KEYS, TRANSLATIONS = load_keys()
+
+
+def label(text):
+    """A label of the file (a group's or a key's, in French) in the page's language."""
+    return languages.data_text(TRANSLATIONS, text)
 
 
 # --- Errors ------------------------------------------------------------------------------

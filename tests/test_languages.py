@@ -12,7 +12,7 @@ from flask_babel import force_locale
 import factories
 from helpers import csrf_token, log_in
 from models import Administration, NewsItem, Procedure, Service
-from services import dossier_data, procedures
+from services import dossier_data, languages, procedures
 from services.languages import localized, procedure_text
 
 ACD = "acd-fiches-retenue"
@@ -56,7 +56,7 @@ def test_seed_demo_stores_the_translations_and_completes_those_a_database_lacks(
         Administration.code == "ACD"
     ).execute()
     again = runner.invoke(args=["seed-demo"])
-    assert again.exit_code == 0 and "rien de nouveau" in again.output
+    assert again.exit_code == 0 and "éléments ajoutés : 0" in again.output
     assert all(
         service.translations == FILE_SERVICES[service.slug]["translations"] for service in Service.select()
     )
@@ -205,3 +205,17 @@ def test_pages_show_the_catalogue_and_the_procedure_in_the_language(
     assert f"{step}</h2>" in page and f'<label for="company_name">{label}' in page
     assert f'<li aria-current="step" class="current">{step}</li>' in page
     assert title in text(client.get(lea.home))  # the dossier in Mes démarches
+
+
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_the_vault_s_labels_and_the_secret_images_are_translated(app, language):
+    """Mes données's group and key labels and the secret images' names are data: their files
+    carry the German and the English beside the French."""
+    from services import auth, vault
+
+    labels = {vault.OTHER_GROUP[1], *vault.GROUPS.values(), *(key.label for key in vault.KEYS.values())}
+    with app.test_request_context(), force_locale(language):
+        untranslated = sorted(labels - vault.TRANSLATIONS[language].keys())
+        names = {languages.localized_entry(image, "label") for image in auth.secret_images()}
+    assert not untranslated
+    assert len(names) == len(auth.secret_images()) and not names & {i["label"] for i in auth.secret_images()}

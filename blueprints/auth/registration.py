@@ -21,7 +21,7 @@ from blueprints.auth.pages import (
 from blueprints.htmx import htmx_redirect
 from blueprints.responses import qr_response
 from blueprints.sessions import page_language
-from services import DomainError, accounts, auth, crypto, links
+from services import DomainError, accounts, auth, crypto, languages, links
 
 # What a logged-in person who has not finished registering may still open.
 OPEN_DURING_REGISTRATION = {
@@ -55,7 +55,7 @@ def finish_registration_first():
 
 
 def image_choices():
-    return [(image["slug"], image["label"]) for image in auth.secret_images()]
+    return [(image["slug"], languages.localized_entry(image, "label")) for image in auth.secret_images()]
 
 
 @bp.route("/inscription", methods=["GET", "POST"])

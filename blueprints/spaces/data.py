@@ -20,7 +20,8 @@ def vault_tab(member, status=200, add_form=None, editing=None, edit_form=None, e
     data = data_vault.vault(member)
     add_form = add_form or DataAddForm(formdata=None)
     add_form.key.choices = {
-        _(group): options([(key.key, _(key.label)) for key in keys]) for group, keys in data.addable
+        data_vault.label(group): options([(key.key, data_vault.label(key.label)) for key in keys])
+        for group, keys in data.addable
     }
     return space_page(
         member,
@@ -59,7 +60,9 @@ def add_data(member):
         except (spaces.InvalidInput, data_vault.AlreadySaved) as error:
             refused_beside(form[error.field], error.message)
             return vault_tab(member, status=error.status, add_form=form)
-        return vault_done(member, _("Information enregistrée : %(label)s.", label=_(added.key.label)))
+        return vault_done(
+            member, _("Information enregistrée : %(label)s.", label=data_vault.label(added.key.label))
+        )
     return vault_tab(member, status=422, add_form=form)
 
 
@@ -77,7 +80,9 @@ def modify_data(member, key):
         except (spaces.InvalidInput, data_vault.AlreadySaved) as error:
             refused_beside(form[error.field], error.message)
             return vault_tab(member, status=error.status, editing=key, edit_form=form)
-        return vault_done(member, _("Information modifiée : %(label)s.", label=_(current.key.label)))
+        return vault_done(
+            member, _("Information modifiée : %(label)s.", label=data_vault.label(current.key.label))
+        )
     return vault_tab(member, status=422, editing=key, edit_form=form)
 
 
@@ -86,7 +91,7 @@ def modify_data(member, key):
 @space_view
 def delete_data(member, key):
     current = data_vault.item(member, key, saved_only=True)
-    label = _(current.key.label)
+    label = data_vault.label(current.key.label)
     if request.method == "GET":
         return confirmation(
             member,
