@@ -333,5 +333,5 @@ def test_2000_spaces_of_the_company_cost_no_more_queries(agent, world, client):
     many = counts()
     assert many == few
     body = text(agent.get(SENT))
-    assert "Lue dans 1 espace sur 2002" in body
-    assert "2\u202f002 espaces" in text(agent.get(f"{SENT}/{communication.id}"))
+    assert "Lue dans 1 espace sur 2\u202f002" in body
+    assert "2\u202f002 espaces" in text(agent.get(f"{SENT}/{communication.id}"))  # French grouping
