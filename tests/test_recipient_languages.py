@@ -121,6 +121,22 @@ def test_a_german_speaking_person_gets_the_confirmation_mail_and_letter_in_germa
     assert "25. März 2026" in text and "mars" not in text
 
 
+def test_an_impots_signup_from_a_german_page_is_mailed_and_kept_in_german(app, client, clock, smtp):
+    catalogue.load()
+    switch(client, "de")
+    email = "claire.expert@example.fr"
+    person = {"first_name": "Claire", "last_name": "Expert", "accept": "y"}
+    passwords = {"password": factories.PASSWORD, "password_confirm": factories.PASSWORD}
+    post(client, "/impots/creer/expert", {"email": email, **passwords, **person})
+    [message] = delivered(smtp, email)
+    assert mail_language(message) == "de"
+    body = message.get_body(("plain",)).get_content()
+    assert "Freitag 27/03/2026 08:40" in body  # 48 hours, in Luxembourg time
+    code = re.search(r"\b([A-Z0-9]{4}-[A-Z0-9]{4})\b", body).group(1)
+    assert post(client, "/impots/activer", {"email": email, "code": code}).status_code == 303
+    assert User.get().language == "de"
+
+
 # --- The switch, login, logout, recovery -------------------------------------------------------
 
 
