@@ -61,6 +61,8 @@ def select_locale():
 def format_deadline(moment, time=True, seconds=False):
     """A deadline with its weekday, the date in figures and the time, as the language writes
     them: "samedi 28/03/2026 08:40", "Samstag 28.03.2026 08:40", "Saturday 3/28/2026 8:40 AM"."""
+    if not moment:
+        return ""
     locale = get_locale() or Locale.parse(current_app.config["BABEL_DEFAULT_LOCALE"])
     day = locale.date_formats["short"].pattern.replace("yy", "y")  # the year in full
     if not time:
