@@ -99,7 +99,7 @@ class Crawl:
         """The page as it is now (after a load or a swap), noted under `name`."""
         page = self.page
         self.visited.append(name)
-        lang = page.evaluate("document.documentElement.lang")
+        lang = page.evaluate("() => document.documentElement.lang")
         if lang != self.language:
             self.findings[name].append(f'<html lang="{lang}">')
         if self.french:
