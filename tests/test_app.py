@@ -8,6 +8,7 @@ import pytest
 
 import factories
 from app import create_app
+from catalogues import compile_stale_catalogues, po_path, read_catalogue
 from helpers import BOOSTED, HTMX, csrf_token, log_in
 from services import DomainError, accounts, catalogue, throttle
 from services.urls import safe_next
@@ -203,6 +204,27 @@ def test_plain_post_redirects_with_303_and_refuses_foreign_next(client):
     assert response.status_code == 303
     assert response.headers["Location"] == "/"
     assert '<html lang="en">' in client.get("/").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_the_switch_changes_the_words_not_only_lang(client, language):
+    """Under lang="de" the page is German: its words are the catalogue's, not the French
+    message ids announced as German (WCAG 3.1.1); its title and its htmx answers too."""
+    catalogue = read_catalogue(po_path(language))
+    compile_stale_catalogues()
+    token = csrf_token(client.get("/").get_data(as_text=True))
+    client.post("/langue", data={"lang": language, "csrf_token": token})
+    for url, headers, french in [
+        ("/", {}, ["Aller au contenu", "Votre espace professionnel en ligne"]),
+        ("/connexion", {}, ["Aller au contenu", "Connexion"]),
+        ("/connexion", HTMX, ["Connexion"]),  # the partial and its <title>
+    ]:
+        html = unescape(client.get(url, headers=headers).get_data(as_text=True))
+        assert (f'<html lang="{language}">' in html) is not headers
+        for message in french:
+            translated = catalogue[message].string
+            assert translated and translated in html, (url, message)
+            assert message == translated or message not in html, (url, message)
 
 
 def test_unknown_language_is_refused(client):

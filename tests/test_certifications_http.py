@@ -774,7 +774,7 @@ def test_mandates_obtained_search_by_name_or_identifier(client, world, query, sh
     response = client.get(f"{obtained_url(world.fidu)}?q={query}", headers=HTMX)
     assert response.status_code == 200
     body = text(response)
-    assert "<html" not in body and body.lstrip().startswith('<div id="space-tab">')
+    assert "<html" not in body and body.lstrip().startswith('<div id="space-tab"')
     for name, _identifier in COMPANIES:
         assert (name in body) == (name in shown), name
     plain = text(client.get(f"{obtained_url(world.fidu)}?q={query}"))

@@ -196,7 +196,7 @@ def test_the_tab_counts_the_unread_on_every_page_and_opening_reads(lea, world, c
 
     opened = lea.get(opened_url, headers=HTMX)
     page = text(opened)
-    assert opened.status_code == 200 and page.lstrip().startswith('<div id="space-tab">')
+    assert opened.status_code == 200 and page.lstrip().startswith('<div id="space-tab"')
     assert (
         "Rappel : déclaration annuelle" in page and "Administration des contributions directes (ACD)" in page
     )

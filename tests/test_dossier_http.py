@@ -62,7 +62,7 @@ def test_the_dossier_page(client, lea, headers, partial):
     response = client.get(lea.url, headers=headers)
     body = text(response)
     assert response.status_code == 200 and ("<html" not in body) == partial
-    assert body.lstrip().startswith('<div id="space-tab">') == partial
+    assert body.lstrip().startswith('<div id="space-tab"') == partial
     for expected in (
         "Fiches de retenue d'impôt : demande de fiches",
         "Brouillon",

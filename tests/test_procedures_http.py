@@ -126,7 +126,7 @@ def test_the_list_shows_searches_and_pages_the_dossiers(client, lea, clock):
     assert "ACD-2026-000002" in second and "ACD-2026-000052" not in second
     found = client.get(f"{lea.home}?q=000017", headers=HTMX)
     body = text(found)
-    assert found.status_code == 200 and body.lstrip().startswith('<div id="space-tab">')
+    assert found.status_code == 200 and body.lstrip().startswith('<div id="space-tab"')
     assert "ACD-2026-000017" in body and "ACD-2026-000018" not in body
     assert f'href="/espaces/{lea.space.id}/dossiers/' in body
     assert "Aucun dossier ne correspond" in text(client.get(f"{lea.home}?q=introuvable"))

@@ -34,7 +34,7 @@ def answered(response, partial, tab):
     if partial:
         assert response.status_code == 200
         body = text(response)
-        assert "<html" not in body and body.lstrip().startswith('<div id="space-tab">')
+        assert "<html" not in body and body.lstrip().startswith('<div id="space-tab"')
         return body
     assert response.status_code == 303 and response.headers["Location"] == tab
     return None

@@ -22,6 +22,7 @@ def step_url(member, dossier_id, number):
 
 
 def step_page(member, page, status=200, notice=None, focus=None):
+    steps = len(page.definition.steps) + 1  # the signature is the last step, as in the step's heading
     return space_page(
         member,
         "home",
@@ -31,6 +32,7 @@ def step_page(member, page, status=200, notice=None, focus=None):
         page=page,
         notice=notice,
         focus=focus,
+        step_title=_("Étape %(num)d sur %(total)d", num=page.step.number, total=steps),  # the title follows
         inline_flashes=is_htmx(),  # a full page shows them in the layout already
     )
 
