@@ -462,8 +462,8 @@ def _post_code(adhesion, company, services, code):
     facts = {
         "company": company.name,
         "siren": company.identifier,
-        "services": ", ".join(languages.localized(service, "name") for service in services),
-        "administration": languages.localized(administration, "name"),
+        "services": languages.lazy_list(services, "name"),
+        "administration": languages.lazy_localized(administration, "name"),
         "person": person.display_name if person else "",
         "space": space.name,
         "subscriber": space.subscriber_number or "",

@@ -236,6 +236,7 @@ def space_list(member, query="", page=1, per_page=PAGE_SIZE):
         Communication.subject,
         Communication.sent_at,
         Administration.name,
+        Administration.translations,
         Administration.code,
         CommunicationRead.read_at,
         CommunicationRead.reader,

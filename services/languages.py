@@ -133,3 +133,8 @@ def localized_entry(entry, field, language=None):
 def lazy_localized(row, field):
     """`localized(row, field)` read when the text is, so in a mail's or a letter's language."""
     return LazyString(localized, row, field)
+
+
+def lazy_list(rows, field):
+    """The rows' `field`, localized and joined with commas, read when the text is."""
+    return LazyString(lambda: ", ".join(localized(row, field) for row in rows))

@@ -224,12 +224,12 @@ def send(agent, audience, identifier, service_id, subject, body, uploads=()):
             communication,
             _l(
                 "Nouvelle communication : %(administration)s",
-                administration=languages.localized(agent.administration, "name"),
+                administration=languages.lazy_localized(agent.administration, "name"),
             ),
             _l(
                 "L'administration « %(administration)s » vous a adressé une communication dans votre "
                 "espace professionnel.",
-                administration=languages.localized(agent.administration, "name"),
+                administration=languages.lazy_localized(agent.administration, "name"),
             ),
         )
         audit.record(

@@ -64,7 +64,7 @@ def test_seed_demo_stores_the_translations_and_completes_those_a_database_lacks(
     acd = Administration.get(code="ACD")
     assert acd.translations["de"]["name"] == "ACD (vom Helpdesk)"  # what is there stays
     assert acd.translations["de"]["certification_text"].startswith("Für Lohnsteuerkarten")
-    assert acd.translations["en"]["name"].startswith("Administration des contributions directes")
+    assert acd.translations["en"]["name"] == "Direct Tax Administration"
 
 
 def test_localized_gives_the_text_of_the_language_or_the_french(app):
@@ -80,7 +80,7 @@ def test_localized_gives_the_text_of_the_language_or_the_french(app):
             assert localized(fiches, "name", "fr") == "Fiches de retenue d'impôt"
         with force_locale("en"):
             assert localized(fiches, "name") == "Tax withholding cards"
-            assert localized(fiches.administration, "name").startswith("Administration des contributions")
+            assert localized(fiches.administration, "name") == "Direct Tax Administration"
             assert localized(procedure, "title") == "Tax withholding cards: request for cards"
             # A row (or a text) without its translation shows its French.
             untranslated = factories.service(fiches.administration, slug="autre", name="Autre service")

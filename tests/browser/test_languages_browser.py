@@ -68,13 +68,22 @@ AXE_RUN = (
 )
 
 
-# The visible text, the title and what screen readers read out of attributes.
-SHOWN = """() => [
-  document.title,
-  document.body.innerText,
-  ...[...document.querySelectorAll("[aria-label], [title], [alt], [placeholder]")].flatMap(
-    (e) => ["aria-label", "title", "alt", "placeholder"].map((a) => e.getAttribute(a)).filter(Boolean)),
-].join("\\n")"""
+# The visible text, the title and what screen readers read out of attributes, less what is
+# marked as another language (the switch's "Français", WCAG 3.1.2's language of parts).
+SHOWN = """() => {
+  const page = document.documentElement.lang;
+  const own = (e) => (e.closest("[lang]") || document.documentElement).lang === page;
+  let text = document.body.innerText;
+  for (const e of document.body.querySelectorAll("[lang]")) {
+    if (e.lang !== page && e.innerText) text = text.split(e.innerText).join("");
+  }
+  return [
+    document.title,
+    text,
+    ...[...document.querySelectorAll("[aria-label], [title], [alt], [placeholder]")].filter(own).flatMap(
+      (e) => ["aria-label", "title", "alt", "placeholder"].map((a) => e.getAttribute(a)).filter(Boolean)),
+  ].join("\\n");
+}"""
 
 
 class Crawl:
@@ -122,6 +131,7 @@ def data_set():
     """Léa's Guichet space (certified, a mandate dispensed to Fiona's fiduciary, a member, a
     draft at its second step, a transmitted dossier, a communication) and two agents."""
     from models import Procedure
+    from services import catalogue
 
     holder, _fiduciary, _certification = factories.fiduciary_and_client()
     space = holder.space
@@ -132,7 +142,8 @@ def data_set():
     communication = factories.communication(space_=space)
     factories.agent("ACD", "agent.acd")
     factories.helpdesk()
-    factories.contact_request()
+    factories.contact_request(subject="Guichet SARL")  # a person's words, in their language
+    catalogue.load()  # the catalogue's German and English, as seed-demo gives them
     return {"space": space.id, "draft": draft.id, "filed": filed.id, "communication": communication.id}
 
 
