@@ -17,6 +17,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", "/tmp/espace-pro-hypothesis")
+# The command line speaks the environment's language (app.select_locale): the suite expects
+# the default, French, whatever the machine's locale; tests that want another set it.
+for variable in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):
+    os.environ.pop(variable, None)
+os.environ["LANG"] = "C.UTF-8"
 
 import clock as clock_module  # noqa: E402
 from app import create_app  # noqa: E402
