@@ -1028,3 +1028,16 @@ def adhesions_rows(member, count, status="pending"):
     with db.atomic():
         for batch in chunked(rows, 300):
             Adhesion.insert_many(batch).execute()
+
+
+# What a person types into Enregistrement (the matricule is the seed's valid one).
+REGISTRATION_DETAILS = {
+    "first_name": "Léa",
+    "last_name": "Guichet",
+    "email": "lea@example.lu",
+    "matricule": "1983081974925",
+    "street": "11, allée du Guichet",
+    "postcode": "L-0000",
+    "city": "Luxembourg",
+    "country": "Luxembourg",
+}

@@ -120,17 +120,7 @@ def test_pages_need_login_and_next_is_kept(client, clock):
     assert response.headers["Location"] == "/compte"
 
 
-# What a person types into Enregistrement (the matricule is the seed's valid one).
-DETAILS = {
-    "first_name": "Léa",
-    "last_name": "Guichet",
-    "email": "lea@example.lu",
-    "matricule": "1983081974925",
-    "street": "11, allée du Guichet",
-    "postcode": "L-0000",
-    "city": "Luxembourg",
-    "country": "Luxembourg",
-}
+DETAILS = factories.REGISTRATION_DETAILS
 
 
 def test_portal_stays_closed_until_email_confirmed_and_terms_accepted(app, client, clock):

@@ -21,16 +21,7 @@ from helpers import agent_log_in, csrf_token, log_in
 from models import Administration, Agent, ContactRequest, Letter, OutboxMail, Service, User
 from services import access_codes, catalogue, languages, letters, mail, mandates
 
-DETAILS = {
-    "first_name": "Léa",
-    "last_name": "Guichet",
-    "email": "lea@example.lu",
-    "matricule": "1983081974925",
-    "street": "11, allée du Guichet",
-    "postcode": "L-0000",
-    "city": "Luxembourg",
-    "country": "Luxembourg",
-}
+DETAILS = factories.REGISTRATION_DETAILS
 
 
 def said_in(app, language, msgid, **values):
@@ -294,7 +285,8 @@ def acd_in_german(app, clock, request_context):
     Administration.update(letter_language="de").where(Administration.code == "ACD").execute()
 
 
-def test_an_access_code_letter_is_in_its_administrations_language(app, acd_in_german, clock):
+def acd_code():
+    """An ACD holder code for Guichet SARL, posted to its address."""
     access_code, _code = access_codes.issue_code(
         "ACD",
         "fiches-retenue",
@@ -303,6 +295,11 @@ def test_an_access_code_letter_is_in_its_administrations_language(app, acd_in_ge
         company_name="Guichet SARL",
         address_lines=["1, rue du Commerce", "L-1000 Luxembourg"],
     )
+    return access_code
+
+
+def test_an_access_code_letter_is_in_its_administrations_language(app, acd_in_german, clock):
+    access_code = acd_code()
     letter = Letter.get()
     assert letter.language == "de"
     kind = said_in(app, "de", "titulaire")
@@ -325,14 +322,7 @@ def test_a_mandate_letter_is_in_the_services_administrations_language(app, acd_i
 
 def test_letters_of_an_administration_that_chose_nothing_are_french(app, clock, request_context):
     catalogue.load()
-    access_codes.issue_code(
-        "ACD",
-        "fiches-retenue",
-        "B123456",
-        "holder",
-        company_name="Guichet SARL",
-        address_lines=["1, rue du Commerce", "L-1000 Luxembourg"],
-    )
+    acd_code()
     letter = Letter.get()
     assert letter.language == "fr"
     with force_locale("de"):  # whoever prints it
