@@ -118,7 +118,7 @@ def test_an_expert_adheres_for_two_companies_and_a_simplified_space_is_activated
     with app.test_request_context():
         assert Certification.select().where(Certification.kind == "proxy").count() == 3
     assert still_same_page(), "a step was a full page load, not an htmx swap"
-    assert console_errors.unexpected() == []
+    assert console_errors.unexpected(replaced=True) == []
 
     # Paul's Mode simplifié space: waiting, then activated by its posted code.
     with app.test_request_context():
