@@ -1,6 +1,7 @@
 """Postal letters: queued by the services that need one (activation codes, access codes,
 registration confirmations), printed as A4 PDFs for window envelopes, then marked posted."""
 
+from contextlib import nullcontext
 from pathlib import Path
 
 from flask import current_app
@@ -248,7 +249,9 @@ def render_pdf(letters):
     pdf.set_auto_page_break(auto=True, margin=20)
     pdf.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
     pdf.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
-    pdf.set_title(_("Courriers postaux"))
+    shared = {letter.language for letter in letters}  # the title in the letters' language, if one
+    with force_locale(shared.pop()) if len(shared) == 1 else nullcontext():
+        pdf.set_title(_("Courriers postaux"))
     pdf.set_creator("Espace Pro")
     for letter in letters:
         _render_page(pdf, letter)

@@ -13,7 +13,7 @@ from blueprints.forms import options, refused_beside
 from blueprints.htmx import render_page_or_partial
 from blueprints.params import uploads_up_to
 from blueprints.responses import file_response
-from services import access_codes, code_batches, csv_files
+from services import access_codes, code_batches, csv_files, languages
 
 # A form's field for each argument of access_codes.check_code_request.
 FIELDS = {
@@ -34,7 +34,9 @@ def code_form(agent, submitted=False):
     }
     form = IssueCodeForm() if submitted else IssueCodeForm(formdata=None, data=defaults)
     services = access_codes.issuable_services(agent.administration)
-    form.service.choices = options([("", _("Choisissez…"))] + [(s.slug, s.name) for s in services.values()])
+    form.service.choices = options(
+        [("", _("Choisissez…"))] + [(s.slug, languages.localized(s, "name")) for s in services.values()]
+    )
     return form
 
 

@@ -68,7 +68,9 @@ def redeem_proxy(member):
 def mandate_form(member, submitted=False):
     form = MandateForm() if submitted else MandateForm(formdata=None)
     holders = mandates.holder_services(member)
-    form.service.choices = options([(0, _("Choisissez…"))] + [(s.id, s.name) for s in holders])
+    form.service.choices = options(
+        [(0, _("Choisissez…"))] + [(s.id, languages.localized(s, "name")) for s in holders]
+    )
     return form
 
 

@@ -28,6 +28,15 @@
     );
   }
 
+  // FR / DE / EN comes back to the page shown: after htmx pushed another URL into the
+  // address bar (a tab, a step), the form's next, written with the first page, is stale.
+  document.addEventListener("submit", function (event) {
+    const form = event.target;
+    if (form instanceof HTMLFormElement && form.classList.contains("lang-switch")) {
+      form.elements.next.value = window.location.pathname + window.location.search;
+    }
+  });
+
   document.addEventListener("htmx:afterSettle", function (event) {
     const region = event.target;
     if (!(region instanceof Element) || !region.hasAttribute("data-swap-focus") || !region.isConnected) {
