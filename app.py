@@ -55,7 +55,9 @@ def environment_language():
 def select_locale():
     """The session's choice in a request; outside one, the environment's (LANG=de_DE.UTF-8 …)."""
     lang = session.get("lang") if has_request_context() else environment_language()
-    return lang if lang in current_app.config["LANGUAGES"] else None  # None: BABEL_DEFAULT_LOCALE, French
+    if lang not in current_app.config["LANGUAGES"]:
+        return None  # BABEL_DEFAULT_LOCALE, French
+    return languages.locale_of(lang)
 
 
 def format_deadline(moment, time=True, seconds=False):
@@ -138,7 +140,11 @@ def create_app(config=None):
 
     @app.context_processor
     def locale_context():
-        return {"current_locale": lambda: str(get_locale() or app.config["BABEL_DEFAULT_LOCALE"])}
+        return {
+            "current_locale": lambda: (
+                get_locale().language if get_locale() else app.config["BABEL_DEFAULT_LOCALE"]
+            )
+        }
 
     @app.after_request
     def security_headers(response):

@@ -22,6 +22,21 @@ def of(account):
     return (account.language if account is not None else "") or DEFAULT
 
 
+# The locale each language is written in: English as written in Europe (dates day first, a
+# 24-hour clock), not Babel's "en", which is American; its messages are the "en" catalogue's.
+LOCALES = {"fr": "fr", "de": "de", "en": "en_GB"}
+
+
+def locale_of(language):
+    """The Babel locale of `language` (fr, de, en)."""
+    return LOCALES.get(language, language)
+
+
+def written(language):
+    """`force_locale` for a mail's or a letter's `language`."""
+    return force_locale(locale_of(checked(language)))
+
+
 def checked(language):
     """`language` if the portal speaks it, else French."""
     return language if language in current_app.config["LANGUAGES"] else DEFAULT
@@ -66,7 +81,7 @@ def at_login(account, chosen):
 
 def written_in(language, text):
     """`text` (a lazy string, or a plain one) as it reads in `language`."""
-    with force_locale(checked(language)):
+    with written(language):
         return str(text)
 
 

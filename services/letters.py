@@ -5,7 +5,7 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from flask import current_app
-from flask_babel import force_locale, format_date, gettext as _, lazy_gettext as _l
+from flask_babel import format_date, gettext as _, lazy_gettext as _l
 from fpdf import FPDF
 from peewee import JOIN, Case, fn
 
@@ -250,7 +250,7 @@ def render_pdf(letters):
     pdf.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
     pdf.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
     shared = {letter.language for letter in letters}  # the title in the letters' language, if one
-    with force_locale(shared.pop()) if len(shared) == 1 else nullcontext():
+    with languages.written(shared.pop()) if len(shared) == 1 else nullcontext():
         pdf.set_title(_("Courriers postaux"))
     pdf.set_creator("Espace Pro")
     for letter in letters:
@@ -260,7 +260,7 @@ def render_pdf(letters):
 
 def _render_page(pdf, letter):
     """The page in the letter's language, whoever prints it."""
-    with force_locale(languages.checked(letter.language)):
+    with languages.written(letter.language):
         pdf.add_page()
         pdf.set_font("DejaVu", "", 7)
         pdf.set_xy(ADDRESS_X, SENDER_Y)

@@ -11,7 +11,6 @@ links and codes, are erased.
 from datetime import timedelta
 
 from flask import current_app, g, has_request_context, render_template
-from flask_babel import force_locale
 from flask_mail import Mail, Message
 
 import clock
@@ -31,7 +30,7 @@ def queue_mail(to, subject, template, *, language, **context):
     subject, a lazy string, and the context's lazy strings and dates are translated and
     formatted then), and store the mail in the outbox."""
     language = languages.checked(language)
-    with force_locale(language):
+    with languages.written(language):
         # A line break would make the message invalid.
         subject = clip(OutboxMail.subject, one_line(str(subject)))
         context.setdefault("subject", subject)

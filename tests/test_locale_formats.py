@@ -12,7 +12,7 @@ from flask_babel.speaklater import LazyString
 import factories
 import validators
 from app import environment_language
-from services import dossier_files, procedure_values, procedures
+from services import dossier_files, languages, procedure_values, procedures
 
 NNBSP = "\u202f"  # French groups digits with a narrow no-break space
 
@@ -71,12 +71,12 @@ def test_filters_format_for_the_language(app, language, number, amount, percent)
     [
         ("fr", "samedi 28/03/2026 08:40", "28/03/2026"),
         ("de", "Samstag 28.03.2026 08:40", "28.03.2026"),
-        ("en", "Saturday 3/28/2026 8:40\u202fAM", "3/28/2026"),
+        ("en", "Saturday 28/03/2026 08:40", "28/03/2026"),  # British English, day first
     ],
 )
 def test_a_deadline_in_figures_as_the_language_writes_them(app, language, deadline, day):
     moment = datetime.datetime(2026, 3, 28, 7, 40)  # naive UTC: 08:40 in Luxembourg
-    with app.test_request_context(), force_locale(language):
+    with app.test_request_context(), languages.written(language):
         assert render_template_string("{{ moment|deadline }}", moment=moment) == deadline
         assert render_template_string("{{ moment|deadline(time=False) }}", moment=moment) == day
 
@@ -185,3 +185,18 @@ def test_the_command_line_speaks_the_environments_language(app, runner, environm
             "Limite d'espaces professionnels de %(userid)s : %(limit)s.", userid="lea", limit=said
         )
     assert result.output == expected + "\n"
+
+
+def test_english_pages_write_dates_as_in_europe(app):
+    """English is British English here (the "en" catalogue, Babel's en_GB): the day before
+    the month and a 24-hour clock, while <html lang> says "en"."""
+    from flask import session
+
+    moment = datetime.datetime(2026, 3, 28, 7, 40)
+    with app.test_request_context():
+        session["lang"] = "en"
+        assert str(get_locale()) == "en_GB"
+        assert render_template_string("{{ m|deadline }} {{ m|date }}", m=moment) == (
+            "Saturday 28/03/2026 08:40 28 Mar 2026"
+        )
+        assert render_template_string("{{ current_locale() }} {{ _('Connexion') }}") == "en Log in"
