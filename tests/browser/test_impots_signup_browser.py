@@ -64,6 +64,11 @@ def test_simplified_mode_from_the_form_to_the_space(app, live_server, smtp, cloc
     assert console_errors.unexpected() == []
 
 
+def settled(page):
+    """Waits for htmx to finish settling the swapped content (it focuses [autofocus] then)."""
+    page.wait_for_function("() => !document.querySelector('.htmx-settling, .htmx-swapping, .htmx-request')")
+
+
 def test_expert_mode_to_the_subscriber_number(app, live_server, smtp, clock, page, console_errors):
     page.goto(live_server.url + "/connexion")
     page.get_by_role("link", name="Créer mon espace professionnel").click()
@@ -80,6 +85,7 @@ def test_expert_mode_to_the_subscriber_number(app, live_server, smtp, clock, pag
     page.get_by_label("Code d'activation").fill("AAAA-AAAA")
     page.get_by_role("button", name="Activer").click()
     expect(page.locator(".error-summary")).to_contain_text("Ce code d'activation ne correspond pas")
+    settled(page)  # else htmx's settling may move the focus (autofocus) while the code is typed
     page.get_by_label("Code d'activation").fill(code.lower())
     page.get_by_role("button", name="Activer").click()
     expect(page.locator("#subscriber-number")).to_have_text(re.compile(r"^\d{10}$"))
