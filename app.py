@@ -62,7 +62,7 @@ def select_locale():
 
 def format_deadline(moment, time=True, seconds=False):
     """A deadline with its weekday, the date in figures and the time, as the language writes
-    them: "samedi 28/03/2026 08:40", "Samstag 28.03.2026 08:40", "Saturday 3/28/2026 8:40 AM"."""
+    them: "samedi 28/03/2026 08:40", "Samstag 28.03.2026 08:40", "Saturday 28/03/2026 08:40" (en_GB)."""
     if not moment:
         return ""
     locale = get_locale() or Locale.parse(current_app.config["BABEL_DEFAULT_LOCALE"])
@@ -140,11 +140,7 @@ def create_app(config=None):
 
     @app.context_processor
     def locale_context():
-        return {
-            "current_locale": lambda: (
-                get_locale().language if get_locale() else app.config["BABEL_DEFAULT_LOCALE"]
-            )
-        }
+        return {"current_locale": languages.current_language}  # fr, de or en (not en_GB)
 
     @app.after_request
     def security_headers(response):

@@ -7,7 +7,7 @@ and English are beside them: a `translations` column on the catalogue's rows (`{
 {"<French text>": "<German>"}, "en": {...}}`)."""
 
 from flask import current_app
-from flask_babel import force_locale, format_date, format_datetime, get_locale
+from flask_babel import force_locale, format_date, get_locale
 from flask_babel.speaklater import LazyString
 from peewee import fn
 
@@ -94,10 +94,6 @@ def lazy_format(text, **values):
 # Dates inside a mail's or a letter's text: formatted when the text is, in its language.
 def lazy_date(value, format="long"):
     return LazyString(format_date, value, format)
-
-
-def lazy_datetime(value, format="medium"):
-    return LazyString(format_datetime, value, format)
 
 
 # --- The data's texts ---------------------------------------------------------------
