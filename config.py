@@ -24,6 +24,10 @@ class Config:
     ENV_NAME = "base"
     SECRET_KEY = os.environ.get("SECRET_KEY")
     DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'espace-pro.db'}")
+    # PostgreSQL: connections each process keeps open (a gunicorn worker uses one at a time),
+    # and how long a request waits for one before the page says the database is unavailable.
+    DATABASE_POOL_SIZE = int(os.environ.get("DATABASE_POOL_SIZE", "10"))
+    DATABASE_POOL_TIMEOUT = 10  # seconds
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER")
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))

@@ -1,12 +1,16 @@
 """The database as infrastructure: which database a URL names, the connection of each
-request, row locks, and the size of a page of a list. The schema and its migrations are
-migrations.py."""
+request (pooled on PostgreSQL), row locks, and the size of a page of a list. The schema and
+its migrations are migrations.py."""
 
+import os
+import threading
+import weakref
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from flask import request
-from peewee import PostgresqlDatabase, SqliteDatabase
+from peewee import OperationalError, SqliteDatabase
+from playhouse.pool import MaxConnectionsExceeded, PooledDatabase, PooledPostgresqlDatabase
 
 from models import db
 
@@ -18,7 +22,45 @@ SQLITE_PRAGMAS = {
 }
 
 
-def open_database(url):
+class PostgresPool(PooledPostgresqlDatabase):
+    """PostgreSQL connections kept open from one request to the next: opening one costs the
+    server a process and a few milliseconds, more than most pages' queries.
+
+    - An idle connection is checked (peewee rolls back or pings it) when it is taken: one the
+      server dropped (a restart, a failover, an idle timeout) is replaced, not handed out.
+    - Connections older than `stale_timeout` are closed when returned.
+    - A process forked with the pool (gunicorn's `preload_app`, multiprocessing) starts with
+      an empty one: a connection is never shared by two processes, and the child never closes
+      (ends the session of) a connection its parent still uses.
+    - More than `max_connections` at once in a process waits `timeout` seconds, then fails as
+      the database being unavailable (503), like a database that does not answer.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _POOLS.add(self)
+
+    def _forget_inherited(self):
+        # Dropped, not closed: psycopg2 does not end a session when a forked child merely
+        # lets go of the object; close() would end it for the parent too.
+        self._connections, self._in_use = [], {}
+        self._pool_lock = threading.RLock()
+        self._pool_available = threading.Condition(self._pool_lock)
+        self._lock = threading.Lock()
+        self._state.reset()
+
+    def connect(self, reuse_if_open=False):
+        try:
+            return super().connect(reuse_if_open)
+        except MaxConnectionsExceeded as exc:
+            raise OperationalError(str(exc)) from exc
+
+
+_POOLS = weakref.WeakSet()
+os.register_at_fork(after_in_child=lambda: [pool._forget_inherited() for pool in list(_POOLS)])
+
+
+def open_database(url, pool_size=10, pool_timeout=10, stale_timeout=300):
     """A peewee database for `sqlite:///path` or `postgresql://user:pw@host:port/name`."""
     if url.startswith("sqlite:///"):
         # sqlite:///relative/path.db or sqlite:////absolute/path.db, as SQLAlchemy writes them
@@ -28,8 +70,11 @@ def open_database(url):
         return SqliteDatabase(url[len("sqlite:///") :], pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE")
     parsed = urlparse(url)
     if parsed.scheme in {"postgres", "postgresql"}:
-        return PostgresqlDatabase(
+        return PostgresPool(
             unquote(parsed.path.lstrip("/")),
+            max_connections=pool_size,
+            timeout=pool_timeout,
+            stale_timeout=stale_timeout,
             user=unquote(parsed.username) if parsed.username else None,
             password=unquote(parsed.password) if parsed.password else None,
             host=parsed.hostname,
@@ -39,9 +84,15 @@ def open_database(url):
 
 
 def init_app(app):
-    database = open_database(app.config["DATABASE_URL"])
+    database = open_database(
+        app.config["DATABASE_URL"],
+        pool_size=app.config["DATABASE_POOL_SIZE"],
+        pool_timeout=app.config["DATABASE_POOL_TIMEOUT"],
+    )
     if isinstance(database, SqliteDatabase):
         Path(database.database).parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(db.obj, PooledDatabase):
+        db.obj.close_idle()  # an earlier app of this process (tests, scripts) gives its own back
     db.initialize(database)
 
     @app.before_request
