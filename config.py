@@ -105,6 +105,7 @@ class TestConfig(Config):
     HSTS = False
     OUTBOX_VIEWER = True
     MAIL_SERVER = None
+    DATABASE_POOL_SIZE = 100  # tests run dozens of threads at once against one process
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 1024
     ARGON2_PARALLELISM = 1

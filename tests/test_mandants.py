@@ -133,4 +133,4 @@ def test_what_a_line_shows_costs_no_query_per_row(guichet, fiduciary):
                 (r.filed_by, r.mandate_ended, r.procedure.title, r.procedure.administration.code)
                 for r in rows
             ]
-        assert len(shown) == total and queries.count == 2, queries.statements
+        assert len(shown) == total and queries.count == 3, queries.statements
