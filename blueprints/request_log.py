@@ -44,6 +44,10 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str)
 
 
+handler = logging.StreamHandler(wsgi_errors_stream)  # stderr; under gunicorn, its error log
+handler.setFormatter(JsonFormatter())
+
+
 def request_id():
     """This request's id (made on first use, should a hook fail before `start` ran)."""
     if "request_id" not in g:
@@ -88,9 +92,7 @@ def line(status):
 
 def init_app(app):
     """Call it first: the id and the clock start before any other hook may answer."""
-    if not logger.handlers:  # one handler per process, however many apps are created
-        handler = logging.StreamHandler(wsgi_errors_stream)  # stderr; gunicorn: its error log
-        handler.setFormatter(JsonFormatter())
+    if handler not in logger.handlers:  # once per process, however many apps are created
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         logger.propagate = False  # the lines are data, not messages for the app's log
