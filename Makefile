@@ -49,10 +49,10 @@ run: $(VENV)/.runtime translations
 	$(FLASK) seed-demo
 	ESPACE_ENV=development $(FLASK) run --host 127.0.0.1 --port $(PORT) --no-debugger --no-reload
 
-## serve: production-style, gunicorn with several workers (needs SECRET_KEY, see README)
+## serve: production-style, gunicorn with gunicorn.conf.py (workers from the cores, or WORKERS; BIND; needs SECRET_KEY, see README)
 serve: $(VENV)/.runtime translations
 	ESPACE_ENV=production $(FLASK) init-db
-	ESPACE_ENV=production $(BIN)/gunicorn --workers $${WORKERS:-4} --bind $${BIND:-127.0.0.1:$(PORT)} 'app:create_app()'
+	ESPACE_ENV=production PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py 'app:create_app()'
 
 ## browser: Debian's chromium for the browser tests (Playwright cannot download its own here)
 browser:

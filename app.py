@@ -19,7 +19,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import cli
 import database
-from blueprints import errors
+from blueprints import errors, request_log
 from blueprints.params import apply_upload_limit, refuse_control_characters
 from config import INSTANCE_DIR, ensure_secret_key, load_config
 from services import languages, mail, procedures, vault
@@ -88,7 +88,8 @@ def create_app(config=None):
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
-    # First of all: a control character is refused before the database or a view sees it
+    request_log.init_app(app)  # the request id and the clock before any hook may answer
+    # Then: a control character is refused before the database or a view sees it
     # (within the size a view accepts, which must be known before the body is read).
     app.before_request(apply_upload_limit)
     app.before_request(refuse_control_characters)

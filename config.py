@@ -72,6 +72,8 @@ class Config:
     # Reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust (0: none);
     # throttling per client address needs the real address.
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+    # One JSON line per request on stderr (blueprints/request_log.py); tests turn it on where they read it.
+    LOG_REQUESTS = _bool("LOG_REQUESTS", True)
     # The administration of the impots way in (seed 004): its services are adhered to.
     IMPOTS_ADMINISTRATION = os.environ.get("IMPOTS_ADMINISTRATION", "DGFIP")
     TERMS_VERSION = "2026-01"  # raise it when templates/auth/_terms_text.html changes
@@ -106,6 +108,7 @@ class TestConfig(Config):
     OUTBOX_VIEWER = True
     MAIL_SERVER = None
     DATABASE_POOL_SIZE = 100  # tests run dozens of threads at once against one process
+    LOG_REQUESTS = False
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 1024
     ARGON2_PARALLELISM = 1

@@ -8,6 +8,7 @@ from peewee import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from blueprints.htmx import is_htmx, render_page_or_partial
+from blueprints.request_log import request_id
 from services import DomainError
 
 TITLES = {
@@ -46,6 +47,7 @@ def render_error(status, message=None, retry_after=None):
         "retry_after": retry_after,
         # An agent's way back is the back-office, not the people's home page.
         "back_office": request.blueprint == "backoffice",
+        "request_id": request_id(),  # what a person quotes to the helpdesk; the log has it
     }
     response = render_page_or_partial("errors/page.html", "errors/_error.html", status=status, **context)
     if is_htmx():
@@ -94,10 +96,10 @@ def init_app(app):
     @app.errorhandler(InterfaceError)
     def database_unavailable(error):
         # Unreachable, restarting, or locked beyond the busy timeout: nothing was saved.
-        app.logger.error("database unavailable: %s", error)
+        app.logger.error("database unavailable (request %s): %s", request_id(), error)
         return render_error(503, retry_after=DATABASE_RETRY_AFTER)
 
     @app.errorhandler(Exception)
     def unexpected_error(error):
-        app.logger.exception("unhandled error")
+        app.logger.exception("unhandled error (request %s)", request_id())
         return render_error(500)

@@ -11,12 +11,15 @@ then, over HTTP only:
 - names at their maximum lengths through the space wizard and the private space: no 5xx;
 - an agent's cookie copied before logout and replayed after it: back to the login page;
 - passwords sprayed over 100 UserIDs from one address with a successful login in between:
-  the address waits (429) all the same.
+  the address waits (429) all the same;
+- with `--log FILE`, the server's log: a JSON line for each request, with its request id,
+  and nowhere a password or a UserID the probes typed.
 It ends by lifting the wait it put on its own address. `scripts/probe.sh` runs it against
 gunicorn with 4 workers on a throwaway PostgreSQL cluster. Exits 1 when a probe fails.
 """
 
 import argparse
+import json
 import re
 import secrets
 import sys
@@ -103,6 +106,12 @@ class Report:
         self.failures += not ok
         self.passes += ok
         print(f"{'ok  ' if ok else 'FAIL'} {status} {name} (expected {'/'.join(map(str, expected))})")
+        return ok
+
+    def holds(self, name, ok):
+        self.failures += not ok
+        self.passes += ok
+        print(f"{'ok  ' if ok else 'FAIL'} {name}")
         return ok
 
 
@@ -234,9 +243,20 @@ def lift_address_wait(app, tag):
         db.close()
 
 
+def probe_request_log(report, path, userid):
+    """The JSON request log (blueprints/request_log.py) the server wrote while probed."""
+    text = Path(path).read_text(encoding="utf-8")
+    lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    report.holds(f"{len(lines)} JSON request lines, each with its request id", len(lines) > 100)
+    report.holds("every line has a request id", all(line.get("request_id") for line in lines))
+    report.holds("no password in the log", PASSWORD not in text)
+    report.holds("no typed UserID in the log", userid not in text)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("url", help="the running server, e.g. http://127.0.0.1:8000")
+    parser.add_argument("--log", help="the server's log (stderr) to check once the probes ran")
     args = parser.parse_args()
     app = create_app()
     tag = secrets.token_hex(3)
@@ -250,6 +270,8 @@ def main():
         probe_spraying(report, args.url, f"probe.{tag}", person_secret, tag)
     finally:
         lift_address_wait(app, tag)
+    if args.log:
+        probe_request_log(report, args.log, f"probe.{tag}")
     print(f"probes: {report.passes} passed, {report.failures} failed")
     return 1 if report.failures else 0
 

@@ -16,12 +16,14 @@ FLASK=(.venv/bin/flask --app app)
 
 "${FLASK[@]}" init-db >/dev/null
 "${FLASK[@]}" seed-demo >/dev/null
-.venv/bin/gunicorn --workers 4 --bind "127.0.0.1:$PORT" --log-level warning 'app:create_app()' &
+LOG="$ESPACE_INSTANCE_DIR/gunicorn.log"  # the JSON request lines, which the probes check
+WORKERS=4 BIND="127.0.0.1:$PORT" .venv/bin/gunicorn -c gunicorn.conf.py --log-level warning 'app:create_app()' 2>"$LOG" &
 SERVER=$!
-trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; rm -rf "$ESPACE_INSTANCE_DIR"' EXIT
+# What is not a request line (a warning, a traceback) is shown when the server stops.
+trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; grep -v "^{" "$LOG" >&2 || true; rm -rf "$ESPACE_INSTANCE_DIR"' EXIT
 for _ in $(seq 50); do
   python3 -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$PORT/healthz', timeout=2)" 2>/dev/null && break
   sleep 0.2
 done
 echo "gunicorn (4 workers, production) on 127.0.0.1:$PORT"
-.venv/bin/python scripts/probe.py "http://127.0.0.1:$PORT"
+.venv/bin/python scripts/probe.py --log "$LOG" "http://127.0.0.1:$PORT"

@@ -14,6 +14,8 @@ class QueryCounter(logging.Handler):
         self.statements = []
 
     def emit(self, record):
+        if record.name != "peewee":  # peewee.pool's news of its connections is no statement
+            return
         sql = record.msg[0] if isinstance(record.msg, tuple) else str(record.msg)
         self.statements.append(sql)
 

@@ -1,15 +1,17 @@
 """The foundation seen over HTTP: pages, partials, headers, CSRF, errors, languages."""
 
 import re
+import runpy
 from datetime import timedelta
 from html import unescape
+from pathlib import Path
 
 import pytest
 
 import factories
 from app import create_app
 from catalogues import compile_stale_catalogues, po_path, read_catalogue
-from helpers import BOOSTED, HTMX, csrf_token, log_in
+from helpers import BOOSTED, HTMX, count_queries, csrf_token, log_in
 from services import DomainError, accounts, catalogue, throttle
 from services.urls import safe_next
 
@@ -313,3 +315,54 @@ def test_healthz_answers_200_while_the_database_answers(client):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.get_json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize("logged_in", [False, True])
+def test_healthz_runs_one_query_and_leaves_the_session_alone(app, client, clock, logged_in):
+    """A load balancer asks every few seconds: only `SELECT 1`, no session loaded or touched
+    (even with a person's cookie, ten minutes after it was last seen), no cookie set."""
+    if logged_in:
+        log_in(client, factories.user("lea"))
+        clock.advance(minutes=10)  # a page now would touch the session's last_seen_at
+    for method in (client.get, client.head):
+        with count_queries() as queries:
+            response = method("/healthz")
+        assert response.status_code == 200
+        assert queries.statements == ["SELECT 1"]
+        assert "Set-Cookie" not in response.headers
+        assert response.headers["Cache-Control"] == "no-store"
+
+
+def gunicorn_settings():
+    import types
+
+    from gunicorn.config import Config
+
+    path = Path(__file__).resolve().parent.parent / "gunicorn.conf.py"
+    settings = {
+        name: value
+        for name, value in runpy.run_path(str(path)).items()
+        if not name.startswith("_") and not isinstance(value, types.ModuleType)
+    }
+    config = Config()
+    for name, value in settings.items():
+        config.set(name, value)  # an unknown name or a wrong value fails here, as gunicorn would
+    return config
+
+
+def test_gunicorn_settings_are_fit_for_production(monkeypatch):
+    for name in ("WORKERS", "BIND", "PORT"):
+        monkeypatch.delenv(name, raising=False)
+    config = gunicorn_settings()
+    assert config.accesslog is None and config.errorlog == "-"  # the JSON request log instead
+    assert config.preload_app is False  # no database connection shared across the fork
+    assert 3 <= config.workers <= 12 and config.bind == ["127.0.0.1:5000"]
+    assert config.keepalive < config.graceful_timeout < config.timeout <= 120
+    assert 0 < config.max_requests_jitter < config.max_requests
+
+    monkeypatch.setenv("WORKERS", "4")
+    monkeypatch.setenv("PORT", "8000")
+    config = gunicorn_settings()
+    assert config.workers == 4 and config.bind == ["127.0.0.1:8000"]
+    monkeypatch.setenv("BIND", "0.0.0.0:8080")
+    assert gunicorn_settings().bind == ["0.0.0.0:8080"]

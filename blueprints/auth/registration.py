@@ -33,6 +33,7 @@ OPEN_DURING_REGISTRATION = {
     "auth.confirm_email",
     "auth.confirm_email_resend",
     "main.set_language",
+    "main.healthz",  # for load balancers: no session is read
     "static",
     "dev.outbox",
     "dev.outbox_mail",

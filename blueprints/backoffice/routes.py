@@ -1,6 +1,6 @@
 from functools import wraps
 
-from flask import abort, flash, make_response, redirect, render_template, request, session, url_for
+from flask import abort, flash, g, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
 from blueprints.auth.forms import OTPForm
@@ -29,6 +29,7 @@ def agent_required(view=None, *, roles=("agent",)):
             if agent is None:
                 session.pop("agent_session", None)
                 return htmx_redirect(url_for("backoffice.login"))
+            g.agent = agent  # for the request's log line
             if agent.role not in roles:
                 abort(403)
             return view(agent, **kwargs)
