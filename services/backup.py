@@ -319,6 +319,7 @@ def _load_postgresql(dump):
         "--clean",
         "--if-exists",
         "--no-owner",
+        "--no-acl",  # the roles of the machine restored to may not be those of the one backed up
         "--single-transaction",
         "--dbname",
         db.obj.database,

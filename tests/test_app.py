@@ -11,7 +11,7 @@ from app import create_app
 from catalogues import compile_stale_catalogues, po_path, read_catalogue
 from helpers import BOOSTED, HTMX, csrf_token, log_in
 from services import DomainError, accounts, catalogue, throttle
-from services.urls import safe_next
+from services.urls import external_url, safe_next
 
 
 def test_home_lists_the_catalogue(client):
@@ -313,3 +313,13 @@ def test_healthz_answers_200_while_the_database_answers(client):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.get_json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize("base", ["https://espace.example.lu", "https://example.lu/portail/"])
+def test_mails_link_to_public_url_in_a_request_and_from_cron(app, base):
+    """A command run from cron has no request: its mails' links come from PUBLIC_URL too."""
+    app.config["PUBLIC_URL"] = base
+    expected = base.rstrip("/") + "/espaces/7/certifications"
+    assert external_url("certifications.index", space_id=7) == expected
+    with app.test_request_context("/", base_url="http://127.0.0.1:5000"):
+        assert external_url("certifications.index", space_id=7) == expected
