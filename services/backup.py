@@ -152,15 +152,22 @@ def _add_bytes(archive, name, data):
 
 
 def _dump_sqlite(target):
-    """SQLite's online backup: the pages of one read transaction, whatever writes meanwhile."""
-    source = sqlite3.connect(db.obj.database)
-    copy = sqlite3.connect(target)
+    """SQLite's online backup: the pages of one read transaction, whatever writes meanwhile.
+    Read-only: a wrong path is refused, not backed up as a new empty database."""
     try:
-        with copy:
+        source = sqlite3.connect(_read_only(db.obj.database), uri=True)
+        copy = sqlite3.connect(target)
+        try:
             source.backup(copy)
-    finally:
-        copy.close()
-        source.close()
+        finally:
+            copy.close()
+            source.close()
+    except sqlite3.Error as error:
+        raise _refusal(ToolFailed, tool="SQLite", error=f"{db.obj.database}: {error}") from None
+
+
+def _read_only(path):
+    return Path(path).resolve().as_uri() + "?mode=ro"
 
 
 def _dump_postgresql(target):
@@ -277,7 +284,7 @@ def _extract(path, work):
 
 def _check_sqlite(dump):
     try:
-        connection = sqlite3.connect(f"file:{dump}?mode=ro", uri=True)
+        connection = sqlite3.connect(_read_only(dump), uri=True)
         try:
             (result,) = connection.execute("PRAGMA integrity_check").fetchone()
         finally:
@@ -304,7 +311,7 @@ def _check_empty():
 
 
 def _load_sqlite(dump):
-    source = sqlite3.connect(f"file:{dump}?mode=ro", uri=True)
+    source = sqlite3.connect(_read_only(dump), uri=True)
     target = sqlite3.connect(db.obj.database, timeout=5)
     try:
         source.backup(target)

@@ -175,3 +175,21 @@ def test_a_missing_or_damaged_file_is_refused_and_nothing_changes(app, runner, f
     assert result.exit_code == 1
     assert "fichier introuvable" in result.output
     assert rows() == before
+
+
+def test_a_database_that_is_not_there_is_not_backed_up_as_an_empty_one(app, database_url, tmp_path):
+    missing = tmp_path / "nowhere" / "espace-pro.db"
+    if database_url.startswith("postgresql"):
+        url = database_url.rsplit("/", 1)[0] + "/espace_nowhere"
+    else:
+        url = f"sqlite:///{missing}"
+    previous = db.obj
+    try:
+        other = make_app(url)
+        with other.app_context():
+            result = other.test_cli_runner().invoke(args=["backup", "--out", str(tmp_path / "b.tar.gz")])
+    finally:
+        db.initialize(previous)
+    assert result.exit_code == 1
+    assert "a échoué" in result.output
+    assert not missing.exists() and not (tmp_path / "b.tar.gz").exists()
