@@ -113,9 +113,10 @@ def backup(out):
     """Write the backup archive to `out` (replaced whole at the end: a failed backup leaves
     no half file); returns the manifest."""
     out = Path(out)
-    if out.is_dir() or not os.access(out.parent if str(out.parent) else ".", os.W_OK):
+    if out.is_dir() or not os.access(out.parent, os.W_OK):
         raise UnwritableOutput()
-    with tempfile.TemporaryDirectory() as work:
+    # The dump is made beside the archive: on its file system, which has room for it.
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=".espace-backup-") as work:
         dump = Path(work) / DUMPS[engine()]
         (_dump_sqlite if engine() == "sqlite" else _dump_postgresql)(dump)
         identity = all(path.exists() for path in signing.paths())
@@ -129,7 +130,9 @@ def backup(out):
         }
         partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
         try:
-            with tarfile.open(partial, "w:gz") as archive:
+            # Readable by its owner only: it holds every person's data and the signing key.
+            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as file, tarfile.open(fileobj=file, mode="w:gz") as archive:
                 _add_bytes(archive, MANIFEST, json.dumps(manifest, indent=2).encode())
                 archive.add(dump, arcname=dump.name)
                 if identity:
@@ -196,12 +199,7 @@ def _environment():
     which any user of the machine can read in the process list."""
     params = db.obj.connect_params
     environment = dict(os.environ, PGDATABASE=db.obj.database)
-    for key, variable in (
-        ("host", "PGHOST"),
-        ("port", "PGPORT"),
-        ("user", "PGUSER"),
-        ("password", "PGPASSWORD"),
-    ):
+    for key, variable in LIBPQ_VARIABLES:
         if params.get(key) is not None:
             environment[variable] = str(params[key])
     return environment
@@ -268,16 +266,7 @@ def _extract(path, work):
                 archive.extract(members[name], work, filter="data")
     except FileNotFoundError:
         raise _refusal(UnreadableBackup, error=_l("fichier introuvable")) from None
-    except (
-        OSError,
-        EOFError,
-        zlib.error,
-        tarfile.TarError,
-        KeyError,
-        TypeError,
-        AttributeError,
-        ValueError,
-    ) as error:
+    except UNREADABLE as error:
         raise _refusal(UnreadableBackup, error=error) from None
     return manifest
 
@@ -311,13 +300,17 @@ def _check_empty():
 
 
 def _load_sqlite(dump):
-    source = sqlite3.connect(_read_only(dump), uri=True)
-    target = sqlite3.connect(db.obj.database, timeout=5)
+    """The backup's pages written over the database, in one transaction of SQLite's."""
     try:
-        source.backup(target)
-    finally:
-        target.close()
-        source.close()
+        source = sqlite3.connect(_read_only(dump), uri=True)
+        target = sqlite3.connect(db.obj.database, timeout=5)
+        try:
+            source.backup(target)
+        finally:
+            target.close()
+            source.close()
+    except sqlite3.Error as error:
+        raise _refusal(ToolFailed, tool="SQLite", error=f"{db.obj.database}: {error}") from None
 
 
 def _load_postgresql(dump):

@@ -93,6 +93,8 @@ def backed_up(runner, tmp_path):
     result = runner.invoke(args=["backup", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert str(out) in result.output
+    assert out.stat().st_mode & 0o777 == 0o600
+    assert [path.name for path in out.parent.iterdir() if path.name.startswith(".")] == []
     return out
 
 
