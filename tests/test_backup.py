@@ -4,6 +4,7 @@ every table, the audit chain still verifies and the receipts still verify with t
 signing key; refusals say why, exit 1 and change nothing."""
 
 import tarfile
+import threading
 import uuid
 from contextlib import contextmanager
 
@@ -125,6 +126,38 @@ def test_a_backup_restored_into_an_empty_database_holds_every_row(
         assert broken is None and head.count == AuditEntry.select().count() > 0
         assert [path.read_bytes() for path in signing.paths()] == key_and_cert
         assert receipts.verify(receipt) is True
+
+
+def test_a_backup_made_while_the_app_writes_holds_one_consistent_state(
+    app, runner, filled, tmp_path, elsewhere
+):
+    """Audit entries appended all along the backup, each chained to the one before: the
+    restored chain is whole, up to where the copy was taken."""
+    stop, written = threading.Event(), []
+
+    def append_entries():
+        with app.app_context():
+            db.connect(reuse_if_open=True)
+            try:
+                while not stop.is_set():
+                    audit.record("test.during_backup", number=len(written))
+                    written.append(1)
+            finally:
+                db.close()
+
+    writer = threading.Thread(target=append_entries)
+    writer.start()
+    try:
+        out = backed_up(runner, tmp_path)
+    finally:
+        stop.set()
+        writer.join(30)
+    assert written
+    with elsewhere() as other:
+        assert other.test_cli_runner().invoke(args=["restore", str(out)]).exit_code == 0
+        broken, head = audit.check()
+        assert broken is None and head.count == AuditEntry.select().count()
+        assert AuditEntry.select().where(AuditEntry.action == "test.during_backup").count() <= len(written)
 
 
 def test_over_a_database_that_holds_data_restore_refuses_unless_forced(app, runner, filled, tmp_path):
