@@ -228,3 +228,18 @@ def test_a_database_that_is_not_there_is_not_backed_up_as_an_empty_one(app, data
     assert result.exit_code == 1
     assert "a échoué" in result.output
     assert not missing.exists() and not (tmp_path / "b.tar.gz").exists()
+
+
+def test_another_signing_key_in_place_is_kept_unless_forced(app, runner, filled, tmp_path, elsewhere):
+    out = backed_up(runner, tmp_path)
+    saved = [path.read_bytes() for path in signing.paths()]
+    with elsewhere() as other:
+        signing.put_identity(signing.new_identity())
+        own = [path.read_bytes() for path in signing.paths()]
+        result = other.test_cli_runner().invoke(args=["restore", str(out)])
+        assert result.exit_code == 1
+        assert "diffère de la clé de signature" in result.output
+        assert [path.read_bytes() for path in signing.paths()] == own
+        assert db.get_tables() == []  # nothing restored
+        assert other.test_cli_runner().invoke(args=["restore", str(out), "--force"]).exit_code == 0
+        assert [path.read_bytes() for path in signing.paths()] == saved
