@@ -473,7 +473,9 @@ def send_reminders_command():
 
 
 @click.command("backup")
-@click.option("--out", "out", type=click.Path(), required=True, help="the archive to write (.tar.gz)")
+@click.option(
+    "--out", "out", metavar="FILE", type=click.Path(), required=True, help="the archive to write (.tar.gz)"
+)
 def backup_command(out):
     """Back up the whole database of DATABASE_URL, with the receipts' signing key and
     certificate, as one gzip-compressed tar archive FILE (a consistent state even while the
