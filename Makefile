@@ -72,7 +72,8 @@ test-postgres: $(VENV)/.dev browser translations
 	./scripts/with-postgres.sh $(MAKE) test
 
 ## probe: the security probes (control characters, line breaks, maximum lengths, a copied agent
-## cookie, password spraying) against gunicorn with 4 workers on a throwaway PostgreSQL cluster
+## cookie, password spraying) and 100 concurrent redemptions of one code, against gunicorn with
+## 4 workers on a throwaway PostgreSQL cluster
 probe: $(VENV)/.runtime translations
 	./scripts/probe.sh
 

@@ -16,6 +16,7 @@ from services import (
     agents,
     audit,
     auth,
+    backup,
     catalogue,
     code_batches,
     company_imports,
@@ -471,6 +472,40 @@ def send_reminders_command():
     click.echo(ngettext("%(num)d rappel envoyé.", "%(num)d rappels envoyés.", count))
 
 
+@click.command("backup")
+@click.option(
+    "--out", "out", metavar="FILE", type=click.Path(), required=True, help="the archive to write (.tar.gz)"
+)
+def backup_command(out):
+    """Back up the whole database of DATABASE_URL, with the receipts' signing key and
+    certificate, as one gzip-compressed tar archive FILE (a consistent state even while the
+    app writes: SQLite's online backup, or pg_dump). SECRET_KEY is not in it: keep it with
+    the configuration."""
+    with refusal_as_error():
+        manifest = backup.backup(out)
+    click.echo(
+        _("Sauvegarde de la base %(engine)s écrite dans %(file)s.", engine=manifest["engine"], file=out)
+    )
+
+
+@click.command("restore")
+@click.argument("archive", metavar="FILE", type=click.Path(dir_okay=False))
+@click.option("--force", is_flag=True, help="replace a database that already holds data")
+def restore_command(archive, force):
+    """Restore a backup made by `backup` into the database of DATABASE_URL, which must hold no
+    data (a new database, with or without `init-db`) unless --force; then run init-db, and
+    restart the app."""
+    with refusal_as_error():
+        manifest = backup.restore(archive, force=force)
+    click.echo(
+        _(
+            "Sauvegarde du %(date)s restaurée. Lancez « flask init-db » puis « flask audit-verify », "
+            "et redémarrez l'application.",
+            date=manifest["created_at"],
+        )
+    )
+
+
 def init_app(app):
     for command in (
         init_db_command,
@@ -489,5 +524,7 @@ def init_app(app):
         letters_posted_command,
         create_agent_command,
         send_reminders_command,
+        backup_command,
+        restore_command,
     ):
         app.cli.add_command(command)

@@ -1,10 +1,16 @@
-"""The one source of "now" (naive UTC), so tests can move time instead of sleeping."""
+"""The one source of "now" (naive UTC), so tests can move time instead of sleeping.
+
+A test that runs the commands in processes of their own freezes their clock with
+ESPACE_TEST_NOW (an ISO date and time, naive UTC), honoured only with ESPACE_ENV=test."""
 
 import calendar
+import os
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 _frozen = None
+if os.environ.get("ESPACE_ENV") == "test" and os.environ.get("ESPACE_TEST_NOW"):
+    _frozen = datetime.fromisoformat(os.environ["ESPACE_TEST_NOW"])
 
 
 def now():

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The security probes of scripts/probe.py against gunicorn with 4 workers in production
 # mode, on a throwaway PostgreSQL cluster (or TEST_DATABASE_URL when set). Exits 1 when a
-# probe fails.
+# probe fails, or unless 100 concurrent redemptions of one code give one success
+# (scripts/redeem_race.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${TEST_DATABASE_URL:-}" ]; then
@@ -27,3 +28,4 @@ for _ in $(seq 50); do
 done
 echo "gunicorn (4 workers, production) on 127.0.0.1:$PORT"
 .venv/bin/python scripts/probe.py --log "$LOG" "http://127.0.0.1:$PORT"
+.venv/bin/python scripts/redeem_race.py "http://127.0.0.1:$PORT"

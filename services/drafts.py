@@ -105,20 +105,19 @@ def _warn(now):
 
 
 def _delete_due(now):
-    candidates = Dossier.select(Dossier.id, Dossier.updated_at, Dossier.purge_warned_at).where(
+    candidates = (
         Dossier.status == "draft",
         Dossier.updated_at <= now - SHORTEST_RETENTION,
         WARNED_SINCE_CHANGE,
         Dossier.purge_warned_at <= now - WARNING,
     )
-    due = [dossier.id for dossier in candidates if deadline(dossier) <= now]
-    if not due:
-        return 0
     with db.atomic():
-        # The same conditions again in the DELETE: a draft changed or sent meanwhile stays.
-        Dossier.delete().where(Dossier.id.in_(due), Dossier.status == "draft", WARNED_SINCE_CHANGE).execute()
-        kept = {row.id for row in Dossier.select(Dossier.id).where(Dossier.id.in_(due))}
-        deleted = [dossier_id for dossier_id in due if dossier_id not in kept]
+        # The candidates' rows locked first (a no-op UPDATE), then read: a run at the same
+        # moment on another machine waits, then finds them gone, and neither counts them twice.
+        Dossier.update({Dossier.id: Dossier.id}).where(*candidates).execute()
+        found = Dossier.select(Dossier.id, Dossier.updated_at, Dossier.purge_warned_at).where(*candidates)
+        deleted = [dossier.id for dossier in found if deadline(dossier) <= now]
         if deleted:
+            Dossier.delete().where(Dossier.id.in_(deleted)).execute()
             audit.record("dossier.drafts_purged", count=len(deleted), dossier_ids=deleted)
     return len(deleted)

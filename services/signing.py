@@ -103,7 +103,8 @@ def new_identity(name=CERTIFICATE_NAME, years=CERTIFICATE_YEARS):
     )
 
 
-def _paths():
+def paths():
+    """The files of the key and of the certificate."""
     config, instance = current_app.config, Path(current_app.instance_path)
     return (
         Path(config.get("RECEIPT_KEY_FILE") or instance / "receipt-key.pem"),
@@ -114,7 +115,7 @@ def _paths():
 def identity():
     """The portal's key and certificate, read from their files, or generated into them on
     first use."""
-    return _identity(*_paths())
+    return _identity(*paths())
 
 
 @lru_cache(maxsize=4)
@@ -147,6 +148,16 @@ def _generate(key_path, cert_path):
         made = new_identity()
         _write(cert_path, made.cert_pem, 0o644)
         _write(key_path, made.key_pem, 0o600)
+
+
+def put_identity(saved):
+    """Write `saved` (an Identity, from a backup) into the files and use it from now on."""
+    key_path, cert_path = paths()
+    for path in (key_path, cert_path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    _write(cert_path, saved.cert_pem, 0o644)
+    _write(key_path, saved.key_pem, 0o600)
+    _identity.cache_clear()
 
 
 def _write(path, data, mode):

@@ -357,6 +357,9 @@ def purge_deleted():
     """Remove for good the spaces deleted more than 30 days ago; returns how many."""
     cutoff = clock.now() - DELETED_RETENTION
     with db.atomic():
+        # Their rows locked first (a no-op UPDATE): a run at the same moment on another
+        # machine waits, then finds them gone, and neither counts them twice.
+        Space.update({Space.id: Space.id}).where(Space.deleted_at < cutoff).execute()
         ids = [s.id for s in Space.select(Space.id).where(Space.deleted_at < cutoff)]
         if not ids:
             return 0

@@ -1,6 +1,8 @@
 """URLs: where a redirect may go, and the absolute links that mails carry."""
 
-from flask import current_app, url_for
+from urllib.parse import urlsplit
+
+from flask import current_app, has_request_context, url_for
 
 from validators import LINE_CONTROL_CHARACTERS
 
@@ -27,6 +29,11 @@ def external_url(endpoint, **values):
     """An absolute link for a mail: PUBLIC_URL when set (the CLI has no request), else the
     request's own host."""
     base = current_app.config.get("PUBLIC_URL")
-    if base:
+    if not base:
+        return url_for(endpoint, _external=True, **values)
+    if has_request_context():
         return base.rstrip("/") + url_for(endpoint, **values)
-    return url_for(endpoint, _external=True, **values)
+    # A command run from cron: Flask builds no URL outside a request without SERVER_NAME.
+    parts = urlsplit(base)
+    adapter = current_app.url_map.bind(parts.netloc, script_name=parts.path or "/", url_scheme=parts.scheme)
+    return adapter.build(endpoint, values, force_external=True)

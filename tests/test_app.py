@@ -13,7 +13,7 @@ from app import create_app
 from catalogues import compile_stale_catalogues, po_path, read_catalogue
 from helpers import BOOSTED, HTMX, count_queries, csrf_token, log_in
 from services import DomainError, accounts, catalogue, throttle
-from services.urls import safe_next
+from services.urls import external_url, safe_next
 
 
 def test_home_lists_the_catalogue(client):
@@ -366,3 +366,13 @@ def test_gunicorn_settings_are_fit_for_production(monkeypatch):
     assert config.workers == 4 and config.bind == ["127.0.0.1:8000"]
     monkeypatch.setenv("BIND", "0.0.0.0:8080")
     assert gunicorn_settings().bind == ["0.0.0.0:8080"]
+
+
+@pytest.mark.parametrize("base", ["https://espace.example.lu", "https://example.lu/portail/"])
+def test_mails_link_to_public_url_in_a_request_and_from_cron(app, base):
+    """A command run from cron has no request: its mails' links come from PUBLIC_URL too."""
+    app.config["PUBLIC_URL"] = base
+    expected = base.rstrip("/") + "/espaces/7/certifications"
+    assert external_url("certifications.index", space_id=7) == expected
+    with app.test_request_context("/", base_url="http://127.0.0.1:5000"):
+        assert external_url("certifications.index", space_id=7) == expected
