@@ -2,6 +2,7 @@
 is migrations.py's. What they say to people goes through gettext: French, or the language
 of the environment's locale (LANG=de_DE.UTF-8, see app.select_locale)."""
 
+import os
 from contextlib import contextmanager
 
 import click
@@ -507,7 +508,10 @@ def load_scale_command(ctx, mandates, dossiers, members, communications, spaces)
     Password: <the password>
     TOTP secret: <base32>"""
     ctx.invoke(seed_demo_command)
-    with refusal_as_error():
+    # The signed receipt prints the portal's address (Vérifier un accusé de réception):
+    # PUBLIC_URL, else make run's.
+    base_url = current_app.config.get("PUBLIC_URL") or f"http://127.0.0.1:{os.environ.get('PORT', '5000')}"
+    with refusal_as_error(), current_app.test_request_context(base_url=base_url):
         loaded = scale.load(mandates, dossiers, members, communications, spaces)
     click.echo(
         _(

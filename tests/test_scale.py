@@ -24,7 +24,7 @@ from models import (
     Space,
     User,
 )
-from services import scale, spaces
+from services import receipts, scale, spaces
 
 SMALL = {"mandates": 12, "dossiers": 60, "members": 8, "communications": 7}
 SECRET = re.compile(r"^[A-Z2-7]{32}$")
@@ -113,7 +113,7 @@ def test_the_dataset_has_exactly_the_rows_asked_and_its_person_logs_in(app, runn
     client_name = obtained.order_by(Certification.id).first().company_name
     pages = {
         home: last.reference,  # Mes démarches
-        f"{home}/dossiers/{given['Dossier']}": Dossier.get_by_id(int(given["Dossier"])).reference,
+        f"{home}/dossiers/{given['Dossier']}": "Accusé de réception n° 1 (PDF signé)",
         f"{home}/mandats-obtenus": client_name,
         f"{home}/mandats-dispenses": "Page 1 sur 5",  # 211 mandates dispensés
         f"{home}/certifications": "Fiches de retenue",
@@ -124,6 +124,9 @@ def test_the_dataset_has_exactly_the_rows_asked_and_its_person_logs_in(app, runn
     for url, shown in pages.items():
         response = client.get(url)
         assert response.status_code == 200 and shown in text(response), url
+
+    receipt = client.get(f"{home}/dossiers/{given['Dossier']}/accuses/1")
+    assert receipt.status_code == 200 and receipts.verify(receipt.data)
 
     agent = Agent.get(Agent.userid == given["Agent UserID"])
     assert agent.administration.code == given["Agent administration"] == "ACD"
