@@ -499,7 +499,7 @@ def load_scale_command(ctx, mandates, dossiers, members, communications, spaces)
 
     \b
     Space: <the fiduciary space's id>
-    Dossier: <the id of a transmitted dossier of it>
+    Dossier: <the id of its newest transmitted dossier, with its signed receipt (0: none)>
     Agent administration: ACD
     Agent UserID: agent.scale
     Agent password: <the password>

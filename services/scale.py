@@ -93,11 +93,11 @@ class AlreadyLoaded(DomainError):
     status = 409
     message = _l(
         "Le jeu de données à grande échelle est déjà chargé dans cette base (la personne %(userid)s "
-        "existe) : utilisez une base neuve pour le recharger."
+        "ou l'agent %(agent)s existe) : utilisez une base neuve pour le recharger."
     )
 
     def __init__(self):
-        super().__init__(str(self.message) % {"userid": DEMO_USERID})
+        super().__init__(str(self.message) % {"userid": DEMO_USERID, "agent": AGENT_USERID})
 
 
 class CatalogueMissing(DomainError):
@@ -128,7 +128,10 @@ def load(mandates=MANDATES, dossiers=DOSSIERS, members=MEMBERS, communications=C
     the database has it already; needs seed-demo's catalogue and procedures."""
     if not 1 <= spaces <= SPACES or members < 2 or min(mandates, dossiers, communications) < 0:
         raise ValueError("out of range")
-    if User.select().where(User.userid_key == auth.userid_key(DEMO_USERID)).exists():
+    if (
+        User.select().where(User.userid_key == auth.userid_key(DEMO_USERID)).exists()
+        or Agent.select().where(Agent.userid_key == auth.userid_key(AGENT_USERID)).exists()
+    ):
         raise AlreadyLoaded()
     catalogue = _catalogue()
     password = secrets.token_urlsafe(15)  # 20 characters
