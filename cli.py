@@ -2,6 +2,7 @@
 is migrations.py's. What they say to people goes through gettext: French, or the language
 of the environment's locale (LANG=de_DE.UTF-8, see app.select_locale)."""
 
+import os
 from contextlib import contextmanager
 
 import click
@@ -26,6 +27,7 @@ from services import (
     mail,
     mandates,
     procedures,
+    scale,
     spaces,
 )
 from validators import LINE_CONTROL_CHARACTERS
@@ -506,6 +508,65 @@ def restore_command(archive, force):
     )
 
 
+@click.command("load-scale")
+@click.option("--mandates", type=click.IntRange(min=0), default=scale.MANDATES, show_default=True)
+@click.option("--dossiers", type=click.IntRange(min=0), default=scale.DOSSIERS, show_default=True)
+@click.option("--members", type=click.IntRange(min=2), default=scale.MEMBERS, show_default=True)
+@click.option("--communications", type=click.IntRange(min=0), default=scale.COMMUNICATIONS, show_default=True)
+@click.option(
+    "--spaces",
+    type=click.IntRange(1, scale.SPACES),
+    default=scale.SPACES,
+    show_default=True,
+    help="the demo person's professional spaces, the fiduciary's included (a Token's limit at most)",
+)
+@click.pass_context
+def load_scale_command(ctx, mandates, dossiers, members, communications, spaces):
+    """Load the large demo dataset of the benchmarks (SPEC §11) into a database that lacks it,
+    after seed-demo's catalogue (loaded first, as seed-demo does): a fiduciary space with
+    MANDATES mandates obtained, mandates dispensés, DOSSIERS dossiers, MEMBERS members and
+    COMMUNICATIONS communications (the mandants' spaces are administered by its members other
+    than the demo person, hence 2 at least); its demo person admin of SPACES professional spaces; an
+    agent of the ACD, enrolled. A second run on the same database is refused (exit 1).
+
+    After the counts, the last nine lines, for scripts (`key: value`, untranslated; the agent and
+    the demo person share the password):
+
+    \b
+    Space: <the fiduciary space's id>
+    Dossier: <the id of its newest transmitted dossier, with its signed receipt (0: none)>
+    Agent administration: ACD
+    Agent UserID: agent.scale
+    Agent password: <the password>
+    Agent TOTP secret: <base32>
+    UserID: demo.fiduciaire
+    Password: <the password>
+    TOTP secret: <base32>"""
+    ctx.invoke(seed_demo_command)
+    # The signed receipt prints the portal's address (Vérifier un accusé de réception):
+    # PUBLIC_URL, else make run's.
+    base_url = current_app.config.get("PUBLIC_URL") or f"http://127.0.0.1:{os.environ.get('PORT', '5000')}"
+    with refusal_as_error(), current_app.test_request_context(base_url=base_url):
+        loaded = scale.load(mandates, dossiers, members, communications, spaces)
+    click.echo(
+        _(
+            "Jeu de données à grande échelle — espaces de la personne de démonstration : %(spaces)s, "
+            "mandats obtenus : %(mandates)s, mandats dispensés : %(granted)s, dossiers : %(dossiers)s, "
+            "membres : %(members)s, communications : %(communications)s.",
+            **numbers(**loaded.counts),
+        )
+    )
+    click.echo(f"Space: {loaded.space_id}")
+    click.echo(f"Dossier: {loaded.dossier_id}")
+    click.echo(f"Agent administration: {loaded.agent_administration}")
+    click.echo(f"Agent UserID: {loaded.agent_userid}")
+    click.echo(f"Agent password: {loaded.password}")
+    click.echo(f"Agent TOTP secret: {loaded.agent_totp_secret}")
+    click.echo(f"UserID: {loaded.userid}")
+    click.echo(f"Password: {loaded.password}")
+    click.echo(f"TOTP secret: {loaded.totp_secret}")
+
+
 def init_app(app):
     for command in (
         init_db_command,
@@ -526,5 +587,6 @@ def init_app(app):
         send_reminders_command,
         backup_command,
         restore_command,
+        load_scale_command,
     ):
         app.cli.add_command(command)

@@ -22,8 +22,8 @@ class Allowed(NamedTuple):
 
 
 def allowed(member, dossier):
-    """Whether the member may sign the dossier and write in its thread, by the rules of
-    `dossiers.dossier_for` (role, filing space, live mandate, status)."""
+    """Whether the member may sign the dossier (as `dossiers.dossier_for` returned it) and
+    write in its thread, by its rules (role, filing space, live mandate, status)."""
     return Allowed(
         _may(member, dossier, "edit"),
         _may(member, dossier, "message") and dossier.status in dossiers.THREAD_OPEN,
@@ -32,7 +32,7 @@ def allowed(member, dossier):
 
 def _may(member, dossier, action):
     try:
-        dossiers.dossier_for(member, dossier.id, action)
+        dossiers.check_action(member, dossier, action)
     except DomainError:
         return False
     return True
@@ -66,7 +66,9 @@ def page(dossier, number=None, per_page=PAGE_SIZE):
     if number is None:
         total = DossierMessage.select().where(DossierMessage.dossier == dossier.id).count()
         number = max(1, -(-total // per_page))
-    messages, total = dossiers.thread(dossier, number, per_page)
+        messages = dossiers.thread(dossier, number, per_page, total=total)[0]
+    else:
+        messages, total = dossiers.thread(dossier, number, per_page)
     by_message = {message.id: message for message in messages}
     for message in messages:
         message.attachments = []

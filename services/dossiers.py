@@ -213,20 +213,25 @@ def dossier_for(member, dossier_id, action="read"):
     mandatary's to see at all (DossierNotFound, 404, as in its list); the mandant's holder
     space sees it always."""
     dossier = _with_procedure().where(Dossier.id == dossier_id, _visible_in(member.space_id)).first()
-    now = clock.now()
     if dossier is None:
         raise DossierNotFound()
+    check_action(member, dossier, action)
+    return dossier
+
+
+def check_action(member, dossier, action):
+    """`dossier_for`'s rules for `action` on a dossier it returned (no query): what the page
+    offers is asked of the dossier it shows."""
     permission = ACTIONS[action]
     if permission is None:
-        return dossier
+        return
     spaces.require(member, permission)
     if dossier.space_id != member.space_id:
         raise FiledByMandatary()
-    if dossier.mandate_id and not _lasts(dossier.mandate, dossier.space_id, now):
+    if dossier.mandate_id and not _lasts(dossier.mandate, dossier.space_id, clock.now()):
         raise MandateEnded()
     if action == "edit" and dossier.status not in EDITABLE:
         raise NotEditable()
-    return dossier
 
 
 def _lasts(certification, space_id, now):
@@ -280,6 +285,14 @@ def listing(member, query="", status=None, page=1, per_page=PAGE_SIZE):
         row.procedure = procedures[row.procedure_id]
         row.filed_by = row.space.name if row.space_id != member.space_id else ""
         row.mandate_ended = row.mandate_id is not None and not _lasts(row.mandate, row.space_id, now)
+    if not text:  # the total without the joins only a search needs (a fiduciary's 10,000)
+        select = (
+            Dossier.select()
+            .join(Certification, JOIN.LEFT_OUTER, on=(Dossier.mandate == Certification.id))
+            .where(_visible_in(member.space_id))
+        )
+        if status in STATUSES:
+            select = select.where(Dossier.status == status)
     return rows, select.count()
 
 
@@ -477,11 +490,12 @@ def add_message(dossier, body, user=None, agent=None):
     )
 
 
-def thread(dossier, page=1, per_page=PAGE_SIZE):
-    """(messages, total) of the dossier's thread, oldest first, a page at a time."""
+def thread(dossier, page=1, per_page=PAGE_SIZE, total=None):
+    """(messages, total) of the dossier's thread, oldest first, a page at a time; `total`
+    when the caller counted them already."""
     select = DossierMessage.select().where(DossierMessage.dossier == dossier.id)
     rows = select.order_by(DossierMessage.created_at, DossierMessage.id).paginate(max(page, 1), per_page)
-    return list(rows), select.count()
+    return list(rows), select.count() if total is None else total
 
 
 # --- Notifications ------------------------------------------------------------------------

@@ -415,10 +415,11 @@ def offers(member, service_id=None):
     )
     if service_id is not None:
         rows = rows.where(Procedure.service == service_id)
+    # Distinct: a fiduciary holds thousands of mandates for a handful of services.
     live = list(
-        Certification.select(Certification.service, Certification.kind).where(
-            Certification.space == member.space_id, Certification.live(clock.now())
-        )
+        Certification.select(Certification.service, Certification.kind)
+        .where(Certification.space == member.space_id, Certification.live(clock.now()))
+        .distinct()
     )
     certified = {certification.service_id for certification in live}
     mandated = {certification.service_id for certification in live if certification.kind == "proxy"}
