@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app app
 PORT ?= 5000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run serve lint test test-postgres probe browser messages translations clean
+.PHONY: run serve lint test test-postgres probe bench browser wrk messages translations clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,15 @@ run: $(VENV)/.runtime translations
 serve: $(VENV)/.runtime translations
 	ESPACE_ENV=production $(FLASK) init-db
 	ESPACE_ENV=production PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py 'app:create_app()'
+
+## bench: the scale dataset's pages under load on a throwaway PostgreSQL (gunicorn, 4 workers, wrk),
+## against a reference page in the same run; prints the table and writes docs/benchmarks.md
+bench: $(VENV)/.dev translations wrk
+	./scripts/bench/run.sh
+
+## wrk: Debian's HTTP load generator, for make bench
+wrk:
+	@command -v wrk >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; }
 
 ## browser: Debian's chromium for the browser tests (Playwright cannot download its own here)
 browser:

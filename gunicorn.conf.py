@@ -18,8 +18,8 @@ keepalive = 5  # seconds an idle connection from the proxy stays open
 
 # A worker is replaced after this many requests (a leak, if any, stays bounded); the jitter
 # keeps the workers from all restarting at once.
-max_requests = 2000
-max_requests_jitter = 200
+max_requests = 20000  # a worker is replaced now and then (memory), not in the middle of a busy minute
+max_requests_jitter = 2000
 
 # Not preloaded: each worker imports the app and opens its own database connections after
 # the fork. A connection (or pool) opened in the master and shared by forked workers would

@@ -116,39 +116,21 @@ def pages(space_id, dossier_id, pages_of_dossiers):
     ]
 
 
-def the_space_and_a_dossier():
-    """The space with the most dossiers (the fiduciary) and its latest filed dossier."""
-    from peewee import fn
-
+def pages_of_dossiers(space_id):
     from models import Dossier
 
-    space_id, count = (
-        Dossier.select(Dossier.space, fn.COUNT(Dossier.id))
-        .group_by(Dossier.space)
-        .order_by(fn.COUNT(Dossier.id).desc())
-        .tuples()
-        .first()
-    )
-    dossier_id = (
-        Dossier.select(Dossier.id)
-        .where(Dossier.space == space_id, Dossier.status != "draft")
-        .order_by(Dossier.id.desc())
-        .scalar()
-    )
-    return space_id, dossier_id, count
+    return max(1, Dossier.select().where(Dossier.space == space_id).count() // 50)
 
 
 def count_queries(app, path, browser):
     """The statements one request of the page runs, counted by the app itself."""
     from helpers import count_queries as counting
 
-    client = app.test_client()
-    for name, value in browser.cookies.items():
-        client.set_cookie(name, value)
+    client = app.test_client(use_cookies=False)  # the browser's cookie header, as it is
     with counting() as queries:
-        response = client.get(path)
+        response = client.get(path, headers={"Cookie": browser.cookie_header()})
     if response.status_code != 200:
-        raise SystemExit(f"{path}: {response.status_code} in-process")
+        raise SystemExit(f"{path}: {response.status_code} in-process ({response.headers.get('Location')})")
     return queries.count
 
 
@@ -251,15 +233,16 @@ def main():
     app = create_app()
     creds = credentials(args.scale.read_text())
     person = log_in_person(args.app, creds["UserID"], creds["Password"], creds["TOTP secret"])
-    agent = log_in_agent(args.app, creds["Agent"], creds["Agent password"], creds["Agent TOTP secret"])
+    agent = log_in_agent(args.app, creds["Agent UserID"], creds["Agent password"], creds["Agent TOTP secret"])
     browsers = {"person": person, "agent": agent, None: Browser(args.app)}
     with app.app_context():
         db.connect(reuse_if_open=True)
-        space_id, dossier_id, dossiers = the_space_and_a_dossier()
+        space_id, dossier_id = creds["Space"], creds["Dossier"]
         postgres, commit = versions()
-        listed = pages(space_id, dossier_id, max(1, dossiers // 50 * 3 // 4))  # deep in the list
-        queries = {path: count_queries(app, path, browsers[who]) for _, path, who in listed}
+        listed = pages(space_id, dossier_id, pages_of_dossiers(space_id) * 3 // 4)  # deep in the list
         db.close()
+    # Each request in its own app context (and `g`), as in the server.
+    queries = {path: count_queries(app, path, browsers[who]) for _, path, who in listed}
 
     print(f"Warming up {len(listed)} pages…", flush=True)
     for _, path, who in listed:
