@@ -105,6 +105,12 @@ def app(_schema, database_url, tmp_path, instance_dir):
         db.close()
 
 
+@pytest.fixture(name="make_app")
+def make_app_fixture():
+    """`make_app(database_url, **settings)`: an app of the test's settings on another database."""
+    return make_app
+
+
 @pytest.fixture
 def client(app):
     return app.test_client()

@@ -11,7 +11,6 @@ from contextlib import contextmanager
 import pytest
 
 import factories
-from conftest import make_app
 from migrations import upgrade
 from models import MODELS, AuditEntry, OutboxMail, Receipt, db
 from services import audit, receipts, signing, submission
@@ -65,7 +64,7 @@ def second_database(database_url, tmp_path):
 
 
 @pytest.fixture
-def elsewhere(second_database, tmp_path):
+def elsewhere(second_database, tmp_path, make_app):
     """Opens an app on the second database, with signing identity files of its own (none
     yet), as a new machine after a disaster; the test's database comes back afterwards."""
 
@@ -212,7 +211,7 @@ def test_a_missing_or_damaged_file_is_refused_and_nothing_changes(app, runner, f
     assert rows() == before
 
 
-def test_a_database_that_is_not_there_is_not_backed_up_as_an_empty_one(app, database_url, tmp_path):
+def test_a_database_that_is_not_there_is_not_backed_up_as_an_empty_one(app, database_url, tmp_path, make_app):
     missing = tmp_path / "nowhere" / "espace-pro.db"
     if database_url.startswith("postgresql"):
         url = database_url.rsplit("/", 1)[0] + "/espace_nowhere"
