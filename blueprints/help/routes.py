@@ -1,4 +1,4 @@
-from flask import flash, make_response, redirect, render_template, request, url_for
+from flask import current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
@@ -16,7 +16,6 @@ from services import contact, throttle
 # CSRF token: rendered once per language (and script root), with these two left as markers.
 _PAGE_MARK = "__feedback_page__"
 _CSRF_MARK = "__feedback_csrf__"
-_blank_feedback_html = {}
 
 
 def blank_feedback_form(page=None):
@@ -29,12 +28,13 @@ def blank_feedback():
     """The blank form of base.html, for the page being shown (about 5 ms a page when each
     page rendered it: its macros, WTForms widgets and a dozen gettext calls)."""
     key = (str(get_locale()), request.script_root)
-    html = _blank_feedback_html.get(key)
+    cache = current_app.extensions.setdefault("blank_feedback_html", {})
+    html = cache.get(key)
     token = generate_csrf()
     if html is None:
         html = render_template("help/_feedback.html", feedback_form=blank_feedback_form(_PAGE_MARK))
         html = html.replace(token, _CSRF_MARK)
-        _blank_feedback_html[key] = html
+        cache[key] = html
     return Markup(html.replace(_PAGE_MARK, str(escape(request.path))).replace(_CSRF_MARK, token))
 
 
