@@ -4,7 +4,7 @@ import os
 import re
 
 from babel import Locale
-from flask import Flask, current_app, has_request_context, session
+from flask import Flask, current_app, g, has_request_context, session
 from flask_babel import (
     Babel,
     format_currency,
@@ -13,6 +13,7 @@ from flask_babel import (
     format_number,
     format_percent,
     get_locale,
+    get_translations,
 )
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -26,6 +27,36 @@ from services import languages, mail, procedures, vault
 
 csrf = CSRFProtect()
 babel = Babel()
+
+
+def _translations():
+    """Flask-Babel's translations for the request's language, kept on its context for the
+    template's gettext calls (hundreds a page, each resolving Flask-Babel's context through
+    LocalProxies): read again only when the language changes (force_locale)."""
+    try:
+        context = g._flask_babel
+        locale = context.babel_locale
+    except (AttributeError, RuntimeError):  # no language chosen yet, or no app context
+        return get_translations()
+    cached = getattr(context, "template_translations", None)
+    if cached is not None and cached[0] is locale:
+        return cached[1]
+    translations = get_translations()
+    context.template_translations = (locale, translations)
+    return translations
+
+
+def install_template_gettext(app):
+    """The templates' _, gettext, ngettext, pgettext, npgettext: Flask-Babel's, through
+    `_translations`."""
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _translations().ugettext(s),
+        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: _translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
+    )
+
 
 CSP = "; ".join(
     [
@@ -96,6 +127,7 @@ def create_app(config=None):
     database.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    install_template_gettext(app)
     mail.init_app(app)
     app.jinja_env.add_extension("jinja2.ext.do")
 

@@ -1,6 +1,8 @@
-from flask import flash, make_response, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask import current_app, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import get_locale, gettext as _
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup, escape
 
 from blueprints.errors import with_retry_after
 from blueprints.forms import refused_beside
@@ -10,16 +12,37 @@ from blueprints.htmx import htmx_location, is_htmx, render_page_or_partial, vary
 from blueprints.sessions import page_language
 from services import contact, throttle
 
+# The blank form's HTML differs from page to page only by the page's path and the session's
+# CSRF token: rendered once per language (and script root), with these two left as markers.
+_PAGE_MARK = "__feedback_page__"
+_CSRF_MARK = "__feedback_csrf__"
+
+
+def blank_feedback_form(page=None):
+    return FeedbackForm(
+        formdata=None, prefix=FEEDBACK_PREFIX, data={"page": request.path if page is None else page}
+    )
+
+
+def blank_feedback():
+    """The blank form of base.html, for the page being shown (about 5 ms a page when each
+    page rendered it: its macros, WTForms widgets and a dozen gettext calls)."""
+    key = (str(get_locale()), request.script_root)
+    cache = current_app.extensions.setdefault("blank_feedback_html", {})
+    html = cache.get(key)
+    token = generate_csrf()
+    if html is None:
+        html = render_template("help/_feedback.html", feedback_form=blank_feedback_form(_PAGE_MARK))
+        html = html.replace(token, _CSRF_MARK)
+        cache[key] = html
+    return Markup(html.replace(_PAGE_MARK, str(escape(request.path))).replace(_CSRF_MARK, token))
+
 
 @bp.app_context_processor
 def feedback_context():
     """Votre avis nous intéresse at the foot of every page (base.html): a blank form for
     the page being shown, built only when a full page asks for it."""
-    return {
-        "blank_feedback_form": lambda: FeedbackForm(
-            formdata=None, prefix=FEEDBACK_PREFIX, data={"page": request.path}
-        )
-    }
+    return {"blank_feedback": blank_feedback}
 
 
 @bp.get("/aide")
