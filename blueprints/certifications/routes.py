@@ -33,7 +33,7 @@ def listing(member, tab, partial, rows_and_total, **context):
         query=search_query(),
         page=page_number(),
         per_page=PAGE_SIZE,
-        statuses=certifications.STATUSES,
+        statuses={key: str(label) for key, label in certifications.STATUSES.items()},  # translated once
         now=clock.now(),
         **context,
     )

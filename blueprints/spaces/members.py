@@ -32,6 +32,7 @@ def users_tab(member, status=200, invite_form=None, error=None):
         expires_at=memberships.invitation_expires_at,
         now=clock.now(),
         inline_flashes=is_htmx(),  # a full page shows them in the layout already
+        roles={role: str(label) for role, label in spaces.ROLES.items()},  # translated once, not per row
     )
 
 
