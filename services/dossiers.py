@@ -187,10 +187,6 @@ def _visible_in(space_id):
 _MANDATE_COLUMNS = (Certification.id, Certification.space, Certification.revoked_at, Certification.ends_at)
 
 
-def _procedures():
-    return Procedure.select(Procedure, Administration).join(Administration)
-
-
 def _with_procedure(*columns):
     """Dossiers with their procedure, administration and the columns of their mandate."""
     return (
@@ -240,6 +236,17 @@ def _lasts(certification, space_id, now):
     return certification.space_id == space_id and certification.status(now) == "active"
 
 
+def _visible(space_id, status, *columns):
+    """The dossiers the space sees, of `status` when it is one, with their mandate joined
+    (as `_visible_in` needs)."""
+    select = (
+        Dossier.select(*columns)
+        .join(Certification, JOIN.LEFT_OUTER, on=(Dossier.mandate == Certification.id))
+        .where(_visible_in(space_id))
+    )
+    return select.where(Dossier.status == status) if status in STATUSES else select
+
+
 # What a line of the list shows of a dossier: not its values (`data`).
 _LIST_COLUMNS = [field for field in Dossier._meta.sorted_fields if field is not Dossier.data]
 
@@ -256,16 +263,12 @@ def listing(member, query="", status=None, page=1, per_page=PAGE_SIZE):
     expired: the mandatary's line is read-only at once)."""
     now = clock.now()
     select = (
-        Dossier.select(*_LIST_COLUMNS, *_MANDATE_COLUMNS, Space.id, Space.name)
+        _visible(member.space_id, status, *_LIST_COLUMNS, *_MANDATE_COLUMNS, Space.id, Space.name)
+        .switch(Dossier)
         .join(Procedure)
         .switch(Dossier)
-        .join(Certification, JOIN.LEFT_OUTER, on=(Dossier.mandate == Certification.id))
-        .switch(Dossier)
         .join(Space, on=(Dossier.space == Space.id))
-        .where(_visible_in(member.space_id))
     )
-    if status in STATUSES:
-        select = select.where(Dossier.status == status)
     text = (query or "").strip()[:100]
     if text:
         select = select.where(
@@ -280,20 +283,14 @@ def listing(member, query="", status=None, page=1, per_page=PAGE_SIZE):
     )
     # The few procedures of the page, each read once (a definition is kilobytes of JSON).
     ids = {row.procedure_id for row in rows}
-    procedures = {p.id: p for p in _procedures().where(Procedure.id.in_(ids))}
+    page_procedures = Procedure.select(Procedure, Administration).join(Administration)
+    procedures = {p.id: p for p in page_procedures.where(Procedure.id.in_(ids))}
     for row in rows:
         row.procedure = procedures[row.procedure_id]
         row.filed_by = row.space.name if row.space_id != member.space_id else ""
         row.mandate_ended = row.mandate_id is not None and not _lasts(row.mandate, row.space_id, now)
-    if not text:  # the total without the joins only a search needs (a fiduciary's 10,000)
-        select = (
-            Dossier.select()
-            .join(Certification, JOIN.LEFT_OUTER, on=(Dossier.mandate == Certification.id))
-            .where(_visible_in(member.space_id))
-        )
-        if status in STATUSES:
-            select = select.where(Dossier.status == status)
-    return rows, select.count()
+    # Without a search, the total needs none of the other joins (a fiduciary's 10,000).
+    return rows, (select if text else _visible(member.space_id, status)).count()
 
 
 # --- Starting one -------------------------------------------------------------------------
