@@ -50,13 +50,21 @@ class Identity(NamedTuple):
         return asn1_x509.Certificate.load(pem.unarmor(self.cert_pem)[2])
 
     def signer(self):
-        key = serialization.load_pem_private_key(self.key_pem, password=None)
-        der = key.private_bytes(
-            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-        return signers.SimpleSigner(
-            signing_cert=self.certificate, signing_key=asn1_keys.PrivateKeyInfo.load(der), cert_registry=None
-        )
+        return _signer(self.key_pem, self.cert_pem)
+
+
+@lru_cache(maxsize=4)
+def _signer(key_pem, cert_pem):
+    """The signer of a key and certificate, made once a process: loading a 3072-bit RSA key
+    checks it, about a tenth of a second, which every receipt would pay again."""
+    key = serialization.load_pem_private_key(key_pem, password=None)
+    der = key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    certificate = asn1_x509.Certificate.load(pem.unarmor(cert_pem)[2])
+    return signers.SimpleSigner(
+        signing_cert=certificate, signing_key=asn1_keys.PrivateKeyInfo.load(der), cert_registry=None
+    )
 
 
 def new_identity(name=CERTIFICATE_NAME, years=CERTIFICATE_YEARS):
