@@ -40,11 +40,9 @@ ADMINISTRATION, SERVICE = "ACD", "fiches-retenue"
 USED = str(access_codes.InvalidCode.message)  # a used code is refused as any invalid one
 
 
-def make_people(app, tag, count):
-    """`count` registered people with a Token, each administering a space of the company
-    `identifier`; and the holder code for that company. Returns (people, identifier, code):
-    people as (userid, TOTP secret, space id)."""
-    identifier = f"B{secrets.randbelow(900_000) + 100_000}"
+def make_people(app, tag, count, identifier):
+    """`count` registered people with a Token (password PASSWORD), each administering a
+    professional space of the company `identifier`: (userid, TOTP secret, space id) each."""
     with app.app_context(), app.test_request_context():
         db.connect(reuse_if_open=True)
         now = clock.now()
@@ -91,16 +89,24 @@ def make_people(app, tag, count):
                 )
                 Membership.create(space=space, user=person, role="admin")
                 people.append((userid, secret, space.id))
-            _access_code, code = access_codes.issue_code(
-                ADMINISTRATION,
-                SERVICE,
-                identifier,
-                "holder",
-                company_name="Course SA",
-                address_lines=("1, rue de la Course", "L-1000 Luxembourg"),
-            )
         db.close()
-    return people, identifier, code
+    return people
+
+
+def issue_holder_code(app, identifier):
+    """The holder code of SERVICE for the company, as `issue-code` makes it."""
+    with app.app_context(), app.test_request_context():
+        db.connect(reuse_if_open=True)
+        _access_code, code = access_codes.issue_code(
+            ADMINISTRATION,
+            SERVICE,
+            identifier,
+            "holder",
+            company_name="Course SA",
+            address_lines=("1, rue de la Course", "L-1000 Luxembourg"),
+        )
+        db.close()
+    return code
 
 
 def ready_client(base, userid, secret, space_id):
@@ -165,7 +171,9 @@ def main():
     if args.clients < 2:
         parser.error("--clients must be at least 2")
     app = create_app()
-    people, identifier, code = make_people(app, secrets.token_hex(3), args.clients)
+    identifier = f"B{secrets.randbelow(900_000) + 100_000}"
+    people = make_people(app, secrets.token_hex(3), args.clients, identifier)
+    code = issue_holder_code(app, identifier)
     outcomes = race(args.url.rstrip("/"), people, code)
     with app.app_context():
         db.connect(reuse_if_open=True)

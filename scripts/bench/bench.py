@@ -222,6 +222,7 @@ def main():
     parser.add_argument("--reference", required=True)
     parser.add_argument("--scale", required=True, type=Path, help="load-scale's output")
     parser.add_argument("--race", type=Path, help="the concurrent redemptions' output, for the report")
+    parser.add_argument("--signatures", type=Path, help="signatures.py's output, for the report")
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=20)
     parser.add_argument("--out", type=Path)
@@ -288,7 +289,10 @@ def main():
     print()
     print("\n".join(summary))
     if args.out:
-        race = args.race.read_text().strip() if args.race and args.race.exists() else ""
+        race, signatures = (
+            path.read_text().strip() if path and path.exists() else "(not run)"
+            for path in (args.race, args.signatures)
+        )
         args.out.write_text(
             REPORT.format(
                 date=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -300,7 +304,8 @@ def main():
                 minutes=round((time.monotonic() - started) / 60, 1),
                 table=table(rows, reference),
                 summary="\n".join(f"- {line}" for line in summary),
-                race=race or "(not run)",
+                race=race,
+                signatures=signatures,
             )
         )
         print(f"Written to {args.out}.")
@@ -330,6 +335,17 @@ page at 0.5× the reference page's throughput or more, in the same run, and a p9
 
 ```
 {race}
+```
+
+## Logins and signatures under load
+
+20 people log in at once (the password step: argon2), then sign a dossier each at the same
+moment (the one-time code, the PDF receipt made and signed with the portal's key), while the
+home page is read in a loop (`scripts/bench/signatures.py`). A signature runs on the request's
+worker: with 4 workers, 20 at once hold up the other requests for as long as the lines below say.
+
+```
+{signatures}
 ```
 """
 

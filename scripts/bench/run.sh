@@ -2,8 +2,9 @@
 # make bench: the pages of the scale dataset under load on PostgreSQL, against a reference page
 # in the same run (SPEC §11). On a throwaway PostgreSQL cluster (or TEST_DATABASE_URL): init-db,
 # seed-demo, load-scale, then the app and the reference app under gunicorn (4 workers each,
-# gunicorn.conf.py), the 100 concurrent redemptions of one code, and wrk against each page
-# (scripts/bench/bench.py), which prints the table and writes docs/benchmarks.md.
+# gunicorn.conf.py), the 100 concurrent redemptions of one code, 20 concurrent logins and
+# signatures (scripts/bench/signatures.py), and wrk against each page (scripts/bench/bench.py),
+# which prints the table and writes docs/benchmarks.md.
 # BENCH_DURATION (seconds per page, default 10) and BENCH_CONNECTIONS (default 20).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -49,6 +50,8 @@ done
 echo "gunicorn: the app on 127.0.0.1:$APP_PORT, the reference on 127.0.0.1:$REFERENCE_PORT (4 workers each)"
 
 .venv/bin/python scripts/redeem_race.py "http://127.0.0.1:$APP_PORT" | tee "$WORK/race.txt"
+.venv/bin/python scripts/bench/signatures.py "http://127.0.0.1:$APP_PORT" | tee "$WORK/signatures.txt"
 .venv/bin/python scripts/bench/bench.py --app "http://127.0.0.1:$APP_PORT" \
-  --reference "http://127.0.0.1:$REFERENCE_PORT" --scale "$WORK/scale.txt" --race "$WORK/race.txt" \
+  --reference "http://127.0.0.1:$REFERENCE_PORT" --scale "$WORK/scale.txt" \
+  --race "$WORK/race.txt" --signatures "$WORK/signatures.txt" \
   --duration "${BENCH_DURATION:-10}" --connections "${BENCH_CONNECTIONS:-20}" --out docs/benchmarks.md
