@@ -15,7 +15,7 @@ import clock
 from database import PAGE_SIZE
 from models import Administration, Certification, Membership, Service, User
 from services import DomainError, catalogue, languages
-from services.mail import queue_mail
+from services.mail import queue_mails
 from services.spaces import require_professional
 from services.urls import external_url
 
@@ -187,7 +187,9 @@ def notify_space(space_id, subject, message):
         .where(Membership.space == space_id, Membership.role == "admin", User.email != "")
     )
     link = external_url("certifications.index", space_id=space_id)
-    for admin in admins:
-        queue_mail(
-            admin.email, subject, "notification", language=languages.of(admin), message=message, link=link
-        )
+    queue_mails(
+        [(admin.email, languages.of(admin), link) for admin in admins],
+        subject,
+        "notification",
+        message=message,
+    )

@@ -37,7 +37,7 @@ from models import (
 )
 from services import DomainError, audit, languages, spaces
 from services.certifications import holder_certification, search
-from services.mail import queue_mail
+from services.mail import queue_mails
 from services.urls import external_url
 
 STATUSES = {
@@ -521,6 +521,13 @@ def notify_members(dossier, subject, message):
         .where(Membership.space.in_(space_ids), Space.live(), User.email != "")
         .tuples()
     )
-    for space_id, email, language in members:
-        link = external_url("procedures.dossier", space_id=space_id, dossier_id=dossier.id)
-        queue_mail(email, subject, "notification", language=language, message=message, link=link)
+    links = {
+        space_id: external_url("procedures.dossier", space_id=space_id, dossier_id=dossier.id)
+        for space_id in space_ids
+    }
+    queue_mails(
+        [(email, language, links[space_id]) for space_id, email, language in members],
+        subject,
+        "notification",
+        message=message,
+    )

@@ -40,7 +40,7 @@ from services.communications import (
     messagerie_spaces,
     reached_spaces,
 )
-from services.mail import queue_mail
+from services.mail import queue_mails
 from services.urls import external_url
 
 MAX_DOCUMENT = 10 * 1024 * 1024
@@ -307,9 +307,16 @@ def _notify(communication, subject, message):
         key = email.lower()
         if key not in best or (reads and not best[key][2]):
             best[key] = (email, space_id, bool(reads), language)
-    for email, space_id, _reads, language in best.values():
-        link = external_url("spaces.communication", space_id=space_id, communication_id=communication.id)
-        queue_mail(email, subject, "notification", language=language, message=message, link=link)
+    links = {
+        space_id: external_url("spaces.communication", space_id=space_id, communication_id=communication.id)
+        for space_id in {space_id for _email, space_id, _reads, _language in best.values()}
+    }
+    queue_mails(
+        [(email, language, links[space_id]) for email, space_id, _reads, language in best.values()],
+        subject,
+        "notification",
+        message=message,
+    )
     return spaces.count()
 
 

@@ -5,8 +5,8 @@ import pytest
 from peewee import IntegrityError
 
 import factories
-from helpers import at_once
-from models import Certification, Dossier, DossierEvent, OutboxMail, db
+from helpers import at_once, count_queries
+from models import Certification, Dossier, DossierEvent, Membership, OutboxMail, User, db
 from services import dossiers, spaces
 
 pytestmark = pytest.mark.usefixtures("request_context")
@@ -172,6 +172,26 @@ def test_notify_members_mails_a_link_to_every_member_of_both_spaces(guichet, fid
     mails = {m.to: m.body_text for m in OutboxMail.select()}
     assert set(mails) == {"lea@example.lu", "fiona@example.lu"}
     assert f"/dossiers/{dossier.id}" in mails["lea@example.lu"]
+
+
+def test_notify_members_writes_a_large_space_s_mails_in_as_many_statements_as_a_small_one_s(guichet):
+    dossier = factories.dossier(guichet.space, status="submitted")
+    counts = {}
+    for members in (3, 60):
+        for n in range(Membership.select().count(), members):
+            language = ("fr", "de", "en")[n % 3]
+            factories.member(guichet.space, factories.user(f"membre{n}", language=language), "reader")
+        OutboxMail.delete().execute()
+        with count_queries() as queries:
+            dossiers.notify_members(dossier, "Votre dossier a changé", "Le statut de votre dossier a changé.")
+        counts[members] = queries.count
+        mails = list(OutboxMail.select())
+        assert sorted(m.to for m in mails) == sorted(u.email for u in User.select().join(Membership))
+    assert counts[3] == counts[60], counts
+    bodies = {m.to: m.body_text for m in mails}
+    assert "Bitte antworten Sie nicht" in bodies["membre4@example.lu"]  # each in the member's language
+    assert "merci de ne pas répondre" in bodies["membre3@example.lu"]
+    assert all(f"/dossiers/{dossier.id}" in m.body_text for m in mails)
 
 
 def test_messages_need_a_body_and_come_in_order(guichet):
