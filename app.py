@@ -2,6 +2,7 @@
 
 import os
 import re
+import weakref
 
 from babel import Locale
 from flask import Flask, current_app, g, has_request_context, session
@@ -16,6 +17,8 @@ from flask_babel import (
     get_translations,
 )
 from flask_wtf.csrf import CSRFProtect
+from jinja2 import pass_context
+from markupsafe import Markup
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import cli
@@ -29,26 +32,55 @@ csrf = CSRFProtect()
 babel = Babel()
 
 
-def _translations():
-    """Flask-Babel's translations for the request's language, kept on its context for the
-    template's gettext calls (hundreds a page, each resolving Flask-Babel's context through
-    LocalProxies): read again only when the language changes (force_locale)."""
+# The templates' messages without placeholders as a page prints them (translated, then
+# formatted as Jinja's newstyle gettext does: "%%" gives "%"), by catalogue: made once while
+# the app runs instead of at each of a page's dozens of calls. Catalogues never change.
+_PRINTED_MESSAGES = weakref.WeakKeyDictionary()
+
+
+def _catalogue():
+    """Flask-Babel's translations for the request's language and their printed messages, kept
+    on its context for the template's gettext calls (hundreds a page, each resolving
+    Flask-Babel's context through LocalProxies): read again only when the language changes
+    (force_locale)."""
     try:
         context = g._flask_babel
         locale = context.babel_locale
     except (AttributeError, RuntimeError):  # no language chosen yet, or no app context
-        return get_translations()
+        translations = get_translations()
+        return translations, _PRINTED_MESSAGES.setdefault(translations, {})
     cached = getattr(context, "template_translations", None)
     if cached is not None and cached[0] is locale:
         return cached[1]
     translations = get_translations()
-    context.template_translations = (locale, translations)
-    return translations
+    catalogue = (translations, _PRINTED_MESSAGES.setdefault(translations, {}))
+    context.template_translations = (locale, catalogue)
+    return catalogue
+
+
+def _translations():
+    return _catalogue()[0]
+
+
+@pass_context
+def template_gettext(context, message, /, **variables):
+    """Jinja's newstyle gettext (jinja2.ext._make_new_gettext): the translation, escaped
+    where the template escapes, formatted with `variables`."""
+    translations, printed = _catalogue()
+    if not context.eval_ctx.autoescape:
+        return translations.ugettext(message) % variables
+    if variables:
+        return Markup(translations.ugettext(message)) % variables
+    text = printed.get(message)
+    if text is None:
+        text = printed[message] = Markup(translations.ugettext(message)) % variables
+    return text
 
 
 def install_template_gettext(app):
-    """The templates' _, gettext, ngettext, pgettext, npgettext: Flask-Babel's, through
-    `_translations`."""
+    """The templates' gettext, ngettext, pgettext, npgettext: Flask-Babel's, through
+    `_catalogue`. `_`, which the templates call (~1,300 places), is `template_gettext`
+    itself rather than Jinja's alias that looks gettext up and calls it at each use."""
     app.jinja_env.install_gettext_callables(
         gettext=lambda s: _translations().ugettext(s),
         ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
@@ -56,6 +88,7 @@ def install_template_gettext(app):
         pgettext=lambda c, s: _translations().upgettext(c, s),
         npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
     )
+    app.jinja_env.globals["_"] = template_gettext
 
 
 CSP = "; ".join(

@@ -9,7 +9,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from flask import request
-from peewee import OperationalError, SqliteDatabase
+from peewee import Node, OperationalError, SqliteDatabase
 from playhouse.pool import MaxConnectionsExceeded, PooledDatabase, PooledPostgresqlDatabase
 
 from models import db
@@ -111,6 +111,48 @@ def lock_row(model, row_id):
     check-then-write sequences on it run one at a time across workers. PostgreSQL needs it;
     SQLite transactions already begin IMMEDIATE (open_database) and run one at a time."""
     return model.update({model.id: model.id}).where(model.id == row_id).execute()
+
+
+class Parameter(Node):
+    """Where a value of a `Prepared` query goes, named; the value is given at each run."""
+
+    def __init__(self, name):
+        super().__init__()
+        self.name = name
+
+    def __sql__(self, ctx):
+        return ctx.value(_Slot(self.name), converter=False)  # left for `Prepared` to fill
+
+
+class _Slot(str):
+    """A parameter's name in a compiled query's values (never a value of the query itself)."""
+
+
+class Prepared:
+    """A query that runs on (nearly) every request with the same shape, such as the session's
+    or the membership's: peewee compiles it to SQL, and maps the result's columns to its
+    models, once per kind of database instead of at each run (for a SELECT of two wide rows,
+    ~0.7 ms and ~0.2 ms, more than the database takes to answer); the rows are the same model
+    instances. `query` has a `Parameter(name)` where each value goes; the values are given as
+    the columns take them (no field conversion)."""
+
+    def __init__(self, query):
+        self.query = query
+        self._compiled = {}
+
+    def first(self, **values):
+        """The first row with these values, or None (the query has its own LIMIT 1)."""
+        kind = type(db.obj)
+        compiled = self._compiled.get(kind)
+        sql, params = compiled[:2] if compiled else self.query.sql()
+        cursor = db.execute_sql(sql, [values[p] if isinstance(p, _Slot) else p for p in params])
+        if compiled is None:
+            rows = self.query._get_cursor_wrapper(cursor)
+            rows.initialize()  # from the cursor's description: the same at each run
+            compiled = self._compiled[kind] = (sql, params, rows)
+        row = cursor.fetchone()
+        cursor.close()
+        return None if row is None else compiled[2].process_row(row)
 
 
 PAGE_SIZE = 50  # rows on a page of any list

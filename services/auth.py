@@ -13,7 +13,7 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Callable
 
@@ -25,6 +25,7 @@ from flask_babel import lazy_gettext as _l
 from peewee import JOIN
 
 import clock
+from database import Parameter, Prepared
 from models import AuthProduct, User, UserSession, db
 from services import DomainError, audit, crypto, throttle
 
@@ -390,6 +391,23 @@ def _owner_model(accounts):
     return getattr(accounts.sessions, accounts.sessions.OWNER).rel_model
 
 
+@cache
+def _live_session(accounts):
+    """The session with its owner (and `accounts.related`), live at a moment: one query."""
+    sessions = accounts.sessions
+    owner = _owner_model(accounts)
+    query = sessions.select(sessions, owner, *accounts.related).join(owner)
+    for model in accounts.related:
+        query = query.join(model, JOIN.LEFT_OUTER)  # a helpdesk agent has no administration
+    query = query.where(
+        sessions.token_hash == Parameter("token_hash"),
+        sessions.revoked_at.is_null(),
+        sessions.created_at > Parameter("created_after"),
+        sessions.last_seen_at > Parameter("seen_after"),
+    )
+    return Prepared(query.limit(1))
+
+
 def load_session(token, accounts=PEOPLE):
     """The User (Agent) of a live session (with `.session_token`), or None when it is
     unknown, revoked, idle for 30 minutes or older than 12 hours."""
@@ -397,16 +415,11 @@ def load_session(token, accounts=PEOPLE):
         return None
     now = clock.now()
     sessions = accounts.sessions
-    owner = _owner_model(accounts)
-    query = sessions.select(sessions, owner, *accounts.related).join(owner)
-    for model in accounts.related:
-        query = query.join(model, JOIN.LEFT_OUTER)  # a helpdesk agent has no administration
-    row = query.where(
-        sessions.token_hash == crypto.keyed_hash("session", token),
-        sessions.revoked_at.is_null(),
-        sessions.created_at > now - ABSOLUTE_TIMEOUT,
-        sessions.last_seen_at > now - IDLE_TIMEOUT,
-    ).first()
+    row = _live_session(accounts).first(
+        token_hash=crypto.keyed_hash("session", token),
+        created_after=now - ABSOLUTE_TIMEOUT,
+        seen_after=now - IDLE_TIMEOUT,
+    )
     if row is None:
         return None
     if now - row.last_seen_at >= TOUCH_EVERY:

@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError, fn
 
 import clock
-from database import PAGE_SIZE, lock_row
+from database import PAGE_SIZE, Parameter, Prepared, lock_row
 from models import AuthProduct, Membership, Space, User, clip, db
 from services import DomainError, InvalidInput, audit, auth
 
@@ -141,14 +141,18 @@ NOT_IN_PRIVATE_SPACE = {
 # --- Access ------------------------------------------------------------------------------
 
 
+# The person's membership of a live space, with the space: every page of a space starts here.
+_MEMBERSHIP = Prepared(
+    Membership.select(Membership, Space)
+    .join(Space)
+    .where(Membership.user == Parameter("user_id"), Membership.space == Parameter("space_id"), Space.live())
+    .limit(1)
+)
+
+
 def membership_for(user, space_id):
     """The person's membership of a live space, with the space, in one query."""
-    member = (
-        Membership.select(Membership, Space)
-        .join(Space)
-        .where(Membership.user == user.id, Membership.space == space_id, Space.live())
-        .first()
-    )
+    member = _MEMBERSHIP.first(user_id=user.id, space_id=space_id)
     if member is None:
         raise SpaceNotFound()
     return member

@@ -5,8 +5,9 @@ from peewee import CharField
 from playhouse.migrate import migrate  # noqa: F401 - the runner's dependency
 
 import database
+import factories
 import migrations
-from models import Administration, db
+from models import Administration, Membership, Space, db
 
 
 def test_init_db_twice_is_a_no_op(runner):
@@ -554,3 +555,23 @@ def test_a_database_of_the_previous_release_gets_the_languages(app):
     finally:
         _drop_everything()
         migrations.upgrade()  # the suite's schema again
+
+
+def test_a_prepared_query_gives_what_the_query_gives(app):
+    """database.Prepared compiles once and puts each run's values in: the same rows, the
+    joined model included, as the query written with those values; None when nothing matches."""
+    lea, marc = factories.user("lea"), factories.user("marc")
+    space = factories.space(name="Espace de Léa")
+    factories.member(space, lea, role="admin")
+    factories.member(space, marc)
+    prepared = database.Prepared(
+        Membership.select(Membership, Space)
+        .join(Space)
+        .where(Membership.user == database.Parameter("user"), Membership.space == database.Parameter("space"))
+        .limit(1)
+    )
+    assert prepared.first(user=marc.id, space=space.id + 1) is None  # compiled on this first run
+    for person in (lea, marc):
+        member = prepared.first(user=person.id, space=space.id)
+        expected = Membership.get(Membership.user == person, Membership.space == space)
+        assert (member.id, member.role, member.space.name) == (expected.id, expected.role, "Espace de Léa")
