@@ -81,7 +81,7 @@ def log_in_person(base, userid, password, secret):
     status, location = browser.submit("/connexion/token/otp", {"otp": pyotp.TOTP(secret).now()})
     if status != 303 or "connexion" in location:
         raise SystemExit(f"the person could not log in ({status} {location})")
-    return browser
+    return landed(browser, location)
 
 
 def log_in_agent(base, userid, password, secret):
@@ -93,6 +93,16 @@ def log_in_agent(base, userid, password, secret):
     status, location = browser.submit(step, {"otp": pyotp.TOTP(secret).now()})
     if status != 303 or "connexion" in location:
         raise SystemExit(f"the agent could not finish logging in ({status} {location})")
+    return landed(browser, location)
+
+
+def landed(browser, location):
+    """The browser after the page a login leads to: a login starts a new session, and its
+    first page puts the CSRF token in it, which a browser then keeps sending (without it, each
+    measured request would make a new token and a new cookie)."""
+    status, _, _ = browser.request("GET", urlsplit(location).path)
+    if status != 200:
+        raise SystemExit(f"{location} answered {status} after the login")
     return browser
 
 
