@@ -7,6 +7,7 @@ import datetime
 import re
 from functools import lru_cache
 from operator import attrgetter
+from urllib.parse import quote
 
 from babel.dates import UTC, get_date_format, get_datetime_format, get_month_names, get_time_format
 from flask import g, url_for
@@ -42,11 +43,9 @@ class Formats:
         self.datetime_fields = tuple(field for _, fields in parts for field in fields)
 
     def _local(self, moment):
-        """A datetime (naive: UTC) in the time zone, as Flask-Babel rebases it."""
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        moment = moment.astimezone(self.tzinfo)
-        return self.tzinfo.normalize(moment) if hasattr(self.tzinfo, "normalize") else moment
+        """A datetime (naive: UTC) in the time zone, as Flask-Babel rebases it (without its
+        pytz `normalize`: `astimezone` already gives the zone's offset at that moment)."""
+        return (moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment).astimezone(self.tzinfo)
 
     def date(self, value):
         if isinstance(value, datetime.datetime):
@@ -148,13 +147,16 @@ def _formats():
     return made
 
 
-# A row id that no URL holds otherwise (ids stop at 2**31 - 1): where a row's id goes.
-ROW_ID = 987_654_321_987_654_321
+# A row id that no URL holds otherwise (ids stop at 2**31 - 1): where a row's value goes.
+ROW_VALUE = 987_654_321_987_654_321
+SEGMENT_SAFE = "!$&'()*+,/:;=@"  # what werkzeug's converters leave unquoted in a path segment
 
 
-def row_url(endpoint, row_id, **values):
-    """The URL of `endpoint` for each row of a list, built by one `url_for` with `values`
-    (the page's) and a stand-in for the row's id argument `row_id`; calling the result with a
-    row's id gives `url_for(endpoint, **values, <row_id>=id)`."""
-    prefix, suffix = url_for(endpoint, **values, **{row_id: ROW_ID}).split(str(ROW_ID))
-    return lambda id: f"{prefix}{int(id)}{suffix}"
+def row_url(endpoint, argument, **values):
+    """The URL of `endpoint` for each row of a list: `url_for` once with the page's `values`
+    and a stand-in for the row's `argument`; the result, called with a row's value (an id or
+    a plain string segment: a slug), gives `url_for(endpoint, **values, <argument>=value)`."""
+    prefix, suffix = url_for(endpoint, **values, **{argument: ROW_VALUE}).split(str(ROW_VALUE))
+    return lambda value: (
+        prefix + (str(value) if isinstance(value, int) else quote(value, safe=SEGMENT_SAFE)) + suffix
+    )
