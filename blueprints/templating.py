@@ -21,6 +21,7 @@ def init_app(app):
     app.jinja_env.filters["date"] = lambda value: _formats().date(value) if value else ""
     app.jinja_env.filters["datetime"] = lambda value: _formats().datetime(value) if value else ""
     app.jinja_env.globals["row_url"] = row_url
+    app.jinja_env.globals["memo"] = memo
 
 
 class Formats:
@@ -145,6 +146,26 @@ def _formats():
     if context is not None:
         context.template_formats = (locale, tzinfo, made)
     return made
+
+
+def memo(macro):
+    """`macro` remembered for the page: its HTML made once for each distinct arguments (a
+    list's rows show a handful of statuses). Only for a macro whose HTML depends on its
+    arguments alone; the arguments must be hashable."""
+    made = {}
+
+    def remembered(*args):
+        if args not in made:
+            made[args] = macro(*args)
+        return made[args]
+
+    return remembered
+
+
+def translated(labels):
+    """`labels` by key (lazy strings: statuses, roles) as text: translated once for the page,
+    not each time a row shows one (a lazy string is translated again at every use)."""
+    return {key: str(label) for key, label in labels.items()}
 
 
 # A row id that no URL holds otherwise (ids stop at 2**31 - 1): where a row's value goes.
