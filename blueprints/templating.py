@@ -1,7 +1,8 @@
 """What the templates call once per row of a list, made cheap: the `date` and `datetime`
 filters (Flask-Babel's formats, with the language's patterns and the time zone looked up once
-per language and zone instead of per date) and `row_url` (a row's link built from one
-`url_for` per list)."""
+per language and zone instead of per date), `row_url` (a row's link built from one `url_for`
+per list), `memo` (a macro's HTML made once per distinct arguments) and, for the views,
+`translated` (a list's labels translated once)."""
 
 import datetime
 import re
