@@ -23,7 +23,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import cli
 import database
-from blueprints import errors, request_log
+from blueprints import errors, request_log, templating
 from blueprints.params import apply_upload_limit, refuse_control_characters
 from config import INSTANCE_DIR, ensure_secret_key, load_config
 from services import languages, mail, procedures, vault
@@ -190,10 +190,9 @@ def create_app(config=None):
     errors.init_app(app)
     cli.init_app(app)
 
-    # Dates in the person's language and the portal's time zone (stored naive UTC); numbers,
-    # amounts (euros) and percentages as the language writes them (1 234, 1.234, 1,234).
-    app.jinja_env.filters["date"] = lambda value: format_date(value) if value else ""
-    app.jinja_env.filters["datetime"] = lambda value: format_datetime(value, "short") if value else ""
+    # Dates (blueprints/templating.py), numbers, amounts (euros) and percentages as the
+    # language writes them (1 234, 1.234, 1,234).
+    templating.init_app(app)
     app.jinja_env.filters["number"] = format_number
     app.jinja_env.filters["currency"] = lambda value: format_currency(value, "EUR")
     app.jinja_env.filters["percent"] = format_percent

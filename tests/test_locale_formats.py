@@ -6,7 +6,15 @@ import datetime
 
 import pytest
 from flask import render_template_string
-from flask_babel import force_locale, get_locale, get_translations, gettext, ngettext
+from flask_babel import (
+    force_locale,
+    format_date,
+    format_datetime,
+    get_locale,
+    get_translations,
+    gettext,
+    ngettext,
+)
 from flask_babel.speaklater import LazyString
 
 import factories
@@ -200,3 +208,31 @@ def test_english_pages_write_dates_as_in_europe(app):
             "Saturday 28/03/2026 08:40 28 Mar 2026"
         )
         assert render_template_string("{{ current_locale() }} {{ _('Connexion') }}") == "en Log in"
+
+
+@pytest.mark.parametrize("locale", ["fr", "de", "en_GB", "en_US"])
+def test_the_date_filters_write_what_flask_babel_writes(app, locale):
+    """`date` and `datetime` (blueprints/templating.py) look the language's patterns up once;
+    every hour of a year (both clock changes), a date, an aware datetime, a naive one in
+    another language in the same request: Flask-Babel's strings. en_US's "h:mm a" is
+    Flask-Babel's own."""
+    start = datetime.datetime(2026, 1, 1, 0, 30)
+    moments = [start + datetime.timedelta(hours=hours, minutes=hours % 60) for hours in range(0, 24 * 366)]
+    moments += [
+        datetime.datetime(2026, 3, 29, 1, 0),
+        datetime.datetime(2026, 10, 25, 0, 59),
+        datetime.datetime(2026, 10, 25, 1, 0),
+    ]
+    filters = app.jinja_env.filters
+    with app.test_request_context():
+        assert filters["datetime"](moments[0]) == format_datetime(moments[0], "short")  # French first
+        with force_locale(locale):
+            for moment in moments:
+                assert filters["datetime"](moment) == format_datetime(moment, "short")
+                assert filters["date"](moment) == format_date(moment)
+            aware = datetime.datetime(2026, 7, 1, 23, 30, tzinfo=datetime.timezone.utc)
+            assert filters["datetime"](aware) == format_datetime(aware, "short")
+            assert filters["date"](aware) == format_date(aware)
+            assert filters["date"](datetime.date(2026, 5, 9)) == format_date(datetime.date(2026, 5, 9))
+            assert filters["date"](None) == filters["datetime"](None) == ""
+        assert filters["datetime"](moments[0]) == format_datetime(moments[0], "short")

@@ -15,6 +15,7 @@ from blueprints.forms import refused_beside
 from blueprints.htmx import htmx_location, is_htmx, render_page_or_partial
 from blueprints.params import MAX_ID, page_number, search_query
 from blueprints.responses import file_response
+from blueprints.templating import translated
 from database import PAGE_SIZE
 from services import dossier_queue, dossiers, spaces
 
@@ -56,7 +57,7 @@ def queue(agent):
         per_page=PAGE_SIZE,
         filters=filters,
         args={name: value for name, value in args.items() if value},
-        statuses=dossier_queue.QUEUE_STATUSES,
+        statuses=translated(dossier_queue.QUEUE_STATUSES),
         procedures=dossier_queue.procedures(agent),
     )
 

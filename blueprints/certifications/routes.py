@@ -9,6 +9,7 @@ from blueprints.errors import with_retry_after
 from blueprints.htmx import htmx_redirect, is_htmx, vary
 from blueprints.params import page_number, search_query
 from blueprints.space_pages import space_page, space_view
+from blueprints.templating import translated
 from database import PAGE_SIZE
 from services import (
     DomainError,
@@ -33,7 +34,7 @@ def listing(member, tab, partial, rows_and_total, **context):
         query=search_query(),
         page=page_number(),
         per_page=PAGE_SIZE,
-        statuses={key: str(label) for key, label in certifications.STATUSES.items()},  # translated once
+        statuses=translated(certifications.STATUSES),
         now=clock.now(),
         **context,
     )

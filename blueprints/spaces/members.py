@@ -12,6 +12,7 @@ from blueprints.params import page_number
 from blueprints.space_pages import confirmation, space_page, space_view
 from blueprints.spaces import bp
 from blueprints.spaces.forms import InviteForm, RoleForm
+from blueprints.templating import translated
 from database import PAGE_SIZE
 from services import links, memberships, spaces
 
@@ -32,7 +33,7 @@ def users_tab(member, status=200, invite_form=None, error=None):
         expires_at=memberships.invitation_expires_at,
         now=clock.now(),
         inline_flashes=is_htmx(),  # a full page shows them in the layout already
-        roles={role: str(label) for role, label in spaces.ROLES.items()},  # translated once, not per row
+        roles=translated(spaces.ROLES),
     )
 
 

@@ -11,6 +11,7 @@ from blueprints.params import page_number, search_query
 from blueprints.space_pages import space_page, space_view
 from blueprints.spaces import bp
 from blueprints.spaces.forms import DeleteForm, MergeForm, SpaceNameForm
+from blueprints.templating import translated
 from database import PAGE_SIZE
 from services import DomainError, catalogue, dossiers, memberships, merge, procedures, spaces
 
@@ -52,6 +53,7 @@ def manage():
         form=ActionForm(),
         list_endpoint="spaces.manage",
         manage=True,
+        roles=translated(spaces.ROLES),
     )
 
 
@@ -70,6 +72,7 @@ def switch():
         per_page=PAGE_SIZE,
         list_endpoint="spaces.switch",
         grouped=True,
+        roles=translated(spaces.ROLES),
     )
 
 
@@ -111,7 +114,7 @@ def home(member):
         query=query,
         page=page,
         per_page=PAGE_SIZE,
-        statuses=dossiers.STATUSES,
+        statuses=translated(dossiers.STATUSES),
         editable=dossiers.EDITABLE,
         services=catalogue.search_services(limit=5, without_certification=member.space.is_private),
         news=catalogue.latest_news(),
