@@ -176,8 +176,9 @@ def _drop_column(migrator, table, name):
 
 def _list_indexes(migrator):
     """Indexes for the space pages' lists and totals: a space's dossiers in their list's
-    order with what their visibility reads, its certifications that ended. Created where
-    missing (the tables this very upgrade made from the models have them)."""
+    order with what their visibility reads, its certifications that ended, its proxy
+    certifications in their list's order. Created where missing (the tables this very
+    upgrade made from the models have them)."""
     from models import Certification, Dossier
 
     for model in (Dossier, Certification):
@@ -209,7 +210,7 @@ MIGRATIONS = [
         _impots_onboarding,
     ),
     ("0007", "languages: people's, agents', letters', contact requests', the catalogue's texts", _languages),
-    ("0008", "indexes of the space pages' lists: dossiers in order, certifications ended", _list_indexes),
+    ("0008", "indexes of the space pages' lists and totals: dossiers, certifications", _list_indexes),
 ]
 
 

@@ -554,9 +554,14 @@ class Certification(BaseModel):
         return cls.revoked_at.is_null() & (cls.ends_at.is_null() | (cls.ends_at > now))
 
     class Meta:
-        # A space's certifications that ended, revoked or expired (the mandates whose
-        # dossiers it no longer sees, services/dossiers.py `_visible_in`): the few, not all.
-        indexes = ((("space", "revoked_at"), False), (("space", "ends_at"), False))
+        indexes = (
+            # A space's certifications that ended, revoked or expired (the mandates whose
+            # dossiers it no longer sees, services/dossiers.py `_visible_in`): the few, not all.
+            (("space", "revoked_at"), False),
+            (("space", "ends_at"), False),
+            # Mandats obtenus in their order: a page without sorting them all.
+            (("space", "kind", "granted_at", "id"), False),
+        )
 
 
 # One holder certification per service per space, revoked ones aside.

@@ -273,7 +273,10 @@ def space_list(member, query="", page=1, per_page=PAGE_SIZE):
         )
         for row in rows
     ]
-    return entries, select.count(), readable_everything
+    # Without a search, the total needs neither the sender nor the read receipt (one per
+    # communication and space at most).
+    counted = select if query else Communication.select().where(_reaches(space))
+    return entries, counted.count(), readable_everything
 
 
 def _of_space(member, communication_id):

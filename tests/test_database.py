@@ -562,6 +562,7 @@ LIST_INDEXES = (  # migration 0008's
     ("dossier", "dossier_space_id_updated_at_id_mandate_id_mandant_space_id"),
     ("certification", "certification_space_id_revoked_at"),
     ("certification", "certification_space_id_ends_at"),
+    ("certification", "certification_space_id_kind_granted_at_id"),
 )
 
 
