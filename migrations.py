@@ -174,6 +174,18 @@ def _drop_column(migrator, table, name):
     return migrator.drop_column(table, name)
 
 
+def _list_indexes(migrator):
+    """Indexes for the space pages' lists and totals: a space's dossiers in their list's
+    order with what their visibility reads, its certifications that ended, its proxy
+    certifications in their list's order. Created where missing (the tables this very
+    upgrade made from the models have them)."""
+    from models import Certification, Dossier
+
+    for model in (Dossier, Certification):
+        model._schema.create_indexes(safe=True)
+    return []
+
+
 MIGRATIONS = [
     ("0001", "user.space_terms_version (CGU of the spaces)", _add_space_terms_version),
     ("0002", "agent second factor (TOTP secret, last step, enrolment)", _add_agent_second_factor),
@@ -198,6 +210,7 @@ MIGRATIONS = [
         _impots_onboarding,
     ),
     ("0007", "languages: people's, agents', letters', contact requests', the catalogue's texts", _languages),
+    ("0008", "indexes of the space pages' lists and totals: dossiers, certifications", _list_indexes),
 ]
 
 

@@ -553,6 +553,16 @@ class Certification(BaseModel):
     def live(cls, now):
         return cls.revoked_at.is_null() & (cls.ends_at.is_null() | (cls.ends_at > now))
 
+    class Meta:
+        indexes = (
+            # A space's certifications that ended, revoked or expired (the mandates whose
+            # dossiers it no longer sees, services/dossiers.py `_visible_in`): the few, not all.
+            (("space", "revoked_at"), False),
+            (("space", "ends_at"), False),
+            # Mandats obtenus in their order: a page without sorting them all.
+            (("space", "kind", "granted_at", "id"), False),
+        )
+
 
 # One holder certification per service per space, revoked ones aside.
 Certification.add_index(
@@ -642,7 +652,13 @@ class Dossier(BaseModel):
     purge_warned_at = DateTimeField(null=True)  # the 14-day warning before a draft is deleted
 
     class Meta:
-        indexes = ((("space", "status", "updated_at"), False), (("procedure", "status"), False))
+        indexes = (
+            (("space", "status", "updated_at"), False),
+            (("procedure", "status"), False),
+            # A space's list in its order, with what its visibility reads: the page's ids
+            # and the total come from the index alone (services/dossiers.py `listing`).
+            (("space", "updated_at", "id", "mandate", "mandant_space"), False),
+        )
 
 
 class DossierMessage(BaseModel):

@@ -110,15 +110,45 @@ def search(select, query, *fields):
     return select
 
 
+# What a line of the Certifications and Mandats obtenus lists reads (the service's and the
+# administration's texts for their own pages are kilobytes a row).
+LISTED = (
+    Certification.id,
+    Certification.space,
+    Certification.service,
+    Certification.kind,
+    Certification.company_name,
+    Certification.company_identifier,
+    Certification.ends_at,
+    Certification.revoked_at,
+    Service.id,
+    Service.administration,
+    Service.slug,
+    Service.name,
+    Service.translations,
+    Administration.id,
+    Administration.code,
+)
+
+
+def paged(select, unjoined, query, fields, order, page):
+    """(a page of `select` in `order`, the total), `query` searching `fields`. Without a
+    search the total is counted on `unjoined`: the same rows without the joins that only
+    complete a line (to rows that always exist)."""
+    select = search(select, query, *fields)
+    counted = select if (query or "").strip() else unjoined
+    return list(select.order_by(*order).paginate(page, PAGE_SIZE)), counted.count()
+
+
+def listing(conditions, query, fields, order, page):
+    """(a page of the certifications meeting `conditions`, with their service and its
+    administration, in `order`; their total), `query` searching `fields`."""
+    select = Certification.select(*LISTED).join(Service).join(Administration).where(*conditions)
+    return paged(select, Certification.select().where(*conditions), query, fields, order, page)
+
+
 def space_certifications(member, query="", page=1):
     require_professional(member)
-    select = (
-        Certification.select(Certification, Service, Administration)
-        .join(Service)
-        .join(Administration)
-        .where(Certification.space == member.space_id)
-    )
-    select = search(select, query, Certification.company_name, Certification.company_identifier, Service.name)
     order = (
         Certification.revoked_at.is_null(False),
         Certification.kind.desc(),
@@ -126,7 +156,8 @@ def space_certifications(member, query="", page=1):
         Service.name,
         Certification.id,
     )
-    return list(select.order_by(*order).paginate(page, PAGE_SIZE)), select.count()
+    fields = (Certification.company_name, Certification.company_identifier, Service.name)
+    return listing((Certification.space == member.space_id,), query, fields, order, page)
 
 
 def code_administrations(member):

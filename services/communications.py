@@ -208,9 +208,15 @@ def _space_select(space, *columns):
 def unread_count(member):
     """The communications of the member's space nobody in it has opened: one query, for the
     tab's label on every page of the space (0 for a private space, without a query)."""
-    if member.space.is_private:
+    space = member.space
+    if space.is_private:
         return 0
-    return _space_select(member.space).where(CommunicationRead.id.is_null()).count()
+    # Neither the sender nor the read receipt's columns: the space's opened ones are
+    # looked up once, not joined per communication.
+    opened = CommunicationRead.select(CommunicationRead.communication).where(
+        CommunicationRead.space == space.id
+    )
+    return Communication.select().where(_reaches(space), Communication.id.not_in(opened)).count()
 
 
 def space_list(member, query="", page=1, per_page=PAGE_SIZE):
@@ -267,7 +273,10 @@ def space_list(member, query="", page=1, per_page=PAGE_SIZE):
         )
         for row in rows
     ]
-    return entries, select.count(), readable_everything
+    # Without a search, the total needs neither the sender nor the read receipt (one per
+    # communication and space at most).
+    counted = select if query else Communication.select().where(_reaches(space))
+    return entries, counted.count(), readable_everything
 
 
 def _of_space(member, communication_id):

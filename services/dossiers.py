@@ -173,13 +173,17 @@ class MessageMissing(spaces.InvalidInput):
 
 def _visible_in(space_id):
     """The dossiers the space sees: those filed in it, except those filed under a mandate
-    that ended more than 30 days ago, and those filed for its company by a mandatary. Needs
-    the mandate joined (`_with_procedure`)."""
+    that ended more than 30 days ago, and those filed for its company by a mandatary.
+
+    A dossier's mandate is a certification of the space it is filed in (`start` takes it
+    from the space's own; a merge moves both): the mandates that ended long ago are looked
+    up among the space's certifications, once per statement, not joined per dossier."""
     ended_long_ago = clock.now() - SHOWN_AFTER_MANDATE
-    still_shown = Dossier.mandate.is_null() | (
-        (Certification.revoked_at.is_null() | (Certification.revoked_at > ended_long_ago))
-        & (Certification.ends_at.is_null() | (Certification.ends_at > ended_long_ago))
+    ended = Certification.select(Certification.id).where(
+        Certification.space == space_id,
+        (Certification.revoked_at <= ended_long_ago) | (Certification.ends_at <= ended_long_ago),
     )
+    still_shown = Dossier.mandate.is_null() | Dossier.mandate.not_in(ended)
     return ((Dossier.space == space_id) & still_shown) | (Dossier.mandant_space == space_id)
 
 
@@ -237,13 +241,8 @@ def _lasts(certification, space_id, now):
 
 
 def _visible(space_id, status, *columns):
-    """The dossiers the space sees, of `status` when it is one, with their mandate joined
-    (as `_visible_in` needs)."""
-    select = (
-        Dossier.select(*columns)
-        .join(Certification, JOIN.LEFT_OUTER, on=(Dossier.mandate == Certification.id))
-        .where(_visible_in(space_id))
-    )
+    """The dossiers the space sees, of `status` when it is one."""
+    select = Dossier.select(*columns).where(_visible_in(space_id))
     return select.where(Dossier.status == status) if status in STATUSES else select
 
 
@@ -262,24 +261,33 @@ def listing(member, query="", status=None, page=1, per_page=PAGE_SIZE):
     `mandate_ended`, whether it was filed under a mandate that has ended since (revoked or
     expired: the mandatary's line is read-only at once)."""
     now = clock.now()
-    select = (
-        _visible(member.space_id, status, *_LIST_COLUMNS, *_MANDATE_COLUMNS, Space.id, Space.name)
-        .switch(Dossier)
-        .join(Procedure)
-        .switch(Dossier)
-        .join(Space, on=(Dossier.space == Space.id))
-    )
+    matching = _visible(member.space_id, status, Dossier.id)
     text = (query or "").strip()[:100]
     if text:
-        select = select.where(
-            Dossier.reference.contains(text)
-            | Dossier.company_name.contains(text)
-            | Dossier.company_identifier.contains(text)
-            | Procedure.title.contains(text)
-            | (Space.name.contains(text) & (Dossier.space != member.space_id))  # "déposé par …"
+        matching = (
+            matching.join(Procedure)
+            .switch(Dossier)
+            .join(Space, on=(Dossier.space == Space.id))
+            .where(
+                Dossier.reference.contains(text)
+                | Dossier.company_name.contains(text)
+                | Dossier.company_identifier.contains(text)
+                | Procedure.title.contains(text)
+                | (Space.name.contains(text) & (Dossier.space != member.space_id))  # "déposé par …"
+            )
         )
+    order = (Dossier.updated_at.desc(), Dossier.id.desc())
+    # The page is found among the ids alone (an index of the space's dossiers in the list's
+    # order holds them), then only its rows are read and joined: a page deep in a fiduciary's
+    # 10,000 dossiers no longer sorts them all with their columns.
+    page_ids = matching.order_by(*order).paginate(max(page, 1), per_page)
     rows = list(
-        select.order_by(Dossier.updated_at.desc(), Dossier.id.desc()).paginate(max(page, 1), per_page)
+        Dossier.select(*_LIST_COLUMNS, *_MANDATE_COLUMNS, Space.id, Space.name)
+        .join(Certification, JOIN.LEFT_OUTER, on=(Dossier.mandate == Certification.id))
+        .switch(Dossier)
+        .join(Space, on=(Dossier.space == Space.id))
+        .where(Dossier.id.in_(page_ids))
+        .order_by(*order)
     )
     # The few procedures of the page, each read once (a definition is kilobytes of JSON).
     ids = {row.procedure_id for row in rows}
@@ -289,8 +297,7 @@ def listing(member, query="", status=None, page=1, per_page=PAGE_SIZE):
         row.procedure = procedures[row.procedure_id]
         row.filed_by = row.space.name if row.space_id != member.space_id else ""
         row.mandate_ended = row.mandate_id is not None and not _lasts(row.mandate, row.space_id, now)
-    # Without a search, the total needs none of the other joins (a fiduciary's 10,000).
-    return rows, (select if text else _visible(member.space_id, status)).count()
+    return rows, matching.count()
 
 
 # --- Starting one -------------------------------------------------------------------------
@@ -503,7 +510,7 @@ def seen_by(dossier):
     unless the mandate it was filed under ended more than 30 days ago."""
     shown = (
         dossier.mandate_id is None
-        or _with_procedure().where(Dossier.id == dossier.id, _visible_in(dossier.space_id)).exists()
+        or Dossier.select().where(Dossier.id == dossier.id, _visible_in(dossier.space_id)).exists()
     )
     mandant = [dossier.mandant_space_id] if dossier.mandant_space_id else []
     return ([dossier.space_id] if shown else []) + mandant

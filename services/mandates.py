@@ -13,10 +13,10 @@ from flask_babel import format_date, lazy_gettext as _l, to_user_timezone, to_ut
 from peewee import JOIN
 
 import clock
-from database import PAGE_SIZE, lock_row
+from database import lock_row
 from models import AccessCode, Administration, Certification, Letter, Mandate, Service, Space, db
-from services import DomainError, access_codes, audit, catalogue, languages, letters
-from services.certifications import NotFound, holder_certification, notify_space, search
+from services import DomainError, access_codes, audit, catalogue, certifications, languages, letters
+from services.certifications import NotFound, holder_certification, notify_space
 from services.spaces import require, require_professional
 
 REMINDERS = {"reminded_30_at": timedelta(days=30), "reminded_7_at": timedelta(days=7)}
@@ -269,32 +269,55 @@ def mandates_granted(member, query="", page=1):
     """Mandats dispensés, with their mandatary space (one query per page)."""
     require_professional(member)
     Mandatary = Space.alias()
+    issued = AccessCode.issued_by_space == member.space_id
+    # What a line shows: the code's service, company, dates and state, the mandatary's name.
     select = (
-        _mandates()
-        .select_extend(Mandatary)
+        Mandate.select(
+            Mandate.id,
+            Mandate.access_code,
+            Mandate.letter,
+            Mandate.note,
+            AccessCode.id,
+            AccessCode.service,
+            AccessCode.company_identifier,
+            AccessCode.company_name,
+            AccessCode.activation_deadline,
+            AccessCode.ends_at,
+            AccessCode.redeemed_at,
+            AccessCode.redeemed_in,
+            AccessCode.revoked_at,
+            Service.id,
+            Service.name,
+            Service.translations,
+            Mandatary.id,
+            Mandatary.name,
+        )
+        .join(AccessCode)
+        .join(Service)
         .switch(AccessCode)
         .join(Mandatary, JOIN.LEFT_OUTER, on=(AccessCode.redeemed_in == Mandatary.id), attr="redeemed_in")
-        .where(AccessCode.issued_by_space == member.space_id)
+        .where(issued)
     )
-    select = search(
-        select, query, AccessCode.company_name, AccessCode.company_identifier, Mandate.note, Mandatary.name
+    return certifications.paged(
+        select,
+        Mandate.select().join(AccessCode).where(issued),
+        query,
+        (AccessCode.company_name, AccessCode.company_identifier, Mandate.note, Mandatary.name),
+        (AccessCode.created_at.desc(), Mandate.id.desc()),
+        page,
     )
-    rows = select.order_by(AccessCode.created_at.desc(), Mandate.id.desc()).paginate(page, PAGE_SIZE)
-    return list(rows), select.count()
 
 
 def mandates_obtained(member, query="", page=1):
     """Proxy certifications of the space (from mandates and from administrations' codes)."""
     require_professional(member)
-    select = (
-        Certification.select(Certification, Service, Administration)
-        .join(Service)
-        .join(Administration)
-        .where(Certification.space == member.space_id, Certification.kind == "proxy")
+    return certifications.listing(
+        (Certification.space == member.space_id, Certification.kind == "proxy"),
+        query,
+        (Certification.company_name, Certification.company_identifier),
+        (Certification.granted_at.desc(), Certification.id.desc()),
+        page,
     )
-    select = search(select, query, Certification.company_name, Certification.company_identifier)
-    rows = select.order_by(Certification.granted_at.desc(), Certification.id.desc()).paginate(page, PAGE_SIZE)
-    return list(rows), select.count()
 
 
 # --- Reminders ------------------------------------------------------------------------------

@@ -74,15 +74,27 @@ def members(member, page=1):
     """(memberships with their users, total) of the member's space, admins first."""
     if member.space.is_private:
         raise NotCollaborative()
-    select = Membership.select(Membership, User).join(User).where(Membership.space == member.space_id)
-    total = select.count()
+    of_space = Membership.space == member.space_id
+    # What a line shows (the role, the name, the e-mail): the whole space is sorted by name,
+    # the narrower its rows the cheaper.
+    select = Membership.select(
+        Membership.id,
+        Membership.space,
+        Membership.user,
+        Membership.role,
+        User.id,
+        User.userid,
+        User.first_name,
+        User.last_name,
+        User.email,
+    ).join(User)
     order = [Membership.role == "admin", Membership.role == "manager"]
     rows = list(
-        select.order_by(order[0].desc(), order[1].desc(), fn.LOWER(User.last_name), User.id).paginate(
-            max(page, 1), PAGE_SIZE
-        )
+        select.where(of_space)
+        .order_by(order[0].desc(), order[1].desc(), fn.LOWER(User.last_name), User.id)
+        .paginate(max(page, 1), PAGE_SIZE)
     )
-    return rows, total
+    return rows, Membership.select().where(of_space).count()  # every member has a user
 
 
 def pending_invitations(member):

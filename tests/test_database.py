@@ -99,6 +99,7 @@ def test_a_database_of_the_previous_release_gets_the_spaces(tmp_path, app):
             "0005",
             "0006",
             "0007",
+            "0008",
         ]  # 0002: the agent table is new, made whole
         assert "space_terms_version" in {c.name for c in old.get_columns("user")}
         assert old.table_exists(Space._meta.table_name) and old.table_exists(SpaceDraft._meta.table_name)
@@ -135,7 +136,7 @@ def test_a_database_of_the_previous_release_gets_the_agents_second_factor(tmp_pa
             (administration.id,),
         )
 
-        assert migrations.upgrade() == ["0002", "0003", "0004", "0005", "0006", "0007"]
+        assert migrations.upgrade() == ["0002", "0003", "0004", "0005", "0006", "0007", "0008"]
         assert {"totp_secret_encrypted", "last_otp_step", "enrolled_at"} <= {
             c.name for c in old.get_columns("agent")
         }
@@ -335,7 +336,7 @@ def test_a_database_of_the_previous_release_gets_mandates_read_through_their_cod
             ends_at=now + timedelta(days=90),
         )
 
-        assert migrations.upgrade() == ["0004", "0005", "0006", "0007"]
+        assert migrations.upgrade() == ["0004", "0005", "0006", "0007", "0008"]
 
         assert {c.name for c in db.get_columns("mandate")} == {
             "id",
@@ -438,7 +439,7 @@ def test_a_database_of_the_previous_release_gets_agent_roles_and_letter_queues(a
             "VALUES ('Léa', 'Rue 1', 'Confirmation', '…', '2026-01-01')"
         )
 
-        assert migrations.upgrade() == ["0005", "0006", "0007"]
+        assert migrations.upgrade() == ["0005", "0006", "0007", "0008"]
 
         # Rebuilding a table (SQLite) did not take the rows that refer to it along.
         assert Service.get().slug == "securite" and Service.get().active
@@ -535,8 +536,9 @@ def test_a_database_of_the_previous_release_gets_the_languages(app):
     try:
         _drop_everything()
         db.create_tables([migrations.SchemaMigration] + MODELS)
-        for version, description, _ in migrations.MIGRATIONS[:-1]:
-            migrations.SchemaMigration.create(version=version, description=description)
+        for version, description, _ in migrations.MIGRATIONS:
+            if version != "0007":
+                migrations.SchemaMigration.create(version=version, description=description)
         _undo_0007(migrations.migrator_for(db.obj))
         db.execute_sql(
             """INSERT INTO "administration" (code, name, certification_text, active) """
@@ -575,3 +577,46 @@ def test_a_prepared_query_gives_what_the_query_gives(app):
         member = prepared.first(user=person.id, space=space.id)
         expected = Membership.get(Membership.user == person, Membership.space == space)
         assert (member.id, member.role, member.space.name) == (expected.id, expected.role, "Espace de Léa")
+
+
+LIST_INDEXES = (  # migration 0008's
+    ("dossier", "dossier_space_id_updated_at_id_mandate_id_mandant_space_id"),
+    ("certification", "certification_space_id_revoked_at"),
+    ("certification", "certification_space_id_ends_at"),
+    ("certification", "certification_space_id_kind_granted_at_id"),
+)
+
+
+def _indexes(table):
+    return {index.name for index in db.get_indexes(table)}
+
+
+def test_a_fresh_database_has_the_list_indexes(app):
+    for table, index in LIST_INDEXES:
+        assert index in _indexes(table)
+
+
+def test_a_database_of_the_previous_release_gets_the_list_indexes(app):
+    """A pilot's database at 0007: migration 0008 adds the indexes of the space pages' lists,
+    keeping every row."""
+    from models import MODELS, Administration as Admin
+
+    try:
+        _drop_everything()
+        db.create_tables([migrations.SchemaMigration] + MODELS)
+        for version, description, _ in migrations.MIGRATIONS:
+            if version != "0008":
+                migrations.SchemaMigration.create(version=version, description=description)
+        migrate(*(migrations.migrator_for(db.obj).drop_index(table, index) for table, index in LIST_INDEXES))
+        assert not any(index in _indexes(table) for table, index in LIST_INDEXES)
+        Admin.create(code="ACD", name="ACD")
+
+        assert migrations.upgrade() == ["0008"]
+
+        for table, index in LIST_INDEXES:
+            assert index in _indexes(table)
+        assert Admin.get().code == "ACD"
+        assert migrations.upgrade() == []
+    finally:
+        _drop_everything()
+        migrations.upgrade()  # the suite's schema again
