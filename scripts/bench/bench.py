@@ -100,7 +100,11 @@ def landed(browser, location):
     """The browser after the page a login leads to: a login starts a new session, and its
     first page puts the CSRF token in it, which a browser then keeps sending (without it, each
     measured request would make a new token and a new cookie)."""
-    status, _, _ = browser.request("GET", urlsplit(location).path)
+    for _ in range(5):  # the redirects a browser follows there
+        status, headers, _ = browser.request("GET", urlsplit(location).path)
+        if status not in (301, 302, 303):
+            break
+        location = headers["Location"]
     if status != 200:
         raise SystemExit(f"{location} answered {status} after the login")
     return browser
