@@ -207,6 +207,19 @@ def _previous_release_models():
     return Mandate, Certification
 
 
+def _models_schema(applied):
+    """A database with the models' tables, and the migrations `applied(version)` accepts
+    recorded as applied: the caller undoes what the others changed, as a pilot's database
+    of an earlier release would be."""
+    from models import MODELS
+
+    _drop_everything()
+    db.create_tables([migrations.SchemaMigration] + MODELS)
+    for version, description, _ in migrations.MIGRATIONS:
+        if applied(version):
+            migrations.SchemaMigration.create(version=version, description=description)
+
+
 def _drop_everything():
     from peewee import PostgresqlDatabase
 
@@ -401,14 +414,10 @@ def test_a_database_of_the_previous_release_gets_agent_roles_and_letter_queues(a
     the letters already queued in the portal's own queue, and keeps everything active."""
     from peewee import PostgresqlDatabase
 
-    from models import MODELS, Administration as Admin, Agent, Letter, Procedure, Service
+    from models import Administration as Admin, Agent, Letter, Procedure, Service
 
     try:
-        _drop_everything()
-        db.create_tables([migrations.SchemaMigration] + MODELS)
-        for version, description, _ in migrations.MIGRATIONS:
-            if version < "0005":
-                migrations.SchemaMigration.create(version=version, description=description)
+        _models_schema(applied=lambda version: version < "0005")
         migrator = migrations.migrator_for(db.obj)
         _undo_0007(migrator)
         _undo_0006(migrator)
@@ -494,14 +503,10 @@ def test_a_database_of_the_previous_release_gets_the_impots_onboarding(app):
     certification's adhesion, keeping every row (SQLite rebuilds no table here)."""
     from peewee import IntegrityError
 
-    from models import MODELS, Adhesion, Certification, Company, Service, Space
+    from models import Adhesion, Certification, Company, Service, Space
 
     try:
-        _drop_everything()
-        db.create_tables([migrations.SchemaMigration] + MODELS)
-        for version, description, _ in migrations.MIGRATIONS:
-            if version != "0006":
-                migrations.SchemaMigration.create(version=version, description=description)
+        _models_schema(applied=lambda version: version != "0006")
         _undo_0007(migrations.migrator_for(db.obj))
         _undo_0006(migrations.migrator_for(db.obj))
         db.execute_sql(
@@ -531,14 +536,10 @@ def test_a_database_of_the_previous_release_gets_the_impots_onboarding(app):
 def test_a_database_of_the_previous_release_gets_the_languages(app):
     """A pilot's database at 0006: migration 0007 adds the languages (people's, agents',
     letters', contact requests') and the catalogue's translations, keeping every row."""
-    from models import MODELS, Administration as Admin, Letter, User
+    from models import Administration as Admin, Letter, User
 
     try:
-        _drop_everything()
-        db.create_tables([migrations.SchemaMigration] + MODELS)
-        for version, description, _ in migrations.MIGRATIONS:
-            if version != "0007":
-                migrations.SchemaMigration.create(version=version, description=description)
+        _models_schema(applied=lambda version: version != "0007")
         _undo_0007(migrations.migrator_for(db.obj))
         db.execute_sql(
             """INSERT INTO "administration" (code, name, certification_text, active) """
@@ -599,14 +600,10 @@ def test_a_fresh_database_has_the_list_indexes(app):
 def test_a_database_of_the_previous_release_gets_the_list_indexes(app):
     """A pilot's database at 0007: migration 0008 adds the indexes of the space pages' lists,
     keeping every row."""
-    from models import MODELS, Administration as Admin
+    from models import Administration as Admin
 
     try:
-        _drop_everything()
-        db.create_tables([migrations.SchemaMigration] + MODELS)
-        for version, description, _ in migrations.MIGRATIONS:
-            if version != "0008":
-                migrations.SchemaMigration.create(version=version, description=description)
+        _models_schema(applied=lambda version: version != "0008")
         migrate(*(migrations.migrator_for(db.obj).drop_index(table, index) for table, index in LIST_INDEXES))
         assert not any(index in _indexes(table) for table, index in LIST_INDEXES)
         Admin.create(code="ACD", name="ACD")
