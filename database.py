@@ -140,19 +140,36 @@ class Prepared:
         self.query = query
         self._compiled = {}
 
-    def first(self, **values):
-        """The first row with these values, or None (the query has its own LIMIT 1)."""
+    def _execute(self, values):
+        """The cursor of a run, and the query's compiled form for the database in use."""
         kind = type(db.obj)
         compiled = self._compiled.get(kind)
-        sql, params = compiled[:2] if compiled else self.query.sql()
-        cursor = db.execute_sql(sql, [values[p] if isinstance(p, _Slot) else p for p in params])
         if compiled is None:
+            compiled = self._compiled[kind] = [
+                *self.query.sql(),
+                None,
+            ]  # the rows' mapping: at the first `first`
+        sql, params, _ = compiled
+        cursor = db.execute_sql(sql, [values[p] if isinstance(p, _Slot) else p for p in params])
+        return cursor, compiled
+
+    def first(self, **values):
+        """The first row with these values, or None (the query has its own LIMIT 1)."""
+        cursor, compiled = self._execute(values)
+        if compiled[2] is None:
             rows = self.query._get_cursor_wrapper(cursor)
             rows.initialize()  # from the cursor's description: the same at each run
-            compiled = self._compiled[kind] = (sql, params, rows)
+            compiled[2] = rows
         row = cursor.fetchone()
         cursor.close()
         return None if row is None else compiled[2].process_row(row)
+
+    def scalar(self, **values):
+        """The first column of the first row with these values: an aggregate's (a COUNT)."""
+        cursor, _ = self._execute(values)
+        row = cursor.fetchone()
+        cursor.close()
+        return row[0]
 
 
 PAGE_SIZE = 50  # rows on a page of any list

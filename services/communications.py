@@ -20,13 +20,14 @@ when (a unique index keeps the first of two concurrent reads). Sending, the deci
 sent list and the receipts, the administration's side, are services/sent_communications.py.
 """
 
+from functools import cache
 from typing import NamedTuple
 
 from flask_babel import lazy_gettext as _l
 from peewee import JOIN, IntegrityError, Value, fn
 
 import clock
-from database import PAGE_SIZE
+from database import PAGE_SIZE, Parameter, Prepared
 from models import (
     Administration,
     Certification,
@@ -62,12 +63,13 @@ class NotCertifiedToRead(DomainError):
 # --- Who a communication reaches -------------------------------------------------------------
 
 
-def _reaching(space):
-    """The condition on the recipient rows that reach `space`: its own, and its company's."""
+def _reaching(space_id, identifier):
+    """The condition on the recipient rows that reach the space: its own, and its company's
+    (`identifier`, when it has one)."""
     Recipient = CommunicationRecipient
-    condition = Recipient.space == space.id
-    if space.identifier:
-        condition |= Recipient.space.is_null() & (Recipient.company_identifier == space.identifier)
+    condition = Recipient.space == space_id
+    if identifier:
+        condition |= Recipient.space.is_null() & (Recipient.company_identifier == identifier)
     return condition
 
 
@@ -107,10 +109,11 @@ def certified_expression(space_column):
 # --- The Messagerie of an adhesion -------------------------------------------------------------
 
 
-def _messagerie_held(held, messagerie):
+def _messagerie_held(held, messagerie, now=None):
     """The condition on a Certification (alias `held`) joined to its Service (`messagerie`):
-    a live certification an adhesion gave for a Messagerie."""
-    now = clock.now()
+    a live certification an adhesion gave for a Messagerie (at `now`, the present unless
+    given)."""
+    now = clock.now() if now is None else now
     return (
         held.adhesion.is_null(False)
         & held.revoked_at.is_null()
@@ -119,10 +122,11 @@ def _messagerie_held(held, messagerie):
     )
 
 
-def messagerie_communications(space_id):
+def messagerie_communications(space_id, now=None):
     """The ids of the communications the space reads through its adhesions' Messagerie: those
     an administration sent to a company for which the space holds a live Messagerie
-    certification of that administration from an adhesion (one subquery)."""
+    certification of that administration from an adhesion (one subquery; live at `now`, the
+    present unless given)."""
     Recipient = CommunicationRecipient.alias("messagerie_recipient")
     Sent = Communication.alias("messagerie_sent")
     Held = Certification.alias("messagerie_held")
@@ -135,7 +139,7 @@ def messagerie_communications(space_id):
             Messagerie,
             on=(Messagerie.id == Held.service) & (Messagerie.administration == Sent.administration),
         )
-        .where(Recipient.space.is_null(), Held.space == space_id, _messagerie_held(Held, Messagerie))
+        .where(Recipient.space.is_null(), Held.space == space_id, _messagerie_held(Held, Messagerie, now))
     )
 
 
@@ -185,13 +189,21 @@ class Entry(NamedTuple):
     readable: bool
 
 
-def _reaches(space):
-    """The condition on Communication of those that reach the space: its own, its company's,
-    and those its Messagerie reads."""
-    reaching = CommunicationRecipient.select(CommunicationRecipient.communication).where(_reaching(space))
+def _reaches(space_id, identifier, messagerie, now=None):
+    """The condition on Communication of those that reach the space: its own, its company's
+    (`identifier`, when it has one), and those its Messagerie reads (`messagerie`: a Mode
+    expert space, see `_by_messagerie`). The values may be `Parameter`s of a prepared query."""
+    reaching = CommunicationRecipient.select(CommunicationRecipient.communication).where(
+        _reaching(space_id, identifier)
+    )
     condition = Communication.id.in_(reaching)
-    by_messagerie = _by_messagerie(space)
-    return condition if by_messagerie is None else condition | by_messagerie
+    if messagerie:
+        condition |= Communication.id.in_(messagerie_communications(space_id, now))
+    return condition
+
+
+def _reaches_space(space):
+    return _reaches(space.id, space.identifier, space.subscriber_number)
 
 
 def _space_select(space, *columns):
@@ -201,7 +213,24 @@ def _space_select(space, *columns):
         .join(Administration)
         .switch(Communication)
         .join(Read, JOIN.LEFT_OUTER, on=(Read.communication == Communication.id) & (Read.space == space.id))
-        .where(_reaches(space))
+        .where(_reaches_space(space))
+    )
+
+
+@cache
+def _unread(company, messagerie):
+    """The unread count's query for the spaces with(out) a company identifier, with(out) a
+    Messagerie: it runs on every page of a space, so it is compiled once per kind of space
+    (`Prepared`)."""
+    space_id = Parameter("space_id")
+    # Neither the sender nor the read receipt's columns: the space's opened ones are
+    # looked up once, not joined per communication.
+    opened = CommunicationRead.select(CommunicationRead.communication).where(
+        CommunicationRead.space == space_id
+    )
+    reaches = _reaches(space_id, Parameter("identifier") if company else None, messagerie, Parameter("now"))
+    return Prepared(
+        Communication.select(fn.COUNT(Communication.id)).where(reaches, Communication.id.not_in(opened))
     )
 
 
@@ -211,12 +240,8 @@ def unread_count(member):
     space = member.space
     if space.is_private:
         return 0
-    # Neither the sender nor the read receipt's columns: the space's opened ones are
-    # looked up once, not joined per communication.
-    opened = CommunicationRead.select(CommunicationRead.communication).where(
-        CommunicationRead.space == space.id
-    )
-    return Communication.select().where(_reaches(space), Communication.id.not_in(opened)).count()
+    query = _unread(bool(space.identifier), bool(space.subscriber_number))
+    return query.scalar(space_id=space.id, identifier=space.identifier, now=clock.now())
 
 
 def space_list(member, query="", page=1, per_page=PAGE_SIZE):
@@ -275,7 +300,7 @@ def space_list(member, query="", page=1, per_page=PAGE_SIZE):
     ]
     # Without a search, the total needs neither the sender nor the read receipt (one per
     # communication and space at most).
-    counted = select if query else Communication.select().where(_reaches(space))
+    counted = select if query else Communication.select().where(_reaches_space(space))
     return entries, counted.count(), readable_everything
 
 
@@ -291,7 +316,7 @@ def _of_space(member, communication_id):
     found = (
         Communication.select(Communication, Administration, readable.alias("direct"))
         .join(Administration)
-        .where(Communication.id == communication_id, _reaches(space))
+        .where(Communication.id == communication_id, _reaches_space(space))
         .first()
     )
     if found is None:

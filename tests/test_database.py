@@ -1,7 +1,7 @@
 """Schema creation and versioned migrations."""
 
 import pytest
-from peewee import CharField
+from peewee import CharField, fn
 from playhouse.migrate import migrate  # noqa: F401 - the runner's dependency
 
 import database
@@ -578,6 +578,13 @@ def test_a_prepared_query_gives_what_the_query_gives(app):
         member = prepared.first(user=person.id, space=space.id)
         expected = Membership.get(Membership.user == person, Membership.space == space)
         assert (member.id, member.role, member.space.name) == (expected.id, expected.role, "Espace de Léa")
+    members = database.Prepared(
+        Membership.select(fn.COUNT(Membership.id)).where(Membership.space == database.Parameter("space"))
+    )
+    assert [members.scalar(space=space.id), members.scalar(space=space.id + 1)] == [
+        2,
+        0,
+    ]  # an aggregate's value
 
 
 LIST_INDEXES = (  # migration 0008's
