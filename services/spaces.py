@@ -11,7 +11,7 @@ what a private space cannot do (404, and why).
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
-from peewee import IntegrityError, fn
+from peewee import SQL, IntegrityError, fn
 
 import clock
 from database import PAGE_SIZE, Parameter, Prepared, lock_row
@@ -192,11 +192,17 @@ def my_spaces(user, query="", kind=None, page=1, admin_only=False, per_page=PAGE
     query = (query or "").strip()
     if query:
         select = select.where(Space.name.contains(query) | Space.company_name.contains(query))
-    total = select.count()
-    select = select.order_by(Space.kind, fn.LOWER(Space.name), Space.id)
-    if per_page:
-        select = select.paginate(max(page, 1), per_page)
-    return list(select), total
+    ordered = select.order_by(Space.kind, fn.LOWER(Space.name), Space.id)
+    if not per_page:
+        rows = list(ordered)
+        return rows, len(rows)
+    # The total comes with the page's rows (a window over them all): the join of the
+    # memberships to their spaces runs once; a page past the end has no row to carry it.
+    page = max(page, 1)
+    rows = list(ordered.select_extend(fn.COUNT(SQL("*")).over().alias("total")).paginate(page, per_page))
+    if rows:
+        return rows, rows[0].total
+    return rows, select.count() if page > 1 else 0
 
 
 def archived_spaces(user, limit=20):
