@@ -16,6 +16,8 @@ from flask import g, has_request_context, request, url_for
 from flask_babel import format_date, format_datetime, get_babel, get_locale, get_timezone
 from flask_wtf.csrf import generate_csrf
 
+from services.languages import per_language
+
 NAMED_FORMATS = ("short", "medium", "long", "full")
 
 
@@ -127,20 +129,12 @@ def _formats_for(locale, tzinfo, date_format, datetime_format):
 
 
 def _formats():
-    """The formats of the current language and time zone, kept on Flask-Babel's context for
-    the request and made again when they change (force_locale)."""
-    try:
-        context = g._flask_babel
-    except (AttributeError, RuntimeError):  # no language chosen yet, or no app context
-        context = None
-    if context is not None:
-        cached = getattr(context, "template_formats", None)
-        if (
-            cached is not None
-            and cached[0] is getattr(context, "babel_locale", None)
-            and cached[1] is getattr(context, "babel_tzinfo", None)
-        ):
-            return cached[2]
+    """The formats of the current language and time zone, made once per request and
+    language (force_locale)."""
+    return per_language("template_formats", _made_formats)
+
+
+def _made_formats():
     locale, tzinfo = get_locale(), get_timezone()
     formats = get_babel().instance.date_formats
     # As Flask-Babel's _get_format: a named format may be configured as a pattern.
@@ -150,10 +144,7 @@ def _formats():
     datetime_format = formats["datetime.short"] or "short"
     if locale is None or tzinfo is None or {date_format, datetime_format} - set(NAMED_FORMATS):
         return BabelFormats
-    made = _formats_for(locale, tzinfo, date_format, datetime_format)
-    if context is not None:
-        context.template_formats = (locale, tzinfo, made)
-    return made
+    return _formats_for(locale, tzinfo, date_format, datetime_format)
 
 
 def memo(macro):
