@@ -5,7 +5,7 @@ import re
 import weakref
 
 from babel import Locale
-from flask import Flask, current_app, g, has_request_context, session
+from flask import Flask, current_app, has_request_context, session
 from flask_babel import (
     Babel,
     format_currency,
@@ -40,22 +40,13 @@ _PRINTED_MESSAGES = weakref.WeakKeyDictionary()
 
 def _catalogue():
     """Flask-Babel's translations for the request's language and their printed messages, kept
-    on its context for the template's gettext calls (hundreds a page, each resolving
-    Flask-Babel's context through LocalProxies): read again only when the language changes
-    (force_locale)."""
-    try:
-        context = g._flask_babel
-        locale = context.babel_locale
-    except (AttributeError, RuntimeError):  # no language chosen yet, or no app context
-        translations = get_translations()
-        return translations, _PRINTED_MESSAGES.setdefault(translations, {})
-    cached = getattr(context, "template_translations", None)
-    if cached is not None and cached[0] is locale:
-        return cached[1]
+    for the template's gettext calls (hundreds a page)."""
+    return languages.per_language("template_translations", _made_catalogue)
+
+
+def _made_catalogue():
     translations = get_translations()
-    catalogue = (translations, _PRINTED_MESSAGES.setdefault(translations, {}))
-    context.template_translations = (locale, catalogue)
-    return catalogue
+    return translations, _PRINTED_MESSAGES.setdefault(translations, {})
 
 
 def _translations():

@@ -2,7 +2,8 @@
 filters (Flask-Babel's formats, with the language's patterns and the time zone looked up once
 per language and zone instead of per date), `row_url` (a row's link built from one `url_for`
 per list), `memo` (a macro's HTML made once per distinct arguments) and, for the views,
-`translated` (a list's labels translated once)."""
+`translated` (a list's labels translated once). Also what every page calls a few dozen
+times: `csrf_token` (one per form) and `url_for` (the menus' and footer's links)."""
 
 import datetime
 import re
@@ -11,8 +12,11 @@ from operator import attrgetter
 from urllib.parse import quote
 
 from babel.dates import UTC, get_date_format, get_datetime_format, get_month_names, get_time_format
-from flask import g, url_for
+from flask import g, has_request_context, request, url_for
 from flask_babel import format_date, format_datetime, get_babel, get_locale, get_timezone
+from flask_wtf.csrf import generate_csrf
+
+from services.languages import per_language
 
 NAMED_FORMATS = ("short", "medium", "long", "full")
 
@@ -23,6 +27,11 @@ def init_app(app):
     app.jinja_env.filters["datetime"] = lambda value: _formats().datetime(value) if value else ""
     app.jinja_env.globals["row_url"] = row_url
     app.jinja_env.globals["memo"] = memo
+    app.jinja_env.globals["url_for"] = template_url_for
+    field = app.config["WTF_CSRF_FIELD_NAME"]
+    # Flask-WTF's csrf_token(): once made, the request's token is on `g` under the field's
+    # name; read from there instead of going through its configuration at each form.
+    app.jinja_env.globals["csrf_token"] = lambda: g.get(field) or generate_csrf()
 
 
 class Formats:
@@ -120,20 +129,12 @@ def _formats_for(locale, tzinfo, date_format, datetime_format):
 
 
 def _formats():
-    """The formats of the current language and time zone, kept on Flask-Babel's context for
-    the request and made again when they change (force_locale)."""
-    try:
-        context = g._flask_babel
-    except (AttributeError, RuntimeError):  # no language chosen yet, or no app context
-        context = None
-    if context is not None:
-        cached = getattr(context, "template_formats", None)
-        if (
-            cached is not None
-            and cached[0] is getattr(context, "babel_locale", None)
-            and cached[1] is getattr(context, "babel_tzinfo", None)
-        ):
-            return cached[2]
+    """The formats of the current language and time zone, made once per request and
+    language (force_locale)."""
+    return per_language("template_formats", _made_formats)
+
+
+def _made_formats():
     locale, tzinfo = get_locale(), get_timezone()
     formats = get_babel().instance.date_formats
     # As Flask-Babel's _get_format: a named format may be configured as a pattern.
@@ -143,10 +144,7 @@ def _formats():
     datetime_format = formats["datetime.short"] or "short"
     if locale is None or tzinfo is None or {date_format, datetime_format} - set(NAMED_FORMATS):
         return BabelFormats
-    made = _formats_for(locale, tzinfo, date_format, datetime_format)
-    if context is not None:
-        context.template_formats = (locale, tzinfo, made)
-    return made
+    return _formats_for(locale, tzinfo, date_format, datetime_format)
 
 
 def memo(macro):
@@ -182,3 +180,18 @@ def row_url(endpoint, argument, **values):
     return lambda value: (
         prefix + (str(value) if isinstance(value, int) else quote(value, safe=SEGMENT_SAFE)) + suffix
     )
+
+
+def template_url_for(endpoint, **values):
+    """The templates' `url_for`: a link naming no row (a page without values, a static file:
+    the ~25 links of the menus, the footer and the head of every page) built once for the
+    application's path and kept while the app runs (routes never change); the others built."""
+    # (".name" is relative to the request's blueprint: built each time.)
+    if has_request_context() and values.keys() <= {"filename"} and endpoint[:1] != ".":
+        return _fixed_url(request.script_root, endpoint, values.get("filename"))
+    return url_for(endpoint, **values)
+
+
+@lru_cache(maxsize=256)  # the templates' literal endpoints and static files: a few dozen
+def _fixed_url(script_root, endpoint, filename):
+    return url_for(endpoint) if filename is None else url_for(endpoint, filename=filename)

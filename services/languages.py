@@ -6,7 +6,7 @@ and English are beside them: a `translations` column on the catalogue's rows (`{
 {"name": ...}, "en": {...}}`), a `translations` table in a procedure's definition (`{"de":
 {"<French text>": "<German>"}, "en": {...}}`)."""
 
-from flask import current_app
+from flask import current_app, g
 from flask_babel import force_locale, format_date, get_locale
 from flask_babel.speaklater import LazyString
 from peewee import fn
@@ -102,8 +102,35 @@ def lazy_date(value, format="long"):
 OTHER_LANGUAGES = ("de", "en")
 
 
+def per_language(name, make):
+    """`make()` kept as `name` on Flask-Babel's context for the request and made again when
+    the language or the time zone changes (force_locale): what a page's dates, messages and
+    data texts ask for hundreds of times (each `get_locale` resolves the context through
+    LocalProxies). Outside an application context: made at each call."""
+    try:
+        context = g._flask_babel
+    except (AttributeError, RuntimeError):  # no language chosen yet, or no app context
+        return make()
+    cached = getattr(context, name, None)
+    if (
+        cached is not None
+        and cached[0] is getattr(context, "babel_locale", None)
+        and cached[1] is getattr(context, "babel_tzinfo", None)
+    ):
+        return cached[2]
+    made = make()  # (which may choose the language: read the context after it)
+    setattr(
+        context, name, (getattr(context, "babel_locale", None), getattr(context, "babel_tzinfo", None), made)
+    )
+    return made
+
+
 def current_language():
     """The language of the current request, or of `force_locale`; French outside both."""
+    return per_language("current_language", _current_language)
+
+
+def _current_language():
     locale = get_locale()
     return locale.language if locale is not None else DEFAULT
 
