@@ -164,12 +164,13 @@ def messagerie_spaces(communication_id):
     )
 
 
-def _by_messagerie(space):
+def _by_messagerie(space_id, subscriber_number, now=None):
     """Whether the outer query's communication is read through the space's Messagerie, for a
-    Mode expert space (the only ones adhering for other companies); None for the others."""
-    if not space.subscriber_number:
+    Mode expert space (one with a `subscriber_number`: the only ones adhering for other
+    companies); None for the others."""
+    if not subscriber_number:
         return None
-    return Communication.id.in_(messagerie_communications(space.id))
+    return Communication.id.in_(messagerie_communications(space_id, now))
 
 
 # --- The space's side ----------------------------------------------------------------------
@@ -197,9 +198,8 @@ def _reaches(space_id, identifier, messagerie, now=None):
         _reaching(space_id, identifier)
     )
     condition = Communication.id.in_(reaching)
-    if messagerie:
-        condition |= Communication.id.in_(messagerie_communications(space_id, now))
-    return condition
+    by_messagerie = _by_messagerie(space_id, messagerie, now)
+    return condition if by_messagerie is None else condition | by_messagerie
 
 
 def _reaches_space(space):
@@ -251,7 +251,7 @@ def space_list(member, query="", page=1, per_page=PAGE_SIZE):
     space = member.space
     if space.is_private:
         return [], 0, False
-    by_messagerie = _by_messagerie(space)
+    by_messagerie = _by_messagerie(space.id, space.subscriber_number)
     if by_messagerie is not None and not space.identifier:
         # A Mode expert space: what reaches it is its own or read by its Messagerie.
         readable_everything = True
@@ -310,7 +310,7 @@ def _of_space(member, communication_id):
     if space.is_private:
         raise CommunicationNotFound()
     readable = _direct(space.id)
-    by_messagerie = _by_messagerie(space)
+    by_messagerie = _by_messagerie(space.id, space.subscriber_number)
     if by_messagerie is not None:
         readable = readable | by_messagerie
     found = (

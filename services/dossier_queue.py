@@ -221,13 +221,8 @@ def queue(agent, status=None, procedure=None, query="", page=1, per_page=PAGE_SI
     select = search(select, query, Dossier.reference, Dossier.company_name, Dossier.company_identifier)
     order = (Dossier.updated_at.desc(), Dossier.id.desc())
     rows = list(select.order_by(*order).paginate(max(page, 1), per_page))
-    # The few procedures of the page, each read once: a definition (the title's translations)
-    # is kilobytes of JSON, read and parsed per row when joined.
-    ids = {row.procedure_id for row in rows}
-    page_procedures = Procedure.select(Procedure.id, Procedure.title, Procedure.definition)
-    procedures = {p.id: p for p in page_procedures.where(Procedure.id.in_(ids))}
-    for row in rows:
-        row.procedure = procedures[row.procedure_id]
+    # The title's translations are in the definition.
+    dossiers.with_procedures(rows, Procedure.select(Procedure.id, Procedure.title, Procedure.definition))
     return rows, select.count()
 
 

@@ -289,15 +289,21 @@ def listing(member, query="", status=None, page=1, per_page=PAGE_SIZE):
         .where(Dossier.id.in_(page_ids))
         .order_by(*order)
     )
-    # The few procedures of the page, each read once (a definition is kilobytes of JSON).
-    ids = {row.procedure_id for row in rows}
-    page_procedures = Procedure.select(Procedure, Administration).join(Administration)
-    procedures = {p.id: p for p in page_procedures.where(Procedure.id.in_(ids))}
+    with_procedures(rows, Procedure.select(Procedure, Administration).join(Administration))
     for row in rows:
-        row.procedure = procedures[row.procedure_id]
         row.filed_by = row.space.name if row.space_id != member.space_id else ""
         row.mandate_ended = row.mandate_id is not None and not _lasts(row.mandate, row.space_id, now)
     return rows, matching.count()
+
+
+def with_procedures(rows, select):
+    """Each dossier of a page given its procedure, read by `select` once per procedure (a
+    page shows a few; a definition is kilobytes of JSON, read and parsed per row if joined)."""
+    ids = {row.procedure_id for row in rows}
+    procedures = {procedure.id: procedure for procedure in select.where(Procedure.id.in_(ids))}
+    for row in rows:
+        row.procedure = procedures[row.procedure_id]
+    return rows
 
 
 # --- Starting one -------------------------------------------------------------------------
