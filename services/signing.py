@@ -23,6 +23,7 @@ from asn1crypto import keys as asn1_keys, pem, x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.x509.oid import NameOID
 from flask import current_app
 from pyhanko.pdf_utils import generic
@@ -31,6 +32,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.validation import SignatureCoverageLevel, validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
 CERTIFICATE_NAME = "Espace Pro — accusés de réception"
 CERTIFICATE_YEARS = 10
@@ -62,9 +64,39 @@ def _signer(key_pem, cert_pem):
         serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     certificate = asn1_x509.Certificate.load(pem.unarmor(cert_pem)[2])
-    return signers.SimpleSigner(
-        signing_cert=certificate, signing_key=asn1_keys.PrivateKeyInfo.load(der), cert_registry=None
+    return _KeptKeySigner(
+        key,
+        signing_cert=certificate,
+        signing_key=asn1_keys.PrivateKeyInfo.load(der),
+        cert_registry=None,
     )
+
+
+class _KeptKeySigner(signers.SimpleSigner):
+    """pyHanko's SimpleSigner loads its key again at each raw signature, twice a receipt (the
+    signature's size is estimated by signing once beforehand), and loading checks the key:
+    about a tenth of a second each for a 3072-bit RSA key. This one makes the portal's RSA
+    PKCS#1 v1.5 signatures with the key loaded once, and leaves any other mechanism to
+    pyHanko."""
+
+    def __init__(self, private_key, **kwargs):
+        super().__init__(**kwargs)
+        self.private_key = private_key
+
+    def sign_raw(self, data, digest_algorithm):
+        mechanism = self.get_signature_mechanism_for_digest(digest_algorithm)
+        if _algorithm(mechanism) == "rsassa_pkcs1v15" and isinstance(self.private_key, rsa.RSAPrivateKey):
+            return self.private_key.sign(data, PKCS1v15(), get_pyca_cryptography_hash(digest_algorithm))
+        return super().sign_raw(data, digest_algorithm)
+
+
+def _algorithm(mechanism):
+    """The signature algorithm of a SignedDigestAlgorithm ("rsassa_pkcs1v15" for "sha256_rsa"),
+    or its own name when it names no other (as pyHanko reads it)."""
+    try:
+        return mechanism.signature_algo
+    except ValueError:
+        return mechanism["algorithm"].native
 
 
 def new_identity(name=CERTIFICATE_NAME, years=CERTIFICATE_YEARS):

@@ -5,9 +5,14 @@ and carries, the hashes stored with it, the portal's signing key made on first u
 import hashlib
 import io
 import os
+from datetime import UTC, datetime, timedelta
 
 import pypdf
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign.validation import SignatureCoverageLevel
@@ -167,6 +172,55 @@ def test_a_long_group_runs_over_pages_and_still_verifies(lea):
     text = text_of(bytes(receipt.pdf))
     assert "Salarié 199" in text and "Page 1 sur " in text and "Page 2 sur " in text
     assert receipts.verify(bytes(receipt.pdf))
+
+
+def test_signing_uses_the_key_loaded_once_a_process(lea, clock, monkeypatch):
+    """pyHanko's own signer loads the key again at each raw signature, twice a receipt: about
+    0.1 s each for the 3072-bit key, spent holding a worker."""
+    signed(lea)  # the process's signer is made
+    clock.advance(seconds=30)  # the next one-time code
+    loads = []
+    load = serialization.load_der_private_key
+
+    def counted(*args, **kwargs):
+        loads.append(1)
+        return load(*args, **kwargs)
+
+    monkeypatch.setattr(serialization, "load_der_private_key", counted)
+    _dossier, receipt = signed(lea)
+    assert loads == []
+    _signature, status = pdf_signature_status(bytes(receipt.pdf), signing.identity().certificate)
+    assert status.bottom_line and status.coverage == SignatureCoverageLevel.ENTIRE_FILE
+
+
+def test_a_key_of_another_kind_signs_through_pyhanko(lea):
+    """A key the operator gives in RECEIPT_KEY_FILE need not be RSA: an elliptic-curve one signs
+    as pyHanko does it."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Espace Pro — test EC")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    identity = signing.Identity(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ),
+        certificate.public_bytes(serialization.Encoding.PEM),
+    )
+    dossier, receipt = signed(lea)
+    unsigned = receipts.render(dossier, 2, "x", receipt.signed_at, "0" * 64, {})
+    pdf = receipts.sign(unsigned, identity, dossier.reference, 2, "0" * 64)
+    signature, status = pdf_signature_status(pdf, identity.certificate)
+    assert status.bottom_line and status.intact and status.valid
+    assert signature.sig_object["/SubFilter"] == "/ETSI.CAdES.detached"
 
 
 def test_the_signing_key_is_made_on_first_use_and_kept(app, tmp_path):
