@@ -126,6 +126,7 @@ def pages(space_id, dossier_id, pages_of_dossiers):
         ("Utilisateurs", f"{space}/utilisateurs", "person"),
         ("Communications", f"{space}/communications", "person"),
         ("Changer d'espace", "/espaces/changer", "person"),
+        ("Mon profil d'espace, sans liste", f"{space}/profil", "person"),
         ("Back-office : dossiers", "/back-office/dossiers", "agent"),
     ]
 
@@ -336,7 +337,8 @@ route). Logged in over HTTP as the dataset's person (a member of 200 spaces, in 
 space) and agent, it runs `wrk -t2 -c{connections} -d{duration}s --latency` against each page,
 and counts each page's SQL statements with the same app in-process. The bar (SPEC §11): every
 page at 0.5× the reference page's throughput or more, in the same run, and a p99 under 150 ms.
-`make bench` rewrites this file.
+"Mon profil d'espace" shows no list: it measures what any space page pays before its content
+(the session, the membership, the tabs and their unread count). `make bench` rewrites this file.
 
 - Run: {date}, commit {commit}, {minutes} minutes of load.
 - Machine: {machine}; PostgreSQL {postgres}. wrk, both apps and PostgreSQL share it.
