@@ -172,6 +172,7 @@ def measure(app, loaded):
             "Utilisateurs": f"{home}/utilisateurs",
             "Communications": f"{home}/communications",
             "Changer d'espace": "/espaces/changer",
+            "Mon profil d'espace": f"{home}/profil",
         },
     )
     agent = app.test_client()
