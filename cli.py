@@ -9,7 +9,7 @@ import click
 from flask import current_app
 from flask_babel import format_date, format_number, gettext as _, lazy_gettext as _l, ngettext
 
-from migrations import init_db_command
+from migrations import init_db_command, versions
 from models import AGENT_ROLES, AccessCode, Administration, Agent
 from services import (
     DomainError,
@@ -498,7 +498,7 @@ def restore_command(archive, force):
     data (a new database, with or without `init-db`) unless --force; then run init-db, and
     restart the app."""
     with refusal_as_error():
-        manifest = backup.restore(archive, force=force)
+        manifest = backup.restore(archive, versions(), force=force)
     click.echo(
         _(
             "Sauvegarde du %(date)s restaurée. Lancez « flask init-db » puis « flask audit-verify », "

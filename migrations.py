@@ -9,12 +9,13 @@ Data migrations may use the services: this module stands above them, beside the 
 
 import click
 from flask import current_app
-from flask_babel import gettext as _
+from flask_babel import gettext as _, lazy_gettext as _l
 from peewee import CharField, DateTimeField, Model, PostgresqlDatabase
 from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate
 
 import clock
 from models import MODELS, db
+from services import DomainError
 
 
 class SchemaMigration(Model):
@@ -214,6 +215,26 @@ MIGRATIONS = [
 ]
 
 
+def versions():
+    """The versions of the migrations this release knows."""
+    return frozenset(version for version, _, _ in MIGRATIONS)
+
+
+class NewerSchema(DomainError):
+    """The database was upgraded by a later release than this one (a release rolled back, or
+    a backup of a later release): this code would misread it."""
+
+    message = _l(
+        "Cette base de données a été mise à jour par une version plus récente d'Espace Pro (migrations "
+        "%(versions)s) : installez cette version ou une plus récente."
+    )
+
+
+def newer_than_this_release(applied):
+    """The versions among `applied` (a database's migrations) that this release does not know."""
+    return sorted(set(applied) - versions())
+
+
 def migrator_for(database):
     if isinstance(database, PostgresqlDatabase):
         return PostgresqlMigrator(database)
@@ -248,6 +269,8 @@ def _upgrade(database, sqlite):
                 SchemaMigration.create(version=version, description=description)
             return ["schema"] if MIGRATIONS or MODELS else []
         done = {m.version for m in SchemaMigration.select(SchemaMigration.version)}
+        if newer := newer_than_this_release(done):
+            raise NewerSchema(str(NewerSchema.message) % {"versions": ", ".join(newer)})
         # Tables added by a newer release than the database: created as they are now. The
         # tables it has are left to the migrations (their new columns and indexes among them).
         database.create_tables([model for model in MODELS if not model.table_exists()])
@@ -265,8 +288,12 @@ def _upgrade(database, sqlite):
 
 @click.command("init-db")
 def init_db_command():
-    """Create the schema, or upgrade an existing database in place (idempotent)."""
-    applied = upgrade()
+    """Create the schema, or upgrade an existing database in place (idempotent). A database a
+    later release upgraded is refused, unchanged."""
+    try:
+        applied = upgrade()
+    except NewerSchema as refused:
+        raise click.ClickException(refused.message) from None
     where = current_app.config["DATABASE_URL"].split("@")[-1]
     if applied:
         click.echo(

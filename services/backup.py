@@ -1,7 +1,9 @@
 """A backup of the portal as one file, and its restoration (`flask backup`, `flask restore`).
 
 The file is a gzip-compressed tar archive holding:
-- `manifest.json`: what the archive is (format, version, engine, date, the files it holds);
+- `manifest.json`: what the archive is (format, version, engine, date, the files it holds, and
+  `schema`: the migrations the database had seen, so that a release refuses a backup of a
+  later one instead of running on a schema it does not know);
 - `database.sqlite3` (SQLite, copied through the online backup API: one consistent state even
   while the app writes) or `database.pgdump` (PostgreSQL, `pg_dump --format=custom`: one
   snapshot of the configured database);
@@ -84,6 +86,13 @@ class WrongEngine(BackupRefused):
     message = _l("Cette sauvegarde est d'une base %(archive)s ; DATABASE_URL désigne une base %(target)s.")
 
 
+class NewerBackup(BackupRefused):
+    message = _l(
+        "Cette sauvegarde vient d'une version plus récente d'Espace Pro (migrations %(versions)s) : "
+        "restaurez-la avec cette version ou une plus récente."
+    )
+
+
 class DatabaseNotEmpty(BackupRefused):
     message = _l(
         "La base de données contient déjà des données (%(table)s) : la restauration les remplacerait "
@@ -127,6 +136,7 @@ def backup(out):
             "created_at": clock.now().isoformat(),
             "database": dump.name,
             "files": list(IDENTITY) if identity else [],
+            "schema": _schema(),
         }
         partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
         try:
@@ -144,6 +154,13 @@ def backup(out):
                 partial.unlink()
             raise UnwritableOutput() from None
     return manifest
+
+
+def _schema():
+    """The versions of the migrations the database has seen (migrations.py's table)."""
+    if "schema_migration" not in db.get_tables():
+        return []
+    return [version for (version,) in db.execute_sql("SELECT version FROM schema_migration ORDER BY version")]
 
 
 def _add_bytes(archive, name, data):
@@ -218,14 +235,17 @@ def _run(tool, *arguments):
 # --- Restore ---------------------------------------------------------------------------------
 
 
-def restore(path, force=False):
+def restore(path, known, force=False):
     """Replace the database's content (and the signing identity) with the backup at `path`.
-    Everything is checked before anything changes: the archive, its database file, that the
-    database is empty (or `force`). Returns the manifest."""
+    Everything is checked before anything changes: the archive, that it holds no migration
+    beyond `known` (this release's), its database file, that the database is empty (or
+    `force`). Returns the manifest."""
     with tempfile.TemporaryDirectory() as work:
         manifest = _extract(path, Path(work))
         if manifest["engine"] != engine():
             raise _refusal(WrongEngine, archive=manifest["engine"], target=engine())
+        if newer := sorted(set(manifest.get("schema", ())) - set(known)):
+            raise _refusal(NewerBackup, versions=", ".join(newer))
         dump = Path(work) / manifest["database"]
         (_check_sqlite if engine() == "sqlite" else _check_postgresql)(dump)
         saved = None
@@ -259,6 +279,10 @@ def _extract(path, work):
                 list(IDENTITY),
             ):
                 raise ValueError(manifest["database"])
+            # Absent from the backups made before it was written down.
+            schema = manifest.get("schema", [])
+            if not isinstance(schema, list) or not all(isinstance(version, str) for version in schema):
+                raise ValueError("schema")
             members = {member.name: member for member in archive.getmembers()}
             if set(members) != expected or not all(members[name].isfile() for name in expected):
                 raise ValueError(", ".join(sorted(set(members) ^ expected)) or "members")

@@ -3,6 +3,8 @@
 every table, the audit chain still verifies and the receipts still verify with the restored
 signing key; refusals say why, exit 1 and change nothing."""
 
+import io
+import json
 import tarfile
 import threading
 import uuid
@@ -11,6 +13,7 @@ from contextlib import contextmanager
 import pytest
 
 import factories
+import migrations
 from migrations import upgrade
 from models import MODELS, AuditEntry, OutboxMail, Receipt, db
 from services import audit, receipts, signing, submission
@@ -125,6 +128,46 @@ def test_a_backup_restored_into_an_empty_database_holds_every_row(
         assert broken is None and head.count == AuditEntry.select().count() > 0
         assert [path.read_bytes() for path in signing.paths()] == key_and_cert
         assert receipts.verify(receipt) is True
+
+
+def with_manifest(out, change):
+    """A copy of the backup `out` whose manifest `change` (a function of the dict) rewrote."""
+    changed = out.with_name("changed.tar.gz")
+    with tarfile.open(out) as source, tarfile.open(changed, "w:gz") as archive:
+        for member in source.getmembers():
+            data = source.extractfile(member).read()
+            if member.name == "manifest.json":
+                manifest = json.loads(data)
+                change(manifest)
+                data = json.dumps(manifest).encode()
+                member.size = len(data)
+            archive.addfile(member, io.BytesIO(data))
+    return changed
+
+
+def test_the_backup_names_its_schema_and_a_later_releases_is_refused(
+    app, runner, filled, tmp_path, elsewhere
+):
+    out = backed_up(runner, tmp_path)
+    with tarfile.open(out) as archive:
+        manifest = json.loads(archive.extractfile("manifest.json").read())
+    assert manifest["schema"] == sorted(migrations.versions())
+
+    later = with_manifest(out, lambda manifest: manifest["schema"].append("9003"))
+    with elsewhere() as other:
+        upgrade()  # a new machine's database after init-db: this release's schema, no row
+        before = rows()
+        result = other.test_cli_runner().invoke(args=["restore", str(later)])
+        assert result.exit_code == 1
+        assert "vient d'une version plus récente d'Espace Pro (migrations 9003)" in result.output
+        assert rows() == before
+        assert not any(path.exists() for path in signing.paths())  # the signing key is not placed
+
+        # A backup made before the manifest named its schema restores as it did.
+        earlier = with_manifest(out, lambda manifest: manifest.pop("schema"))
+        result = other.test_cli_runner().invoke(args=["restore", str(earlier)])
+        assert result.exit_code == 0, result.output
+        assert Receipt.select().count() == 1
 
 
 def test_a_backup_made_while_the_app_writes_holds_one_consistent_state(

@@ -36,6 +36,22 @@ def test_pending_migration_is_applied_once(app, monkeypatch):
     assert Administration.select().count() == 0
 
 
+def test_a_database_a_later_release_upgraded_is_refused_unchanged(app, runner):
+    """A release rolled back over a database the next one upgraded: init-db (which make serve
+    runs first) says so and changes nothing, rather than run on a schema it does not know."""
+    migrations.SchemaMigration.create(version="9002", description="a later release's")
+    try:
+        tables, before = set(db.get_tables()), list(migrations.SchemaMigration.select().tuples())
+        result = runner.invoke(args=["init-db"])
+        assert result.exit_code == 1
+        assert "mise à jour par une version plus récente d'Espace Pro (migrations 9002)" in result.output
+        assert set(db.get_tables()) == tables
+        assert list(migrations.SchemaMigration.select().tuples()) == before
+    finally:
+        migrations.SchemaMigration.delete().where(migrations.SchemaMigration.version == "9002").execute()
+    assert runner.invoke(args=["init-db"]).exit_code == 0
+
+
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path):
     sqlite = database.open_database(f"sqlite:///{tmp_path / 'x.db'}")
     sqlite.connect()
