@@ -1,7 +1,7 @@
 """One JSON line per request, and the request id that finds it again.
 
-Each request gets an id: the `X-Request-ID` a proxy in front sent, when it is a short safe
-token, else a new one. It goes back in the `X-Request-ID` header of every response, on the
+Each request gets an id: the `X-Request-ID` a proxy in front sent (TRUSTED_PROXIES), when it
+is a short safe token, else a new one. It goes back in the `X-Request-ID` header of every response, on the
 error pages ("Référence de l'erreur") and in the log, so that a person's report leads to
 the line, and to the traceback of a 500. The line holds the method, the URL rule (never the
 path as typed or its query string, which may carry a code), the status, the duration, the
@@ -51,7 +51,9 @@ handler.setFormatter(JsonFormatter())
 def request_id():
     """This request's id (made on first use, should a hook fail before `start` ran)."""
     if "request_id" not in g:
-        incoming = request.headers.get("X-Request-ID", "")
+        # Only a proxy in front (TRUSTED_PROXIES) is believed: a client's own id could
+        # take another request's and lead the helpdesk to the wrong line.
+        incoming = request.headers.get("X-Request-ID", "") if current_app.config["TRUSTED_PROXIES"] else ""
         g.request_id = incoming if SAFE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
     return g.request_id
 

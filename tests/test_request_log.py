@@ -139,11 +139,21 @@ def test_nothing_typed_into_a_form_or_a_query_string_reaches_the_log(client, log
         ("", False),
     ],
 )
-def test_an_incoming_request_id_is_kept_only_when_it_is_a_short_safe_token(client, log, incoming, kept):
+def test_an_incoming_request_id_is_kept_only_when_it_is_a_short_safe_token(app, client, log, incoming, kept):
+    app.config["TRUSTED_PROXIES"] = 1  # a proxy in front sets it
     response = client.get("/", headers={"X-Request-ID": incoming})
     sent = response.headers["X-Request-ID"]
     assert (sent == incoming) is kept
     assert kept or GENERATED.fullmatch(sent)
+    assert only_line(log)["request_id"] == sent
+
+
+def test_without_a_proxy_in_front_a_clients_request_id_is_not_taken(app, client, log):
+    """Anyone could send another request's id, and lead the helpdesk to the wrong line."""
+    assert app.config["TRUSTED_PROXIES"] == 0
+    response = client.get("/", headers={"X-Request-ID": "lb-7f3a.2026_11_23"})
+    sent = response.headers["X-Request-ID"]
+    assert sent != "lb-7f3a.2026_11_23" and GENERATED.fullmatch(sent)
     assert only_line(log)["request_id"] == sent
 
 
