@@ -99,10 +99,11 @@ def _algorithm(mechanism):
         return mechanism["algorithm"].native
 
 
-def new_identity(name=CERTIFICATE_NAME, years=CERTIFICATE_YEARS):
-    """A fresh RSA key and a self-signed certificate for it, valid `years` from now (the real
-    time: readers check it against theirs), for signing documents only."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
+def new_identity(name=CERTIFICATE_NAME, years=CERTIFICATE_YEARS, key=None):
+    """A fresh RSA key (or `key`, of another kind) and a self-signed certificate for it, valid
+    `years` from now (the real time: readers check it against theirs), for signing documents
+    only."""
+    key = key or rsa.generate_private_key(public_exponent=65537, key_size=3072)
     subject = x509.Name(
         [
             x509.NameAttribute(NameOID.COMMON_NAME, name),

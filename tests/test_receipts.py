@@ -5,14 +5,11 @@ and carries, the hashes stored with it, the portal's signing key made on first u
 import hashlib
 import io
 import os
-from datetime import UTC, datetime, timedelta
 
 import pypdf
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign.validation import SignatureCoverageLevel
@@ -196,25 +193,7 @@ def test_signing_uses_the_key_loaded_once_a_process(lea, clock, monkeypatch):
 def test_a_key_of_another_kind_signs_through_pyhanko(lea):
     """A key the operator gives in RECEIPT_KEY_FILE need not be RSA: an elliptic-curve one signs
     as pyHanko does it."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Espace Pro — test EC")])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
-    identity = signing.Identity(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        ),
-        certificate.public_bytes(serialization.Encoding.PEM),
-    )
+    identity = signing.new_identity("Espace Pro — test EC", 1, key=ec.generate_private_key(ec.SECP256R1()))
     dossier, receipt = signed(lea)
     unsigned = receipts.render(dossier, 2, "x", receipt.signed_at, "0" * 64, {})
     pdf = receipts.sign(unsigned, identity, dossier.reference, 2, "0" * 64)
