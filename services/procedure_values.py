@@ -26,6 +26,7 @@ MESSAGES = {
     "checkbox": _l("Cochez cette case pour continuer."),
     "date": _l("Saisissez une date valide (AAAA-MM-JJ)."),
     "number": _l("Saisissez un nombre entier."),
+    "year": _l("Saisissez une année sur quatre chiffres, par exemple 2026."),
     "amount": _l("Saisissez un montant, par exemple 1234,50 (deux décimales au plus)."),
     "min": _l("La valeur doit être au moins %(min)s."),
     "max": _l("La valeur doit être au plus %(max)s."),
@@ -34,6 +35,7 @@ MESSAGES = {
 }
 
 NUMBER = re.compile(r"[+-]?[0-9]{1,15}")
+YEAR = re.compile(r"[0-9]{4}")
 AMOUNT = re.compile(r"[+-]?[0-9]{1,13}(\.[0-9]{1,2})?")
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
@@ -75,6 +77,16 @@ def _number(field, value):
     return str(number)
 
 
+def _year(field, value):
+    """A year, written and shown as its four digits (never grouped as a number is: 2026,
+    not 2 026 or 2.026)."""
+    compact = re.sub(r"\s", "", value)
+    if not YEAR.fullmatch(compact):
+        raise InvalidValue(_message("year"))
+    _bounded(field, Decimal(compact))
+    return compact
+
+
 def _amount(field, value):
     """An amount as any of the three languages writes it: 1234,50, 1 234,50, 1.234,50 (de),
     1,234.50 (en): with both marks, the last one is the decimal one."""
@@ -110,6 +122,7 @@ CLEAN = {
     "phone": lambda field, value: validators.phone_number(value),
     "date": _date,
     "number": _number,
+    "year": _year,
     "amount": _amount,
     "select": _select,
     "checkbox": lambda field, value: "1",

@@ -29,6 +29,7 @@ MAX_LENGTH = {
     "phone": 40,
     "date": 10,
     "number": 20,
+    "year": 10,  # room for "2 026" (kept as 2026) or "2026.0" (refused as not a year)
     "amount": 20,
     "select": 60,
     "checkbox": 1,

@@ -123,6 +123,7 @@ def test_procedure_values_are_shown_in_the_language(app, language, amount, numbe
     with app.test_request_context(), force_locale(language):
         assert procedure_values.display(field("amount"), "1234.50") == amount
         assert procedure_values.display(field("number"), "12000") == number
+        assert procedure_values.display(field("year"), "2026") == "2026"  # a year, not a quantity
         assert procedure_values.display(field("date"), "2026-01-05") == date
         assert procedure_values.display(field("iban"), "LU280019400644750000") == "LU28 0019 4006 4475 0000"
 

@@ -174,6 +174,8 @@ def field(type_, **options):
         ("date", {}, "2026-02-28", "2026-02-28"),
         ("number", {"min": 0, "max": 50}, " 12 ", "12"),
         ("number", {"min": -5}, "-3", "-3"),
+        ("year", {"min": 2020, "max": 2035}, " 2026 ", "2026"),
+        ("year", {}, "2 026", "2026"),  # copied as a number is printed
         ("amount", {}, "1 234,5", "1234.50"),
         ("amount", {"min": 0}, "0", "0.00"),
         ("amount", {}, "12.34", "12.34"),
@@ -207,6 +209,10 @@ def test_each_type_keeps_a_normalised_value(type_, options, typed, kept):
         ("number", {}, "douze", "Saisissez un nombre entier."),
         ("number", {"min": 15}, "14", "La valeur doit être au moins 15."),
         ("number", {"max": 50}, "51", "La valeur doit être au plus 50."),
+        ("year", {}, "26", "Saisissez une année sur quatre chiffres, par exemple 2026."),
+        ("year", {}, "2026.0", "Saisissez une année sur quatre chiffres"),
+        ("year", {"min": 2020}, "2019", "La valeur doit être au moins 2020."),
+        ("year", {"max": 2035}, "2036", "La valeur doit être au plus 2035."),
         ("amount", {}, "12,345", "Saisissez un montant, par exemple 1234,50 (deux décimales au plus)."),
         ("amount", {}, "1e5", "Saisissez un montant"),
         ("amount", {"min": 0}, "-0.01", "La valeur doit être au moins 0."),
@@ -221,6 +227,20 @@ def test_each_type_refuses_with_its_message(type_, options, typed, message):
     with pytest.raises(procedure_values.InvalidValue) as refused:
         procedure_values.clean(field(type_, **options), typed)
     assert str(refused.value).startswith(message)
+
+
+@pytest.mark.parametrize("language", ["fr", "de", "en"])
+def test_the_fiches_de_retenue_tax_year_reads_as_a_year(app, language):
+    """Shown on the review and printed on the receipt as 2026, never as a quantity (2 026 in
+    French, 2.026 in German)."""
+    from flask_babel import force_locale
+
+    factories.demo_procedures()
+    fiches = procedures.definition(Procedure.get(Procedure.slug == "acd-fiches-retenue"))
+    [tax_year] = [field for field in fiches.fields() if field.name == "tax_year"]
+    assert tax_year.type == "year"
+    with force_locale(language):
+        assert procedure_values.display(tax_year, procedure_values.clean(tax_year, "2026")) == "2026"
 
 
 def test_a_too_long_value_is_refused_even_in_a_draft():
