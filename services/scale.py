@@ -19,6 +19,7 @@ from typing import NamedTuple
 from flask import current_app
 from flask_babel import lazy_gettext as _l, to_user_timezone
 from peewee import PostgresqlDatabase, chunked, fn
+from stdnum import luhn, verhoeff
 
 import clock
 from models import (
@@ -752,6 +753,13 @@ def _event(dossier_id, action, status, at, actor, note=""):
     }
 
 
+def _matricule(n, row):
+    """A valid matricule of its own for each row of a dossier (born 1980-1999, the row's month):
+    the procedure refuses two rows with the same one."""
+    base = f"19{80 + n % 20}{1 + row:02d}{10 + n % 18:02d}{n % 1000:03d}"
+    return base + luhn.calc_check_digit(base) + verhoeff.calc_check_digit(base)
+
+
 def _values(slug, identifier, name, n):
     """A dossier's submitted data, as the assistant stores it (text; dates ISO)."""
     address = {"street": f"{n % 90 + 1}, rue du Marché-aux-Herbes", "postcode": f"L-{1100 + n % 800}"}
@@ -766,7 +774,7 @@ def _values(slug, identifier, name, n):
             "country": "Luxembourg",
             "employees": [
                 {
-                    "matricule": "1983081974925",
+                    "matricule": _matricule(n, row),
                     "last_name": LAST_NAMES[(n + row) % len(LAST_NAMES)],
                     "first_name": FIRST_NAMES[(n + row) % len(FIRST_NAMES)],
                     "entry_date": f"2026-0{1 + row}-0{1 + n % 9}",
@@ -813,6 +821,7 @@ def _values(slug, identifier, name, n):
         "new_country": "Luxembourg",
         "effective_date": f"2026-0{1 + n % 9}-01",
         "decision": "",
+        "contact_email": contact,
     }
 
 

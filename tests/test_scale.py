@@ -24,7 +24,7 @@ from models import (
     Space,
     User,
 )
-from services import receipts, scale, spaces
+from services import procedure_values, procedures, receipts, scale, spaces
 
 SMALL = {"mandates": 12, "dossiers": 60, "members": 8, "communications": 7}
 SECRET = re.compile(r"^[A-Z2-7]{32}$")
@@ -96,6 +96,10 @@ def test_the_dataset_has_exactly_the_rows_asked_and_its_person_logs_in(app, runn
     assert DossierEvent.select().join(Dossier).where(Dossier.space == fiduciary).count() > 60
     drafts = Dossier.select().where(Dossier.space == fiduciary, Dossier.reference.is_null())
     assert drafts.count() == Dossier.select().where(Dossier.status == "draft").count() == 6
+    # each dossier's data passes its procedure's checks: a demo draft can be signed as it is
+    for dossier in Dossier.select().where(Dossier.space == fiduciary):
+        definition = procedures.definition(dossier.procedure)
+        assert procedure_values.check_data(definition, dossier.data) == {}, dossier.id
     last = (
         Dossier.select()
         .where(Dossier.reference.startswith("ACD-"))
