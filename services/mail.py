@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from flask import current_app, g, has_request_context, render_template
 from flask_mail import Mail, Message
+from peewee import chunked
 
 import clock
 from models import OutboxMail, clip
@@ -23,6 +24,7 @@ mail = Mail()
 CLAIM_LEASE = timedelta(minutes=5)  # a worker that dies mid-send frees the mail after this
 MAX_BACKOFF = timedelta(hours=1)
 ERASED = {"body_text": "", "body_html": ""}  # what a sent mail keeps of its bodies
+BATCH = 500  # rows of one INSERT of `queue_mails`
 
 
 def queue_mail(to, subject, template, *, language, **context):
@@ -45,14 +47,11 @@ def queue_mails(recipients, subject, template, **context):
         if key not in rendered:
             rendered[key] = _rendered(subject, template, key[0], {**context, "link": link})
         rows.append({"to": to, **rendered[key]})
-    for start in range(0, len(rows), BATCH):
-        OutboxMail.insert_many(rows[start : start + BATCH]).execute()
+    for batch in chunked(rows, BATCH):
+        OutboxMail.insert_many(batch).execute()
     if rows:
         _queued()
     return len(rows)
-
-
-BATCH = 500
 
 
 def _rendered(subject, template, language, context):

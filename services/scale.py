@@ -589,7 +589,7 @@ class _Writer:
                     "company_name": name,
                     "status": status,
                     "step": 3,
-                    "data": _values(slug, identifier, name, n),
+                    "data": dossier_values(slug, identifier, name, n),
                     "version": 3 if status == "draft" else 5,
                     "reference": None,
                     "created_by": people.users[creator],
@@ -760,8 +760,9 @@ def _matricule(n, row):
     return base + luhn.calc_check_digit(base) + verhoeff.calc_check_digit(base)
 
 
-def _values(slug, identifier, name, n):
-    """A dossier's submitted data, as the assistant stores it (text; dates ISO)."""
+def dossier_values(slug, identifier, name, n):
+    """The `n`th dossier's data for a procedure of `seed-demo`, as the assistant stores it
+    (text; dates ISO), complete: it passes the procedure's checks (tests/test_scale.py)."""
     address = {"street": f"{n % 90 + 1}, rue du Marché-aux-Herbes", "postcode": f"L-{1100 + n % 800}"}
     contact = f"contact@{identifier.lower()}.example"
     if slug == "acd-fiches-retenue":

@@ -30,42 +30,30 @@ from redeem_race import PASSWORD, make_people  # noqa: E402
 
 from app import create_app  # noqa: E402
 from models import Dossier, Procedure, Receipt, Space, db  # noqa: E402
+from services import scale  # noqa: E402
 
 PROCEDURE = "lbr-changement-adresse"
 PROBED_PAGE = "/"  # read in a loop during the signatures
 
 
 def make_drafts(app, people, identifier):
-    """A complete draft of PROCEDURE in each person's space: {space id: dossier id}."""
+    """A complete draft of PROCEDURE in each person's space (its data as `load-scale` makes
+    it): {space id: dossier id}."""
     with app.app_context():
         db.connect(reuse_if_open=True)
         procedure = Procedure.get(Procedure.slug == PROCEDURE)
+        spaces = Space.select().where(Space.id.in_([space_id for _userid, _secret, space_id in people]))
         drafts = {}
         with db.atomic():
-            for userid, _secret, space_id in people:
-                space = Space.get_by_id(space_id)
-                drafts[space_id] = Dossier.create(
+            for n, space in enumerate(spaces):
+                drafts[space.id] = Dossier.create(
                     procedure=procedure,
                     space=space,
                     company_identifier=identifier,
                     company_name=space.company_name,
                     created_by=space.created_by,
                     step=len(procedure.definition["steps"]) - 1,
-                    data={
-                        "company_name": space.company_name,
-                        "company_identifier": identifier,
-                        "old_street": space.street,
-                        "old_postcode": space.postcode,
-                        "old_city": space.city,
-                        "old_country": space.country,
-                        "new_street": "3, boulevard Royal",
-                        "new_postcode": "L-2449",
-                        "new_city": "Luxembourg",
-                        "new_country": "Luxembourg",
-                        "effective_date": "2027-01-01",
-                        "decision": "",
-                        "contact_email": f"{userid}@example.lu",
-                    },
+                    data=scale.dossier_values(PROCEDURE, identifier, space.company_name, n),
                 ).id
         db.close()
     return drafts
